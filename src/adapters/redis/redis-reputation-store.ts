@@ -1,0 +1,46 @@
+/**
+ * ReputationStore on Redis: one hash, field = E.164 number, value = a compact JSON entry.
+ * A lookup is one HGET, so a decision costs one round trip.
+ */
+import type Redis from 'ioredis';
+import type { ReputationEntry } from '../../domain/reputation';
+import type { ReputationStore } from '../../ports/reputation-store';
+
+export class RedisReputationStore implements ReputationStore {
+  readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+  ) {
+    this.key = `${keyPrefix}reputation`;
+  }
+
+  async lookup(e164: string): Promise<ReputationEntry | null> {
+    const raw = await this.redis.hget(this.key, e164);
+    return raw === null ? null : parseEntry(raw);
+  }
+
+  async put(entries: ReadonlyArray<{ e164: string; entry: ReputationEntry }>): Promise<number> {
+    const chunk = 1000;
+    for (let i = 0; i < entries.length; i += chunk) {
+      const fields: string[] = [];
+      for (const { e164, entry } of entries.slice(i, i + chunk)) fields.push(e164, JSON.stringify(entry));
+      await this.redis.hset(this.key, ...fields);
+    }
+    return entries.length;
+  }
+}
+
+function parseEntry(raw: string): ReputationEntry | null {
+  try {
+    const v = JSON.parse(raw) as Partial<ReputationEntry>;
+    if (typeof v.score !== 'number' || !Number.isFinite(v.score)) return null;
+    const entry: ReputationEntry = { score: v.score, reports: typeof v.reports === 'number' ? v.reports : 0 };
+    if (typeof v.category === 'string') entry.category = v.category;
+    if (typeof v.source === 'string') entry.source = v.source;
+    return entry;
+  } catch {
+    return null;
+  }
+}

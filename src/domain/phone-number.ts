@@ -1,0 +1,63 @@
+/**
+ * Caller and called numbers as they arrive from a trunk, normalised to E.164. Pure: no I/O.
+ * Anything a trunk can put into a caller ID gives a value, never an exception.
+ */
+import { parsePhoneNumberFromString, type CountryCode, type NumberType } from 'libphonenumber-js/max';
+
+export type PhoneNumber =
+  | {
+      kind: 'e164';
+      raw: string;
+      e164: string;
+      /** ISO 3166 region of the number, when libphonenumber knows it */
+      country?: string;
+      /** a number that exists in the numbering plan (libphonenumber isValid) */
+      valid: boolean;
+      /** of a length that numbers in its country can have (libphonenumber isPossible) */
+      possible: boolean;
+      type?: NumberType;
+    }
+  | { kind: 'withheld'; raw: string }
+  | { kind: 'unparseable'; raw: string; reason: string };
+
+/** What trunks and phones put into the caller ID when the number is withheld or unknown. */
+const WITHHELD = new Set(['', 'anonymous', 'unknown', 'unavailable', 'restricted', 'private', 'withheld', 'blocked', 'unknown caller', 'no caller id', 'p', 'o']);
+
+const MAX_RAW_LENGTH = 64;
+/** E.164 allows at most 15 digits; trunks add up to two prefix digits (00, 011) before normalisation. */
+const MAX_DIGITS = 18;
+/** Separators people and trunks write between digits. */
+const SEPARATORS = /[\s\-./()\u00a0\u2010-\u2015]/g;
+
+export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): PhoneNumber {
+  const trimmed = raw.trim();
+  if (WITHHELD.has(trimmed.toLowerCase())) return { kind: 'withheld', raw };
+  if (trimmed.length > MAX_RAW_LENGTH) return { kind: 'unparseable', raw, reason: `longer than ${MAX_RAW_LENGTH} characters` };
+
+  let compact = trimmed.replace(SEPARATORS, '');
+  if (compact.startsWith('sip:') || compact.startsWith('tel:')) compact = compact.slice(4).split(/[@;]/)[0] ?? '';
+  if (!/^\+?[0-9]+$/.test(compact)) return { kind: 'unparseable', raw, reason: 'contains characters other than digits and a leading +' };
+  const digits = compact.replace('+', '');
+  if (digits.length > MAX_DIGITS) return { kind: 'unparseable', raw, reason: `${digits.length} digits, more than a phone number can have` };
+  if (digits.length < 3) return { kind: 'unparseable', raw, reason: 'too short to be a phone number' };
+
+  const parsed = parsePhoneNumberFromString(compact, defaultRegion);
+  if (!parsed) return { kind: 'unparseable', raw, reason: `not a number in ${defaultRegion} or international format` };
+  const result: PhoneNumber = { kind: 'e164', raw, e164: parsed.number, valid: parsed.isValid(), possible: parsed.isPossible() };
+  if (parsed.country) result.country = parsed.country;
+  const type = parsed.getType();
+  if (type) result.type = type;
+  return result;
+}
+
+/** A short human label for logs and tables: the E.164 form, "withheld", or the raw text quoted. */
+export function describePhoneNumber(n: PhoneNumber): string {
+  switch (n.kind) {
+    case 'e164':
+      return n.e164;
+    case 'withheld':
+      return 'withheld';
+    case 'unparseable':
+      return JSON.stringify(n.raw);
+  }
+}

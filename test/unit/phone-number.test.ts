@@ -1,0 +1,47 @@
+import { normalisePhoneNumber } from '../../src/domain/phone-number';
+
+describe('normalisePhoneNumber', () => {
+  test.each([
+    ['international with separators', '+1 (833) 631-7911', 'US', '+18336317911'],
+    ['national German number takes the default region', '030 1234567', 'DE', '+49301234567'],
+    ['00 international prefix', '0049 30 1234567', 'DE', '+49301234567'],
+    ['Swiss national number', '0412490010', 'CH', '+41412490010'],
+    ['tel: URI', 'tel:+18336317911', 'US', '+18336317911'],
+    ['non-breaking spaces and dots', '+49\u00a030.1234567', 'DE', '+49301234567'],
+  ])('%s: %p -> %p', (_name, raw, region, e164) => {
+    const n = normalisePhoneNumber(raw, region as 'US');
+    expect(n).toMatchObject({ kind: 'e164', e164 });
+  });
+
+  test.each([
+    ['empty', ''],
+    ['anonymous', 'anonymous'],
+    ['Anonymous with spaces', '  Anonymous '],
+    ['restricted', 'Restricted'],
+    ['private', 'PRIVATE'],
+  ])('withheld caller ID: %s', (_name, raw) => {
+    expect(normalisePhoneNumber(raw, 'US')).toEqual({ kind: 'withheld', raw });
+  });
+
+  test.each([
+    ['letters', 'abc'],
+    ['40 digits', '1'.repeat(40)],
+    ['unicode', '☎️📞 hello'],
+    ['digits with letters', '+1833ABC7911'],
+    ['two digits', '12'],
+    ['very long text', 'x'.repeat(5000)],
+    ['SQL-ish', "1'; DROP TABLE--"],
+  ])('garbage caller ID gives a reason, never an exception: %s', (_name, raw) => {
+    const n = normalisePhoneNumber(raw, 'US');
+    expect(n.kind).toBe('unparseable');
+    expect(n.kind === 'unparseable' && n.reason.length).toBeGreaterThan(0);
+  });
+
+  test('a number outside the numbering plan is still E.164 but marked invalid', () => {
+    expect(normalisePhoneNumber('+15551234567', 'US')).toMatchObject({ kind: 'e164', e164: '+15551234567', valid: false });
+  });
+
+  test('the number type is reported (toll free)', () => {
+    expect(normalisePhoneNumber('+18336317911', 'US')).toMatchObject({ valid: true, country: 'US', type: 'TOLL_FREE' });
+  });
+});
