@@ -8,6 +8,8 @@ export const ErrorCode = {
   AriTimeout: 'CS_ERR_ARI_TIMEOUT',
   /** An ARI request was made while the adapter was closed or could not reach Asterisk at all. */
   AriUnavailable: 'CS_ERR_ARI_UNAVAILABLE',
+  /** An ARI event frame was not JSON or had no type; it is dropped and reported, delivery goes on. */
+  AriFrame: 'CS_ERR_ARI_FRAME',
   /** An AMI action answered with Response: Error. */
   AmiAction: 'CS_ERR_AMI_ACTION',
   /** An AMI action got no answer inside its timeout. */

@@ -1,0 +1,260 @@
+/**
+ * NativeAri: AriPort on Node's global fetch (undici) and ws@8, nothing else.
+ *
+ * - REST: one fetch per call with `AbortSignal.timeout(requestTimeoutMs)` covering the whole answer,
+ *   body included. Timeout -> AriTimeoutError; refused/reset/unreachable -> AriUnavailableError;
+ *   non-2xx -> AriRequestError with the real HTTP status and Asterisk's `message`.
+ * - Events: `ws://host/ari/events?app=a,b&subscribeAll=false` with a Basic auth header (credentials
+ *   never in the URL). LinkSupervisor reconnects it forever and pings it (ws ping/pong).
+ * - Logs nothing: everything goes out through 'state', 'event' and 'error'.
+ * - close() waits for REST calls in flight (each bounded by its timeout), then closes the websocket.
+ */
+import WebSocket from 'ws';
+import type {
+  AriChannel,
+  AriPlayRequest,
+  AriPlayback,
+  AriPort,
+  AriPortOptions,
+  AsteriskInfo,
+  ContinueTarget,
+  OriginateRequest,
+} from '../../ports/ari';
+import { AriRequestError } from '../../errors/ari-request-error';
+import { AriTimeoutError } from '../../errors/ari-timeout-error';
+import { AriUnavailableError } from '../../errors/ari-unavailable-error';
+import { AriEmitter, isErrorLike } from './ari-emitter';
+import { basicAuth, resolveAriOptions, type ResolvedAriOptions } from './ari-options';
+import { bodyMessage, continueQuery, type HttpMethod, originateQuery, playMedia, type Query, queryString, segment } from './ari-rest';
+import { parseEventFrame } from './event-frame';
+import { errorText, type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
+
+/** How long close() waits for Asterisk to answer the websocket close frame before cutting the socket. */
+const CLOSE_GRACE_MS = 1000;
+
+interface RequestInit {
+  query?: Query;
+  body?: unknown;
+}
+
+export class NativeAri extends AriEmitter implements AriPort {
+  readonly kind = 'native';
+  private readonly options: ResolvedAriOptions;
+  private readonly authorization: string;
+  private readonly supervisor: LinkSupervisor;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closePromise: Promise<void> | undefined;
+
+  constructor(options: AriPortOptions) {
+    super();
+    this.options = resolveAriOptions(options);
+    this.authorization = basicAuth(this.options.username, this.options.password);
+    this.supervisor = new LinkSupervisor((handlers, signal) => this.openLink(handlers, signal), this.options, (state, details) =>
+      this.setState(state, details),
+    );
+  }
+
+  start(): Promise<void> {
+    return this.supervisor.start();
+  }
+
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  // ------------------------------------------------------------------ REST: channels
+
+  async continueInDialplan(channelId: string, target: ContinueTarget): Promise<void> {
+    await this.channelCall('POST', channelId, '/continue', { query: continueQuery(target) });
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.channelCall('POST', channelId, '/answer');
+  }
+
+  async hangup(channelId: string, reason?: string): Promise<void> {
+    await this.channelCall('DELETE', channelId, '', { query: { reason } });
+  }
+
+  async setChannelVar(channelId: string, variable: string, value: string): Promise<void> {
+    await this.channelCall('POST', channelId, '/variable', { query: { variable, value } });
+  }
+
+  async getChannelVar(channelId: string, variable: string): Promise<string> {
+    const answer = await this.channelCall<{ value: string }>('GET', channelId, '/variable', { query: { variable } });
+    return answer.value;
+  }
+
+  async play(channelId: string, request: AriPlayRequest): Promise<AriPlayback> {
+    const suffix = request.playbackId === undefined ? '/play' : `/play/${segment('playbackId', request.playbackId, 'POST', '/channels/{channelId}/play/{playbackId}')}`;
+    return this.channelCall<AriPlayback>('POST', channelId, suffix, { query: { media: playMedia(request), lang: request.lang } });
+  }
+
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.request('DELETE', `/playbacks/${segment('playbackId', playbackId, 'DELETE', '/playbacks/{playbackId}')}`);
+  }
+
+  async sendDtmf(channelId: string, dtmf: string, options: { before?: number; between?: number; duration?: number; after?: number } = {}): Promise<void> {
+    await this.channelCall('POST', channelId, '/dtmf', { query: { dtmf, ...options } });
+  }
+
+  async originate(request: OriginateRequest): Promise<AriChannel> {
+    const path = request.channelId === undefined ? '/channels' : `/channels/${segment('channelId', request.channelId, 'POST', '/channels/{channelId}')}`;
+    const body = request.variables ? { variables: request.variables } : undefined;
+    return this.request<AriChannel>('POST', path, { query: originateQuery(request), body });
+  }
+
+  async getChannel(channelId: string): Promise<AriChannel> {
+    return this.channelCall<AriChannel>('GET', channelId, '');
+  }
+
+  async listChannels(): Promise<AriChannel[]> {
+    return this.request<AriChannel[]>('GET', '/channels');
+  }
+
+  // ------------------------------------------------------------------ REST: Asterisk and applications
+
+  async listApplications(): Promise<string[]> {
+    const apps = await this.request<Array<{ name: string }>>('GET', '/applications');
+    return apps.map((app) => app.name);
+  }
+
+  async asteriskInfo(): Promise<AsteriskInfo> {
+    const info = await this.request<{ system?: { version?: string; entity_id?: string } }>('GET', '/asterisk/info', { query: { only: 'system' } });
+    return { version: info.system?.version ?? '', entityId: info.system?.entity_id };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private channelCall<T = unknown>(method: HttpMethod, channelId: string, suffix: string, init?: RequestInit): Promise<T> {
+    const id = segment('channelId', channelId, method, `/channels/{channelId}${suffix}`);
+    return this.request<T>(method, `/channels/${id}${suffix}`, init);
+  }
+
+  /** Never throws synchronously; settles within requestTimeoutMs. */
+  private request<T = unknown>(method: HttpMethod, path: string, init: RequestInit = {}): Promise<T> {
+    if (this.closePromise) return Promise.reject(new AriUnavailableError({ reason: 'adapter closed', method, path }));
+    const pending = this.send<T>(method, path, init);
+    this.inflight.add(pending);
+    const forget = (): void => {
+      this.inflight.delete(pending);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  private async send<T>(method: HttpMethod, path: string, init: RequestInit): Promise<T> {
+    const timeoutMs = this.options.requestTimeoutMs;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const headers: Record<string, string> = { authorization: this.authorization, accept: 'application/json' };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    let status: number;
+    let text: string;
+    try {
+      const res = await fetch(`${this.options.restBase}${path}${queryString(init.query)}`, {
+        method,
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal,
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (e) {
+      throw transportError(e, method, path, timeoutMs);
+    }
+    if (status < 200 || status > 299) throw new AriRequestError({ statusCode: status, method, path, responseMessage: bodyMessage(text) });
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new AriRequestError({ statusCode: status, method, path, responseMessage: 'answer is not JSON' }, { cause: e });
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+    await this.supervisor.close();
+  }
+
+  // ------------------------------------------------------------------ event websocket
+
+  private openLink(handlers: LinkHandlers, signal: AbortSignal): Promise<EventLink> {
+    const ws = new WebSocket(this.options.eventsUrl, { headers: { authorization: this.authorization }, perMessageDeflate: false });
+    let lastError: Error | undefined;
+    let opened = false;
+    ws.on('message', (data: WebSocket.RawData) => this.onFrame(rawText(data)));
+    ws.on('pong', () => handlers.onPong());
+    ws.on('error', (e: Error) => {
+      lastError = e; // always listened to: ws throws an 'error' nobody listens to
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (opened) handlers.onDown(closeReason(code, reason, lastError));
+    });
+    return new Promise<EventLink>((resolve, reject) => {
+      const abandon = (): void => {
+        ws.terminate();
+        reject(isErrorLike(signal.reason) ? signal.reason : new Error('websocket attempt aborted'));
+      };
+      if (signal.aborted) return abandon();
+      signal.addEventListener('abort', abandon, { once: true });
+      ws.once('open', () => {
+        signal.removeEventListener('abort', abandon);
+        opened = true;
+        resolve(nativeLink(ws));
+      });
+      ws.once('close', (code: number, reason: Buffer) => {
+        signal.removeEventListener('abort', abandon);
+        if (!opened) reject(lastError ?? new Error(closeReason(code, reason, undefined)));
+      });
+    });
+  }
+
+  private onFrame(text: string): void {
+    const parsed = parseEventFrame(text);
+    if (parsed.ok) this.emitEvent(parsed.event);
+    else this.emitError(parsed.error);
+  }
+}
+
+function nativeLink(ws: WebSocket): EventLink {
+  return {
+    ping: () => ws.ping(),
+    terminate: () => ws.terminate(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        const grace = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+        ws.once('close', () => {
+          clearTimeout(grace);
+          resolve();
+        });
+        ws.close(1000, 'callscreen closing');
+      }),
+  };
+}
+
+function rawText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
+function closeReason(code: number, reason: Buffer, error: Error | undefined): string {
+  const said = reason.length > 0 ? `: ${reason.toString('utf8')}` : '';
+  return `websocket closed (code ${code}${said})${error ? `: ${errorText(error)}` : ''}`;
+}
+
+/** fetch failures: our timeout, or no usable connection (refused, reset, DNS, TLS ...). */
+function transportError(e: unknown, method: string, path: string, timeoutMs: number): Error {
+  if (isErrorLike(e) && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+    return new AriTimeoutError({ method, path, timeoutMs }, { cause: e });
+  }
+  return new AriUnavailableError({ reason: `connection failed: ${networkCode(e)}`, method, path }, { cause: e });
+}
+
+function networkCode(e: unknown): string {
+  const cause = isErrorLike(e) ? e.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return isErrorLike(cause) ? cause.message : errorText(e);
+}

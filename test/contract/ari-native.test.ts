@@ -1,0 +1,3 @@
+import { describeAriPortContract } from './ari-port.contract';
+
+describeAriPortContract('native');
