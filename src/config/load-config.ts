@@ -26,6 +26,7 @@ export const ENV_OVERRIDES = {
   CALLSCREEN_AMI_USER: ['ami', 'username'],
   CALLSCREEN_AMI_PASSWORD: ['ami', 'password'],
   CALLSCREEN_REDIS_URL: ['redis', 'url'],
+  CALLSCREEN_LOG_LEVEL: ['log', 'level'],
 } as const;
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

@@ -1,0 +1,118 @@
+/**
+ * The daemon: wires config, rules, Redis and ARI to the CallScreener. start() and close(); close() is
+ * idempotent and shuts down in reverse order: stop taking calls, let calls in flight finish routing,
+ * close ARI, close Redis.
+ */
+import type Redis from 'ioredis';
+import { createAri } from './adapters/ari/create-ari';
+import { RedisCallLog } from './adapters/redis/redis-call-log';
+import { connectInBackground, createRedisConnection } from './adapters/redis/redis-connection';
+import { RedisReputationStore } from './adapters/redis/redis-reputation-store';
+import { CallScreener } from './call-screener';
+import type { LoadedConfig } from './config/load-config';
+import { loadRulesFile } from './config/rules-file';
+import type { RuleSet } from './domain/rule-set';
+import type { Logger } from './logger';
+import type { AriPort, AriStateChange } from './ports/ari';
+
+const DRAIN_TIMEOUT_MS = 5000;
+
+export class CallscreenDaemon {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly ari: AriPort,
+    private readonly redis: Redis,
+    private readonly screener: CallScreener,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(loaded: LoadedConfig, logger: Logger): Promise<CallscreenDaemon> {
+    const { config } = loaded;
+    // a rules file that does not load stops the start: ConfigError names file, line and reason
+    const rules: RuleSet = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as Parameters<typeof loadRulesFile>[1]);
+    logger.info({ rulesFile: loaded.rulesFile, rules: rules.rules.length }, 'rules loaded');
+
+    const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
+    redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
+    redis.on('ready', () => logger.info({ redis: redactUrl(config.redis.url) }, 'redis connected'));
+    redis.on('end', () => logger.warn('redis connection closed'));
+    redis.on('reconnecting', (delay: number) => logger.warn({ delayMs: delay }, 'redis unavailable; screening degraded until it is back'));
+    if (!(await connectInBackground(redis))) logger.warn({ redis: redactUrl(config.redis.url) }, 'redis not reachable at start; screening degraded until it is');
+
+    const ari = createAri(config.ari.adapter, {
+      url: config.ari.url,
+      username: config.ari.username,
+      password: config.ari.password,
+      apps: [config.ari.app],
+      requestTimeoutMs: config.ari.requestTimeoutMs,
+    });
+    const screener = new CallScreener({
+      ari,
+      reputation: new RedisReputationStore(redis, config.redis.keyPrefix),
+      callLog: new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength),
+      logger,
+      config,
+      rules: () => rules,
+    });
+    const daemon = new CallscreenDaemon(ari, redis, screener, logger);
+    ari.on('event', screener.onAriEvent);
+    ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
+    ari.on('state', (change) => daemon.onAriState(change));
+    logger.info({ url: config.ari.url, app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
+    // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ari.start();
+        return daemon;
+      } catch (e) {
+        if (daemon.closing) throw e;
+        const delayMs = Math.min(500 * attempt, 5000);
+        logger.warn({ err: (e as Error).message, attempt, delayMs }, 'ARI not reachable; retrying');
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
+  }
+
+  private onAriState(change: AriStateChange): void {
+    const fields = { state: change.state, previous: change.previous, attempt: change.attempt, delayMs: change.delayMs, reason: change.reason };
+    if (change.state === 'connected') {
+      this.logger.info(fields, 'ARI connected; Stasis app registered');
+      this.screener
+        .recoverOrphans()
+        .then((n) => n > 0 && this.logger.warn({ calls: n }, 'sent calls left without a handler to the agents'))
+        .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'could not check for calls left in the app'));
+    } else if (change.state === 'reconnecting') {
+      this.logger.warn(fields, 'ARI connection lost; new calls fall back to the agents in the dialplan until it is back');
+    } else {
+      this.logger.info(fields, `ARI ${change.state}`);
+    }
+  }
+
+  /** Idempotent: stop taking calls, let calls in flight finish routing, close ARI and Redis. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.logger.info({ callsInFlight: this.screener.callsInFlight }, 'shutting down: finishing calls in flight');
+    await this.screener.drain(DRAIN_TIMEOUT_MS);
+    this.ari.off('event', this.screener.onAriEvent);
+    try {
+      await this.ari.close();
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, 'ARI close failed');
+    }
+    try {
+      await Promise.race([this.redis.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+    } catch {
+      this.redis.disconnect();
+    }
+    this.logger.info('stopped');
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//[redacted]@');
+}

@@ -1,0 +1,213 @@
+/**
+ * CallScreener: what happens to one inbound call. StasisStart -> facts -> one reputation lookup
+ * bounded by the decision deadline -> screenCall (pure) -> tag the channel -> continue it in the
+ * dialplan to the verdict's target -> one log line and one screened-call log entry.
+ *
+ * Fail-open everywhere: a lookup that fails or is late makes the decision degraded, not slow; a route
+ * that cannot be set leaves the call to the dialplan's fallback (agents); a call found in the app
+ * with nobody handling it (left over from a daemon that died) is sent to the agents.
+ */
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Decision, Verdict } from './domain/decision';
+import { explainDecision } from './domain/decision';
+import { describePhoneNumber, normalisePhoneNumber } from './domain/phone-number';
+import type { ReputationLookup } from './domain/reputation';
+import type { RuleSet } from './domain/rule-set';
+import { screenCall, type ScreeningPolicy } from './domain/screen-call';
+import type { CallscreenConfig } from './config/schema';
+import type { Logger } from './logger';
+import type { AriChannel, AriEvent, AriPort } from './ports/ari';
+import type { CallLog, ScreenedCallRecord } from './ports/call-log';
+import type { ReputationStore } from './ports/reputation-store';
+
+export interface CallScreenerDeps {
+  ari: AriPort;
+  reputation: ReputationStore;
+  callLog: CallLog;
+  logger: Logger;
+  config: CallscreenConfig;
+  /** the rules in force right now (the caller may swap them on reload) */
+  rules: () => RuleSet;
+}
+
+type Target = 'agents' | 'voicemail';
+
+/** Channels older than this found in the app without a handler are orphans of an earlier daemon. */
+const ORPHAN_MIN_AGE_MS = 2000;
+const ROUTE_ATTEMPTS = 3;
+
+export class CallScreener {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Asterisk's StasisStart timestamp per screened channel, until its StasisEnd */
+  private readonly enteredAt = new Map<string, string>();
+  private draining = false;
+  private readonly policy: ScreeningPolicy;
+  private readonly host = hostname();
+
+  constructor(private readonly deps: CallScreenerDeps) {
+    const s = deps.config.screening;
+    this.policy = {
+      defaultRegion: deps.config.numbers.defaultRegion as ScreeningPolicy['defaultRegion'],
+      reputationThreshold: s.reputationThreshold,
+      withheldCaller: s.withheldCaller,
+      unparseableCaller: s.unparseableCaller,
+      spamVerdict: s.spamVerdict,
+    };
+  }
+
+  get callsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** AriPort 'event' listener. */
+  readonly onAriEvent = (event: AriEvent): void => {
+    if (event.application !== this.deps.config.ari.app) return;
+    if (event.type === 'StasisEnd') return this.onStasisEnd(event as Extract<AriEvent, { type: 'StasisEnd' }>);
+    if (event.type !== 'StasisStart') return;
+    const { channel, args, timestamp } = event as Extract<AriEvent, { type: 'StasisStart' }>;
+    if (this.inFlight.has(channel.id)) return;
+    if (timestamp) this.enteredAt.set(channel.id, timestamp);
+    const work = this.screen(channel, args).finally(() => this.inFlight.delete(channel.id));
+    this.inFlight.set(channel.id, work);
+  };
+
+  /** Log how long the call spent in Stasis, by Asterisk's own clock (StasisStart to StasisEnd). */
+  private onStasisEnd(event: Extract<AriEvent, { type: 'StasisEnd' }>): void {
+    const entered = this.enteredAt.get(event.channel.id);
+    if (entered === undefined) return;
+    this.enteredAt.delete(event.channel.id);
+    const stasisMs = event.timestamp ? Date.parse(event.timestamp) - Date.parse(entered) : undefined;
+    this.deps.logger.child({ callId: event.channel.id }).debug({ stasisMs }, 'call left screening');
+  }
+
+  /** Stop screening new calls against Redis (they are decided on local facts only) and wait for calls in flight. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const all = Promise.allSettled([...this.inFlight.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Send to the agents every channel that sits in the app with no handler (left by a daemon that died). */
+  async recoverOrphans(): Promise<number> {
+    const app = this.deps.config.ari.app;
+    const channels = await this.deps.ari.listChannels();
+    const now = Date.now();
+    const orphans = channels.filter(
+      (c) =>
+        c.dialplan?.app_name === 'Stasis' &&
+        (c.dialplan.app_data ?? '').split(',')[0] === app &&
+        !this.inFlight.has(c.id) &&
+        (!c.creationtime || now - Date.parse(c.creationtime) > ORPHAN_MIN_AGE_MS),
+    );
+    for (const channel of orphans) {
+      const log = this.deps.logger.child({ callId: channel.id });
+      log.warn({ channel: channel.name, caller: channel.caller.number }, 'call found in the Stasis app with no handler (daemon restarted?); sending it to the agents');
+      const did = channel.dialplan?.exten ?? '';
+      await this.route(channel, did, 'agents', log).catch(() => undefined);
+    }
+    return orphans.length;
+  }
+
+  private async screen(channel: AriChannel, args: string[]): Promise<void> {
+    const started = performance.now();
+    const at = new Date().toISOString();
+    const log = this.deps.logger.child({ callId: channel.id });
+    const did = args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
+    log.debug({ channel: channel.name, caller: channel.caller.number, did }, 'call entered screening');
+
+    const reputation = await this.lookupReputation(channel.caller.number, started);
+    const decision = screenCall({ callerNumber: channel.caller.number, did }, { rules: this.deps.rules(), reputation }, this.policy);
+    const decisionMs = round(performance.now() - started);
+    const target = targetFor(decision.verdict);
+
+    const routed = await this.route(channel, did, target, log, decision);
+    const record: ScreenedCallRecord = {
+      callId: channel.id,
+      at,
+      channel: channel.name,
+      decision,
+      routedTo: routed.ok ? target : 'none',
+      decisionMs,
+      host: this.host,
+    };
+    if (routed.ok) record.routeMs = round(performance.now() - started);
+    else record.routeError = routed.error;
+    this.logDecision(log, record);
+    this.deps.callLog.append(record).catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
+  }
+
+  private async lookupReputation(callerNumber: string, started: number): Promise<ReputationLookup> {
+    if (this.draining) return { status: 'unavailable', reason: 'daemon is shutting down' };
+    const caller = normalisePhoneNumber(callerNumber, this.policy.defaultRegion);
+    if (caller.kind !== 'e164') return { status: 'unlisted' };
+    const budget = Math.max(0, this.deps.config.screening.deadlineMs - (performance.now() - started));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ReputationLookup>((resolve) => {
+      timer = setTimeout(() => resolve({ status: 'unavailable', reason: `no answer within the ${this.deps.config.screening.deadlineMs} ms deadline` }), budget);
+    });
+    const lookup = this.deps.reputation.lookup(caller.e164).then(
+      (entry): ReputationLookup => (entry ? { status: 'listed', entry } : { status: 'unlisted' }),
+      (e: unknown): ReputationLookup => ({ status: 'unavailable', reason: `reputation store failed: ${errorText(e)}` }),
+    );
+    try {
+      return await Promise.race([lookup, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async route(channel: AriChannel, did: string, target: Target, log: Logger, decision?: Decision): Promise<{ ok: true } | { ok: false; error: string }> {
+    const { ari, config } = this.deps;
+    const dest = config.routing[target];
+    let lastError = '';
+    for (let attempt = 1; attempt <= ROUTE_ATTEMPTS; attempt++) {
+      try {
+        if (decision) await ari.setChannelVar(channel.id, 'CALLSCREEN_VERDICT', decision.verdict);
+        await ari.continueInDialplan(channel.id, { context: dest.context, extension: dest.extension ?? did, priority: dest.priority });
+        return { ok: true };
+      } catch (e) {
+        lastError = errorText(e);
+        const status = (e as { statusCode?: number }).statusCode;
+        if (status === 404) return { ok: false, error: `caller hung up before routing (${lastError})` };
+        log.warn({ err: lastError, attempt }, 'routing the call failed; retrying');
+        await new Promise((r) => setTimeout(r, 25 * attempt));
+      }
+    }
+    log.error({ err: lastError }, 'could not route the call; the dialplan fallback sends it to the agents when the app lets go of it');
+    return { ok: false, error: lastError };
+  }
+
+  private logDecision(log: Logger, record: ScreenedCallRecord): void {
+    const d = record.decision;
+    log.info(
+      {
+        channel: record.channel,
+        caller: { raw: d.caller.raw, e164: d.caller.kind === 'e164' ? d.caller.e164 : null, kind: d.caller.kind },
+        did: describePhoneNumber(d.did),
+        verdict: d.verdict,
+        degraded: d.degraded,
+        reasons: d.reasons.map((r) => r.code),
+        explanation: explainDecision(d),
+        routedTo: record.routedTo,
+        decisionMs: record.decisionMs,
+        routeMs: record.routeMs,
+        ...(record.routeError ? { routeError: record.routeError } : {}),
+      },
+      d.degraded ? 'call screened (degraded)' : 'call screened',
+    );
+  }
+}
+
+function targetFor(verdict: Verdict): Target {
+  return verdict === 'allow' ? 'agents' : 'voicemail';
+}
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return (e as { code?: string }).code ? `${(e as { code?: string }).code}: ${e.message}` : e.message;
+  return String(e);
+}

@@ -1,0 +1,131 @@
+/**
+ * The `callscreen` command line: argument parsing, exit codes and signal handling only.
+ *   callscreen run [--config FILE]
+ *   callscreen rules validate [FILE] [--config FILE]
+ *   callscreen import FILE --source NAME [--config FILE]
+ * Exit codes: 0 ok, 1 failure, 2 bad configuration or input (the message names file, line and reason).
+ */
+import { Command, CommanderError } from 'commander';
+import type { CountryCode } from 'libphonenumber-js';
+import { CallscreenDaemon } from './app';
+import { createRedisConnection } from './adapters/redis/redis-connection';
+import { RedisReputationStore } from './adapters/redis/redis-reputation-store';
+import { loadConfig, type LoadedConfig } from './config/load-config';
+import { loadRulesFile } from './config/rules-file';
+import { ConfigError, formatProblem } from './errors/config-error';
+import { readReputationFeed } from './feeds/reputation-feed';
+import { createLogger } from './logger';
+
+const DEFAULT_CONFIG = process.env.CALLSCREEN_CONFIG ?? 'config/callscreen.yaml';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('callscreen')
+    .description('Call screening for Asterisk and FreePBX')
+    .showHelpAfterError()
+    .exitOverride();
+  program
+    .command('run')
+    .description('run the screening daemon (connects to ARI and Redis)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .action(async (opts: { config: string }) => runDaemon(opts.config));
+  const rules = program.command('rules').description('allow and deny rules');
+  rules
+    .command('validate [file]')
+    .description('check a rules file; prints every problem with file, line and column')
+    .option('-c, --config <file>', 'configuration file (for numbers.defaultRegion and rules.file)', DEFAULT_CONFIG)
+    .action((file: string | undefined, opts: { config: string }) => validateRules(file, opts.config));
+  program
+    .command('import <file>')
+    .description('load a reputation feed (CSV with a header: number, score, reports, category) into Redis')
+    .requiredOption('-s, --source <name>', 'name of the feed, kept with every entry')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .action(async (file: string, opts: { source: string; config: string }) => importFeed(file, opts.source, opts.config));
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    process.exitCode = reportError(e);
+  }
+}
+
+function reportError(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  if (e instanceof ConfigError) {
+    process.stderr.write(`callscreen: configuration error\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
+    return 2;
+  }
+  const err = e as Error & { code?: string };
+  process.stderr.write(`callscreen: ${err.code ? `${err.code} ` : ''}${err.message ?? String(e)}\n`);
+  if (process.env.CALLSCREEN_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+  return 1;
+}
+
+async function runDaemon(configFile: string): Promise<void> {
+  const loaded = loadConfig(configFile);
+  const logger = createLogger(loaded.config.log.level);
+  logger.info({ config: loaded.file }, 'starting');
+  const running: { daemon?: CallscreenDaemon } = {};
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    if (!running.daemon) process.exit(0);
+    running.daemon.close().then(
+      () => logger.flush(() => process.exit(0)),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  running.daemon = await CallscreenDaemon.start(loaded, logger);
+  logger.info('screening calls');
+}
+
+function validateRules(file: string | undefined, configFile: string): void {
+  let region: CountryCode = 'US';
+  let rulesFile = file;
+  try {
+    const loaded: LoadedConfig = loadConfig(configFile);
+    region = loaded.config.numbers.defaultRegion as CountryCode;
+    rulesFile ??= loaded.rulesFile;
+  } catch (e) {
+    if (!file) throw e; // without a file argument the config is needed to find the rules
+  }
+  const set = loadRulesFile(rulesFile as string, region, rulesFile);
+  const allow = set.rules.filter((r) => r.list === 'allow').length;
+  process.stdout.write(`${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n`);
+}
+
+async function importFeed(file: string, source: string, configFile: string): Promise<void> {
+  const { config } = loadConfig(configFile);
+  const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: 5000, connectionName: 'callscreen-import' });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  const store = new RedisReputationStore(redis, config.redis.keyPrefix);
+  let imported = 0;
+  let rejected = 0;
+  let batch: Array<{ e164: string; entry: { score: number; reports: number } }> = [];
+  try {
+    for await (const item of readReputationFeed(file, config.numbers.defaultRegion as CountryCode, source)) {
+      if ('problem' in item) {
+        rejected++;
+        process.stderr.write(`${file}:${item.line} ${item.problem}\n`);
+        continue;
+      }
+      batch.push(item);
+      if (batch.length >= 1000) {
+        imported += await store.put(batch);
+        batch = [];
+      }
+    }
+    imported += await store.put(batch);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+  process.stdout.write(`${file}: imported ${imported}, rejected ${rejected} (source ${source})\n`);
+}

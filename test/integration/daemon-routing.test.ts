@@ -1,0 +1,139 @@
+/**
+ * The daemon screens real calls in the real Asterisk: where each call ends is observed from Asterisk
+ * (UserEvents in the test bed's agents and voicemail contexts, over AMI), never from the daemon's claim.
+ */
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
+import { CallHarness } from '../../src/testbed/call-harness';
+import { DEFAULT_TEST_CONFIG, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
+import { placeSipCall } from '../../src/testbed/sip-call';
+import { testbed } from '../support/testbed';
+
+jest.setTimeout(60_000);
+
+const prefix = `cstest-${randomUUID().slice(0, 8)}:`;
+const RULES = `
+allow:
+  - number: "+1 (212) 555-0147"
+    label: Key account
+deny:
+  - number: "+1 (201) 555-0123"
+    label: Harassing caller
+  - "+1 900*"
+`;
+
+let daemon: DaemonProcess;
+let harness: CallHarness;
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = new Redis(testbed.redisUrl);
+  await new RedisReputationStore(redis, prefix).put([
+    { e164: '+18336317911', entry: { score: 0.95, reports: 26, category: 'robocall', source: 'test-feed' } },
+    { e164: '+14155550199', entry: { score: 0.4, reports: 2, source: 'test-feed' } },
+  ]);
+  harness = await CallHarness.open();
+  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\n`, rules: RULES });
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  await harness?.close();
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const byCaller = (raw: string) => (l: LogLine) => (l.caller as { raw?: string } | undefined)?.raw === raw;
+
+async function callAndObserve(caller: string, did = '+12125550100'): Promise<{ destination: string; line: LogLine }> {
+  const call = await harness.placeCall({ caller, did });
+  const destination = await harness.waitForDestination(call, 10_000);
+  const line = await daemon.screenedLine(byCaller(caller));
+  return { destination, line };
+}
+
+describe('the daemon routes each call as configured', () => {
+  test('an allow-listed caller reaches the agents', async () => {
+    const { destination, line } = await callAndObserve('+12125550147');
+    expect(destination).toBe('agents');
+    expect(line).toMatchObject({ verdict: 'allow', reasons: ['rule.allow'], routedTo: 'agents' });
+  });
+
+  test('a deny-listed caller goes to voicemail', async () => {
+    const { destination, line } = await callAndObserve('+12015550123');
+    expect(destination).toBe('voicemail');
+    expect(line).toMatchObject({ verdict: 'voicemail', routedTo: 'voicemail' });
+    expect(line.explanation).toContain('Harassing caller');
+  });
+
+  test('a deny prefix catches a premium-rate caller', async () => {
+    const { destination } = await callAndObserve('+19005550100');
+    expect(destination).toBe('voicemail');
+  });
+
+  test('a number on the Redis reputation list above the threshold goes to voicemail', async () => {
+    const { destination, line } = await callAndObserve('+18336317911');
+    expect(destination).toBe('voicemail');
+    expect(line.reasons).toContain('reputation.listed');
+    expect(line.degraded).toBe(false);
+  });
+
+  test('a number on the reputation list below the threshold reaches the agents', async () => {
+    const { destination, line } = await callAndObserve('+14155550199');
+    expect(destination).toBe('agents');
+    expect(line.reasons).toContain('reputation.below-threshold');
+  });
+
+  test('a clean number reaches the agents', async () => {
+    const { destination, line } = await callAndObserve('+13125550111');
+    expect(destination).toBe('agents');
+    expect(line).toMatchObject({ verdict: 'allow', degraded: false });
+    expect(typeof line.decisionMs).toBe('number');
+    expect(line.callId).toEqual(expect.any(String));
+  });
+
+  test('every call gets an entry in the screened-call log stream', async () => {
+    await callAndObserve('+13125550112');
+    const entries = await redis.xrevrange(`${prefix}calls`, '+', '-', 'COUNT', 50);
+    const callers = entries.map(([, fields]) => fields[fields.indexOf('caller') + 1]);
+    expect(callers).toContain('+13125550112');
+    const record = JSON.parse(entries[0]![1][entries[0]![1].indexOf('record') + 1]!) as { decision: { reasons: unknown[] }; routedTo: string };
+    expect(record.decision.reasons.length).toBeGreaterThan(0);
+  });
+});
+
+describe('caller IDs that are not numbers get a decision with a reason', () => {
+  test.each([
+    ['anonymous', 'anonymous', 'caller.withheld'],
+    ['letters', 'abc', 'caller.unparseable'],
+    ['40 digits', '1'.repeat(40), 'caller.unparseable'],
+    ['unicode', 'Müller☎', 'caller.unparseable'],
+  ])('%s', async (_name, caller, reason) => {
+    const call = await harness.placeCall({ caller, did: '+12125550100' });
+    expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
+    const line = await daemon.screenedLine((l) => (l.reasons as string[] | undefined)?.includes(reason) === true && (l.caller as { raw: string }).raw === caller);
+    expect(line.verdict).toBe('allow');
+  });
+
+  test('an empty caller ID', async () => {
+    const call = await harness.placeCall({ caller: '', did: '+12125550100' });
+    expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
+    await daemon.screenedLine((l) => byCaller('')(l) && (l.reasons as string[]).includes('caller.withheld'));
+    expect(daemon.child.exitCode).toBeNull();
+  });
+});
+
+describe('real SIP', () => {
+  test('a call placed over SIP with sipp is screened like the others (deny-listed caller to voicemail)', async () => {
+    const caller = '+19005550777';
+    const voicemail = harness.waitForEvent((e) => e.userevent === 'VoicemailReached' && (e.callerid ?? '').includes(caller), 15_000);
+    const sip = await placeSipCall({ caller, callerName: 'SIP Caller', did: '+12125550100', holdMs: 1500 });
+    await voicemail;
+    expect(sip.exitCode).toBe(0);
+    const line = await daemon.screenedLine(byCaller(caller));
+    expect(line).toMatchObject({ verdict: 'voicemail', reasons: ['rule.deny'] });
+    expect(String(line.channel ?? '')).toMatch(/^PJSIP\//);
+  });
+});
