@@ -1,0 +1,144 @@
+/**
+ * `npm run demo`: the daemon on the example config against the test bed's real Asterisk and Redis.
+ * Loads the sample reputation feed, starts `callscreen run`, places one call of each kind into
+ * Asterisk, and prints where each call ended as Asterisk reported it (AMI UserEvents in the agents and
+ * voicemail contexts), next to the daemon's verdict, reasons and timings. Exits 1 if any call did not
+ * end where the configuration says it should.
+ * scripts/demo brings the test bed up first and takes it down afterwards.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { CallHarness, type CallDestination } from '../testbed/call-harness';
+import { placeSipCall } from '../testbed/sip-call';
+import { testbedSettings } from '../testbed/testbed-settings';
+import { DEMO_CALLS, DEMO_DID, type DemoCall } from './demo-calls';
+
+type LogLine = Record<string, unknown> & { msg?: string; callId?: string };
+interface Row {
+  call: DemoCall;
+  seen: CallDestination | 'not seen';
+  line?: LogLine;
+  stasisMs?: number;
+}
+
+const root = path.resolve(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'callscreen.js');
+const env = {
+  ...process.env,
+  CALLSCREEN_ARI_URL: testbedSettings.ariUrl,
+  CALLSCREEN_ARI_USER: testbedSettings.ariUser,
+  CALLSCREEN_ARI_PASSWORD: testbedSettings.ariPassword,
+  CALLSCREEN_REDIS_URL: testbedSettings.redisUrl,
+};
+const configFile = path.join(root, 'config', 'callscreen.yaml');
+
+async function main(): Promise<number> {
+  console.log('\n== loading the sample reputation feed');
+  const imported = spawnSync(process.execPath, [bin, 'import', path.join(root, 'config', 'sample-reputation.csv'), '--source', 'sample', '--config', configFile], { env, encoding: 'utf8' });
+  process.stdout.write(imported.stdout + imported.stderr);
+  if (imported.status !== 0) return 1;
+
+  console.log('== starting the daemon: callscreen run --config config/callscreen.yaml');
+  const lines: LogLine[] = [];
+  const daemon = spawn(process.execPath, [bin, 'run', '--config', configFile], { env: { ...env, CALLSCREEN_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffer = '';
+  daemon.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      try {
+        lines.push(JSON.parse(buffer.slice(0, nl)) as LogLine);
+      } catch {
+        /* not a log line */
+      }
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  const waitFor = async (pred: (l: LogLine) => boolean, ms: number): Promise<LogLine | undefined> => {
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) {
+      const hit = lines.find(pred);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  if (!(await waitFor((l) => l.msg === 'ARI connected; Stasis app registered', 15_000))) {
+    console.error('the daemon did not connect to ARI within 15 s');
+    daemon.kill('SIGKILL');
+    return 1;
+  }
+
+  const harness = await CallHarness.open();
+  const rows: Row[] = [];
+  try {
+    console.log(`== placing ${DEMO_CALLS.length} calls to ${DEMO_DID}\n`);
+    for (const call of DEMO_CALLS) {
+      let seen: Row['seen'];
+      let callId: string | undefined;
+      if (call.sip) {
+        const reached = harness.waitForEvent((e) => ['AgentReached', 'VoicemailReached'].includes(e.userevent ?? '') && (e.calleridnum ?? e.callerid ?? '') === call.caller, 15_000);
+        const sip = await placeSipCall({ caller: call.caller, callerName: call.label, did: DEMO_DID, holdMs: 1000 });
+        const event = await reached.catch(() => undefined);
+        seen = event ? (event.userevent === 'AgentReached' ? 'agents' : 'voicemail') : 'not seen';
+        callId = event?.uniqueid;
+        if (sip.exitCode !== 0) console.error(`sipp exited ${sip.exitCode}: ${sip.stderr.slice(0, 300)}`);
+      } else {
+        const placed = await harness.placeCall({ caller: call.caller, did: DEMO_DID, callerName: call.label });
+        seen = await harness.waitForDestination(placed, 10_000).catch(() => 'not seen' as const);
+        callId = placed.screenedUniqueId;
+      }
+      const line = await waitFor((l) => l.callId === callId && String(l.msg).startsWith('call screened'), 2000);
+      const left = await waitFor((l) => l.callId === callId && l.msg === 'call left screening', 2000);
+      const row: Row = { call, seen };
+      if (line) row.line = line;
+      if (typeof left?.stasisMs === 'number') row.stasisMs = left.stasisMs;
+      rows.push(row);
+      await harness.hangupAll((ch) => harness.ownsChannel(ch));
+    }
+  } finally {
+    await harness.close();
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+  }
+  printTable(rows);
+  const wrong = rows.filter((r) => r.seen !== r.call.expected);
+  console.log(wrong.length === 0 ? `\nall ${rows.length} calls ended where the configuration sends them` : `\n${wrong.length} of ${rows.length} calls did NOT end where expected`);
+  return wrong.length === 0 ? 0 : 1;
+}
+
+function printTable(rows: Row[]): void {
+  const head = ['#', 'call', 'caller ID sent', 'expected', 'Asterisk saw', 'verdict', 'reasons', 'decide ms', 'in Stasis ms'];
+  const body = rows.map((r, i) => [
+    String(i + 1),
+    r.call.label,
+    JSON.stringify(r.call.caller),
+    r.call.expected,
+    r.seen === r.call.expected ? r.seen : `${r.seen} (!)`,
+    String(r.line?.verdict ?? '?'),
+    ((r.line?.reasons as string[] | undefined) ?? []).join(','),
+    r.line?.decisionMs !== undefined ? String(r.line.decisionMs) : '?',
+    r.stasisMs !== undefined ? String(r.stasisMs) : '?',
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => [...(row[c] ?? '')].length)));
+  const fmt = (cells: string[]): string => cells.map((cell, c) => cell + ' '.repeat((widths[c] ?? 0) - [...cell].length)).join('  ');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of body) console.log(fmt(row));
+  const stats = (values: number[]): string => {
+    if (values.length === 0) return 'n/a';
+    const sorted = [...values].sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    return `median ${median.toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms (${values.length} calls)`;
+  };
+  console.log(`\nStasisStart -> StasisEnd (Asterisk's clock): ${stats(rows.flatMap((r) => (r.stasisMs !== undefined ? [r.stasisMs] : [])))}`);
+  console.log(`StasisStart received -> route accepted (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.routeMs === 'number' ? [r.line.routeMs] : [])))}`);
+  console.log(`decision time (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.decisionMs === 'number' ? [r.line.decisionMs] : [])))}`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error('demo failed:', e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);
