@@ -396,7 +396,7 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
       await first;
       expect(ari.state).toBe('closed');
       // Asterisk drops the app when it has cleaned up the session, a moment after the close handshake
-      await eventually(async () => !(await adminApps()).includes(harnessApp), 3000, `${harnessApp} unregistered`);
+      await eventually(async () => !(await adminApps()).includes(harnessApp), 10_000, `${harnessApp} unregistered`);
       const closed = rec.mark();
       await expect(ari.getChannel('cs-contract-anything')).rejects.toBeInstanceOf(AriUnavailableError);
       await expect(ari.listApplications()).rejects.toMatchObject({ code: 'CS_ERR_ARI_UNAVAILABLE', reason: 'adapter closed' });
