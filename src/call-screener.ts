@@ -68,7 +68,9 @@ export class CallScreener {
     const { channel, args, timestamp } = event as Extract<AriEvent, { type: 'StasisStart' }>;
     if (this.inFlight.has(channel.id)) return;
     if (timestamp) this.enteredAt.set(channel.id, timestamp);
-    const work = this.screen(channel, args).finally(() => this.inFlight.delete(channel.id));
+    const work = this.screen(channel, args)
+      .catch((e: unknown) => this.failOpen(channel, args, e))
+      .finally(() => this.inFlight.delete(channel.id));
     this.inFlight.set(channel.id, work);
   };
 
@@ -111,11 +113,19 @@ export class CallScreener {
     return orphans.length;
   }
 
+  /** A bug in screening must not cost a call: log it and send the caller to the agents. */
+  private async failOpen(channel: AriChannel, args: string[], e: unknown): Promise<void> {
+    const log = this.deps.logger.child({ callId: channel.id });
+    log.error({ err: errorText(e), stack: e instanceof Error ? e.stack : undefined }, 'screening failed; sending the call to the agents');
+    const did = didOf(channel, args);
+    await this.route(channel, did, 'agents', log).catch(() => undefined);
+  }
+
   private async screen(channel: AriChannel, args: string[]): Promise<void> {
     const started = performance.now();
     const at = new Date().toISOString();
     const log = this.deps.logger.child({ callId: channel.id });
-    const did = args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
+    const did = didOf(channel, args);
     log.debug({ channel: channel.name, caller: channel.caller.number, did }, 'call entered screening');
 
     const reputation = await this.lookupReputation(channel.caller.number, started);
@@ -199,6 +209,11 @@ export class CallScreener {
       d.degraded ? 'call screened (degraded)' : 'call screened',
     );
   }
+}
+
+/** The DID: Stasis(callscreen,inbound,<DID>) passes it; otherwise the extension the call came in on. */
+function didOf(channel: AriChannel, args: string[]): string {
+  return args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
 }
 
 function targetFor(verdict: Verdict): Target {
