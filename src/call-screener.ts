@@ -11,10 +11,10 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Decision, Verdict } from './domain/decision';
 import { explainDecision } from './domain/decision';
-import { describePhoneNumber, normalisePhoneNumber } from './domain/phone-number';
+import { describePhoneNumber, type PhoneNumber } from './domain/phone-number';
 import type { ReputationLookup } from './domain/reputation';
 import type { RuleSet } from './domain/rule-set';
-import { screenCall, type ScreeningPolicy } from './domain/screen-call';
+import { decideCall, normaliseCall, type ScreeningPolicy } from './domain/screen-call';
 import type { CallscreenConfig } from './config/schema';
 import type { Logger } from './logger';
 import type { AriChannel, AriEvent, AriPort } from './ports/ari';
@@ -128,8 +128,9 @@ export class CallScreener {
     const did = didOf(channel, args);
     log.debug({ channel: channel.name, caller: channel.caller.number, did }, 'call entered screening');
 
-    const reputation = await this.lookupReputation(channel.caller.number, started);
-    const decision = screenCall({ callerNumber: channel.caller.number, did }, { rules: this.deps.rules(), reputation }, this.policy);
+    const call = normaliseCall({ callerNumber: channel.caller.number, did }, this.policy);
+    const reputation = await this.lookupReputation(call.caller, started);
+    const decision = decideCall(call, { rules: this.deps.rules(), reputation }, this.policy);
     const decisionMs = round(performance.now() - started);
     const target = targetFor(decision.verdict);
 
@@ -149,9 +150,8 @@ export class CallScreener {
     this.deps.callLog.append(record).catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
   }
 
-  private async lookupReputation(callerNumber: string, started: number): Promise<ReputationLookup> {
+  private async lookupReputation(caller: PhoneNumber, started: number): Promise<ReputationLookup> {
     if (this.draining) return { status: 'unavailable', reason: 'daemon is shutting down' };
-    const caller = normalisePhoneNumber(callerNumber, this.policy.defaultRegion);
     if (caller.kind !== 'e164') return { status: 'unlisted' };
     const budget = Math.max(0, this.deps.config.screening.deadlineMs - (performance.now() - started));
     let timer: NodeJS.Timeout | undefined;

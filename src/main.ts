@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
 import { CallscreenDaemon } from './app';
+import type { ReputationEntry } from './domain/reputation';
 import { createRedisConnection } from './adapters/redis/redis-connection';
 import { RedisReputationStore } from './adapters/redis/redis-reputation-store';
 import { loadConfig, type LoadedConfig } from './config/load-config';
@@ -109,7 +110,7 @@ async function importFeed(file: string, source: string, configFile: string): Pro
   const store = new RedisReputationStore(redis, config.redis.keyPrefix);
   let imported = 0;
   let rejected = 0;
-  let batch: Array<{ e164: string; entry: { score: number; reports: number } }> = [];
+  let batch: Array<{ e164: string; entry: ReputationEntry }> = [];
   try {
     for await (const item of readReputationFeed(file, config.numbers.defaultRegion as CountryCode, source)) {
       if ('problem' in item) {

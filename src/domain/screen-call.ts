@@ -31,9 +31,23 @@ export interface ScreeningInputs {
   reputation: ReputationLookup;
 }
 
+/** The caller and the called number, normalised once per call. */
+export interface NormalisedCall {
+  caller: PhoneNumber;
+  did: PhoneNumber;
+}
+
+export function normaliseCall(facts: CallFacts, policy: Pick<ScreeningPolicy, 'defaultRegion'>): NormalisedCall {
+  return { caller: normalisePhoneNumber(facts.callerNumber, policy.defaultRegion), did: normalisePhoneNumber(facts.did, policy.defaultRegion) };
+}
+
+/** Screen a call from its raw facts. */
 export function screenCall(facts: CallFacts, inputs: ScreeningInputs, policy: ScreeningPolicy): Decision {
-  const caller = normalisePhoneNumber(facts.callerNumber, policy.defaultRegion);
-  const did = normalisePhoneNumber(facts.did, policy.defaultRegion);
+  return decideCall(normaliseCall(facts, policy), inputs, policy);
+}
+
+/** Screen a call whose numbers are already normalised (the live path needs the caller for its lookup first). */
+export function decideCall({ caller, did }: NormalisedCall, inputs: ScreeningInputs, policy: ScreeningPolicy): Decision {
   const reasons: Reason[] = [];
   const degraded = inputs.reputation.status === 'unavailable';
   const decide = (verdict: Verdict): Decision => ({ verdict, reasons, degraded, caller, did });
