@@ -1,38 +1,70 @@
 /**
  * Load config/rules.yaml into a RuleSet. Every entry keeps the file, line and column it was written
- * on. Any problem (YAML syntax, shape, a number that is not one) fails the whole load with every
- * problem listed, so a caller can keep the last good rules.
+ * on. Any problem (YAML syntax, shape, a number that is not one, an unsafe regex, a bad range, a bad
+ * date) fails the whole load with every problem listed, so a caller can keep the last good rules.
  *
  *   allow:
  *     - "+49 30 1234567"                  # a number, written any way people write numbers
  *     - number: "030 7654321"
  *       label: Key account Müller
+ *     - range: { from: "+1 212 555 0100", to: "+1 212 555 0199" }   # or "+1 212 555 0100 .. +1 212 555 0199"
+ *       dids: ["+1 212 555 0100"]         # only on calls to these DIDs ("s", "100": as written)
  *   deny:
  *     - number: "+1 (833) 631-7911"
  *       label: Warranty robocaller
- *     - "+4990*"                          # a prefix: every number starting with it
+ *       expires: 2027-06-30               # no longer applies from that day (00:00 UTC)
+ *     - "+4990*"                          # a wildcard: * = any rest, ? or X = one digit
+ *     - regex: '^\+1900\d{7}$'            # against the caller's E.164 string
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
-import { buildRuleSet, compileRule, type Rule, type RuleDefinition, type RuleList, type RuleSet } from '../domain/rule-set';
+import { buildRuleSet, splitRangeShorthand, tryCompileRule, type Rule, type RuleDefinition, type RuleList, type RuleSet } from '../domain/rule-set';
 import { ConfigError, type ConfigProblem } from '../errors/config-error';
 import { validateYaml } from './validate';
-import { readYamlFile, type LocatedYaml } from './yaml-document';
+import { parseYamlText, readYamlFile, type LocatedYaml } from './yaml-document';
 
-const entrySchema = z.union([
-  z.string().min(1),
-  z.object({ number: z.string().min(1), label: z.string().optional() }).strict(),
-]);
-
+/** The file's top level; entries are checked one by one below so each problem names its own entry. */
 export const rulesSchema = z
   .object({
-    allow: z.array(entrySchema).nullable().default([]),
-    deny: z.array(entrySchema).nullable().default([]),
+    allow: z.array(z.unknown()).nullable().default([]),
+    deny: z.array(z.unknown()).nullable().default([]),
   })
   .strict();
 
+const ENTRY_KEYS = 'number, range or regex, and optionally label, expires, dids';
+const QUOTE_NUMBERS = 'must be in quotes ("+1 212 555 0100"): unquoted, YAML reads a number as an integer and drops a leading + or 0';
+
+/** A number written in the file. Unquoted, YAML reads +4930123 as an integer and loses the + (or a leading 0). */
+const writtenNumber = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is missing' : typeof issue.input === 'number' ? QUOTE_NUMBERS : 'must be a number in quotes') })
+  .min(1, 'is empty');
+
+const rangeSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? (splitRangeShorthand(value) ?? value) : value),
+  z.strictObject({ from: writtenNumber, to: writtenNumber }, { error: (issue) => (issue.code === 'invalid_type' ? 'must be { from: "...", to: "..." } or "FROM .. TO"' : undefined) }),
+);
+
+const entrySchema = z.strictObject(
+  {
+    number: writtenNumber.optional(),
+    range: rangeSchema.optional(),
+    regex: z.string({ error: 'must be a regular expression in quotes' }).min(1, 'is empty').optional(),
+    label: z.string({ error: 'must be text' }).optional(),
+    // the yaml package reads 2026-12-31 as a string (YAML 1.2 core schema); a Date comes from a !!timestamp-aware reader
+    expires: z.union([z.string(), z.date()], { error: 'must be a date (2026-12-31) or a time (2026-12-31T18:00:00Z)' }).optional(),
+    dids: z.array(writtenNumber, { error: 'must be a list of DIDs' }).optional(),
+  },
+  { error: (issue) => (issue.code !== 'invalid_type' ? undefined : typeof issue.input === 'number' ? `a number ${QUOTE_NUMBERS}` : `an entry is a number in quotes or a mapping with ${ENTRY_KEYS}`) },
+);
+type Entry = z.infer<typeof entrySchema>;
+
 export function loadRulesFile(file: string, defaultRegion: CountryCode, displayName = file): RuleSet {
   return compileRulesDocument(readYamlFile(file, displayName), defaultRegion);
+}
+
+/** The rules in a file's text (the reloader reads the text itself, to compare it with what is in force). */
+export function compileRulesText(text: string, displayName: string, defaultRegion: CountryCode): RuleSet {
+  return compileRulesDocument(parseYamlText(text, displayName), defaultRegion);
 }
 
 export function compileRulesDocument(doc: LocatedYaml, defaultRegion: CountryCode): RuleSet {
@@ -40,18 +72,68 @@ export function compileRulesDocument(doc: LocatedYaml, defaultRegion: CountryCod
   const rules: Rule[] = [];
   const problems: ConfigProblem[] = [];
   for (const list of ['allow', 'deny'] as const satisfies readonly RuleList[]) {
-    (parsed[list] ?? []).forEach((entry, index) => {
-      const def: RuleDefinition = {
-        list,
-        number: typeof entry === 'string' ? entry : entry.number,
-        source: { file: doc.file, ...doc.locate([list, index]) },
-      };
-      if (typeof entry !== 'string' && entry.label !== undefined) def.label = entry.label;
-      const compiled = compileRule(def, defaultRegion);
-      if ('reason' in compiled) problems.push({ ...compiled.source, reason: compiled.reason });
-      else rules.push(compiled);
+    (parsed[list] ?? []).forEach((value, index) => {
+      const at = entryLocator(doc, list, index);
+      const def = toDefinition(value, list, at, problems);
+      if (!def) return;
+      const compiled = tryCompileRule(def, defaultRegion);
+      if ('rule' in compiled) rules.push(compiled.rule);
+      else for (const p of compiled.problems) problems.push({ ...at(p.field ?? []), reason: p.reason });
     });
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(sortByPosition(problems));
   return buildRuleSet(rules);
+}
+
+type Locator = (field: readonly PropertyKey[], options?: { key?: boolean }) => Omit<ConfigProblem, 'reason'>;
+
+/** File, line and column of a field inside one entry (or of the entry itself, when the field is not a node). */
+function entryLocator(doc: LocatedYaml, list: RuleList, index: number): Locator {
+  return (field, options) => ({ file: doc.file, ...doc.locate([list, index, ...field], options) });
+}
+
+/** One entry's value to a RuleDefinition; its shape problems are added to `problems`. */
+function toDefinition(value: unknown, list: RuleList, at: Locator, problems: ConfigProblem[]): RuleDefinition | undefined {
+  const result = entrySchema.safeParse(typeof value === 'string' ? { number: value } : value);
+  if (!result.success) {
+    problems.push(...result.error.issues.map((issue) => shapeProblem(issue, at)));
+    return undefined;
+  }
+  const entry = result.data;
+  const given = (['number', 'range', 'regex'] as const).filter((k) => entry[k] !== undefined);
+  if (given.length !== 1) {
+    const reason = given.length === 0 ? `an entry needs one of number, range or regex` : `an entry has exactly one of number, range or regex, not ${given.map((k) => `"${k}"`).join(' and ')}`;
+    problems.push({ ...at(given.length === 0 ? [] : [given[1] as string], { key: true }), reason });
+    return undefined;
+  }
+  return { list, ...matchOf(entry), ...extrasOf(entry), source: at([]) };
+}
+
+function matchOf(entry: Entry): { number: string } | { range: { from: string; to: string } } | { regex: string } {
+  if (entry.range !== undefined) return { range: entry.range };
+  if (entry.regex !== undefined) return { regex: entry.regex };
+  return { number: entry.number ?? '' };
+}
+
+function extrasOf(entry: Entry): Pick<RuleDefinition, 'label' | 'expires' | 'dids'> {
+  return {
+    ...(entry.label !== undefined ? { label: entry.label } : {}),
+    ...(entry.expires !== undefined ? { expires: entry.expires } : {}),
+    ...(entry.dids !== undefined ? { dids: entry.dids } : {}),
+  };
+}
+
+function shapeProblem(issue: z.core.$ZodIssue, at: Locator): ConfigProblem {
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    const where = issue.path.length > 0 ? ` in ${issue.path.map(String).join('.')}` : '';
+    const expected = issue.path.length > 0 ? 'from and to' : ENTRY_KEYS;
+    return { ...at([...issue.path, issue.keys[0] ?? ''], { key: true }), reason: `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}${where} (expected ${expected})` };
+  }
+  const where = issue.path.map(String).join('.');
+  return { ...at(issue.path), reason: where ? `${where} ${issue.message}` : issue.message };
+}
+
+function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
 }
