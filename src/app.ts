@@ -7,11 +7,12 @@ import type Redis from 'ioredis';
 import { createAri } from './adapters/ari/create-ari';
 import { RedisCallLog } from './adapters/redis/redis-call-log';
 import { connectInBackground, createRedisConnection } from './adapters/redis/redis-connection';
-import { RedisReputationStore } from './adapters/redis/redis-reputation-store';
+import { RedisCallerHistoryStore } from './adapters/redis/redis-caller-history-store';
+import { CallEvaluator } from './call-evaluator';
 import { CallScreener } from './call-screener';
 import type { LoadedConfig } from './config/load-config';
-import { loadRulesFile } from './config/rules-file';
-import type { RuleSet } from './domain/rule-set';
+import { RulesReloader } from './config/rules-reloader';
+import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from './logger';
 import type { AriPort, AriStateChange } from './ports/ari';
 
@@ -24,14 +25,18 @@ export class CallscreenDaemon {
     private readonly ari: AriPort,
     private readonly redis: Redis,
     private readonly screener: CallScreener,
+    private readonly rules: RulesReloader,
     private readonly logger: Logger,
   ) {}
 
   static async start(loaded: LoadedConfig, logger: Logger): Promise<CallscreenDaemon> {
     const { config } = loaded;
-    // a rules file that does not load stops the start: ConfigError names file, line and reason
-    const rules: RuleSet = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as Parameters<typeof loadRulesFile>[1]);
-    logger.info({ rulesFile: loaded.rulesFile, rules: rules.rules.length }, 'rules loaded');
+    // a rules file that does not load stops the start: ConfigError names file, line and reason.
+    // Later edits are picked up while running; a bad edit keeps the last good rules.
+    const rules = new RulesReloader({ file: loaded.rulesFile, defaultRegion: config.numbers.defaultRegion as CountryCode, logger });
+    const initial = rules.load();
+    logger.info({ rulesFile: loaded.rulesFile, rules: initial.rules.length }, 'rules loaded');
+    rules.start();
 
     const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
@@ -47,15 +52,20 @@ export class CallscreenDaemon {
       apps: [config.ari.app],
       requestTimeoutMs: config.ari.requestTimeoutMs,
     });
+    const evaluator = new CallEvaluator({
+      history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
+      model: () => loaded.screening,
+      rules: () => rules.current(),
+      deadlineMs: config.screening.deadlineMs,
+    });
     const screener = new CallScreener({
       ari,
-      reputation: new RedisReputationStore(redis, config.redis.keyPrefix),
+      evaluator,
       callLog: new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength),
       logger,
       config,
-      rules: () => rules,
     });
-    const daemon = new CallscreenDaemon(ari, redis, screener, logger);
+    const daemon = new CallscreenDaemon(ari, redis, screener, rules, logger);
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => daemon.onAriState(change));
@@ -98,6 +108,7 @@ export class CallscreenDaemon {
   private async shutdown(): Promise<void> {
     this.logger.info({ callsInFlight: this.screener.callsInFlight }, 'shutting down: finishing calls in flight');
     await this.screener.drain(DRAIN_TIMEOUT_MS);
+    this.rules.close();
     this.ari.off('event', this.screener.onAriEvent);
     try {
       await this.ari.close();

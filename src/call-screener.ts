@@ -9,26 +9,21 @@
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { errorText, type CallEvaluator } from './call-evaluator';
 import type { Decision, Verdict } from './domain/decision';
-import { explainDecision } from './domain/decision';
-import { describePhoneNumber, type PhoneNumber } from './domain/phone-number';
-import type { ReputationLookup } from './domain/reputation';
-import type { RuleSet } from './domain/rule-set';
-import { decideCall, normaliseCall, type ScreeningPolicy } from './domain/screen-call';
+import { explainDecision, topReasons } from './domain/decision';
+import { describePhoneNumber } from './domain/phone-number';
 import type { CallscreenConfig } from './config/schema';
 import type { Logger } from './logger';
 import type { AriChannel, AriEvent, AriPort } from './ports/ari';
 import type { CallLog, ScreenedCallRecord } from './ports/call-log';
-import type { ReputationStore } from './ports/reputation-store';
 
 export interface CallScreenerDeps {
   ari: AriPort;
-  reputation: ReputationStore;
+  evaluator: CallEvaluator;
   callLog: CallLog;
   logger: Logger;
   config: CallscreenConfig;
-  /** the rules in force right now (the caller may swap them on reload) */
-  rules: () => RuleSet;
 }
 
 type Target = 'agents' | 'voicemail';
@@ -42,19 +37,9 @@ export class CallScreener {
   /** Asterisk's StasisStart timestamp per screened channel, until its StasisEnd */
   private readonly enteredAt = new Map<string, string>();
   private draining = false;
-  private readonly policy: ScreeningPolicy;
   private readonly host = hostname();
 
-  constructor(private readonly deps: CallScreenerDeps) {
-    const s = deps.config.screening;
-    this.policy = {
-      defaultRegion: deps.config.numbers.defaultRegion as ScreeningPolicy['defaultRegion'],
-      reputationThreshold: s.reputationThreshold,
-      withheldCaller: s.withheldCaller,
-      unparseableCaller: s.unparseableCaller,
-      spamVerdict: s.spamVerdict,
-    };
-  }
+  constructor(private readonly deps: CallScreenerDeps) {}
 
   get callsInFlight(): number {
     return this.inFlight.size;
@@ -123,50 +108,33 @@ export class CallScreener {
 
   private async screen(channel: AriChannel, args: string[]): Promise<void> {
     const started = performance.now();
-    const at = new Date().toISOString();
     const log = this.deps.logger.child({ callId: channel.id });
     const did = didOf(channel, args);
-    log.debug({ channel: channel.name, caller: channel.caller.number, did }, 'call entered screening');
+    const attestation = attestationOf(args);
+    log.debug({ channel: channel.name, caller: channel.caller.number, did, attestation }, 'call entered screening');
 
-    const call = normaliseCall({ callerNumber: channel.caller.number, did }, this.policy);
-    const reputation = await this.lookupReputation(call.caller, started);
-    const decision = decideCall(call, { rules: this.deps.rules(), reputation }, this.policy);
+    const { decision, historyMs } = await this.deps.evaluator.evaluate(
+      { callerNumber: channel.caller.number, did, at: new Date(), ...(attestation !== undefined ? { attestation } : {}) },
+      { callId: channel.id, record: true, startedAt: started, ...(this.draining ? { skipHistory: 'the daemon is shutting down' } : {}) },
+    );
     const decisionMs = round(performance.now() - started);
     const target = targetFor(decision.verdict);
 
     const routed = await this.route(channel, did, target, log, decision);
     const record: ScreenedCallRecord = {
       callId: channel.id,
-      at,
+      at: decision.at,
       channel: channel.name,
       decision,
       routedTo: routed.ok ? target : 'none',
       decisionMs,
       host: this.host,
     };
+    if (historyMs !== undefined) record.historyMs = historyMs;
     if (routed.ok) record.routeMs = round(performance.now() - started);
     else record.routeError = routed.error;
     this.logDecision(log, record);
     this.deps.callLog.append(record).catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
-  }
-
-  private async lookupReputation(caller: PhoneNumber, started: number): Promise<ReputationLookup> {
-    if (this.draining) return { status: 'unavailable', reason: 'daemon is shutting down' };
-    if (caller.kind !== 'e164') return { status: 'unlisted' };
-    const budget = Math.max(0, this.deps.config.screening.deadlineMs - (performance.now() - started));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<ReputationLookup>((resolve) => {
-      timer = setTimeout(() => resolve({ status: 'unavailable', reason: `no answer within the ${this.deps.config.screening.deadlineMs} ms deadline` }), budget);
-    });
-    const lookup = this.deps.reputation.lookup(caller.e164).then(
-      (entry): ReputationLookup => (entry ? { status: 'listed', entry } : { status: 'unlisted' }),
-      (e: unknown): ReputationLookup => ({ status: 'unavailable', reason: `reputation store failed: ${errorText(e)}` }),
-    );
-    try {
-      return await Promise.race([lookup, late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async route(channel: AriChannel, did: string, target: Target, log: Logger, decision?: Decision): Promise<{ ok: true } | { ok: false; error: string }> {
@@ -198,11 +166,17 @@ export class CallScreener {
         caller: { raw: d.caller.raw, e164: d.caller.kind === 'e164' ? d.caller.e164 : null, kind: d.caller.kind },
         did: describePhoneNumber(d.did),
         verdict: d.verdict,
+        score: d.score,
+        ...(d.shadowVerdict ? { shadowVerdict: d.shadowVerdict } : {}),
+        ...(d.policies.length > 0 ? { policies: d.policies } : {}),
+        ...(d.attestation ? { attestation: d.attestation } : {}),
         degraded: d.degraded,
         reasons: d.reasons.map((r) => r.code),
+        top: topReasons(d).map((r) => r.code),
         explanation: explainDecision(d),
         routedTo: record.routedTo,
         decisionMs: record.decisionMs,
+        historyMs: record.historyMs,
         routeMs: record.routeMs,
         ...(record.routeError ? { routeError: record.routeError } : {}),
       },
@@ -216,13 +190,20 @@ function didOf(channel: AriChannel, args: string[]): string {
   return args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
 }
 
+/** The STIR/SHAKEN attestation the dialplan hands over: Stasis(callscreen,inbound,<DID>,<attestation>). */
+function attestationOf(args: string[]): string | undefined {
+  const value = args[0] === 'inbound' ? args[2]?.trim() : undefined;
+  return value ? value : undefined;
+}
+
+/**
+ * Where each verdict continues in the dialplan. The CAPTCHA IVR (challenge) and the reject treatment
+ * are not built yet: until they are, a challenged call goes to the agents tagged CALLSCREEN_VERDICT=
+ * challenge (a real customer must not lose the call to an IVR that does not exist), and a rejected one
+ * goes to voicemail, where nothing is lost.
+ */
 function targetFor(verdict: Verdict): Target {
-  return verdict === 'allow' ? 'agents' : 'voicemail';
+  return verdict === 'allow' || verdict === 'challenge' ? 'agents' : 'voicemail';
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) return (e as { code?: string }).code ? `${(e as { code?: string }).code}: ${e.message}` : e.message;
-  return String(e);
-}

@@ -3,6 +3,7 @@
  *   callscreen run [--config FILE]
  *   callscreen rules validate [FILE] [--config FILE]
  *   callscreen import FILE --source NAME [--config FILE]
+ *   callscreen check NUMBER [--to DID] [--at TIME] [--attest A|B|C|none|failed] [--json] [--config FILE]
  * Exit codes: 0 ok, 1 failure, 2 bad configuration or input (the message names file, line and reason).
  */
 import { Command, CommanderError } from 'commander';
@@ -10,9 +11,11 @@ import type { CountryCode } from 'libphonenumber-js';
 import { CallscreenDaemon } from './app';
 import type { ReputationEntry } from './domain/reputation';
 import { createRedisConnection } from './adapters/redis/redis-connection';
+import { checkCall, checkJson, renderCheck } from './cli/check-call';
 import { RedisReputationStore } from './adapters/redis/redis-reputation-store';
 import { loadConfig, type LoadedConfig } from './config/load-config';
 import { loadRulesFile } from './config/rules-file';
+import { countRules, describeRule, expiredRules, RULE_KINDS } from './domain/rule-set';
 import { ConfigError, formatProblem } from './errors/config-error';
 import { readReputationFeed } from './feeds/reputation-feed';
 import { createLogger } from './logger';
@@ -43,11 +46,27 @@ export async function main(argv: string[]): Promise<void> {
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .action(async (file: string, opts: { source: string; config: string }) => importFeed(file, opts.source, opts.config));
 
+  program
+    .command('check <number>')
+    .description('show the verdict, score and reasons a call from NUMBER would get, the way a live call is decided (writes nothing)')
+    .option('-t, --to <did>', 'the number called (DID); policies and rule scopes depend on it')
+    .option('--at <time>', 'the time of the call, ISO 8601 (default now); policies with time windows depend on it')
+    .option('--attest <level>', 'STIR/SHAKEN attestation: A, B, C, none or failed')
+    .option('--json', 'print the decision as one JSON object')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
+    .action(async (number: string, opts: { to?: string; at?: string; attest?: string; json?: boolean; config: string }) => {
+      const result = await checkCall(loadConfig(opts.config), { number, ...opts });
+      process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (e) {
     process.exitCode = reportError(e);
   }
+  // one-shot commands end here; a client library's leftover timer (ioredis keeps a connect timer
+  // after a refused connection) must not hold the shell for seconds
+  if (program.args[0] !== 'run') process.stdout.write('', () => process.exit());
 }
 
 function reportError(e: unknown): number {
@@ -97,9 +116,14 @@ function validateRules(file: string | undefined, configFile: string): void {
   } catch (e) {
     if (!file) throw e; // without a file argument the config is needed to find the rules
   }
+  // a problem throws ConfigError: reportError prints each as "file:line:col reason" and exits 2
   const set = loadRulesFile(rulesFile as string, region, rulesFile);
+  const counts = countRules(set.rules);
   const allow = set.rules.filter((r) => r.list === 'allow').length;
-  process.stdout.write(`${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n`);
+  const byKind = (list: 'allow' | 'deny'): string => RULE_KINDS.map((kind) => `${counts[list][kind]} ${kind}`).join(', ');
+  process.stdout.write(`${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n  allow: ${byKind('allow')}\n  deny: ${byKind('deny')}\n`);
+  // an expired rule is not an error (it was meant to end), but an admin should clean it up
+  for (const rule of expiredRules(set, new Date())) process.stderr.write(`warning: expired, no longer matches: ${describeRule(rule)}\n`);
 }
 
 async function importFeed(file: string, source: string, configFile: string): Promise<void> {

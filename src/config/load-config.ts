@@ -3,6 +3,7 @@
  * overrides, freeze. One ConfigError naming file, line, column and reason when anything is wrong.
  */
 import path from 'node:path';
+import { compileScreening, type ScreeningModel } from '../domain/screening-policy';
 import { ConfigError } from '../errors/config-error';
 import { configSchema, type CallscreenConfig } from './schema';
 import { deepFreeze, validateYaml } from './validate';
@@ -14,6 +15,8 @@ export interface LoadedConfig {
   file: string;
   /** absolute path of the rules file it names */
   rulesFile: string;
+  /** screening defaults with the policies compiled (DID groups resolved, DIDs normalised) */
+  screening: ScreeningModel;
 }
 
 /** Environment variables that override connection settings (secrets belong there, not in the file). */
@@ -44,5 +47,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     target[key] = key === 'port' ? Number(value) : value;
   }
   const config = validateYaml({ ...doc, value: raw }, configSchema);
-  return deepFreeze({ config, file: absolute, rulesFile: path.resolve(path.dirname(absolute), config.rules.file) });
+  const { model, problems } = compileScreening(config);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ file, ...doc.locate(p.path), reason: `${p.path.map(String).join('.')}: ${p.reason}` })));
+  return deepFreeze({ config, file: absolute, rulesFile: path.resolve(path.dirname(absolute), config.rules.file), screening: model });
 }

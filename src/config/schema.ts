@@ -6,8 +6,7 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 
-// challenge (CAPTCHA IVR) and reject arrive with the IVR; until then a policy sends a call to the agents or to voicemail
-const verdict = z.enum(['allow', 'voicemail']);
+const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
 const port = z.number().int().min(1).max(65535);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -19,6 +18,178 @@ const dialplanTarget = z
     priority: z.number().int().min(1).default(1),
   })
   .strict();
+
+/** Points a signal adds to the score (negative points lower it). */
+const points = z.number().min(-1000).max(1000);
+const days = z.number().min(0).max(3650);
+
+const velocityWindow = z
+  .object({
+    windowSeconds: z.number().int().min(1).max(7 * 86_400),
+    /** this many calls or more in the window (the call being screened included) ... */
+    calls: z.number().int().min(2),
+    /** ... add these points */
+    points,
+  })
+  .strict();
+
+const attestation = z.enum(['A', 'B', 'C', 'none', 'failed']);
+
+/** Number types libphonenumber can tell apart (what kind of line the caller uses). */
+const numberTypes = z
+  .object({
+    PREMIUM_RATE: points,
+    SHARED_COST: points,
+    TOLL_FREE: points,
+    VOIP: points,
+    PERSONAL_NUMBER: points,
+    PAGER: points,
+    UAN: points,
+    VOICEMAIL: points,
+    FIXED_LINE: points,
+    MOBILE: points,
+    FIXED_LINE_OR_MOBILE: points,
+  })
+  .partial()
+  .strict();
+
+export const signalsSchema = z
+  .object({
+    /** contribution = weight x listed score (0..1) x 0.5^(days since last report / halfLifeDays) */
+    reputation: z.object({ weight: points.default(70), halfLifeDays: days.min(0.1).default(30) }).strict().prefault({}),
+    withheld: z.object({ points: points.default(30) }).strict().prefault({}),
+    unparseable: z.object({ points: points.default(40) }).strict().prefault({}),
+    /** a number of a possible length that does not exist in its numbering plan */
+    invalidNumber: z.object({ points: points.default(30) }).strict().prefault({}),
+    /** a number of a length no number in its country has */
+    impossibleNumber: z.object({ points: points.default(45) }).strict().prefault({}),
+    numberType: numberTypes.default({ PREMIUM_RATE: 50, SHARED_COST: 20, TOLL_FREE: 15, PAGER: 20, VOICEMAIL: 20, VOIP: 5, PERSONAL_NUMBER: 5 }),
+    /** caller's country not among the DID's expected countries (policy expectedCountries, else the DID's own country) */
+    foreignCountry: z.object({ points: points.default(15) }).strict().prefault({}),
+    /** STIR/SHAKEN attestation handed over by the dialplan */
+    attestation: z
+      .object({ A: points.default(-15), B: points.default(0), C: points.default(10), none: points.default(5), failed: points.default(40) })
+      .strict()
+      .prefault({}),
+    velocity: z
+      .object({
+        /** calls from the same number; each scope counts its highest window that is reached */
+        number: z.array(velocityWindow).default([
+          { windowSeconds: 60, calls: 3, points: 30 },
+          { windowSeconds: 3600, calls: 10, points: 25 },
+        ]),
+        /** the number block: the caller's number without its last blockDigits digits */
+        blockDigits: z.number().int().min(0).max(8).default(4),
+        block: z.array(velocityWindow).default([{ windowSeconds: 60, calls: 15, points: 25 }]),
+      })
+      .strict()
+      .prefault({}),
+    /** caller and DID share all but their last differingDigits digits, and the caller is not known */
+    neighbourSpoofing: z.object({ differingDigits: z.number().int().min(1).max(8).default(4), points: points.default(20) }).strict().prefault({}),
+    captcha: z
+      .object({
+        /** passed the CAPTCHA within trustDays: trusted */
+        trustDays: days.default(30),
+        passedPoints: points.default(-60),
+        /** failed it within failedDays: points per failure since the last pass, up to maxFailures */
+        failedDays: days.default(7),
+        failedPoints: points.default(25),
+        maxFailures: z.number().int().min(1).max(100).default(3),
+      })
+      .strict()
+      .prefault({}),
+    /** a second call to the same DID within withinMinutes (a crisis line must not keep a caller out) */
+    repeatCaller: z.object({ withinMinutes: z.number().min(0).max(1440).default(15), points: points.default(-40) }).strict().prefault({}),
+  })
+  .strict();
+
+/** Score at or above each threshold gives that verdict; below challenge: allow. */
+export const thresholdsSchema = z
+  .object({ challenge: points.default(30), voicemail: points.default(60), reject: points.default(90) })
+  .strict()
+  .refine((t) => t.challenge <= t.voicemail && t.voicemail <= t.reject, { message: 'thresholds must rise: challenge <= voicemail <= reject' });
+
+const clock = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/, 'a time of day as HH:MM (00:00 to 24:00)');
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const timeWindowSchema = z
+  .object({
+    /** days the window starts on; default every day */
+    days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
+    /** from 18:00 to 08:00 runs past midnight into the next day */
+    from: clock,
+    to: clock,
+  })
+  .strict();
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not an IANA time zone (e.g. Europe/Zurich, America/New_York)' },
+);
+
+/** A deep-partial signals block: a policy overrides single values. */
+const signalOverrides = z
+  .object({
+    reputation: z.object({ weight: points, halfLifeDays: days.min(0.1) }).partial().strict(),
+    withheld: z.object({ points }).partial().strict(),
+    unparseable: z.object({ points }).partial().strict(),
+    invalidNumber: z.object({ points }).partial().strict(),
+    impossibleNumber: z.object({ points }).partial().strict(),
+    numberType: numberTypes,
+    foreignCountry: z.object({ points }).partial().strict(),
+    attestation: z.object({ A: points, B: points, C: points, none: points, failed: points }).partial().strict(),
+    velocity: z.object({ number: z.array(velocityWindow), blockDigits: z.number().int().min(0).max(8), block: z.array(velocityWindow) }).partial().strict(),
+    neighbourSpoofing: z.object({ differingDigits: z.number().int().min(1).max(8), points }).partial().strict(),
+    captcha: z.object({ trustDays: days, passedPoints: points, failedDays: days, failedPoints: points, maxFailures: z.number().int().min(1).max(100) }).partial().strict(),
+    repeatCaller: z.object({ withinMinutes: z.number().min(0).max(1440), points }).partial().strict(),
+  })
+  .partial()
+  .strict();
+
+const policySchema = z
+  .object({
+    name: z.string().min(1),
+    /** DIDs (numbers, or names of didGroups) the policy applies to; omitted: every DID */
+    dids: z.array(z.string().min(1)).min(1).optional(),
+    /** time windows the policy applies in (any of them); omitted: always */
+    when: z.array(timeWindowSchema).min(1).optional(),
+    /** time zone of `when`; default screening.timeZone */
+    timeZone: timeZone.optional(),
+    /** decide and log, but always let the call through (for a rollout) */
+    shadow: z.boolean().optional(),
+    /** the harshest verdict this policy allows, e.g. challenge on a crisis line (never voicemail or reject) */
+    maxVerdict: verdict.optional(),
+    /** turn one verdict into another, e.g. { challenge: voicemail } after hours */
+    verdicts: z.object({ allow: verdict, challenge: verdict, voicemail: verdict, reject: verdict }).partial().strict().optional(),
+    denyVerdict: verdict.optional(),
+    thresholds: z.object({ challenge: points, voicemail: points, reject: points }).partial().strict().optional(),
+    signals: signalOverrides.optional(),
+    /** ISO 3166 regions callers of these DIDs are expected from */
+    expectedCountries: z.array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' })).min(1).optional(),
+  })
+  .strict();
+
+const screeningSchema = z
+  .object({
+    /** hard budget for one decision; past it the call is decided on local facts and marked degraded */
+    deadlineMs: ms(10, 5000).default(200),
+    /** time zone for policy time windows; default the machine's */
+    timeZone: timeZone.default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
+    thresholds: thresholdsSchema.prefault({}),
+    /** what a deny-listed caller gets */
+    denyVerdict: verdict.default('voicemail'),
+    /** ISO 3166 regions callers are expected from; default: the DID's own country (numbers.defaultRegion for a DID that is not a number) */
+    expectedCountries: z.array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' })).min(1).optional(),
+    signals: signalsSchema.prefault({}),
+  })
+  .strict()
+  .prefault({});
 
 export const configSchema = z
   .object({
@@ -71,18 +242,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    screening: z
-      .object({
-        /** hard budget for one decision; past it the call is decided on local facts and marked degraded */
-        deadlineMs: ms(10, 5000).default(200),
-        reputationThreshold: z.number().min(0).max(1).default(0.7),
-        withheldCaller: verdict.default('allow'),
-        unparseableCaller: verdict.default('allow'),
-        /** what a deny-listed or reputation-listed caller gets */
-        spamVerdict: verdict.default('voicemail'),
-      })
-      .strict()
-      .prefault({}),
+    screening: screeningSchema,
+    /** named lists of DIDs that policies refer to: `hotline: ["+1 212 555 0100"]` */
+    didGroups: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'), z.array(z.string().min(1)).min(1)).default({}),
+    /** adjustments per DID (group) and time window; every matching policy applies, in file order */
+    policies: z.array(policySchema).default([]),
     routing: z
       .object({
         agents: dialplanTarget.prefault({ context: 'callscreen-agents' }),
@@ -109,3 +273,10 @@ export const configSchema = z
   .strict();
 
 export type CallscreenConfig = z.infer<typeof configSchema>;
+export type ScreeningConfig = CallscreenConfig['screening'];
+export type SignalSettings = ScreeningConfig['signals'];
+export type Thresholds = ScreeningConfig['thresholds'];
+export type PolicyConfig = CallscreenConfig['policies'][number];
+export type TimeWindow = z.infer<typeof timeWindowSchema>;
+export type Attestation = z.infer<typeof attestation>;
+export const ATTESTATIONS = attestation.options;

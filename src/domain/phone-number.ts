@@ -41,14 +41,39 @@ export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): P
   if (digits.length > MAX_DIGITS) return { kind: 'unparseable', raw, reason: `${digits.length} digits, more than a phone number can have` };
   if (digits.length < 3) return { kind: 'unparseable', raw, reason: 'too short to be a phone number' };
 
-  const parsed = parsePhoneNumberFromString(compact, defaultRegion);
+  let parsed = parsePhoneNumberFromString(compact, defaultRegion);
   if (!parsed) return { kind: 'unparseable', raw, reason: `not a number in ${defaultRegion} or international format` };
+  // A few malformed inputs ("000173" in DE) come out with a national number that starts with the
+  // trunk prefix, and their E.164 string parses differently again; settle on the fixpoint so a number
+  // and its E.164 form always normalise alike. (Only then: parsing costs ~15 us.)
+  if (parsed.nationalNumber.startsWith('0')) {
+    const settled = parsePhoneNumberFromString(parsed.number);
+    if (settled && settled.number !== parsed.number) parsed = settled;
+  }
   const result: PhoneNumber = { kind: 'e164', raw, e164: parsed.number, valid: parsed.isValid(), possible: parsed.isPossible() };
   if (parsed.country) result.country = parsed.country;
   const type = parsed.getType();
   if (type) result.type = type;
   return result;
 }
+
+/**
+ * The E.164 form a caller ID most likely normalises to, found without parsing (~1 us instead of ~25):
+ * an international number (+ and digits), or a 10- or 11-digit NANP number when the region's calling
+ * code is 1. Used to start the Redis lookup early; normalisePhoneNumber has the last word, and a guess
+ * it disagrees with is thrown away. undefined when there is no cheap guess.
+ */
+export function guessE164(raw: string, defaultRegion: CountryCode): string | undefined {
+  const compact = raw.trim().replace(SEPARATORS, '');
+  if (/^\+[1-9][0-9]{6,14}$/.test(compact)) return compact;
+  if (!NANP_REGIONS.has(defaultRegion) || !/^[0-9]+$/.test(compact)) return undefined;
+  if (compact.length === 10 && /^[2-9]/.test(compact)) return `+1${compact}`;
+  if (compact.length === 11 && /^1[2-9]/.test(compact)) return `+${compact}`;
+  return undefined;
+}
+
+/** Regions of the North American Numbering Plan (calling code 1). */
+const NANP_REGIONS = new Set<string>(['US', 'CA', 'AG', 'AI', 'AS', 'BB', 'BM', 'BS', 'DM', 'DO', 'GD', 'GU', 'JM', 'KN', 'KY', 'LC', 'MP', 'MS', 'PR', 'SX', 'TC', 'TT', 'VC', 'VG', 'VI']);
 
 /** A short human label for logs and tables: the E.164 form, "withheld", or the raw text quoted. */
 export function describePhoneNumber(n: PhoneNumber): string {

@@ -6,6 +6,9 @@ export interface ReputationEntry {
   reports: number;
   category?: string;
   source?: string;
+  /** first and last report, epoch ms; the score fades with the age of the last report */
+  firstSeenAt?: number;
+  lastSeenAt?: number;
 }
 
 /** The outcome of a reputation lookup as the core sees it: found, not listed, or not available. */

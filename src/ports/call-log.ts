@@ -11,6 +11,8 @@ export interface ScreenedCallRecord {
   routedTo: string;
   /** ms from StasisStart to the decision */
   decisionMs: number;
+  /** ms the one Redis round trip took (absent when the decision needed none) */
+  historyMs?: number;
   /** ms from StasisStart to Asterisk accepting the route */
   routeMs?: number;
   /** set when routing failed (the dialplan's fallback then takes the call) */

@@ -125,7 +125,8 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
 
       test('delivers StasisStart with caller number and args, and continueInDialplan moves the call on', async () => {
         const { screened, harnessId, did, caller, start } = await placeCall(ari, rec);
-        expect(start).toMatchObject({ type: 'StasisStart', application: SCREEN_APP, args: ['inbound', did] });
+        // the dialplan hands over the DID and the STIR/SHAKEN attestation (empty: not known)
+        expect(start).toMatchObject({ type: 'StasisStart', application: SCREEN_APP, args: ['inbound', did, ''] });
         expect(screened.caller).toEqual({ name: `Contract ${kind}`, number: caller });
         expect(screened.dialplan?.exten).toBe(did);
 

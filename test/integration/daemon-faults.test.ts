@@ -29,7 +29,7 @@ describe('Redis fails while the daemon runs', () => {
     const seed = redis.client();
     await new RedisReputationStore(seed, 'callscreen:').put([{ e164: '+18336317911', entry: { score: 0.95, reports: 26, source: 'test' } }]);
     seed.disconnect();
-    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n  commandTimeoutMs: 100\n`.replace('reputationThreshold: 0.7', `reputationThreshold: 0.7\n  deadlineMs: ${DEADLINE_MS}`);
+    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n  commandTimeoutMs: 100\n`.replace('deadlineMs: 200', `deadlineMs: ${DEADLINE_MS}`);
     const daemon = await startDaemon({ config, env: { CALLSCREEN_REDIS_URL: redis.url } });
     try {
       // Redis up: the listed number is screened out
@@ -42,7 +42,7 @@ describe('Redis fails while the daemon runs', () => {
       expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
       let line = await daemon.screenedLine((l) => byCaller('+18336317911')(l) && l.degraded === true);
       expect(line.msg).toBe('call screened (degraded)');
-      expect(line.reasons).toContain('reputation.unavailable');
+      expect(line.reasons).toContain('history.unavailable');
       expect(line.decisionMs as number).toBeLessThan(DEADLINE_MS + 150);
 
       // Redis killed: the connection is gone, lookups fail at once, callers still reach the agents
@@ -52,7 +52,7 @@ describe('Redis fails while the daemon runs', () => {
       expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
       line = await daemon.screenedLine((l) => daemon.lines.indexOf(l) >= before && byCaller('+18336317911')(l));
       expect(line).toMatchObject({ degraded: true, verdict: 'allow' });
-      expect(String(line.explanation)).toMatch(/reputation list not consulted/);
+      expect(String(line.explanation)).toMatch(/reputation and call history not consulted/);
 
       // Redis back: screening is whole again
       await redis.start();
@@ -88,7 +88,7 @@ describe('SIGTERM', () => {
   test('a call in flight finishes routing, the daemon exits 0, and the next call falls back to the agents in the dialplan', async () => {
     const redis = new PrivateRedis(16392);
     await redis.start();
-    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n`.replace('reputationThreshold: 0.7', 'reputationThreshold: 0.7\n  deadlineMs: 1500');
+    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n`.replace('deadlineMs: 200', 'deadlineMs: 1500');
     const daemon = await startDaemon({ config, env: { CALLSCREEN_REDIS_URL: redis.url } });
     try {
       redis.pause(); // lookups hang until the deadline: the call stays in flight for ~1.5 s

@@ -24,10 +24,8 @@ export const DEFAULT_TEST_CONFIG = `
 numbers:
   defaultRegion: US
 screening:
-  reputationThreshold: 0.7
-  withheldCaller: allow
-  unparseableCaller: allow
-  spamVerdict: voicemail
+  deadlineMs: 200
+  timeZone: UTC
 log:
   level: debug
 `;
@@ -133,4 +131,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
   const daemon = spawnDaemon(dir, undefined, options.env);
   if (options.waitForAri ?? true) await daemon.waitForLog((l) => l.msg === 'ARI connected; Stasis app registered', 15_000);
   return daemon;
+}
+
+/** Run a one-shot `callscreen` command (check, rules validate, import) in a config folder; resolves when it exits. */
+export async function runCli(configDir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = spawnDaemon(configDir, args, env);
+  const code = await cli.exitCode();
+  const stdout = cli.lines.map((l) => (l.level === 'raw' ? String(l.msg) : JSON.stringify(l))).join('\n');
+  return { code, stdout, stderr: cli.stderr };
 }

@@ -55,10 +55,10 @@ describe('loadConfig', () => {
   });
 
   test('a wrong value is an error at its line, with the reason', () => {
-    const file = write('bad-value.yaml', 'numbers:\n  defaultRegion: XX\nscreening:\n  withheldCaller: maybe\n');
+    const file = write('bad-value.yaml', 'numbers:\n  defaultRegion: XX\nscreening:\n  denyVerdict: maybe\n');
     const problems = problemsOf(() => loadConfig(file, {}));
     expect(problems.map((p) => p.line).sort()).toEqual([2, 4]);
-    expect(problems.find((p) => p.line === 4)?.reason).toMatch(/screening\.withheldCaller/);
+    expect(problems.find((p) => p.line === 4)?.reason).toMatch(/screening\.denyVerdict/);
   });
 
   test('a missing file says so', () => {
@@ -90,5 +90,31 @@ describe('loadRulesFile', () => {
 
   test('empty lists are fine', () => {
     expect(loadRulesFile(write('rules-empty.yaml', 'allow:\ndeny: []\n'), 'DE').rules).toHaveLength(0);
+  });
+});
+
+describe('policies and DID groups', () => {
+  test('a policy naming a DID group that does not exist is an error at its line', () => {
+    const file = write('policy-bad-group.yaml', 'didGroups:\n  hotline: ["+1 212 555 0100"]\npolicies:\n  - name: x\n    dids: [hotlne]\n');
+    const [p] = problemsOf(() => loadConfig(file, {}));
+    expect(p).toMatchObject({ line: 5 });
+    expect(p?.reason).toMatch(/"hotlne" is neither a DID group \(didGroups: hotline\) nor a number/);
+  });
+
+  test('thresholds must rise', () => {
+    const [p] = problemsOf(() => loadConfig(write('thresholds.yaml', 'screening:\n  thresholds:\n    challenge: 70\n    voicemail: 60\n'), {}));
+    expect(p?.reason).toMatch(/challenge <= voicemail <= reject/);
+  });
+
+  test('a time window with a bad time and an unknown time zone are errors at their lines', () => {
+    const file = write('window.yaml', 'policies:\n  - name: nights\n    timeZone: Mars/Olympus\n    when:\n      - { from: "25:00", to: "07:00" }\n');
+    const problems = problemsOf(() => loadConfig(file, {}));
+    expect(problems.map((p) => p.line).sort()).toEqual([3, 5]);
+  });
+
+  test('policy DIDs are normalised like numbers and resolved through groups', () => {
+    const file = write('policy-ok.yaml', 'didGroups:\n  sales: ["(212) 555-0200"]\npolicies:\n  - name: s\n    dids: [sales, "+1 212 555 0201", "100"]\n');
+    const { screening } = loadConfig(file, {});
+    expect([...(screening.policies[0]?.dids ?? [])]).toEqual(['+12125550200', '+12125550201', '100']);
   });
 });

@@ -1,11 +1,37 @@
 import fc from 'fast-check';
+import { configSchema } from '../../src/config/schema';
+import type { HistoryLookup } from '../../src/domain/caller-history';
 import { VERDICTS } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
 import { buildRuleSet, compileRule } from '../../src/domain/rule-set';
 import { screenCall } from '../../src/domain/screen-call';
+import { compileScreening } from '../../src/domain/screening-policy';
 
-const policy = { defaultRegion: 'DE' as const, reputationThreshold: 0.7, withheldCaller: 'allow' as const, unparseableCaller: 'voicemail' as const, spamVerdict: 'voicemail' as const };
+const { model } = compileScreening(
+  configSchema.parse({
+    numbers: { defaultRegion: 'DE' },
+    screening: { timeZone: 'Europe/Berlin' },
+    didGroups: { hotline: ['+49 30 1234567'] },
+    policies: [{ name: 'hotline', dids: ['hotline'], maxVerdict: 'challenge' }, { name: 'nights', when: [{ from: '20:00', to: '07:00' }], verdicts: { challenge: 'voicemail' } }],
+  }),
+);
 const rules = buildRuleSet([]);
+const ms = fc.integer({ min: 0, max: 4_000_000_000_000 });
+const count = (windowSeconds: number) => fc.record({ windowSeconds: fc.constant(windowSeconds), calls: fc.integer({ min: 0, max: 1_000_000 }) });
+// whatever Redis hands back, including nonsense scores and times in the future
+const histories: fc.Arbitrary<HistoryLookup> = fc.oneof(
+  fc.constant<HistoryLookup>({ status: 'unavailable', reason: 'down' }),
+  fc.record({
+    status: fc.constant('found' as const),
+    history: fc.record({
+      reputation: fc.option(fc.record({ score: fc.double(), reports: fc.integer(), lastSeenAt: fc.option(ms, { nil: undefined }) }), { nil: null }),
+      numberCalls: fc.tuple(count(60), count(3600)),
+      blockCalls: fc.tuple(count(60)),
+      captcha: fc.record({ lastPassedAt: fc.option(ms, { nil: undefined }), lastFailedAt: fc.option(ms, { nil: undefined }), failures: fc.integer({ min: 0, max: 1000 }) }),
+      previousCallToDidAt: fc.option(ms, { nil: undefined }),
+    }),
+  }),
+);
 // caller IDs as trunks send them: digits and separators, mixed with anything at all
 const callerIds = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 80 }),
@@ -14,11 +40,11 @@ const callerIds = fc.oneof(
 );
 
 describe('robustness', () => {
-  test('10,000 random caller IDs never throw and always give a verdict with a reason', () => {
+  test('10,000 random caller IDs, DIDs, attestations, histories and times never throw and always give a verdict with reasons and a finite score', () => {
     fc.assert(
-      fc.property(callerIds, callerIds, (caller, did) => {
-        const d = screenCall({ callerNumber: caller, did }, { rules, reputation: { status: 'unlisted' } }, policy);
-        return VERDICTS.includes(d.verdict) && d.reasons.length > 0;
+      fc.property(callerIds, fc.oneof(callerIds, fc.constant('+49 30 1234567')), fc.option(fc.string({ maxLength: 8 }), { nil: undefined }), histories, ms, (caller, did, attestation, history, at) => {
+        const d = screenCall({ callerNumber: caller, did, at: new Date(at), ...(attestation !== undefined ? { attestation } : {}) }, { rules, history }, model);
+        return VERDICTS.includes(d.verdict) && d.reasons.length > 0 && Number.isFinite(d.score);
       }),
       { numRuns: 10_000 },
     );

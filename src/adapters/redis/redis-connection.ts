@@ -10,6 +10,8 @@ export interface RedisConnectionOptions {
   commandTimeoutMs: number;
   /** name shown in CLIENT LIST */
   connectionName?: string;
+  /** false for one-shot commands: a refused connection fails at once instead of retrying */
+  reconnect?: boolean;
 }
 
 export function createRedisConnection(options: RedisConnectionOptions): Redis {
@@ -20,7 +22,7 @@ export function createRedisConnection(options: RedisConnectionOptions): Redis {
     connectTimeout: 2000,
     lazyConnect: true,
     connectionName: options.connectionName ?? 'callscreen',
-    retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
+    retryStrategy: options.reconnect === false ? () => null : (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
   });
 }
 

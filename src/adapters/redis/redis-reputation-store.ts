@@ -5,6 +5,7 @@
 import type Redis from 'ioredis';
 import type { ReputationEntry } from '../../domain/reputation';
 import type { ReputationStore } from '../../ports/reputation-store';
+import { parseReputationEntry } from './redis-caller-history-store';
 
 export class RedisReputationStore implements ReputationStore {
   readonly key: string;
@@ -18,7 +19,7 @@ export class RedisReputationStore implements ReputationStore {
 
   async lookup(e164: string): Promise<ReputationEntry | null> {
     const raw = await this.redis.hget(this.key, e164);
-    return raw === null ? null : parseEntry(raw);
+    return raw === null ? null : parseReputationEntry(raw);
   }
 
   async put(entries: ReadonlyArray<{ e164: string; entry: ReputationEntry }>): Promise<number> {
@@ -29,18 +30,5 @@ export class RedisReputationStore implements ReputationStore {
       await this.redis.hset(this.key, ...fields);
     }
     return entries.length;
-  }
-}
-
-function parseEntry(raw: string): ReputationEntry | null {
-  try {
-    const v = JSON.parse(raw) as Partial<ReputationEntry>;
-    if (typeof v.score !== 'number' || !Number.isFinite(v.score)) return null;
-    const entry: ReputationEntry = { score: v.score, reports: typeof v.reports === 'number' ? v.reports : 0 };
-    if (typeof v.category === 'string') entry.category = v.category;
-    if (typeof v.source === 'string') entry.source = v.source;
-    return entry;
-  } catch {
-    return null;
   }
 }

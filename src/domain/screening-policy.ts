@@ -1,0 +1,144 @@
+/**
+ * Policies per DID (or DID group) and time window, applied on top of the screening defaults. Pure.
+ *
+ * Every policy whose DIDs and time windows match a call applies, in file order: a later policy's
+ * values override an earlier one's, so a broad policy can come first and a narrow one after it. The
+ * result is the ScreeningSettings one call is decided with; the decision names the policies applied.
+ */
+import type { CountryCode } from 'libphonenumber-js';
+import type { CallscreenConfig, PolicyConfig, ScreeningConfig, SignalSettings, Thresholds } from '../config/schema';
+import type { Verdict } from './decision';
+import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
+import { inAnyWindow, type WeeklyWindow } from './time-window';
+
+/** What one call is decided with, after the policies that match it. */
+export interface ScreeningSettings {
+  defaultRegion: CountryCode;
+  thresholds: Thresholds;
+  denyVerdict: Verdict;
+  signals: SignalSettings;
+  /** callers from elsewhere add the foreignCountry points; undefined: the DID's own country */
+  expectedCountries?: readonly string[];
+  /** the harshest verdict allowed */
+  maxVerdict?: Verdict;
+  /** verdict remapping, e.g. challenge -> voicemail */
+  verdicts: Partial<Record<Verdict, Verdict>>;
+  shadow: boolean;
+  /** names of the policies applied, in order */
+  policies: string[];
+}
+
+export interface CompiledPolicy {
+  config: PolicyConfig;
+  /** E.164 numbers (or DIDs as dialled, for DIDs that are not numbers); undefined: every DID */
+  dids?: ReadonlySet<string>;
+  when?: readonly WeeklyWindow[];
+  timeZone: string;
+}
+
+export interface ScreeningModel {
+  defaultRegion: CountryCode;
+  base: ScreeningConfig;
+  policies: readonly CompiledPolicy[];
+}
+
+/** A policy problem with the config path it is at (the loader turns it into file:line:column). */
+export interface PolicyProblem {
+  path: (string | number)[];
+  reason: string;
+}
+
+/** The key a DID is compared by: its E.164 form, or the text dialled when it is not a number ("s", "100"). */
+export function didKey(did: PhoneNumber): string {
+  return did.kind === 'e164' && did.possible ? did.e164 : did.raw.trim();
+}
+
+export function compileScreening(config: CallscreenConfig): { model: ScreeningModel; problems: PolicyProblem[] } {
+  const defaultRegion = config.numbers.defaultRegion as CountryCode;
+  const problems: PolicyProblem[] = [];
+  const groups = new Map<string, string[]>();
+  for (const [name, list] of Object.entries(config.didGroups)) {
+    groups.set(
+      name,
+      list.map((written, i) => {
+        const key = didFromText(written, defaultRegion);
+        if (key === undefined) problems.push({ path: ['didGroups', name, i], reason: `"${written}" is not a DID (a phone number or the digits dialled)` });
+        return key ?? written;
+      }),
+    );
+  }
+  const policies = config.policies.map((policy, index): CompiledPolicy => {
+    const compiled: CompiledPolicy = { config: policy, timeZone: policy.timeZone ?? config.screening.timeZone };
+    if (policy.when) compiled.when = policy.when;
+    if (policy.dids) {
+      const dids = new Set<string>();
+      policy.dids.forEach((written, i) => {
+        const group = groups.get(written);
+        if (group) return group.forEach((d) => dids.add(d));
+        const key = didFromText(written, defaultRegion);
+        if (key === undefined) problems.push({ path: ['policies', index, 'dids', i], reason: `"${written}" is neither a DID group (didGroups: ${[...groups.keys()].join(', ') || 'none defined'}) nor a number` });
+        else dids.add(key);
+      });
+      compiled.dids = dids;
+    }
+    return compiled;
+  });
+  const names = new Set<string>();
+  config.policies.forEach((p, i) => {
+    if (names.has(p.name)) problems.push({ path: ['policies', i, 'name'], reason: `policy name "${p.name}" is used twice` });
+    names.add(p.name);
+  });
+  return { model: { defaultRegion, base: config.screening, policies }, problems };
+}
+
+/** A DID as an admin writes it: a number in any notation, or the digits a trunk passes (e.g. "100"). */
+function didFromText(written: string, region: CountryCode): string | undefined {
+  const n = normalisePhoneNumber(written, region);
+  if (n.kind === 'e164' && n.possible) return n.e164;
+  const compact = written.trim();
+  return /^[0-9+*#]+$/.test(compact) ? compact : undefined;
+}
+
+export function policyApplies(policy: CompiledPolicy, did: PhoneNumber, at: Date): boolean {
+  if (policy.dids && !policy.dids.has(didKey(did))) return false;
+  if (policy.when && !inAnyWindow(policy.when, at, policy.timeZone)) return false;
+  return true;
+}
+
+/** The settings one call is decided with: the defaults, then every matching policy in order. */
+export function resolveSettings(model: ScreeningModel, did: PhoneNumber, at: Date): ScreeningSettings {
+  const { base } = model;
+  const settings: ScreeningSettings = {
+    defaultRegion: model.defaultRegion,
+    thresholds: base.thresholds,
+    denyVerdict: base.denyVerdict,
+    signals: base.signals,
+    verdicts: {},
+    shadow: false,
+    policies: [],
+  };
+  if (base.expectedCountries) settings.expectedCountries = base.expectedCountries;
+  for (const policy of model.policies) {
+    if (!policyApplies(policy, did, at)) continue;
+    const p = policy.config;
+    settings.policies.push(p.name);
+    if (p.thresholds) settings.thresholds = { ...settings.thresholds, ...p.thresholds };
+    if (p.denyVerdict) settings.denyVerdict = p.denyVerdict;
+    if (p.expectedCountries) settings.expectedCountries = p.expectedCountries;
+    if (p.maxVerdict) settings.maxVerdict = p.maxVerdict;
+    if (p.verdicts) settings.verdicts = { ...settings.verdicts, ...p.verdicts };
+    if (p.shadow !== undefined) settings.shadow = p.shadow;
+    if (p.signals) settings.signals = mergeSignals(settings.signals, p.signals);
+  }
+  return settings;
+}
+
+/** One level deep: a policy's `signals.captcha.passedPoints` replaces that one value; arrays replace whole. */
+function mergeSignals(base: SignalSettings, overrides: NonNullable<PolicyConfig['signals']>): SignalSettings {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    merged[key] = { ...(base[key as keyof SignalSettings] as object), ...value };
+  }
+  return merged as SignalSettings;
+}

@@ -1,0 +1,184 @@
+/**
+ * Signals: each looks at one fact about the call and, when it has something to say, gives a Reason
+ * with the points it adds to the score. Pure; the settings say how many points (config/callscreen.yaml
+ * `screening.signals`, adjusted per DID and time by policies).
+ */
+import type { CaptchaHistory, CallerHistory, WindowCount } from './caller-history';
+import type { Reason } from './decision';
+import type { PhoneNumber } from './phone-number';
+import type { ScreeningSettings } from './screening-policy';
+
+type E164Caller = PhoneNumber & { kind: 'e164' };
+const DAY_MS = 86_400_000;
+
+/** A withheld or unparseable caller ID. */
+export function callerIdSignal(caller: PhoneNumber, s: ScreeningSettings): Reason | undefined {
+  if (caller.kind === 'withheld') {
+    return { code: 'caller.withheld', text: caller.raw.trim() === '' ? 'no caller ID' : `caller ID withheld ("${caller.raw}")`, points: s.signals.withheld.points };
+  }
+  if (caller.kind === 'unparseable') {
+    return { code: 'caller.unparseable', text: `caller ID ${JSON.stringify(caller.raw)} is not a phone number: ${caller.reason}`, points: s.signals.unparseable.points };
+  }
+  return undefined;
+}
+
+/** A number that cannot exist: impossible length, or not in its numbering plan. */
+export function validitySignal(caller: E164Caller, s: ScreeningSettings): Reason | undefined {
+  if (!caller.possible) return { code: 'caller.impossible', text: `${caller.e164} has a length no number in its country has`, points: s.signals.impossibleNumber.points };
+  if (!caller.valid) return { code: 'caller.invalid', text: `${caller.e164} is not a valid number in its numbering plan`, points: s.signals.invalidNumber.points };
+  return undefined;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  PREMIUM_RATE: 'a premium-rate number',
+  SHARED_COST: 'a shared-cost number',
+  TOLL_FREE: 'a toll-free number (these do not normally place calls)',
+  VOIP: 'a VoIP number',
+  PERSONAL_NUMBER: 'a personal (follow-me) number',
+  PAGER: 'a pager number',
+  UAN: 'a universal access number',
+  VOICEMAIL: 'a voicemail access number',
+  FIXED_LINE: 'a fixed line',
+  MOBILE: 'a mobile number',
+  FIXED_LINE_OR_MOBILE: 'a fixed line or mobile number',
+};
+
+export function numberTypeSignal(caller: E164Caller, s: ScreeningSettings): Reason | undefined {
+  if (!caller.type) return undefined;
+  const points = s.signals.numberType[caller.type as keyof ScreeningSettings['signals']['numberType']];
+  if (points === undefined || points === 0) return undefined;
+  return { code: 'caller.number-type', text: `${caller.e164} is ${TYPE_NAMES[caller.type] ?? caller.type}`, points };
+}
+
+/** The caller's country against the countries this DID expects callers from. */
+export function countrySignal(caller: E164Caller, did: PhoneNumber, s: ScreeningSettings): Reason | undefined {
+  if (!caller.country) return undefined;
+  const expected = s.expectedCountries ?? [did.kind === 'e164' && did.country ? did.country : s.defaultRegion];
+  if (expected.includes(caller.country)) return undefined;
+  return { code: 'caller.foreign-country', text: `caller from ${caller.country}, this line expects callers from ${expected.join(', ')}`, points: s.signals.foreignCountry.points };
+}
+
+const ATTESTATION_TEXT: Record<string, string> = {
+  A: 'STIR/SHAKEN attestation A: the carrier vouches for the caller and the number',
+  B: 'STIR/SHAKEN attestation B: the carrier knows the caller, not that they may use this number',
+  C: 'STIR/SHAKEN attestation C: the carrier only passed the call on (gateway)',
+  none: 'no STIR/SHAKEN identity on the call',
+  failed: 'STIR/SHAKEN verification failed: the caller ID may be spoofed',
+};
+
+export function attestationSignal(attestation: string | undefined, s: ScreeningSettings): Reason | undefined {
+  if (attestation === undefined) return undefined;
+  const points = s.signals.attestation[attestation as keyof ScreeningSettings['signals']['attestation']];
+  if (points === undefined) return undefined;
+  return { code: 'attestation', text: ATTESTATION_TEXT[attestation] ?? `attestation ${attestation}`, points };
+}
+
+/** Reputation list entry, fading by half every halfLifeDays since the last report. */
+export function reputationSignal(history: CallerHistory, at: number, s: ScreeningSettings): Reason {
+  const entry = history.reputation;
+  if (!entry) return { code: 'reputation.unlisted', text: 'not on the reputation list', points: 0 };
+  const { weight, halfLifeDays } = s.signals.reputation;
+  const ageDays = entry.lastSeenAt !== undefined ? Math.max(0, (at - entry.lastSeenAt) / DAY_MS) : 0;
+  const decay = entry.lastSeenAt !== undefined ? 0.5 ** (ageDays / halfLifeDays) : 1;
+  const score = clamp01(entry.score);
+  const points = Math.round(weight * score * decay);
+  const facts = [
+    `score ${score}`,
+    entry.reports ? `${entry.reports} report${entry.reports === 1 ? '' : 's'}` : undefined,
+    entry.category,
+    entry.source ? `source ${entry.source}` : undefined,
+    entry.lastSeenAt !== undefined ? `last report ${formatAge(ageDays)} ago, weighs ${Math.round(decay * 100)}%` : undefined,
+  ].filter(Boolean);
+  return { code: 'reputation.listed', text: `on the reputation list: ${facts.join(', ')}`, points, value: score };
+}
+
+/** Robocall bursts: the most points among the windows whose call count is reached. */
+export function velocitySignals(caller: E164Caller, history: CallerHistory, s: ScreeningSettings): Reason[] {
+  const reasons: Reason[] = [];
+  const { velocity } = s.signals;
+  const number = busiestWindow(velocity.number, history.numberCalls);
+  if (number) {
+    reasons.push({ code: 'velocity.number', text: `${number.calls} calls from ${caller.e164} in the last ${formatWindow(number.windowSeconds)} (${number.limit} or more add points)`, points: number.points, value: number.calls });
+  }
+  if (velocity.blockDigits > 0) {
+    const block = busiestWindow(velocity.block, history.blockCalls);
+    if (block) {
+      const masked = `${caller.e164.slice(0, -velocity.blockDigits)}${'x'.repeat(velocity.blockDigits)}`;
+      reasons.push({ code: 'velocity.block', text: `${block.calls} calls from the block ${masked} in the last ${formatWindow(block.windowSeconds)} (${block.limit} or more add points)`, points: block.points, value: block.calls });
+    }
+  }
+  return reasons;
+}
+
+function busiestWindow(
+  limits: ReadonlyArray<{ windowSeconds: number; calls: number; points: number }>,
+  counts: readonly WindowCount[],
+): { windowSeconds: number; calls: number; limit: number; points: number } | undefined {
+  let best: { windowSeconds: number; calls: number; limit: number; points: number } | undefined;
+  for (const limit of limits) {
+    const count = counts.find((c) => c.windowSeconds === limit.windowSeconds);
+    if (!count || count.calls < limit.calls) continue;
+    if (!best || limit.points > best.points) best = { windowSeconds: limit.windowSeconds, calls: count.calls, limit: limit.calls, points: limit.points };
+  }
+  return best;
+}
+
+/** Trusted after a passed CAPTCHA; raised after failures since the last pass. */
+export function captchaSignal(captcha: CaptchaHistory, at: number, s: ScreeningSettings): Reason | undefined {
+  const c = s.signals.captcha;
+  const passedRecently = captcha.lastPassedAt !== undefined && at - captcha.lastPassedAt <= c.trustDays * DAY_MS;
+  const failedLast = captcha.lastFailedAt !== undefined && (captcha.lastPassedAt === undefined || captcha.lastFailedAt > captcha.lastPassedAt);
+  if (failedLast && captcha.failures > 0 && at - (captcha.lastFailedAt as number) <= c.failedDays * DAY_MS) {
+    const counted = Math.min(captcha.failures, c.maxFailures);
+    const ago = formatAge((at - (captcha.lastFailedAt as number)) / DAY_MS);
+    return { code: 'captcha.failed', text: `failed the CAPTCHA ${captcha.failures} time${captcha.failures === 1 ? '' : 's'}, last ${ago} ago`, points: c.failedPoints * counted, value: captcha.failures };
+  }
+  if (passedRecently) {
+    return { code: 'captcha.passed', text: `passed the CAPTCHA ${formatAge((at - (captcha.lastPassedAt as number)) / DAY_MS)} ago: a person`, points: c.passedPoints };
+  }
+  return undefined;
+}
+
+/** Someone who rings the same line again within minutes is let through more easily. */
+export function repeatCallerSignal(history: CallerHistory, at: number, s: ScreeningSettings): Reason | undefined {
+  const previous = history.previousCallToDidAt;
+  const { withinMinutes, points } = s.signals.repeatCaller;
+  if (previous === undefined || withinMinutes <= 0 || at - previous > withinMinutes * 60_000 || at < previous) return undefined;
+  return { code: 'repeat-caller', text: `called this number ${formatAge((at - previous) / DAY_MS)} ago too (within ${withinMinutes} min)`, points };
+}
+
+/**
+ * Neighbour spoofing: a caller ID that looks like the called number with its last digits changed, from
+ * someone not known (no recent CAPTCHA pass, no recent call to this line). Without history (Redis
+ * down) "known" cannot be checked and the signal applies.
+ */
+export function neighbourSpoofingSignal(caller: E164Caller, did: PhoneNumber, history: CallerHistory | undefined, at: number, s: ScreeningSettings): Reason | undefined {
+  if (did.kind !== 'e164' || caller.e164 === did.e164 || caller.e164.length !== did.e164.length) return undefined;
+  const { differingDigits, points } = s.signals.neighbourSpoofing;
+  const shared = caller.e164.length - differingDigits;
+  if (shared < 4 || caller.e164.slice(0, shared) !== did.e164.slice(0, shared)) return undefined;
+  if (history) {
+    const trustMs = s.signals.captcha.trustDays * DAY_MS;
+    if (history.captcha.lastPassedAt !== undefined && at - history.captcha.lastPassedAt <= trustMs) return undefined;
+    if (history.previousCallToDidAt !== undefined) return undefined;
+  }
+  return { code: 'neighbour-spoofing', text: `${caller.e164} differs from the called number ${did.e164} only in its last ${differingDigits} digits (neighbour spoofing)`, points };
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
+}
+
+function formatWindow(seconds: number): string {
+  if (seconds % 3600 === 0) return seconds === 3600 ? 'hour' : `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return seconds === 60 ? 'minute' : `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+export function formatAge(days: number): string {
+  const seconds = days * 86_400;
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (days < 2) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(days)} days`;
+}
