@@ -6,25 +6,37 @@ export interface DemoCall {
   label: string;
   caller: string;
   expected: 'agents' | 'voicemail';
+  /** the DID called; default DEMO_DID (a line without policies) */
+  did?: string;
+  /** STIR/SHAKEN attestation the dialplan hands over (channel variable CALLSCREEN_ATTESTATION) */
+  attestation?: string;
   /** placed over real SIP with sipp instead of a Local channel */
   sip?: boolean;
 }
 
-export const DEMO_DID = '+12125550100';
+/** A DID no policy in the example config names. */
+export const DEMO_DID = '+16465550123';
+const HOTLINE = '+12125550100';
+const SHADOW_SALES_LINE = '+12125550201';
 
+// Until the CAPTCHA IVR exists, a challenged call continues to the agents (tagged); see README.
 export const DEMO_CALLS: readonly DemoCall[] = [
   { label: 'clean number', caller: '+13125550111', expected: 'agents' },
   { label: 'allow-listed customer', caller: '+1 (212) 555-0147', expected: 'agents' },
   { label: 'allow-listed, Swiss office', caller: '+41446681800', expected: 'agents' },
   { label: 'deny-listed number', caller: '+12015550123', expected: 'voicemail' },
-  { label: 'deny prefix (+1 900*)', caller: '+19005550100', expected: 'voicemail' },
+  { label: 'deny wildcard (+1 900*)', caller: '+19005550100', expected: 'voicemail' },
   { label: 'reputation list, score 0.95', caller: '+18336317911', expected: 'voicemail' },
   { label: 'reputation list, score 0.9', caller: '+18333041447', expected: 'voicemail' },
   { label: 'reputation list, score 0.4', caller: '+14155550199', expected: 'agents' },
-  { label: 'anonymous', caller: 'anonymous', expected: 'agents' },
-  { label: 'no caller ID', caller: '', expected: 'agents' },
-  { label: 'garbage caller ID', caller: 'abc', expected: 'agents' },
-  { label: '40 digits', caller: '1234567890123456789012345678901234567890', expected: 'agents' },
-  { label: 'unicode caller ID', caller: 'Müller ☎', expected: 'agents' },
+  { label: 'anonymous (challenge)', caller: 'anonymous', expected: 'agents' },
+  { label: 'no caller ID (challenge)', caller: '', expected: 'agents' },
+  { label: 'garbage caller ID (challenge)', caller: 'abc', expected: 'agents' },
+  { label: '40 digits (challenge)', caller: '1234567890123456789012345678901234567890', expected: 'agents' },
+  { label: 'unicode caller ID (challenge)', caller: 'Müller ☎', expected: 'agents' },
+  { label: 'STIR/SHAKEN attestation A', caller: '+13125550112', attestation: 'A', expected: 'agents' },
+  { label: 'STIR/SHAKEN verification failed (challenge)', caller: '+13125550113', attestation: 'failed', expected: 'agents' },
+  { label: 'listed robocaller on the crisis hotline: capped at challenge', caller: '+18336317911', did: HOTLINE, expected: 'agents' },
+  { label: 'listed robocaller on a sales line in shadow mode', caller: '+18333041447', did: SHADOW_SALES_LINE, expected: 'agents' },
   { label: 'over real SIP (sipp), reputation-listed', caller: '+18667581276', expected: 'voicemail', sip: true },
 ];

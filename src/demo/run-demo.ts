@@ -69,19 +69,20 @@ async function main(): Promise<number> {
   const harness = await CallHarness.open();
   const rows: Row[] = [];
   try {
-    console.log(`== placing ${DEMO_CALLS.length} calls to ${DEMO_DID}\n`);
+    console.log(`== placing ${DEMO_CALLS.length} calls (to ${DEMO_DID} unless the table says otherwise)\n`);
     for (const call of DEMO_CALLS) {
       let seen: Row['seen'];
       let callId: string | undefined;
       if (call.sip) {
         const reached = harness.waitForEvent((e) => ['AgentReached', 'VoicemailReached'].includes(e.userevent ?? '') && (e.calleridnum ?? e.callerid ?? '') === call.caller, 15_000);
-        const sip = await placeSipCall({ caller: call.caller, callerName: call.label, did: DEMO_DID, holdMs: 1000 });
+        const sip = await placeSipCall({ caller: call.caller, callerName: call.label, did: call.did ?? DEMO_DID, holdMs: 1000 });
         const event = await reached.catch(() => undefined);
         seen = event ? (event.userevent === 'AgentReached' ? 'agents' : 'voicemail') : 'not seen';
         callId = event?.uniqueid;
         if (sip.exitCode !== 0) console.error(`sipp exited ${sip.exitCode}: ${sip.stderr.slice(0, 300)}`);
       } else {
-        const placed = await harness.placeCall({ caller: call.caller, did: DEMO_DID, callerName: call.label });
+        const channelVars = call.attestation ? { CALLSCREEN_ATTESTATION: call.attestation } : undefined;
+        const placed = await harness.placeCall({ caller: call.caller, did: call.did ?? DEMO_DID, callerName: call.label, ...(channelVars ? { channelVars } : {}) });
         seen = await harness.waitForDestination(placed, 10_000).catch(() => 'not seen' as const);
         callId = placed.screenedUniqueId;
       }
@@ -105,15 +106,17 @@ async function main(): Promise<number> {
 }
 
 function printTable(rows: Row[]): void {
-  const head = ['#', 'call', 'caller ID sent', 'expected', 'Asterisk saw', 'verdict', 'reasons', 'decide ms', 'in Stasis ms'];
+  const head = ['#', 'call', 'caller ID sent', 'DID', 'expected', 'Asterisk saw', 'verdict', 'score', 'top reasons', 'decide ms', 'in Stasis ms'];
   const body = rows.map((r, i) => [
     String(i + 1),
     r.call.label,
     JSON.stringify(r.call.caller),
+    r.call.did ?? DEMO_DID,
     r.call.expected,
     r.seen === r.call.expected ? r.seen : `${r.seen} (!)`,
-    String(r.line?.verdict ?? '?'),
-    ((r.line?.reasons as string[] | undefined) ?? []).join(','),
+    `${String(r.line?.verdict ?? '?')}${r.line?.shadowVerdict ? ` (shadow: ${String(r.line.shadowVerdict)})` : ''}`,
+    String(r.line?.score ?? '?'),
+    ((r.line?.top as string[] | undefined) ?? []).join(','),
     r.line?.decisionMs !== undefined ? String(r.line.decisionMs) : '?',
     r.stasisMs !== undefined ? String(r.stasisMs) : '?',
   ]);
