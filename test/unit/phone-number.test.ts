@@ -1,4 +1,5 @@
-import { normalisePhoneNumber } from '../../src/domain/phone-number';
+import fc from 'fast-check';
+import { guessE164, normalisePhoneNumber } from '../../src/domain/phone-number';
 
 describe('normalisePhoneNumber', () => {
   test.each([
@@ -43,5 +44,38 @@ describe('normalisePhoneNumber', () => {
 
   test('the number type is reported (toll free)', () => {
     expect(normalisePhoneNumber('+18336317911', 'US')).toMatchObject({ valid: true, country: 'US', type: 'TOLL_FREE' });
+  });
+});
+
+describe('guessE164: the cheap guess that starts the Redis lookup early', () => {
+  test.each([
+    ['an international number', '+1 (212) 555-0147', 'US', '+12125550147'],
+    ['a 10-digit NANP number', '(212) 555-0147', 'US', '+12125550147'],
+    ['an 11-digit NANP number', '1 212 555 0147', 'CA', '+12125550147'],
+    ['a national trunk 0 written after the country code: no guess', '+44 020 7946 0000', 'GB', undefined],
+    ['a national number outside NANP: no guess', '030 1234567', 'DE', undefined],
+    ['withheld: no guess', 'anonymous', 'US', undefined],
+  ] as const)('%s', (_name, raw, region, guess) => {
+    expect(guessE164(raw, region)).toBe(guess);
+  });
+
+  test('10,000 random caller IDs: a guess is almost always what normalisation gives (a wrong one only costs a second lookup)', () => {
+    // international numbers with spaces, and NANP numbers written nationally
+    const callerIds = fc.oneof(fc.stringMatching(/^\+[1-9][0-9 ]{6,16}$/), fc.stringMatching(/^\(?[2-9][0-9]{2}\)? ?[0-9]{3}-?[0-9]{4}$/));
+    let guessed = 0;
+    let wrong = 0;
+    fc.assert(
+      fc.property(callerIds, fc.constantFrom('US', 'DE', 'GB', 'CH', 'CA', 'IT', 'RU'), (raw, region) => {
+        const guess = guessE164(raw, region);
+        if (guess === undefined) return true;
+        guessed++;
+        const n = normalisePhoneNumber(raw, region);
+        if (n.kind === 'e164' && n.possible && n.e164 !== guess) wrong++;
+        return /^\+[1-9][0-9]{6,14}$/.test(guess);
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(guessed).toBeGreaterThan(1000);
+    expect(wrong / guessed).toBeLessThan(0.01);
   });
 });
