@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   await new RedisReputationStore(redis, prefix).put(listed);
 
   const rules = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as CountryCode);
-  const evaluator = new CallEvaluator({ history: new RedisCallerHistoryStore(redis, prefix), model: () => loaded.screening, rules: () => rules, deadlineMs: 1000 });
+  const evaluator = new CallEvaluator({ history: new RedisCallerHistoryStore(redis, prefix), model: () => loaded.screening, rules: () => rules, deadlineMs: () => 1000 });
   let n = 0;
   const verdicts: Record<Verdict, number> = { allow: 0, challenge: 0, voicemail: 0, reject: 0 };
   let degraded = 0;

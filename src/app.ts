@@ -1,7 +1,9 @@
 /**
  * The daemon: wires config, rules, Redis and ARI to the CallScreener. start() and close(); close() is
  * idempotent and shuts down in reverse order: stop taking calls, let calls in flight finish routing,
- * close ARI, close Redis.
+ * stop watching the files, close ARI, close Redis. The rules and the screening settings of
+ * callscreen.yaml (screening, didGroups, policies) are reloaded while running; the rest of
+ * callscreen.yaml is read once, at start.
  */
 import type Redis from 'ioredis';
 import { createAri } from './adapters/ari/create-ari';
@@ -10,6 +12,7 @@ import { connectInBackground, createRedisConnection } from './adapters/redis/red
 import { RedisCallerHistoryStore } from './adapters/redis/redis-caller-history-store';
 import { CallEvaluator } from './call-evaluator';
 import { CallScreener } from './call-screener';
+import { ConfigReloader } from './config/config-reloader';
 import type { LoadedConfig } from './config/load-config';
 import { RulesReloader } from './config/rules-reloader';
 import type { CountryCode } from 'libphonenumber-js';
@@ -26,6 +29,7 @@ export class CallscreenDaemon {
     private readonly redis: Redis,
     private readonly screener: CallScreener,
     private readonly rules: RulesReloader,
+    private readonly configReloader: ConfigReloader,
     private readonly logger: Logger,
   ) {}
 
@@ -37,6 +41,10 @@ export class CallscreenDaemon {
     const initial = rules.load();
     logger.info({ rulesFile: loaded.rulesFile, rules: initial.rules.length }, 'rules loaded');
     rules.start();
+    // the screening settings in force: the configuration the daemon starts with, then every good edit
+    // of callscreen.yaml's screening, didGroups and policies (other sections need a restart; logged)
+    const configReloader = new ConfigReloader({ loaded, logger });
+    configReloader.start();
 
     const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
@@ -54,9 +62,9 @@ export class CallscreenDaemon {
     });
     const evaluator = new CallEvaluator({
       history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
-      model: () => loaded.screening,
+      model: () => configReloader.current().screening,
       rules: () => rules.current(),
-      deadlineMs: config.screening.deadlineMs,
+      deadlineMs: () => configReloader.current().config.screening.deadlineMs,
     });
     const screener = new CallScreener({
       ari,
@@ -65,7 +73,7 @@ export class CallscreenDaemon {
       logger,
       config,
     });
-    const daemon = new CallscreenDaemon(ari, redis, screener, rules, logger);
+    const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger);
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => daemon.onAriState(change));
@@ -109,6 +117,7 @@ export class CallscreenDaemon {
     this.logger.info({ callsInFlight: this.screener.callsInFlight }, 'shutting down: finishing calls in flight');
     await this.screener.drain(DRAIN_TIMEOUT_MS);
     this.rules.close();
+    this.configReloader.close();
     this.ari.off('event', this.screener.onAriEvent);
     try {
       await this.ari.close();

@@ -22,7 +22,8 @@ export interface CallEvaluatorDeps {
   model: () => ScreeningModel;
   /** the rules in force (swapped on reload) */
   rules: () => RuleSet;
-  deadlineMs: number;
+  /** the decision budget in force, ms (screening.deadlineMs; may change on reload) */
+  deadlineMs: () => number;
 }
 
 export interface EvaluateOptions {
@@ -73,7 +74,7 @@ export class CallEvaluator {
   }
 
   private async fetchHistory(query: CallerHistoryQuery, startedAt: number): Promise<HistoryLookup> {
-    const { deadlineMs } = this.deps;
+    const deadlineMs = this.deps.deadlineMs();
     const budget = Math.max(0, deadlineMs - (performance.now() - startedAt));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<HistoryLookup>((resolve) => {

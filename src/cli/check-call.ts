@@ -55,7 +55,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
       model: () => loaded.screening,
       rules: () => rules,
-      deadlineMs: config.screening.deadlineMs,
+      deadlineMs: () => config.screening.deadlineMs,
     });
     const facts = { callerNumber: options.number, did: options.to ?? '', at, ...(options.attest !== undefined ? { attestation: options.attest } : {}) };
     const evaluation = await evaluator.evaluate(facts, {

@@ -2,12 +2,14 @@
  * Load config/callscreen.yaml: parse, validate against the schema, apply the environment's connection
  * overrides, freeze. One ConfigError naming file, line, column and reason when anything is wrong.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileScreening, type ScreeningModel } from '../domain/screening-policy';
 import { ConfigError } from '../errors/config-error';
+import { contentHash, unreadable } from './file-reloader';
 import { configSchema, type CallscreenConfig } from './schema';
 import { deepFreeze, validateYaml } from './validate';
-import { readYamlFile } from './yaml-document';
+import { parseYamlText } from './yaml-document';
 
 export interface LoadedConfig {
   config: CallscreenConfig;
@@ -17,6 +19,21 @@ export interface LoadedConfig {
   rulesFile: string;
   /** screening defaults with the policies compiled (DID groups resolved, DIDs normalised) */
   screening: ScreeningModel;
+  /** hash of the text it was loaded from (lets a reloader tell an edit from the file it started with) */
+  textHash?: string;
+}
+
+/** A top-level section of callscreen.yaml (ari, redis, screening, ...). */
+export type ConfigSection = keyof CallscreenConfig;
+
+export interface LoadConfigTextOptions {
+  /** absolute path of the file the text is from (rules.file is relative to it); default: file resolved */
+  path?: string;
+  /**
+   * Take these sections from a running configuration instead of the text, which is validated whole all
+   * the same (a running daemon keeps what needs a restart, and compiles the policies with its region).
+   */
+  keep?: { config: CallscreenConfig; sections: readonly ConfigSection[] };
 }
 
 /** Environment variables that override connection settings (secrets belong there, not in the file). */
@@ -34,7 +51,19 @@ export const ENV_OVERRIDES = {
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const absolute = path.resolve(file);
-  const doc = readYamlFile(absolute, file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (e) {
+    throw unreadable(e, file);
+  }
+  return loadConfigText(text, file, env, { path: absolute });
+}
+
+/** The text of callscreen.yaml -> the frozen configuration; `file` names it in problems. */
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadConfigTextOptions = {}): LoadedConfig {
+  const absolute = options.path ?? path.resolve(file);
+  const doc = parseYamlText(text, file);
   const raw = structuredClone(doc.value ?? {}) as Record<string, Record<string, unknown> | undefined>;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, column: 1, reason: 'the file must hold a mapping of sections (ari:, redis:, ...)' }]);
@@ -46,8 +75,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     if (typeof target !== 'object' || target === null) continue;
     target[key] = key === 'port' ? Number(value) : value;
   }
-  const config = validateYaml({ ...doc, value: raw }, configSchema);
+  const validated = validateYaml({ ...doc, value: raw }, configSchema);
+  const config = options.keep ? withSections(validated, options.keep.config, options.keep.sections) : validated;
   const { model, problems } = compileScreening(config);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ file, ...doc.locate(p.path), reason: `${p.path.map(String).join('.')}: ${p.reason}` })));
-  return deepFreeze({ config, file: absolute, rulesFile: path.resolve(path.dirname(absolute), config.rules.file), screening: model });
+  return deepFreeze({ config, file: absolute, rulesFile: path.resolve(path.dirname(absolute), config.rules.file), screening: model, textHash: contentHash(text) });
+}
+
+function withSections(config: CallscreenConfig, from: CallscreenConfig, sections: readonly ConfigSection[]): CallscreenConfig {
+  const merged: Record<string, unknown> = { ...config };
+  for (const section of sections) merged[section] = from[section];
+  return merged as CallscreenConfig;
 }
