@@ -92,20 +92,23 @@ export class CallEvaluator {
   }
 }
 
+/** The windows and memory a set of (frozen, shared) settings asks Redis for, worked out once. */
+const windowsOf = new WeakMap<ScreeningSettings, Pick<CallerHistoryQuery, 'numberWindowsSeconds' | 'blockWindowsSeconds' | 'blockDigits' | 'repeatWithinSeconds'>>();
+
 /** What to ask Redis for this call: the windows and memory the settings for its DID and time use. */
 export function historyQuery(e164: string, did: PhoneNumber, at: Date, settings: ScreeningSettings, options: Pick<EvaluateOptions, 'callId' | 'record'>): CallerHistoryQuery {
-  const { velocity, repeatCaller } = settings.signals;
-  return {
-    e164,
-    did: didKey(did),
-    at: at.getTime(),
-    callId: options.callId,
-    numberWindowsSeconds: unique(velocity.number.map((w) => w.windowSeconds)),
-    blockWindowsSeconds: velocity.blockDigits > 0 ? unique(velocity.block.map((w) => w.windowSeconds)) : [],
-    blockDigits: velocity.blockDigits,
-    repeatWithinSeconds: Math.max(1, Math.round(repeatCaller.withinMinutes * 60)),
-    record: options.record,
-  };
+  let windows = windowsOf.get(settings);
+  if (!windows) {
+    const { velocity, repeatCaller } = settings.signals;
+    windows = {
+      numberWindowsSeconds: unique(velocity.number.map((w) => w.windowSeconds)),
+      blockWindowsSeconds: velocity.blockDigits > 0 ? unique(velocity.block.map((w) => w.windowSeconds)) : [],
+      blockDigits: velocity.blockDigits,
+      repeatWithinSeconds: Math.max(1, Math.round(repeatCaller.withinMinutes * 60)),
+    };
+    windowsOf.set(settings, windows);
+  }
+  return { e164, did: didKey(did), at: at.getTime(), callId: options.callId, ...windows, record: options.record };
 }
 
 const unique = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);

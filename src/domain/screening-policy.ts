@@ -105,8 +105,27 @@ export function policyApplies(policy: CompiledPolicy, did: PhoneNumber, at: Date
   return true;
 }
 
-/** The settings one call is decided with: the defaults, then every matching policy in order. */
+/**
+ * Settings per model and combination of matching policies: a call usually matches the same few
+ * combinations, and merging them anew for every call would cost more than the rest of the decision.
+ */
+const resolved = new WeakMap<ScreeningModel, Map<string, ScreeningSettings>>();
+
+/** The settings one call is decided with: the defaults, then every matching policy in order. Frozen. */
 export function resolveSettings(model: ScreeningModel, did: PhoneNumber, at: Date): ScreeningSettings {
+  let byPolicies = resolved.get(model);
+  if (!byPolicies) resolved.set(model, (byPolicies = new Map()));
+  const matching = model.policies.filter((p) => policyApplies(p, did, at));
+  const key = matching.map((p) => p.config.name).join('\n');
+  let settings = byPolicies.get(key);
+  if (!settings) {
+    settings = Object.freeze(mergePolicies(model, matching));
+    byPolicies.set(key, settings);
+  }
+  return settings;
+}
+
+function mergePolicies(model: ScreeningModel, matching: readonly CompiledPolicy[]): ScreeningSettings {
   const { base } = model;
   const settings: ScreeningSettings = {
     defaultRegion: model.defaultRegion,
@@ -118,8 +137,7 @@ export function resolveSettings(model: ScreeningModel, did: PhoneNumber, at: Dat
     policies: [],
   };
   if (base.expectedCountries) settings.expectedCountries = base.expectedCountries;
-  for (const policy of model.policies) {
-    if (!policyApplies(policy, did, at)) continue;
+  for (const policy of matching) {
     const p = policy.config;
     settings.policies.push(p.name);
     if (p.thresholds) settings.thresholds = { ...settings.thresholds, ...p.thresholds };

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { guessE164, normalisePhoneNumber } from '../../src/domain/phone-number';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 describe('normalisePhoneNumber', () => {
   test.each([
@@ -77,5 +78,20 @@ describe('guessE164: the cheap guess that starts the Redis lookup early', () => 
     );
     expect(guessed).toBeGreaterThan(1000);
     expect(wrong / guessed).toBeLessThan(0.01);
+  });
+});
+
+describe('validity', () => {
+  test('10,000 random numbers: valid is what libphonenumber isValid() says (it is computed from the type)', () => {
+    const numbers = fc.stringMatching(/^\+[1-9][0-9]{6,14}$/);
+    fc.assert(
+      fc.property(numbers, (raw) => {
+        const n = normalisePhoneNumber(raw, 'US');
+        if (n.kind !== 'e164') return true;
+        const parsed = parsePhoneNumberFromString(n.e164);
+        return !parsed || n.valid === parsed.isValid();
+      }),
+      { numRuns: 10_000 },
+    );
   });
 });
