@@ -1,11 +1,17 @@
 /**
  * RedisCallerHistoryStore against a real, private redis-server: sliding windows, the number block,
- * `check` writing nothing, the repeat caller, reputation and CAPTCHA history, Redis down, and that a
- * fetch is one command on the wire.
+ * `check` writing nothing, the repeat caller, reputation and CAPTCHA history, the amortised
+ * maintenance of the sorted sets (trim and TTL once per epoch, never a key without a TTL, bookkeeping
+ * members never counted), Redis down, and that a fetch is one command on the wire.
  */
 import type Redis from 'ioredis';
 import { createRedisConnection } from '../../src/adapters/redis/redis-connection';
-import { RedisCallerHistoryStore } from '../../src/adapters/redis/redis-caller-history-store';
+import {
+  CAPTCHA_TTL_MS,
+  RedisCallerHistoryStore,
+  VELOCITY_TTL_SLACK_MS,
+  maintenanceIntervalMs,
+} from '../../src/adapters/redis/redis-caller-history-store';
 import type { CallerHistoryQuery } from '../../src/ports/caller-history-store';
 import { PrivateRedis } from '../support/redis-server';
 
@@ -14,6 +20,18 @@ jest.setTimeout(20_000);
 const PREFIX = 'callscreen:';
 const COMMAND_TIMEOUT_MS = 100;
 const T = 1_700_000_000_000;
+const HOUR = 3_600_000;
+/** the default query's sets: number windows [60 s, 3600 s] and repeat 300 s keep calls an hour; block [60 s] a minute */
+const NUMBER_INTERVAL = maintenanceIntervalMs(HOUR);
+const NUMBER_TTL = HOUR + NUMBER_INTERVAL + VELOCITY_TTL_SLACK_MS;
+const BLOCK_INTERVAL = maintenanceIntervalMs(60_000);
+const BLOCK_TTL = 60_000 + BLOCK_INTERVAL + VELOCITY_TTL_SLACK_MS;
+/** the start of an epoch of both sets (their intervals divide each other) */
+const T0 = Math.ceil(T / NUMBER_INTERVAL) * NUMBER_INTERVAL;
+const E164 = '+12015550123';
+const NUMBER_KEY = `${PREFIX}caller:${E164}`;
+const BLOCK_KEY = `${PREFIX}vel:b:+120155501`;
+
 const server = new PrivateRedis(16393);
 let admin: Redis;
 let conn: Redis;
@@ -29,7 +47,7 @@ async function storeConnection(): Promise<Redis> {
 
 function query(overrides: Partial<CallerHistoryQuery> = {}): CallerHistoryQuery {
   return {
-    e164: '+12015550123',
+    e164: E164,
     did: '+12125550100',
     at: T,
     callId: `call-${++callSeq}`,
@@ -44,6 +62,12 @@ function query(overrides: Partial<CallerHistoryQuery> = {}): CallerHistoryQuery 
 
 const counts = (w: ReadonlyArray<{ calls: number }>) => w.map((c) => c.calls);
 
+/** the calls in a sorted set (positive scores), as times */
+async function callTimes(key: string): Promise<number[]> {
+  const flat = await admin.zrangebyscore(key, '(0', '+inf', 'WITHSCORES');
+  return flat.filter((_, i) => i % 2 === 1).map(Number);
+}
+
 /** writes since start: every write command (PEXPIRE included) bumps it, reads never do */
 async function writesSoFar(): Promise<number> {
   const info = await admin.info('persistence');
@@ -52,10 +76,22 @@ async function writesSoFar(): Promise<number> {
   return Number(m[1]);
 }
 
+/** calls of a command so far; commands a script runs count too */
 async function commandCalls(name: string): Promise<number> {
   const info = await admin.info('commandstats');
   const m = new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info);
   return m?.[1] ? Number(m[1]) : 0;
+}
+
+async function maintenanceCalls(): Promise<{ pexpire: number; trim: number }> {
+  return { pexpire: await commandCalls('pexpire'), trim: await commandCalls('zremrangebyscore') };
+}
+
+/** every key in the database has a TTL (PTTL -1 = none) */
+async function keysWithoutTtl(): Promise<string[]> {
+  const keys = await admin.keys('*');
+  const ttls = await Promise.all(keys.map((k) => admin.pttl(k)));
+  return keys.filter((_, i) => (ttls[i] ?? -1) < 0);
 }
 
 beforeAll(async () => {
@@ -96,26 +132,35 @@ describe('velocity of the number (sliding windows)', () => {
     ]);
   });
 
-  test('the same callId fetched twice is counted once', async () => {
+  test('the same callId fetched again is counted once, keeps its first time, writes nothing and is not its own previous call', async () => {
     await store.fetch(query({ at: T, callId: 'first' }));
     const again = await store.fetch(query({ at: T + 5_000, callId: 'second' }));
+    const writes = await writesSoFar();
     const refetch = await store.fetch(query({ at: T + 5_000, callId: 'second' }));
+    const later = await store.fetch(query({ at: T + 9_000, callId: 'second' }));
+    expect(await writesSoFar()).toBe(writes);
     expect(counts(again.numberCalls)).toEqual([2, 2]);
     expect(counts(refetch.numberCalls)).toEqual([2, 2]);
-    expect(await admin.zcard(`${PREFIX}vel:n:+12015550123`)).toBe(2);
+    expect(counts(later.numberCalls)).toEqual([2, 2]);
+    expect(counts(refetch.blockCalls)).toEqual([2]);
+    expect(again.previousCallToDidAt).toBe(T);
+    expect(refetch.previousCallToDidAt).toBeUndefined();
+    expect(later.previousCallToDidAt).toBeUndefined();
+    expect(await callTimes(NUMBER_KEY)).toEqual([T, T + 5_000]);
+    expect(await callTimes(BLOCK_KEY)).toEqual([T, T + 5_000]);
   });
 
-  test('calls older than the longest window are trimmed, and the set expires after the longest window plus a minute', async () => {
+  test('calls older than the longest window are trimmed once the next epoch starts, and the set then lives retention + interval + slack', async () => {
     await store.fetch(query({ at: T }));
     await store.fetch(query({ at: T + 10_000 }));
     const later = await store.fetch(query({ at: T + 3_605_000 }));
     // the hour window is (t+5 s, t+3605 s]: t is out (and trimmed), t+10 s is still in
     expect(counts(later.numberCalls)).toEqual([1, 2]);
-    const key = `${PREFIX}vel:n:+12015550123`;
-    expect((await admin.zrange(key, 0, -1, 'WITHSCORES')).filter((_, i) => i % 2 === 1)).toEqual([String(T + 10_000), String(T + 3_605_000)]);
-    const ttl = await admin.pttl(key);
-    expect(ttl).toBeGreaterThan(3_600_000);
-    expect(ttl).toBeLessThanOrEqual(3_600_000 + 60_000);
+    expect(await callTimes(NUMBER_KEY)).toEqual([T + 10_000, T + 3_605_000]);
+    const ttl = await admin.pttl(NUMBER_KEY);
+    expect(ttl).toBeGreaterThan(NUMBER_TTL - 1_000);
+    expect(ttl).toBeLessThanOrEqual(NUMBER_TTL);
+    expect(NUMBER_TTL).toBeLessThanOrEqual(HOUR + 6 * 60_000);
   });
 
   test('a window that is not a positive number counts nothing', async () => {
@@ -149,6 +194,15 @@ describe('velocity of the number block', () => {
     expect(short.blockCalls).toEqual([{ windowSeconds: 60, calls: 0 }]);
     expect(await admin.keys(`${PREFIX}vel:b:*`)).toEqual([]);
   });
+
+  test('a hot block: calls of many numbers are all counted, each once', async () => {
+    let last = await store.fetch(query({ e164: '+12015550100', at: T0 }));
+    for (let i = 1; i < 40; i++) last = await store.fetch(query({ e164: `+120155501${String(i).padStart(2, '0')}`, at: T0 + i * 1_000 }));
+    // the 60 s window at t0+39 s holds all 40 calls; the first number called once
+    expect(counts(last.blockCalls)).toEqual([40]);
+    expect(counts(last.numberCalls)).toEqual([1, 1]);
+    expect((await callTimes(BLOCK_KEY)).length).toBe(40);
+  });
 });
 
 describe('record=false (callscreen check) writes nothing', () => {
@@ -162,27 +216,33 @@ describe('record=false (callscreen check) writes nothing', () => {
     expect(await writesSoFar()).toBe(writes);
   });
 
-  test('a known number: counts as if recorded, previous call reported, sets, TTLs and the last call unchanged', async () => {
+  test('a known number: counts as if recorded, previous call reported, sets and TTLs unchanged', async () => {
     await store.fetch(query({ at: T, callId: 'live' }));
-    const keys = store.keysFor(query());
-    const lastKey = `${PREFIX}last:+12125550100:+12015550123`;
-    const before = { dbsize: await admin.dbsize(), last: await admin.get(lastKey), set: await admin.zrange(keys[1] ?? '', 0, -1, 'WITHSCORES'), writes: await writesSoFar() };
+    const snapshot = async () => ({
+      number: await admin.zrange(NUMBER_KEY, 0, -1, 'WITHSCORES'),
+      block: await admin.zrange(BLOCK_KEY, 0, -1, 'WITHSCORES'),
+      dbsize: await admin.dbsize(),
+    });
+    const before = await snapshot();
+    const writes = await writesSoFar();
 
     const h = await store.fetch(query({ at: T + 30_000, callId: 'check', record: false }));
     expect(counts(h.numberCalls)).toEqual([2, 2]);
     expect(counts(h.blockCalls)).toEqual([2]);
     expect(h.previousCallToDidAt).toBe(T);
+    // in a later epoch a live call would maintain both sets; a check does not
+    const due = await store.fetch(query({ at: T + 3_000_000, callId: 'check-2', record: false }));
+    expect(counts(due.numberCalls)).toEqual([1, 2]);
 
-    expect(await writesSoFar()).toBe(before.writes);
-    expect(await admin.dbsize()).toBe(before.dbsize);
-    expect(await admin.get(lastKey)).toBe(before.last);
-    expect(await admin.zrange(keys[1] ?? '', 0, -1, 'WITHSCORES')).toEqual(before.set);
+    expect(await writesSoFar()).toBe(writes);
+    expect(await snapshot()).toEqual(before);
   });
 
   test('checking a call that is already recorded does not count it twice', async () => {
     await store.fetch(query({ at: T, callId: 'live' }));
     const h = await store.fetch(query({ at: T, callId: 'live', record: false }));
     expect(counts(h.numberCalls)).toEqual([1, 1]);
+    expect(counts(h.blockCalls)).toEqual([1]);
   });
 });
 
@@ -204,20 +264,159 @@ describe('repeat caller (the previous call to the same DID)', () => {
     expect(refetch.previousCallToDidAt).toBeUndefined();
   });
 
-  test('is forgotten repeatWithinSeconds after the last call (PEXPIRE)', async () => {
+  test('is forgotten once the call is more than repeatWithinSeconds after the previous one', async () => {
     await store.fetch(query({ at: T, repeatWithinSeconds: 1 }));
     const soon = await store.fetch(query({ at: T + 300, repeatWithinSeconds: 1 }));
+    const edge = await store.fetch(query({ at: T + 1_300, repeatWithinSeconds: 1 }));
+    const late = await store.fetch(query({ at: T + 2_301, repeatWithinSeconds: 1 }));
     expect(soon.previousCallToDidAt).toBe(T);
-    await new Promise((r) => setTimeout(r, 1_100));
-    const late = await store.fetch(query({ at: T + 1_400, repeatWithinSeconds: 1 }));
+    expect(edge.previousCallToDidAt).toBe(T + 300);
     expect(late.previousCallToDidAt).toBeUndefined();
+  });
+
+  test('survives while the velocity windows are empty: the set lives as long as the repeat memory', async () => {
+    const q = { numberWindowsSeconds: [60], blockWindowsSeconds: [], repeatWithinSeconds: 1_800 };
+    await store.fetch(query({ ...q, at: T0 }));
+    const ttl = await admin.pttl(NUMBER_KEY);
+    expect(ttl).toBeGreaterThan(1_800_000);
+    const h = await store.fetch(query({ ...q, at: T0 + 1_500_000 }));
+    expect(counts(h.numberCalls)).toEqual([1]);
+    expect(h.previousCallToDidAt).toBe(T0);
+    // with no windows at all the repeat memory alone keeps the set
+    const only = await store.fetch(query({ ...q, numberWindowsSeconds: [], at: T0 + 1_700_000 }));
+    expect(only.previousCallToDidAt).toBe(T0 + 1_500_000);
+  });
+
+  test('stale d:<did> members are trimmed by maintenance; fresh ones are kept', async () => {
+    const q = { numberWindowsSeconds: [60], blockWindowsSeconds: [], repeatWithinSeconds: 600 };
+    await store.fetch(query({ ...q, at: T0, did: '+12125550100' }));
+    await store.fetch(query({ ...q, at: T0 + 400_000, did: '+12125550199' }));
+    // at t0+700 s (a new epoch) the call to ...100 is 700 s old: forgotten, and trimmed; ...199 is kept
+    const check = await store.fetch(query({ ...q, at: T0 + 700_000, did: '+12125550100', record: false }));
+    expect(check.previousCallToDidAt).toBeUndefined();
+    await store.fetch(query({ ...q, at: T0 + 700_000, did: '+12125550150' }));
+    const dids = (await admin.zrange(NUMBER_KEY, 0, -1)).filter((m) => m.startsWith('d:'));
+    expect(dids.sort()).toEqual(['d:+12125550150', 'd:+12125550199']);
+    expect(await admin.zscore(NUMBER_KEY, 'd:+12125550199')).toBe(String(-(T0 + 400_000)));
   });
 
   test('repeatWithinSeconds 0 remembers nothing', async () => {
     await store.fetch(query({ at: T, repeatWithinSeconds: 0 }));
     const h = await store.fetch(query({ at: T + 1_000, repeatWithinSeconds: 0 }));
     expect(h.previousCallToDidAt).toBeUndefined();
-    expect(await admin.keys(`${PREFIX}last:*`)).toEqual([]);
+    expect((await admin.zrange(NUMBER_KEY, 0, -1)).filter((m) => m.startsWith('d:'))).toEqual([]);
+  });
+});
+
+describe('maintenance of the sorted sets (amortised trim and TTL)', () => {
+  test('runs once per epoch per set: new sets get their TTL at once, later calls of the epoch only ZADD', async () => {
+    const start = await maintenanceCalls();
+    // within one block epoch: 8 calls from 8 numbers of the block
+    for (let i = 0; i < 8; i++) await store.fetch(query({ e164: `+120155501${i}0`, at: T0 + i * (BLOCK_INTERVAL / 8) }));
+    let now = await maintenanceCalls();
+    // one PEXPIRE per new number set and one for the new block set; nothing to trim yet
+    expect(now.pexpire - start.pexpire).toBe(8 + 1);
+    expect(now.trim - start.trim).toBe(0);
+
+    // the next block epoch: the block set is maintained once more, the number sets are not
+    await store.fetch(query({ e164: '+12015550100', at: T0 + BLOCK_INTERVAL }));
+    await store.fetch(query({ e164: '+12015550110', at: T0 + BLOCK_INTERVAL + 1 }));
+    now = await maintenanceCalls();
+    expect(now.pexpire - start.pexpire).toBe(8 + 2);
+    expect(now.trim - start.trim).toBe(1);
+
+    // the next number epoch: that number's set is maintained too (and the block again)
+    await store.fetch(query({ e164: '+12015550100', at: T0 + NUMBER_INTERVAL }));
+    now = await maintenanceCalls();
+    expect(now.pexpire - start.pexpire).toBe(8 + 4);
+    expect(now.trim - start.trim).toBe(3);
+  });
+
+  test('trims old entries and refreshes the TTL when due, not before', async () => {
+    await store.fetch(query({ at: T0 }));
+    await admin.pexpire(NUMBER_KEY, 50_000);
+    await admin.pexpire(BLOCK_KEY, 50_000);
+    // same epoch of both sets: TTLs untouched
+    await store.fetch(query({ at: T0 + 1_000 }));
+    expect(await admin.pttl(NUMBER_KEY)).toBeLessThanOrEqual(50_000);
+    expect(await admin.pttl(BLOCK_KEY)).toBeLessThanOrEqual(50_000);
+    // a new epoch of the block set only
+    await store.fetch(query({ at: T0 + BLOCK_INTERVAL }));
+    expect(await admin.pttl(NUMBER_KEY)).toBeLessThanOrEqual(50_000);
+    expect(await admin.pttl(BLOCK_KEY)).toBeGreaterThan(BLOCK_TTL - 1_000);
+    // a new epoch of the number set, more than the block's retention later: old block calls trimmed
+    const h = await store.fetch(query({ at: T0 + NUMBER_INTERVAL }));
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(NUMBER_TTL - 1_000);
+    expect(await callTimes(BLOCK_KEY)).toEqual([T0 + NUMBER_INTERVAL]);
+    expect(await callTimes(NUMBER_KEY)).toEqual([T0, T0 + 1_000, T0 + BLOCK_INTERVAL, T0 + NUMBER_INTERVAL]);
+    expect(counts(h.numberCalls)).toEqual([1, 4]);
+  });
+
+  test('a clock that jumps back still maintains (any other epoch is due)', async () => {
+    await store.fetch(query({ at: T0 }));
+    await admin.pexpire(NUMBER_KEY, 50_000);
+    await admin.pexpire(BLOCK_KEY, 50_000);
+    await store.fetch(query({ at: T0 - 2 * NUMBER_INTERVAL }));
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(NUMBER_TTL - 1_000);
+    expect(await admin.pttl(BLOCK_KEY)).toBeGreaterThan(BLOCK_TTL - 1_000);
+  });
+
+  test('no key is ever left without a TTL: new sets, sets a trim emptied, CAPTCHA-only sets, a mixed workload', async () => {
+    await store.fetch(query({ at: T0 }));
+    // three hours later every entry is stale: the trim empties both sets, the ZADD recreates them
+    await store.fetch(query({ at: T0 + 3 * HOUR }));
+    expect(await callTimes(NUMBER_KEY)).toEqual([T0 + 3 * HOUR]);
+    expect(await keysWithoutTtl()).toEqual([]);
+
+    await store.recordCaptchaOutcome('+12015550777', 'failed', T0);
+    await store.fetch(query({ e164: '+12015550777', at: T0 }));
+
+    // a deterministic mix of numbers, times, checks, refetches, DIDs and CAPTCHA outcomes
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 48_271) % 2_147_483_647) % n;
+    for (let i = 0; i < 300; i++) {
+      const e164 = `+1201555${String(rnd(40)).padStart(4, '0')}`;
+      const at = T0 + rnd(4 * HOUR);
+      if (rnd(10) === 0) await store.recordCaptchaOutcome(e164, rnd(2) === 0 ? 'passed' : 'failed', at);
+      await store.fetch(query({ e164, at, did: `+1212555010${rnd(3)}`, record: rnd(5) !== 0, callId: `mix-${rnd(250)}` }));
+    }
+    expect(await keysWithoutTtl()).toEqual([]);
+  });
+
+  test('bookkeeping members (d:<did>, ~m, ~e, CAPTCHA) never show up in window counts, even in a window reaching back before 1970', async () => {
+    await store.recordCaptchaOutcome(E164, 'failed', T - 1_000);
+    await store.recordCaptchaOutcome(E164, 'passed', T - 500);
+    const q = { numberWindowsSeconds: [60, 3600, 1e11], blockWindowsSeconds: [60, 1e11] };
+    await store.fetch(query({ ...q, at: T, did: '+12125550100' }));
+    await store.fetch(query({ ...q, at: T + 1_000, did: '+12125550101' }));
+    const live = await store.fetch(query({ ...q, at: T + 2_000, did: '+12125550102' }));
+    const check = await store.fetch(query({ ...q, at: T + 3_000, did: '+12125550100', record: false }));
+    expect(counts(live.numberCalls)).toEqual([3, 3, 3]);
+    expect(counts(live.blockCalls)).toEqual([3, 3]);
+    expect(counts(check.numberCalls)).toEqual([4, 4, 4]);
+    expect(check.previousCallToDidAt).toBe(T);
+    // the bookkeeping is there all the same
+    const members = await admin.zrange(NUMBER_KEY, 0, -1);
+    expect(members).toEqual(expect.arrayContaining(['~m', 'c:p', 'c:f', 'c:n', 'd:+12125550100', 'd:+12125550101', 'd:+12125550102']));
+    expect(await admin.zrange(BLOCK_KEY, 0, -1)).toEqual(expect.arrayContaining(['~e', '~m']));
+    // a later epoch maintains both sets; with windows this long nothing is old enough to trim
+    const next = await store.fetch(query({ ...q, at: T + HOUR, did: '+12125550100' }));
+    expect(counts(next.numberCalls)).toEqual([1, 3, 4]);
+    expect(counts(next.blockCalls)).toEqual([1, 4]);
+    expect(next.captcha).toEqual({ failures: 0, lastPassedAt: T - 500, lastFailedAt: T - 1_000 });
+  });
+
+  test('callIds that look like bookkeeping members are calls like any other', async () => {
+    const ids = ['~m', '~e', 'd:+12125550100', 'c:p', 'c:n', '-5', ''];
+    await store.recordCaptchaOutcome(E164, 'failed', T - 1_000);
+    let last = await store.fetch(query({ at: T, callId: 'plain' }));
+    for (const [i, callId] of ids.entries()) last = await store.fetch(query({ at: T + (i + 1) * 1_000, callId }));
+    expect(counts(last.numberCalls)).toEqual([ids.length + 1, ids.length + 1]);
+    expect(counts(last.blockCalls)).toEqual([ids.length + 1]);
+    expect(last.previousCallToDidAt).toBe(T + (ids.length - 1) * 1_000);
+    expect(last.captcha).toEqual({ failures: 1, lastFailedAt: T - 1_000 });
+    // each counted once when fetched again
+    for (const callId of ids) expect(counts((await store.fetch(query({ at: T + 9_000, callId, record: false }))).numberCalls)).toEqual([ids.length + 1, ids.length + 1]);
   });
 });
 
@@ -248,23 +447,44 @@ describe('CAPTCHA history', () => {
   });
 
   test('a failure increments failures, a pass resets them; both timestamps come back', async () => {
-    const e164 = '+12015550123';
-    await store.recordCaptchaOutcome(e164, 'failed', T);
-    await store.recordCaptchaOutcome(e164, 'failed', T + 10_000);
+    await store.recordCaptchaOutcome(E164, 'failed', T);
+    await store.recordCaptchaOutcome(E164, 'failed', T + 10_000);
     expect((await store.fetch(query({ at: T + 20_000 }))).captcha).toEqual({ failures: 2, lastFailedAt: T + 10_000 });
 
-    await store.recordCaptchaOutcome(e164, 'passed', T + 30_000);
+    await store.recordCaptchaOutcome(E164, 'passed', T + 30_000);
     expect((await store.fetch(query({ at: T + 40_000 }))).captcha).toEqual({ failures: 0, lastPassedAt: T + 30_000, lastFailedAt: T + 10_000 });
 
-    await store.recordCaptchaOutcome(e164, 'failed', T + 50_000);
+    await store.recordCaptchaOutcome(E164, 'failed', T + 50_000);
     expect((await store.fetch(query({ at: T + 60_000 }))).captcha).toEqual({ failures: 1, lastPassedAt: T + 30_000, lastFailedAt: T + 50_000 });
   });
 
   test('expires 90 days after the last outcome', async () => {
-    await store.recordCaptchaOutcome('+12015550123', 'failed', T);
-    const ttl = await admin.pttl(`${PREFIX}captcha:+12015550123`);
-    expect(ttl).toBeGreaterThan(90 * 86_400_000 - 60_000);
-    expect(ttl).toBeLessThanOrEqual(90 * 86_400_000);
+    await store.recordCaptchaOutcome(E164, 'failed', T);
+    const ttl = await admin.pttl(NUMBER_KEY);
+    expect(ttl).toBeGreaterThan(CAPTCHA_TTL_MS - 60_000);
+    expect(ttl).toBeLessThanOrEqual(CAPTCHA_TTL_MS);
+  });
+
+  test('lives beside the calls: a CAPTCHA-only set counts the first call once, maintenance neither shortens its TTL nor trims it', async () => {
+    await store.recordCaptchaOutcome(E164, 'passed', T0 - 1_000);
+    const first = await store.fetch(query({ at: T0 }));
+    expect(counts(first.numberCalls)).toEqual([1, 1]);
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(CAPTCHA_TTL_MS - 60_000);
+    // hours later every call is stale and trimmed; the CAPTCHA outcome stays, and so does the 90-day TTL
+    const later = await store.fetch(query({ at: T0 + 3 * HOUR }));
+    expect(counts(later.numberCalls)).toEqual([1, 1]);
+    expect(later.captcha).toEqual({ failures: 0, lastPassedAt: T0 - 1_000 });
+    expect(await callTimes(NUMBER_KEY)).toEqual([T0 + 3 * HOUR]);
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(CAPTCHA_TTL_MS - 60_000);
+  });
+
+  test('an outcome recorded for a number with calls keeps its calls and its repeat memory', async () => {
+    await store.fetch(query({ at: T }));
+    await store.recordCaptchaOutcome(E164, 'failed', T + 1_000);
+    const h = await store.fetch(query({ at: T + 2_000 }));
+    expect(counts(h.numberCalls)).toEqual([2, 2]);
+    expect(h.previousCallToDidAt).toBe(T);
+    expect(h.captcha).toEqual({ failures: 1, lastFailedAt: T + 1_000 });
   });
 });
 
@@ -318,6 +538,14 @@ describe('one round trip per fetch', () => {
   });
 });
 
+describe('bad input', () => {
+  test('a call time that is not a positive epoch ms is refused before Redis is asked', async () => {
+    await expect(store.fetch(query({ at: Number.NaN }))).rejects.toThrow(RangeError);
+    await expect(store.fetch(query({ at: 0 }))).rejects.toThrow(RangeError);
+    expect(await admin.dbsize()).toBe(0);
+  });
+});
+
 describe('Redis not answering', () => {
   test('a hung Redis (SIGSTOP): fetch rejects at about commandTimeout, it does not hang', async () => {
     await store.fetch(query());
@@ -340,7 +568,7 @@ describe('Redis not answering', () => {
     for (let i = 0; i < 100 && conn.status === 'ready'; i++) await new Promise((r) => setTimeout(r, 10));
     const started = performance.now();
     await expect(store.fetch(query())).rejects.toThrow();
-    await expect(store.recordCaptchaOutcome('+12015550123', 'passed', T)).rejects.toThrow();
+    await expect(store.recordCaptchaOutcome(E164, 'passed', T)).rejects.toThrow();
     expect(performance.now() - started).toBeLessThan(COMMAND_TIMEOUT_MS + 50);
 
     // Redis back: the same store answers again once the connection is re-established

@@ -2,10 +2,13 @@
  * CallerHistoryStore on Redis: everything one screening decision reads (reputation entry, call
  * velocity of the number and its block, CAPTCHA history, the last call to this DID) comes from one
  * Lua script in one round trip (EVALSHA; ioredis sends EVAL the first time on a connection and again
- * after NOSCRIPT). Key layout and script arguments: ./caller-history-script.ts.
+ * after NOSCRIPT). Key layout, maintenance and script arguments: ./caller-history-script.ts.
  *
  * Times come from the caller (query.at), never from Redis, so `callscreen check --at` and tests are
  * deterministic. Every Redis error rejects; the caller races fetch() against its decision deadline.
+ *
+ * fetch() runs on every call, so it stays cheap: the per-configuration arithmetic (retention,
+ * maintenance interval, ttl) is cached per window list, and the script gets ready-made strings.
  *
  * Redis Cluster is not supported yet: one fetch touches keys in several hash slots (see the script).
  */
@@ -17,14 +20,54 @@ import { CALLER_HISTORY_COMMAND, CALLER_HISTORY_LUA } from './caller-history-scr
 
 /** a CAPTCHA outcome is remembered this long after the last one */
 export const CAPTCHA_TTL_MS = 90 * 24 * 3600 * 1000;
-/** a velocity set lives this much longer than its longest window after the last call */
+/** CAPTCHA members of the number's sorted set have the score -(CAPTCHA_SCORE_BASE + value): below every trim */
+export const CAPTCHA_SCORE_BASE = 1e14;
+/** a sorted set lives this much longer than it needs to (retention + maintenance interval): slack for clocks and latency */
 export const VELOCITY_TTL_SLACK_MS = 60_000;
+/** calls are kept at least this long, whatever the windows, so a refetch of a call is recognised */
+export const CALL_MEMORY_MIN_MS = 60_000;
+/** trim + PEXPIRE of a set run at most once per interval: its retention / 8, within these bounds */
+export const MAINTENANCE_INTERVAL_MIN_MS = 1_000;
+export const MAINTENANCE_INTERVAL_MAX_MS = 300_000;
+/** the most windows one scope can count (the script reads the number's count from one byte) */
+export const MAX_WINDOWS = 78;
 
-type ScriptArg = string | number;
-type HistoryCommand = (...args: ScriptArg[]) => Promise<unknown>;
+/** how often a set whose members must be kept `retentionMs` is maintained (trimmed and its TTL refreshed) */
+export function maintenanceIntervalMs(retentionMs: number): number {
+  return Math.min(MAINTENANCE_INTERVAL_MAX_MS, Math.max(MAINTENANCE_INTERVAL_MIN_MS, Math.round(retentionMs / 8)));
+}
+
+type HistoryCommand = (args: ReadonlyArray<string | number>) => Promise<unknown>;
+
+/** What the script needs to know about one sorted set that does not depend on the call (cached per window list). */
+interface SetPlan {
+  /** the window list (seconds) and retention floor this plan was made for; the list copied */
+  readonly windowsSeconds: readonly number[];
+  readonly floorMs: number;
+  /** each window in ms, 0 for a window that counts nothing; in the query's order */
+  readonly windowsMs: readonly number[];
+  /** the counted (positive) windows in ms, in the query's order: the script's bounds */
+  readonly countedMs: readonly number[];
+  readonly longestMs: number;
+  /** the script's mode argument for the number set: record or check, then the byte 48 + count */
+  readonly recordMode: string;
+  readonly checkMode: string;
+  /**
+   * how long calls (and d:<did> members) are kept: the longest window, the floor (number set: the
+   * repeat memory and the longest block window), at least CALL_MEMORY_MIN_MS. A maintenance run trims
+   * what is older.
+   */
+  readonly retentionMs: number;
+  /** maintenance runs in the first write of each interval-long epoch */
+  readonly intervalMs: number;
+  /** PEXPIRE of a maintenance run: retention + interval + slack */
+  readonly ttlArg: string;
+}
 
 export class RedisCallerHistoryStore implements CallerHistoryStore {
   private readonly command: HistoryCommand;
+  private numberPlan: SetPlan | undefined;
+  private blockPlan: SetPlan | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -39,37 +82,57 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
     this.command = command.bind(redis);
   }
 
-  /** the keys one fetch touches, in the script's KEYS order (the block key only when there is a block) */
-  keysFor(query: Pick<CallerHistoryQuery, 'e164' | 'did' | 'blockDigits'>): string[] {
+  /**
+   * The keys a fetch may touch, in the script's KEYS order: the reputation hash, the number's sorted
+   * set (calls, repeat memory, CAPTCHA outcomes) and, when the number has a block, the block's sorted
+   * set (a fetch leaves the block key out when no block window is configured).
+   */
+  keysFor(query: Pick<CallerHistoryQuery, 'e164' | 'blockDigits'>): string[] {
     const p = this.keyPrefix;
-    const keys = [`${p}reputation`, `${p}vel:n:${query.e164}`, `${p}captcha:${query.e164}`, `${p}last:${query.did}:${query.e164}`];
+    const keys = [`${p}reputation`, `${p}caller:${query.e164}`];
     const block = numberBlock(query.e164, query.blockDigits);
     if (block !== null) keys.push(`${p}vel:b:${block}`);
     return keys;
   }
 
   async fetch(query: CallerHistoryQuery): Promise<CallerHistory> {
-    if (!Number.isFinite(query.at)) throw new RangeError(`caller history: call time ${query.at} is not a number`);
+    if (!Number.isFinite(query.at) || query.at < 1) throw new RangeError(`caller history: call time ${query.at} is not a positive epoch ms`);
     const at = Math.trunc(query.at);
-    const keys = this.keysFor(query);
-    const hasBlock = keys.length === 5;
-    const numberWindowsMs = query.numberWindowsSeconds.map(secondsToMs);
-    const blockWindowsMs = hasBlock ? query.blockWindowsSeconds.map(secondsToMs) : [];
-    const reply = await this.command(
-      keys.length, ...keys,
-      query.e164, String(at), query.callId, query.record ? '1' : '0', `${at}:${query.callId}`, String(secondsToMs(query.repeatWithinSeconds)),
-      ...velocitySection(at, numberWindowsMs), ...velocitySection(at, blockWindowsMs),
+    const repeatMs = secondsToMs(query.repeatWithinSeconds);
+    const blockPlan = (this.blockPlan = planFor(this.blockPlan, query.blockWindowsSeconds, 0));
+    const numberPlan = (this.numberPlan = planFor(this.numberPlan, query.numberWindowsSeconds, Math.max(repeatMs, blockPlan.longestMs)));
+    const p = this.keyPrefix;
+    const block = blockPlan.longestMs > 0 ? numberBlock(query.e164, query.blockDigits) : null;
+    const tracked = numberPlan.longestMs > 0 || repeatMs > 0 || block !== null;
+    const args: Array<string | number> = [block === null ? 2 : 3, `${p}reputation`, `${p}caller:${query.e164}`];
+    if (block !== null) args.push(`${p}vel:b:${block}`);
+    args.push(
+      query.e164,
+      String(at),
+      callMember(query.callId),
+      query.record && tracked ? numberPlan.recordMode : numberPlan.checkMode,
+      repeatMs > 0 ? `d:${query.did}` : '',
     );
-    return parseReply(reply, query, numberWindowsMs, blockWindowsMs);
+    pushSection(args, at, numberPlan);
+    if (block !== null) pushSection(args, at, blockPlan);
+    const reply = await this.command(args);
+    return parseReply(reply, query, at, repeatMs, numberPlan, block === null ? null : blockPlan);
   }
 
+  /**
+   * Remembers the outcome in the number's sorted set (members c:p, c:f, c:n, see the script) and makes
+   * the set live CAPTCHA_TTL_MS from now, never shorter than it already lives.
+   */
   async recordCaptchaOutcome(e164: string, outcome: 'passed' | 'failed', at: number): Promise<void> {
     if (!Number.isFinite(at)) throw new RangeError(`caller history: CAPTCHA time ${at} is not a number`);
-    const key = `${this.keyPrefix}captcha:${e164}`;
+    const key = `${this.keyPrefix}caller:${e164}`;
+    const time = String(-(CAPTCHA_SCORE_BASE + Math.trunc(at)));
+    const none = String(-CAPTCHA_SCORE_BASE);
     const tx = this.redis.multi();
-    if (outcome === 'passed') tx.hset(key, 'passedAt', String(Math.trunc(at)), 'failures', '0');
-    else tx.hset(key, 'failedAt', String(Math.trunc(at))).hincrby(key, 'failures', 1);
-    tx.pexpire(key, CAPTCHA_TTL_MS);
+    if (outcome === 'passed') tx.zadd(key, time, 'c:p', none, 'c:n');
+    else tx.zadd(key, 'NX', none, 'c:n').zincrby(key, -1, 'c:n').zadd(key, time, 'c:f');
+    // NX: a set without a TTL (just created) gets one; GT: one that lives shorter lives longer now
+    tx.pexpire(key, CAPTCHA_TTL_MS, 'NX').pexpire(key, CAPTCHA_TTL_MS, 'GT');
     const results = await tx.exec();
     if (results === null) throw new Error(`caller history: CAPTCHA outcome for ${e164} was not written (transaction aborted)`);
     for (const [err] of results) if (err) throw err;
@@ -90,50 +153,109 @@ function secondsToMs(seconds: number): number {
   return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : 0;
 }
 
-/** the script's arguments for one sorted set: count, trimMax, ttlMs, then each non-empty window's lower bound */
-function velocitySection(at: number, windowsMs: readonly number[]): string[] {
-  const windows = windowsMs.filter((ms) => ms > 0);
-  if (windows.length === 0) return ['0', '0', '0'];
-  const longest = Math.max(...windows);
-  return [String(windows.length), String(at - longest), String(longest + VELOCITY_TTL_SLACK_MS), ...windows.map((ms) => `(${at - ms}`)];
+/**
+ * The sorted-set member of a call: the callId, with a "~" in front when it is empty or begins with
+ * "~", "-", "c:" or "d:", so no callId collides with the bookkeeping members (~m, ~e, c:*, d:*) and
+ * the escape is injective.
+ */
+function callMember(callId: string): string {
+  const c = callId.charCodeAt(0);
+  const escape = callId === '' || c === 0x7e /* ~ */ || c === 0x2d /* - */ || ((c === 0x63 /* c */ || c === 0x64) /* d */ && callId.charCodeAt(1) === 0x3a); /* : */
+  return escape ? `~${callId}` : callId;
 }
 
-function parseReply(reply: unknown, query: CallerHistoryQuery, numberWindowsMs: readonly number[], blockWindowsMs: readonly number[]): CallerHistory {
-  if (!Array.isArray(reply) || reply.length !== 5) throw new Error('caller history: unexpected reply from the Redis script');
-  const [reputation, captchaFields, last, numberCounts, blockCounts] = reply as unknown[];
-  const [passedAt, failedAt, failures] = Array.isArray(captchaFields) ? (captchaFields as unknown[]) : [];
-  const captcha: CaptchaHistory = { failures: Math.max(0, toInteger(failures) ?? 0) };
-  const lastPassedAt = toInteger(passedAt);
-  const lastFailedAt = toInteger(failedAt);
+/** the cached plan when it was made for the same windows and floor, else a new one */
+function planFor(cached: SetPlan | undefined, windowsSeconds: readonly number[], floorMs: number): SetPlan {
+  if (cached !== undefined && cached.floorMs === floorMs && sameNumbers(cached.windowsSeconds, windowsSeconds)) return cached;
+  const windowsMs = windowsSeconds.map(secondsToMs);
+  const countedMs = windowsMs.filter((ms) => ms > 0);
+  if (countedMs.length > MAX_WINDOWS) throw new RangeError(`caller history: at most ${MAX_WINDOWS} windows per scope, got ${countedMs.length}`);
+  const longestMs = Math.max(0, ...countedMs);
+  const retentionMs = Math.max(CALL_MEMORY_MIN_MS, floorMs, longestMs);
+  const intervalMs = maintenanceIntervalMs(retentionMs);
+  const count = String.fromCharCode(48 + countedMs.length);
+  return {
+    windowsSeconds: [...windowsSeconds],
+    floorMs,
+    windowsMs,
+    countedMs,
+    longestMs,
+    recordMode: `1${count}`,
+    checkMode: `0${count}`,
+    retentionMs,
+    intervalMs,
+    ttlArg: String(retentionMs + intervalMs + VELOCITY_TTL_SLACK_MS),
+  };
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/**
+ * One set's script section: the current epoch's ~m score, trimMax, ttl, then each counted window's
+ * exclusive lower bound. Neither trimMax nor a bound goes below 0: a window reaching back before
+ * 1970 must not count the bookkeeping members (negative scores), nor a trim remove them.
+ */
+function pushSection(args: Array<string | number>, at: number, plan: SetPlan): void {
+  args.push(String(-(Math.floor(at / plan.intervalMs) + 1)), String(Math.max(0, at - plan.retentionMs)), plan.ttlArg);
+  for (const ms of plan.countedMs) args.push(ms < at ? `(${at - ms}` : '(0');
+}
+
+/** reply: reputation, the call's own score, the d:<did> score, the c:p, c:f, c:n scores, then the counts */
+function parseReply(reply: unknown, query: CallerHistoryQuery, at: number, repeatMs: number, numberPlan: SetPlan, blockPlan: SetPlan | null): CallerHistory {
+  const numberCounted = numberPlan.countedMs.length;
+  if (!Array.isArray(reply) || reply.length !== 6 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length)) {
+    throw new Error('caller history: unexpected reply from the Redis script');
+  }
+  const list = reply as unknown[];
+  const captcha: CaptchaHistory = { failures: Math.max(0, captchaValue(list[5]) ?? 0) };
+  const lastPassedAt = captchaValue(list[3]);
+  const lastFailedAt = captchaValue(list[4]);
   if (lastPassedAt !== undefined) captcha.lastPassedAt = lastPassedAt;
   if (lastFailedAt !== undefined) captcha.lastFailedAt = lastFailedAt;
+  const reputation = list[0];
   const history: CallerHistory = {
     reputation: typeof reputation === 'string' ? parseReputationEntry(reputation) : null,
-    numberCalls: windowCounts(query.numberWindowsSeconds, numberWindowsMs, numberCounts),
-    blockCalls: windowCounts(query.blockWindowsSeconds, blockWindowsMs, blockCounts),
+    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 6),
+    blockCalls:
+      blockPlan === null
+        ? query.blockWindowsSeconds.map((windowSeconds) => ({ windowSeconds, calls: 0 }))
+        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 6 + numberCounted),
     captcha,
   };
-  const previousAt = previousCall(last, query.callId);
-  if (previousAt !== undefined) history.previousCallToDidAt = previousAt;
+  if (repeatMs > 0) {
+    const previousAt = previousCall(list[1], list[2], at, repeatMs);
+    if (previousAt !== undefined) history.previousCallToDidAt = previousAt;
+  }
   return history;
 }
 
-/** "<ms>:<callId>" -> ms, unless it is the call being fetched (a refetch is not its own previous call) */
-function previousCall(stored: unknown, callId: string): number | undefined {
-  if (typeof stored !== 'string') return undefined;
-  const sep = stored.indexOf(':');
-  if (sep < 0 || stored.slice(sep + 1) === callId) return undefined;
-  return toInteger(stored.slice(0, sep));
+/** a CAPTCHA member's score -(CAPTCHA_SCORE_BASE + value) -> value */
+function captchaValue(score: unknown): number | undefined {
+  const n = toInteger(score);
+  return n === undefined ? undefined : -n - CAPTCHA_SCORE_BASE;
 }
 
-/** the script counted only the non-empty windows, in order; empty ones (and a skipped block) are 0 */
-function windowCounts(windowsSeconds: readonly number[], windowsMs: readonly number[], counts: unknown): WindowCount[] {
-  const list = Array.isArray(counts) ? (counts as unknown[]) : [];
-  let next = 0;
-  return windowsSeconds.map((windowSeconds, i) => {
-    const counted = (windowsMs[i] ?? 0) > 0;
-    return { windowSeconds, calls: counted ? (toInteger(list[next++]) ?? 0) : 0 };
-  });
+/**
+ * The previous call to the DID from the scores read before this call: the time stored in d:<did>
+ * (score -time), unless it is this very call (the call's own member has that time: a refetch is not
+ * its own previous call) or more than repeatWithin before this call.
+ */
+function previousCall(ownScore: unknown, didScore: unknown, at: number, repeatMs: number): number | undefined {
+  const stored = toInteger(didScore);
+  if (stored === undefined) return undefined;
+  const previousAt = -stored;
+  if (toInteger(ownScore) === previousAt || at - previousAt > repeatMs) return undefined;
+  return previousAt;
+}
+
+/** the script counted only the positive windows, in order, from reply[offset]; the others are 0 */
+function windowCounts(windowsSeconds: readonly number[], windowsMs: readonly number[], reply: readonly unknown[], offset: number): WindowCount[] {
+  let next = offset;
+  return windowsSeconds.map((windowSeconds, i) => ({ windowSeconds, calls: (windowsMs[i] ?? 0) > 0 ? (toInteger(reply[next++]) ?? 0) : 0 }));
 }
 
 function toInteger(value: unknown): number | undefined {
