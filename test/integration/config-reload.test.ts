@@ -10,6 +10,7 @@ import Redis from 'ioredis';
 import { CallHarness } from '../../src/testbed/call-harness';
 import { DEFAULT_TEST_CONFIG, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { testbed } from '../support/testbed';
+import { deleteKeysWithPrefix } from '../support/redis-keys';
 
 jest.setTimeout(60_000);
 
@@ -30,8 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop();
   await harness?.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
 });
 

@@ -9,6 +9,7 @@ import { CallHarness } from '../../src/testbed/call-harness';
 import { DEFAULT_TEST_CONFIG, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { placeSipCall } from '../../src/testbed/sip-call';
 import { testbed } from '../support/testbed';
+import { deleteKeysWithPrefix } from '../support/redis-keys';
 
 jest.setTimeout(60_000);
 
@@ -40,8 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop();
   await harness?.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
 });
 

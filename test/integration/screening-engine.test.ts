@@ -13,6 +13,7 @@ import type { ScreenedCallRecord } from '../../src/ports/call-log';
 import { CallHarness } from '../../src/testbed/call-harness';
 import { runCli, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { testbed } from '../support/testbed';
+import { deleteKeysWithPrefix } from '../support/redis-keys';
 
 jest.setTimeout(60_000);
 
@@ -72,8 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop();
   await harness?.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
 });
 
