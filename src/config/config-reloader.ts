@@ -2,7 +2,7 @@
  * The configuration in force, reloaded when callscreen.yaml changes, without a restart, the way the
  * rules are (FileReloader: directory watch, stat poll, settle time, content hash).
  *
- * Only `screening`, `didGroups` and `policies` take effect on a running daemon: they are read per call.
+ * Only `screening`, `didGroups`, `policies`, `captcha` and `tags` take effect on a running daemon: they are read per call.
  * An edit is validated whole, with the environment's overrides, exactly as at start; a change to any
  * other section (ari, redis, numbers, rules, routing, ...) is not applied - the running values stay,
  * the policies are compiled with them (numbers.defaultRegion) - and a warning names the sections that
@@ -17,7 +17,7 @@ import { loadConfigText, type ConfigSection, type LoadedConfig } from './load-co
 import { configSchema } from './schema';
 
 /** The sections a running daemon applies when the file changes. */
-export const RELOADABLE_SECTIONS: readonly ConfigSection[] = ['screening', 'didGroups', 'policies'];
+export const RELOADABLE_SECTIONS: readonly ConfigSection[] = ['screening', 'didGroups', 'policies', 'captcha', 'tags'];
 
 /** Every other section: connections, routing, logging, the rules file's place - read once at start. */
 export const RESTART_SECTIONS: readonly ConfigSection[] = (Object.keys(configSchema.shape) as ConfigSection[]).filter((s) => !RELOADABLE_SECTIONS.includes(s));

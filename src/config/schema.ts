@@ -152,6 +152,51 @@ const signalOverrides = z
   .partial()
   .strict();
 
+/** Reject: hang up with a cause, or play the special information tone and a message, then hang up. */
+const rejectSchema = z
+  .object({
+    treatment: z.enum(['hangup', 'announcement']).default('hangup'),
+    /** ARI hangup reason: rejected (cause 21), busy (17), unallocated (1), congestion (34), normal (16) */
+    hangupReason: z.enum(['rejected', 'busy', 'unallocated', 'congestion', 'normal']).default('rejected'),
+    /** media played for the announcement treatment (ARI media URIs), in order */
+    announcement: z.array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...')).min(1).default(['tone:info', 'sound:ss-noservice']),
+  })
+  .strict();
+
+const mediaList = z.array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...')).min(1);
+
+const captchaSchema = z
+  .object({
+    /** how many digits the caller must press */
+    codeLength: z.number().int().min(1).max(8).default(2),
+    /** tries before the caller fails */
+    attempts: z.number().int().min(1).max(5).default(3),
+    /** how long to wait for the first digit after the code was said, and between digits */
+    digitTimeoutMs: ms(1000, 30_000).default(5000),
+    /** watchdog: no call stays in the IVR (or in Stasis) longer than this; then it goes to the agents */
+    maxDurationMs: ms(10_000, 600_000).default(60_000),
+    /** where a caller who failed (wrong digits or silence) goes */
+    failVerdict: z.enum(['voicemail', 'reject']).default('voicemail'),
+    /** channel language for the prompts (Asterisk's core sounds: en, fr, es, ...) */
+    language: z.string().regex(/^[a-z]{2}(_[A-Za-z]{2,})?$/, 'a sound language such as en, fr, en_GB').default('en'),
+    prompts: z
+      .object({
+        /** played once when the call is answered */
+        greeting: mediaList.default(['sound:silence/1', 'sound:hello']),
+        /** before the code ("please enter ... followed by" style; the code is said digit by digit after it) */
+        enterCode: mediaList.default(['sound:please-enter-the']),
+        /** after a wrong code, before the next try */
+        wrong: mediaList.default(['sound:an-error-has-occurred']),
+        /** after the right code, before the call continues */
+        passed: mediaList.default(['sound:auth-thankyou']),
+        /** after the last failed try */
+        failed: mediaList.default(['sound:goodbye']),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 const policySchema = z
   .object({
     name: z.string().min(1),
@@ -172,6 +217,21 @@ const policySchema = z
     signals: signalOverrides.optional(),
     /** ISO 3166 regions callers of these DIDs are expected from */
     expectedCountries: z.array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' })).min(1).optional(),
+    /** CAPTCHA settings for these DIDs (language, prompts, length ...); the rest from `captcha` */
+    captcha: z
+      .object({
+        codeLength: z.number().int().min(1).max(8),
+        attempts: z.number().int().min(1).max(5),
+        digitTimeoutMs: ms(1000, 30_000),
+        failVerdict: z.enum(['voicemail', 'reject']),
+        language: z.string().regex(/^[a-z]{2}(_[A-Za-z]{2,})?$/, 'a sound language such as en, fr, en_GB'),
+        prompts: z.object({ greeting: mediaList, enterCode: mediaList, wrong: mediaList, passed: mediaList, failed: mediaList }).partial().strict(),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    /** voicemail target for these DIDs */
+    voicemail: dialplanTarget.optional(),
   })
   .strict();
 
@@ -213,6 +273,22 @@ export const configSchema = z
         username: z.string().min(1).default('callscreen'),
         password: z.string().default(''),
         actionTimeoutMs: ms(100, 60_000).default(5000),
+        /**
+         * Copy deny rules (exact numbers) and high-confidence reputation numbers into Asterisk's AstDB
+         * family that FreePBX's Blacklist module reads, so blocking survives while the daemon is down.
+         */
+        blacklistSync: z
+          .object({
+            enabled: z.boolean().default(false),
+            family: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('blacklist'),
+            /** never write more entries than this (AstDB is not built for millions) */
+            maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+            /** reputation entries scoring at least this are copied (deny rules always are) */
+            minReputationScore: z.number().min(0).max(1).default(0.9),
+            intervalSeconds: z.number().int().min(10).max(86_400).default(300),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -251,6 +327,19 @@ export const configSchema = z
       .object({
         agents: dialplanTarget.prefault({ context: 'callscreen-agents' }),
         voicemail: dialplanTarget.prefault({ context: 'callscreen-voicemail' }),
+        reject: rejectSchema.prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** the CAPTCHA IVR a challenged caller goes through */
+    captcha: captchaSchema.prefault({}),
+    /** what the call carries on into the dialplan (agents' phones, CDRs) */
+    tags: z
+      .object({
+        /** prefixed to the caller name of a call that scored at or above the challenge threshold and still reaches the agents, e.g. "SPAM? " */
+        callerNamePrefix: z.string().max(20).default(''),
+        /** write "callscreen:<verdict>:<score>:<top reason>" into CDR(userfield), shown in FreePBX reports */
+        cdrUserfield: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -279,4 +368,7 @@ export type Thresholds = ScreeningConfig['thresholds'];
 export type PolicyConfig = CallscreenConfig['policies'][number];
 export type TimeWindow = z.infer<typeof timeWindowSchema>;
 export type Attestation = z.infer<typeof attestation>;
+export type CaptchaConfig = CallscreenConfig['captcha'];
+export type RejectConfig = CallscreenConfig['routing']['reject'];
+export type DialplanTarget = z.infer<typeof dialplanTarget>;
 export const ATTESTATIONS = attestation.options;

@@ -203,7 +203,7 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
 });
 
 describe('ConfigReloader: sections that need a restart', () => {
-  test('every section but screening, didGroups and policies', () => {
+  test('every section but screening, didGroups, policies, captcha and tags', () => {
     expect([...RESTART_SECTIONS].sort()).toEqual(['ami', 'ari', 'callLog', 'log', 'numbers', 'redis', 'routing', 'rules'].sort());
   });
 
