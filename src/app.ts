@@ -1,12 +1,14 @@
 /**
  * The daemon: wires config, rules, Redis and ARI to the CallScreener. start() and close(); close() is
  * idempotent and shuts down in reverse order: stop taking calls, let calls in flight finish routing,
- * stop watching the files, close ARI, close Redis. The rules and the screening settings of
+ * close AMI (blacklist sync, health watcher, connection; only with ami.enabled), stop watching the files,
+ * close ARI, close Redis. The rules and the screening settings of
  * callscreen.yaml (screening, didGroups, policies) are reloaded while running; the rest of
  * callscreen.yaml is read once, at start.
  */
 import type Redis from 'ioredis';
 import { createAri } from './adapters/ari/create-ari';
+import { AmiServices } from './blacklist/ami-services';
 import { RedisCallLog } from './adapters/redis/redis-call-log';
 import { connectInBackground, createRedisConnection } from './adapters/redis/redis-connection';
 import { RedisCallerHistoryStore } from './adapters/redis/redis-caller-history-store';
@@ -23,6 +25,8 @@ const DRAIN_TIMEOUT_MS = 5000;
 
 export class CallscreenDaemon {
   private closing: Promise<void> | undefined;
+  /** AMI, the Asterisk health watcher and the AstDB blacklist sync, when ami.enabled */
+  private amiServices: AmiServices | undefined;
 
   private constructor(
     private readonly ari: AriPort,
@@ -71,12 +75,20 @@ export class CallscreenDaemon {
       evaluator,
       callLog: new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength),
       logger,
-      config,
+      // read per call: captcha, tags and policies take effect on a running daemon
+      settings: () => configReloader.current(),
+      captchaHistory: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
+      // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); never set in production
+      logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger);
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => daemon.onAriState(change));
+    // AMI (optional): connects in the background and never holds up the start or a call
+    if (config.ami.enabled) {
+      daemon.amiServices = AmiServices.start({ config, ari, redis, rules, halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays, logger });
+    }
     logger.info({ url: config.ari.url, app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
     // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
     for (let attempt = 1; ; attempt++) {
@@ -116,6 +128,7 @@ export class CallscreenDaemon {
   private async shutdown(): Promise<void> {
     this.logger.info({ callsInFlight: this.screener.callsInFlight }, 'shutting down: finishing calls in flight');
     await this.screener.drain(DRAIN_TIMEOUT_MS);
+    await this.amiServices?.close();
     this.rules.close();
     this.configReloader.close();
     this.ari.off('event', this.screener.onAriEvent);

@@ -1,45 +1,92 @@
 /**
  * CallScreener: what happens to one inbound call. StasisStart -> facts -> one reputation lookup
- * bounded by the decision deadline -> screenCall (pure) -> tag the channel -> continue it in the
- * dialplan to the verdict's target -> one log line and one screened-call log entry.
+ * bounded by the decision deadline -> screenCall (pure) -> the verdict's treatment -> one log line and
+ * one screened-call log entry, written once the call's final route is known:
  *
- * Fail-open everywhere: a lookup that fails or is late makes the decision degraded, not slow; a route
- * that cannot be set leaves the call to the dialplan's fallback (agents); a call found in the app
- * with nobody handling it (left over from a daemon that died) is sent to the agents.
+ *   allow     -> tags, continue to the agents
+ *   voicemail -> tags, continue to the voicemail target (the DID's policy `voicemail`, else routing.voicemail)
+ *   reject    -> routing.reject: hang up with a cause, or answer, play the announcement and hang up
+ *   challenge -> the CAPTCHA IVR (src/captcha/) inside the Stasis app: passed -> agents (the number is
+ *                remembered as passed); failed -> captcha.failVerdict (voicemail or the reject treatment);
+ *                the caller hangs up -> nothing more; watchdog (captcha.maxDurationMs), shutdown or an
+ *                error -> agents
+ *
+ * Settings are read per call from the configuration in force (captcha, tags and policies reload
+ * without a restart). Fail-open everywhere: a lookup that fails or is late makes the decision degraded,
+ * not slow; a route that cannot be set leaves the call to the dialplan's fallback (agents); a call
+ * found in the app with nobody handling it (left over from a daemon that died) is sent to the agents.
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { errorText, type CallEvaluator } from './call-evaluator';
-import type { Decision, Verdict } from './domain/decision';
+import { CaptchaIvr, PROMPT_MAX_MS, type CaptchaResult } from './captcha/captcha-ivr';
+import { captchaSettingsFor } from './captcha/captcha-settings';
+import { callTags, type ChannelVariable } from './captcha/call-tags';
+import { CallEnded, ChannelSession } from './captcha/channel-session';
+import { limitConcurrency, type ScreenerAri } from './captcha/limited-ari';
+import type { Decision } from './domain/decision';
 import { explainDecision, topReasons } from './domain/decision';
 import { describePhoneNumber } from './domain/phone-number';
-import type { CallscreenConfig } from './config/schema';
+import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './domain/screening-policy';
+import type { CallscreenConfig, DialplanTarget } from './config/schema';
 import type { Logger } from './logger';
-import type { AriChannel, AriEvent, AriPort } from './ports/ari';
+import type { AriChannel, AriEvent, AriPlayback, AriPort } from './ports/ari';
+import type { CallerHistoryStore } from './ports/caller-history-store';
 import type { CallLog, ScreenedCallRecord } from './ports/call-log';
+
+/** The configuration in force: read once per call (the ConfigReloader swaps it on a good edit). */
+export interface LiveSettings {
+  config: CallscreenConfig;
+  screening: ScreeningModel;
+}
 
 export interface CallScreenerDeps {
   ari: AriPort;
   evaluator: CallEvaluator;
   callLog: CallLog;
   logger: Logger;
-  config: CallscreenConfig;
+  settings: () => LiveSettings;
+  /** where the IVR's outcomes are remembered (a pass makes the number trusted for signals.captcha.trustDays) */
+  captchaHistory: Pick<CallerHistoryStore, 'recordCaptchaOutcome'>;
+  /**
+   * TEST ONLY (env CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1): log every CAPTCHA code at debug level, so tests
+   * and the demo can type it. Never in production: anyone reading the log could pass the CAPTCHA.
+   */
+  logCaptchaCode?: boolean;
 }
 
 type Target = 'agents' | 'voicemail';
 
+/** How a call ended up: the fields of its log record that routing fills in. */
+interface Routed {
+  routedTo: string;
+  routeError?: string;
+  routeMs?: number;
+  captcha?: ScreenedCallRecord['captcha'];
+}
+
 /** Channels older than this found in the app without a handler are orphans of an earlier daemon. */
 const ORPHAN_MIN_AGE_MS = 2000;
 const ROUTE_ATTEMPTS = 3;
+/** A tone: media (e.g. the special information tone) plays until stopped: it is cut after this. */
+const TONE_MS = 1200;
 
 export class CallScreener {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** the channels being handled, for their DTMF, playback and hang-up events */
+  private readonly sessions = new Map<string, ChannelSession>();
+  /** the CAPTCHAs running, for the shutdown */
+  private readonly ivrs = new Map<string, CaptchaIvr>();
   /** Asterisk's StasisStart timestamp per screened channel, until its StasisEnd */
   private readonly enteredAt = new Map<string, string>();
   private draining = false;
   private readonly host = hostname();
+  /** every ARI request of the screener goes through here: a bounded number in flight (see limited-ari.ts) */
+  private readonly ari: ScreenerAri;
 
-  constructor(private readonly deps: CallScreenerDeps) {}
+  constructor(private readonly deps: CallScreenerDeps) {
+    this.ari = limitConcurrency(deps.ari);
+  }
 
   get callsInFlight(): number {
     return this.inFlight.size;
@@ -47,17 +94,46 @@ export class CallScreener {
 
   /** AriPort 'event' listener. */
   readonly onAriEvent = (event: AriEvent): void => {
-    if (event.application !== this.deps.config.ari.app) return;
-    if (event.type === 'StasisEnd') return this.onStasisEnd(event as Extract<AriEvent, { type: 'StasisEnd' }>);
-    if (event.type !== 'StasisStart') return;
-    const { channel, args, timestamp } = event as Extract<AriEvent, { type: 'StasisStart' }>;
+    if (event.application !== this.deps.settings().config.ari.app) return;
+    switch (event.type) {
+      case 'StasisStart':
+        return this.onStasisStart(event as Extract<AriEvent, { type: 'StasisStart' }>);
+      case 'StasisEnd': {
+        const end = event as Extract<AriEvent, { type: 'StasisEnd' }>;
+        this.sessions.get(end.channel.id)?.handle(end);
+        return this.onStasisEnd(end);
+      }
+      case 'ChannelDtmfReceived':
+      case 'ChannelHangupRequest':
+      case 'ChannelDestroyed': {
+        const { channel } = event as Extract<AriEvent, { type: 'ChannelDtmfReceived' | 'ChannelHangupRequest' | 'ChannelDestroyed' }>;
+        return this.sessions.get(channel.id)?.handle(event);
+      }
+      case 'PlaybackFinished': {
+        const target = (event as Extract<AriEvent, { playback: AriPlayback }>).playback.target_uri;
+        if (target.startsWith('channel:')) this.sessions.get(target.slice('channel:'.length))?.handle(event);
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  };
+
+  private onStasisStart(event: Extract<AriEvent, { type: 'StasisStart' }>): void {
+    const { channel, args, timestamp } = event;
     if (this.inFlight.has(channel.id)) return;
     if (timestamp) this.enteredAt.set(channel.id, timestamp);
-    const work = this.screen(channel, args)
+    const session = new ChannelSession(this.ari, channel.id);
+    this.sessions.set(channel.id, session);
+    const work = this.screen(channel, args, session)
       .catch((e: unknown) => this.failOpen(channel, args, e))
-      .finally(() => this.inFlight.delete(channel.id));
+      .finally(() => {
+        this.inFlight.delete(channel.id);
+        this.sessions.delete(channel.id);
+        this.ivrs.delete(channel.id);
+      });
     this.inFlight.set(channel.id, work);
-  };
+  }
 
   /** Log how long the call spent in Stasis, by Asterisk's own clock (StasisStart to StasisEnd). */
   private onStasisEnd(event: Extract<AriEvent, { type: 'StasisEnd' }>): void {
@@ -68,9 +144,13 @@ export class CallScreener {
     this.deps.logger.child({ callId: event.channel.id }).debug({ stasisMs }, 'call left screening');
   }
 
-  /** Stop screening new calls against Redis (they are decided on local facts only) and wait for calls in flight. */
+  /**
+   * Stop screening new calls against Redis (they are decided on local facts only), send callers in the
+   * CAPTCHA on to the agents, and wait for calls in flight.
+   */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
+    for (const ivr of this.ivrs.values()) ivr.abandon('abandoned', 'the daemon is shutting down');
     const all = Promise.allSettled([...this.inFlight.values()]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
@@ -79,13 +159,13 @@ export class CallScreener {
 
   /** Send to the agents every channel that sits in the app with no handler (left by a daemon that died). */
   async recoverOrphans(): Promise<number> {
-    const app = this.deps.config.ari.app;
-    const channels = await this.deps.ari.listChannels();
+    const { config } = this.deps.settings();
+    const channels = await this.ari.listChannels();
     const now = Date.now();
     const orphans = channels.filter(
       (c) =>
         c.dialplan?.app_name === 'Stasis' &&
-        (c.dialplan.app_data ?? '').split(',')[0] === app &&
+        (c.dialplan.app_data ?? '').split(',')[0] === config.ari.app &&
         !this.inFlight.has(c.id) &&
         (!c.creationtime || now - Date.parse(c.creationtime) > ORPHAN_MIN_AGE_MS),
     );
@@ -93,7 +173,7 @@ export class CallScreener {
       const log = this.deps.logger.child({ callId: channel.id });
       log.warn({ channel: channel.name, caller: channel.caller.number }, 'call found in the Stasis app with no handler (daemon restarted?); sending it to the agents');
       const did = channel.dialplan?.exten ?? '';
-      await this.route(channel, did, 'agents', log).catch(() => undefined);
+      await this.route(channel.id, config.routing.agents, did, [], log).catch(() => undefined);
     }
     return orphans.length;
   }
@@ -103,11 +183,12 @@ export class CallScreener {
     const log = this.deps.logger.child({ callId: channel.id });
     log.error({ err: errorText(e), stack: e instanceof Error ? e.stack : undefined }, 'screening failed; sending the call to the agents');
     const did = didOf(channel, args);
-    await this.route(channel, did, 'agents', log).catch(() => undefined);
+    await this.route(channel.id, this.deps.settings().config.routing.agents, did, [], log).catch(() => undefined);
   }
 
-  private async screen(channel: AriChannel, args: string[]): Promise<void> {
+  private async screen(channel: AriChannel, args: string[], session: ChannelSession): Promise<void> {
     const started = performance.now();
+    const live = this.deps.settings();
     const log = this.deps.logger.child({ callId: channel.id });
     const did = didOf(channel, args);
     const attestation = attestationOf(args);
@@ -118,43 +199,141 @@ export class CallScreener {
       { callId: channel.id, record: true, startedAt: started, ...(this.draining ? { skipHistory: 'the daemon is shutting down' } : {}) },
     );
     const decisionMs = round(performance.now() - started);
-    const target = targetFor(decision.verdict);
+    const call = new ScreenedCall(channel, did, decision, live, session, log, started);
 
-    const routed = await this.route(channel, did, target, log, decision);
-    const record: ScreenedCallRecord = {
-      callId: channel.id,
-      at: decision.at,
-      channel: channel.name,
-      decision,
-      routedTo: routed.ok ? target : 'none',
-      decisionMs,
-      host: this.host,
-    };
+    let routed: Routed;
+    switch (decision.verdict) {
+      case 'allow':
+        routed = await this.continueTo(call, 'agents');
+        break;
+      case 'voicemail':
+        routed = await this.continueTo(call, 'voicemail');
+        break;
+      case 'reject':
+        routed = await this.reject(call);
+        break;
+      case 'challenge':
+        routed = await this.challenge(call);
+        break;
+    }
+
+    const record: ScreenedCallRecord = { callId: channel.id, at: decision.at, channel: channel.name, decision, routedTo: routed.routedTo, decisionMs, host: this.host };
     if (historyMs !== undefined) record.historyMs = historyMs;
-    if (routed.ok) record.routeMs = round(performance.now() - started);
-    else record.routeError = routed.error;
+    if (routed.routeMs !== undefined) record.routeMs = routed.routeMs;
+    if (routed.routeError !== undefined) record.routeError = routed.routeError;
+    if (routed.captcha) record.captcha = routed.captcha;
     this.logDecision(log, record);
     this.deps.callLog.append(record).catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
   }
 
-  private async route(channel: AriChannel, did: string, target: Target, log: Logger, decision?: Decision): Promise<{ ok: true } | { ok: false; error: string }> {
-    const { ari, config } = this.deps;
-    const dest = config.routing[target];
+  /** Tag the call and continue it in the dialplan at the target. */
+  private async continueTo(call: ScreenedCall, target: Target, captcha?: CaptchaResult): Promise<Routed> {
+    const dest = target === 'agents' ? call.live.config.routing.agents : (call.policy().voicemail ?? call.live.config.routing.voicemail);
+    const routed = await this.route(call.channel.id, dest, call.did, call.tags(target, captcha?.outcome), call.log);
+    return { ...(routed.ok ? { routedTo: target, routeMs: round(performance.now() - call.started) } : { routedTo: 'none', routeError: routed.error }), ...captchaField(captcha) };
+  }
+
+  /** routing.reject: hang up with the configured cause, or answer, play the announcement and hang up. */
+  private async reject(call: ScreenedCall, captcha?: CaptchaResult): Promise<Routed> {
+    const { treatment, hangupReason, announcement } = call.live.config.routing.reject;
+    const { session, log } = call;
+    const id = call.channel.id;
+    const tagged = this.setTags(id, call.tags('reject', captcha?.outcome), log);
+    if (treatment === 'announcement') {
+      try {
+        await session.step(Promise.all([this.ari.answer(id), tagged]));
+        const lang = call.captchaSettings().language;
+        for (const media of announcement) await session.playToEnd([media], lang, media.startsWith('tone:') ? TONE_MS : PROMPT_MAX_MS);
+      } catch (e) {
+        if (e instanceof CallEnded) return { routedTo: 'none', routeError: `caller hung up during the announcement (${e.detail})`, ...captchaField(captcha) };
+        log.warn({ err: errorText(e) }, 'reject announcement failed; hanging up');
+      }
+    } else if ((await tagged) === 'gone') {
+      return { routedTo: 'none', routeError: 'caller hung up before routing', ...captchaField(captcha) };
+    }
+    const hungUp = await this.retrying(() => this.ari.hangup(id, hangupReason), log, 'hanging up the call');
+    const routedTo = treatment === 'announcement' ? 'announcement' : 'hangup';
+    return { ...(hungUp.ok ? { routedTo, routeMs: round(performance.now() - call.started) } : { routedTo: 'none', routeError: hungUp.error }), ...captchaField(captcha) };
+  }
+
+  /** The CAPTCHA IVR, bounded by the watchdog; then the route its outcome gives. */
+  private async challenge(call: ScreenedCall): Promise<Routed> {
+    const { log } = call;
+    if (this.draining) {
+      log.warn('challenged call while the daemon is shutting down: no CAPTCHA, sending it to the agents');
+      return this.continueTo(call, 'agents');
+    }
+    const settings = call.captchaSettings();
+    const ivr = new CaptchaIvr({ session: call.session, settings, log, logCode: this.deps.logCaptchaCode === true });
+    this.ivrs.set(call.channel.id, ivr);
+    const maxMs = call.live.config.captcha.maxDurationMs;
+    const watchdog = setTimeout(
+      () => {
+        log.warn({ maxDurationMs: maxMs }, 'CAPTCHA watchdog: the call was in screening longer than captcha.maxDurationMs; sending it to the agents');
+        ivr.abandon('timeout', `captcha.maxDurationMs ${maxMs} ms reached`);
+      },
+      Math.max(0, maxMs - (performance.now() - call.started)),
+    );
+    let result: CaptchaResult;
+    try {
+      result = await ivr.run();
+    } finally {
+      clearTimeout(watchdog);
+      this.ivrs.delete(call.channel.id);
+    }
+    log.info({ captcha: result }, captchaMessage(result));
+
+    if (result.outcome === 'passed' || result.outcome === 'failed') this.remember(call, result.outcome);
+    if (result.outcome === 'hangup' || result.callerGone) return { routedTo: 'none', routeError: 'caller hung up during the CAPTCHA', ...captchaField(result) };
+    if (result.outcome === 'failed') return settings.failVerdict === 'reject' ? this.reject(call, result) : this.continueTo(call, 'voicemail', result);
+    return this.continueTo(call, 'agents', result);
+  }
+
+  /** Remember the outcome for the caller's number (not awaited: routing does not wait for Redis). */
+  private remember(call: ScreenedCall, outcome: 'passed' | 'failed'): void {
+    const caller = call.decision.caller;
+    if (caller.kind !== 'e164') return; // withheld or not a number: nothing to remember it by
+    this.deps.captchaHistory
+      .recordCaptchaOutcome(caller.e164, outcome, Date.now())
+      .catch((e: unknown) => call.log.warn({ err: errorText(e), outcome }, 'CAPTCHA outcome not remembered'));
+  }
+
+  /**
+   * Sets the channel variables all at once (one round trip however many). A variable that cannot be set
+   * is logged and the call goes on without it; 'gone' when the channel no longer exists.
+   */
+  private async setTags(channelId: string, tags: readonly ChannelVariable[], log: Logger): Promise<'ok' | 'gone'> {
+    if (tags.length === 0) return 'ok';
+    const results = await Promise.allSettled(tags.map(([name, value]) => this.ari.setChannelVar(channelId, name, value)));
+    let gone = false;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      if (statusOf(r.reason) === 404) gone = true;
+      else log.warn({ err: errorText(r.reason), variable: tags[i]?.[0] }, 'channel variable not set; the call goes on without it');
+    });
+    return gone ? 'gone' : 'ok';
+  }
+
+  private async route(channelId: string, dest: DialplanTarget, did: string, tags: readonly ChannelVariable[], log: Logger): Promise<{ ok: true } | { ok: false; error: string }> {
+    if ((await this.setTags(channelId, tags, log)) === 'gone') return { ok: false, error: 'caller hung up before routing' };
+    return this.retrying(() => this.ari.continueInDialplan(channelId, { context: dest.context, extension: dest.extension ?? did, priority: dest.priority }), log, 'routing the call');
+  }
+
+  /** An ARI request tried up to ROUTE_ATTEMPTS times; 404 = the caller hung up (no retry). */
+  private async retrying(request: () => Promise<void>, log: Logger, what: string): Promise<{ ok: true } | { ok: false; error: string }> {
     let lastError = '';
     for (let attempt = 1; attempt <= ROUTE_ATTEMPTS; attempt++) {
       try {
-        if (decision) await ari.setChannelVar(channel.id, 'CALLSCREEN_VERDICT', decision.verdict);
-        await ari.continueInDialplan(channel.id, { context: dest.context, extension: dest.extension ?? did, priority: dest.priority });
+        await request();
         return { ok: true };
       } catch (e) {
         lastError = errorText(e);
-        const status = (e as { statusCode?: number }).statusCode;
-        if (status === 404) return { ok: false, error: `caller hung up before routing (${lastError})` };
-        log.warn({ err: lastError, attempt }, 'routing the call failed; retrying');
+        if (statusOf(e) === 404) return { ok: false, error: `caller hung up before routing (${lastError})` };
+        log.warn({ err: lastError, attempt }, `${what} failed; retrying`);
         await new Promise((r) => setTimeout(r, 25 * attempt));
       }
     }
-    log.error({ err: lastError }, 'could not route the call; the dialplan fallback sends it to the agents when the app lets go of it');
+    log.error({ err: lastError }, `${what} failed; the dialplan fallback sends the call to the agents when the app lets go of it`);
     return { ok: false, error: lastError };
   }
 
@@ -174,6 +353,7 @@ export class CallScreener {
         reasons: d.reasons.map((r) => r.code),
         top: topReasons(d).map((r) => r.code),
         explanation: explainDecision(d),
+        ...(record.captcha ? { captcha: record.captcha } : {}),
         routedTo: record.routedTo,
         decisionMs: record.decisionMs,
         historyMs: record.historyMs,
@@ -185,6 +365,72 @@ export class CallScreener {
   }
 }
 
+/** One call being handled: what every step needs, and the per-call settings, worked out once when needed. */
+class ScreenedCall {
+  private settings: ScreeningSettings | undefined;
+
+  constructor(
+    readonly channel: AriChannel,
+    readonly did: string,
+    readonly decision: Decision,
+    readonly live: LiveSettings,
+    readonly session: ChannelSession,
+    readonly log: Logger,
+    readonly started: number,
+  ) {}
+
+  /** The settings of the policies matching the call (cached per policy combination by resolveSettings). */
+  policy(): ScreeningSettings {
+    this.settings ??= resolveSettings(this.live.screening, this.decision.did, new Date(this.decision.at));
+    return this.settings;
+  }
+
+  captchaSettings() {
+    return captchaSettingsFor(this.live.config.captcha, this.policy().captcha);
+  }
+
+  tags(target: Target | 'reject', captcha?: CaptchaResult['outcome']): ChannelVariable[] {
+    const { tags } = this.live.config;
+    return callTags({
+      decision: this.decision,
+      target,
+      tags,
+      // only the caller-name prefix needs the threshold: skip resolving the policies when it is off
+      challengeThreshold: tags.callerNamePrefix === '' ? Infinity : this.policy().thresholds.challenge,
+      callerName: this.channel.caller.name,
+      callerNumber: this.channel.caller.number,
+      ...(captcha ? { captcha } : {}),
+    });
+  }
+}
+
+function captchaField(result: CaptchaResult | undefined): Pick<Routed, 'captcha'> {
+  if (!result) return {};
+  return { captcha: { outcome: result.outcome, attempts: result.attempts, ms: result.ms, ...(result.failure ? { failure: result.failure } : {}) } };
+}
+
+function captchaMessage(result: CaptchaResult): string {
+  switch (result.outcome) {
+    case 'passed':
+      return 'caller passed the CAPTCHA';
+    case 'failed':
+      return result.failure === 'silence' ? 'caller failed the CAPTCHA (no key pressed)' : 'caller failed the CAPTCHA (wrong code)';
+    case 'hangup':
+      return 'caller hung up during the CAPTCHA';
+    case 'timeout':
+      return 'CAPTCHA abandoned by the watchdog; sending the call to the agents';
+    case 'abandoned':
+      return 'CAPTCHA abandoned: the daemon is shutting down; sending the call to the agents';
+    case 'error':
+      return 'CAPTCHA failed with an error; sending the call to the agents';
+  }
+}
+
+function statusOf(e: unknown): number | undefined {
+  const status = (e as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
 /** The DID: Stasis(callscreen,inbound,<DID>) passes it; otherwise the extension the call came in on. */
 function didOf(channel: AriChannel, args: string[]): string {
   return args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
@@ -194,16 +440,6 @@ function didOf(channel: AriChannel, args: string[]): string {
 function attestationOf(args: string[]): string | undefined {
   const value = args[0] === 'inbound' ? args[2]?.trim() : undefined;
   return value ? value : undefined;
-}
-
-/**
- * Where each verdict continues in the dialplan. The CAPTCHA IVR (challenge) and the reject treatment
- * are not built yet: until they are, a challenged call goes to the agents tagged CALLSCREEN_VERDICT=
- * challenge (a real customer must not lose the call to an IVR that does not exist), and a rejected one
- * goes to voicemail, where nothing is lost.
- */
-function targetFor(verdict: Verdict): Target {
-  return verdict === 'allow' || verdict === 'challenge' ? 'agents' : 'voicemail';
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;

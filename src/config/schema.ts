@@ -183,10 +183,10 @@ const captchaSchema = z
       .object({
         /** played once when the call is answered */
         greeting: mediaList.default(['sound:silence/1', 'sound:hello']),
-        /** before the code ("please enter ... followed by" style; the code is said digit by digit after it) */
-        enterCode: mediaList.default(['sound:please-enter-the']),
+        /** before the code ("Press ..."; the code is said digit by digit right after it, as digits:<code>) */
+        enterCode: mediaList.default(['sound:vm-press']),
         /** after a wrong code, before the next try */
-        wrong: mediaList.default(['sound:an-error-has-occurred']),
+        wrong: mediaList.default(['sound:please-try-again']),
         /** after the right code, before the call continues */
         passed: mediaList.default(['sound:auth-thankyou']),
         /** after the last failed try */

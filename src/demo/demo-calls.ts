@@ -12,6 +12,8 @@ export interface DemoCall {
   attestation?: string;
   /** placed over real SIP with sipp instead of a Local channel */
   sip?: boolean;
+  /** a challenged caller: types the code the CAPTCHA says, types wrong codes, or stays silent */
+  captcha?: 'pass' | 'wrong' | 'silent';
 }
 
 /** A DID no policy in the example config names. */
@@ -19,7 +21,9 @@ export const DEMO_DID = '+16465550123';
 const HOTLINE = '+12125550100';
 const SHADOW_SALES_LINE = '+12125550201';
 
-// Until the CAPTCHA IVR exists, a challenged call continues to the agents (tagged); see README.
+// Challenged calls go through the CAPTCHA IVR: the demo plays the caller, typing the code the IVR says
+// (the demo's daemon logs it: CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1, a test-only switch), typing wrong codes
+// or staying silent. A pass reaches the agents; a failure goes to voicemail (captcha.failVerdict).
 export const DEMO_CALLS: readonly DemoCall[] = [
   { label: 'clean number', caller: '+13125550111', expected: 'agents' },
   { label: 'allow-listed customer', caller: '+1 (212) 555-0147', expected: 'agents' },
@@ -29,14 +33,15 @@ export const DEMO_CALLS: readonly DemoCall[] = [
   { label: 'reputation list, score 0.95', caller: '+18336317911', expected: 'voicemail' },
   { label: 'reputation list, score 0.9', caller: '+18333041447', expected: 'voicemail' },
   { label: 'reputation list, score 0.4', caller: '+14155550199', expected: 'agents' },
-  { label: 'anonymous (challenge)', caller: 'anonymous', expected: 'agents' },
-  { label: 'no caller ID (challenge)', caller: '', expected: 'agents' },
-  { label: 'garbage caller ID (challenge)', caller: 'abc', expected: 'agents' },
-  { label: '40 digits (challenge)', caller: '1234567890123456789012345678901234567890', expected: 'agents' },
-  { label: 'unicode caller ID (challenge)', caller: 'Müller ☎', expected: 'agents' },
+  { label: 'anonymous: CAPTCHA passed', caller: 'anonymous', captcha: 'pass', expected: 'agents' },
+  { label: 'no caller ID: silent, CAPTCHA failed', caller: '', captcha: 'silent', expected: 'voicemail' },
+  { label: 'garbage caller ID: CAPTCHA passed', caller: 'abc', captcha: 'pass', expected: 'agents' },
+  { label: '40 digits: wrong codes, CAPTCHA failed', caller: '1234567890123456789012345678901234567890', captcha: 'wrong', expected: 'voicemail' },
+  { label: 'unicode caller ID: CAPTCHA passed', caller: 'Müller ☎', captcha: 'pass', expected: 'agents' },
   { label: 'STIR/SHAKEN attestation A', caller: '+13125550112', attestation: 'A', expected: 'agents' },
-  { label: 'STIR/SHAKEN verification failed (challenge)', caller: '+13125550113', attestation: 'failed', expected: 'agents' },
-  { label: 'listed robocaller on the crisis hotline: capped at challenge', caller: '+18336317911', did: HOTLINE, expected: 'agents' },
+  // passes, so the number is trusted afterwards (a second demo run lets it straight through)
+  { label: 'STIR/SHAKEN verification failed: CAPTCHA passed', caller: '+13125550113', attestation: 'failed', captcha: 'pass', expected: 'agents' },
+  { label: 'listed robocaller on the crisis hotline: capped at challenge, CAPTCHA passed', caller: '+18336317911', did: HOTLINE, captcha: 'pass', expected: 'agents' },
   { label: 'listed robocaller on a sales line in shadow mode', caller: '+18333041447', did: SHADOW_SALES_LINE, expected: 'agents' },
   { label: 'over real SIP (sipp), reputation-listed', caller: '+18667581276', expected: 'voicemail', sip: true },
 ];

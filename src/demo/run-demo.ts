@@ -1,14 +1,16 @@
 /**
  * `npm run demo`: the daemon on the example config against the test bed's real Asterisk and Redis.
  * Loads the sample reputation feed, starts `callscreen run`, places one call of each kind into
- * Asterisk, and prints where each call ended as Asterisk reported it (AMI UserEvents in the agents and
+ * Asterisk (challenged callers pass or fail the CAPTCHA: the demo types the code the daemon logs under
+ * the test-only switch CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1, or wrong codes, or nothing), and prints where each call ended as Asterisk reported it (AMI UserEvents in the agents and
  * voicemail contexts), next to the daemon's verdict, reasons and timings. Exits 1 if any call did not
  * end where the configuration says it should.
  * scripts/demo brings the test bed up first and takes it down afterwards.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { CallHarness, type CallDestination } from '../testbed/call-harness';
+import Redis from 'ioredis';
+import { CallHarness, type CallDestination, type PlacedCall } from '../testbed/call-harness';
 import { placeSipCall } from '../testbed/sip-call';
 import { testbedSettings } from '../testbed/testbed-settings';
 import { DEMO_CALLS, DEMO_DID, type DemoCall } from './demo-calls';
@@ -38,9 +40,17 @@ async function main(): Promise<number> {
   process.stdout.write(imported.stdout + imported.stderr);
   if (imported.status !== 0) return 1;
 
+  // a fresh start for the callers' history (calls, CAPTCHA outcomes) from an earlier demo run: a robocaller
+  // that passed the CAPTCHA last time would be trusted now and the table would differ from run to run
+  console.log(`== forgetting earlier demo calls: ${await forgetCallerHistory('callscreen:')} callers`);
   console.log('== starting the daemon: callscreen run --config config/callscreen.yaml');
   const lines: LogLine[] = [];
-  const daemon = spawn(process.execPath, [bin, 'run', '--config', configFile], { env: { ...env, CALLSCREEN_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1 (test and demo only, never in production): the daemon logs each
+  // CAPTCHA code it says, so the demo can type it as the caller
+  const daemon = spawn(process.execPath, [bin, 'run', '--config', configFile], {
+    env: { ...env, CALLSCREEN_LOG_LEVEL: 'debug', CALLSCREEN_TEST_LOG_CAPTCHA_CODE: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let buffer = '';
   daemon.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
@@ -83,7 +93,8 @@ async function main(): Promise<number> {
       } else {
         const channelVars = call.attestation ? { CALLSCREEN_ATTESTATION: call.attestation } : undefined;
         const placed = await harness.placeCall({ caller: call.caller, did: call.did ?? DEMO_DID, callerName: call.label, ...(channelVars ? { channelVars } : {}) });
-        seen = await harness.waitForDestination(placed, 10_000).catch(() => 'not seen' as const);
+        if (call.captcha) await answerCaptcha(harness, placed, call.captcha, waitFor);
+        seen = await harness.waitForDestination(placed, 30_000).catch(() => 'not seen' as const);
         callId = placed.screenedUniqueId;
       }
       const line = await waitFor((l) => l.callId === callId && String(l.msg).startsWith('call screened'), 2000);
@@ -105,8 +116,24 @@ async function main(): Promise<number> {
   return wrong.length === 0 ? 0 : 1;
 }
 
+/**
+ * Plays a challenged caller: reads each code the CAPTCHA says from the daemon's log (test-only switch)
+ * and types it ('pass') or a wrong one ('wrong', on every attempt), or presses nothing ('silent').
+ */
+async function answerCaptcha(harness: CallHarness, placed: PlacedCall, how: 'pass' | 'wrong' | 'silent', waitFor: (pred: (l: LogLine) => boolean, ms: number) => Promise<LogLine | undefined>): Promise<void> {
+  if (how === 'silent') return;
+  const mine = (l: LogLine): boolean => l.callId === placed.screenedUniqueId;
+  for (let attempt = 1; ; attempt++) {
+    const line = await waitFor((l) => mine(l) && ((l.msg === 'captcha code' && l.attempt === attempt) || String(l.msg).startsWith('call screened')), 20_000);
+    if (line?.msg !== 'captcha code') return; // screened: the CAPTCHA is over
+    const code = String(line.code);
+    await harness.pressDigits(placed, how === 'pass' ? code : [...code].map((d) => String((Number(d) + 1) % 10)).join(''));
+    if (how === 'pass') return;
+  }
+}
+
 function printTable(rows: Row[]): void {
-  const head = ['#', 'call', 'caller ID sent', 'DID', 'expected', 'Asterisk saw', 'verdict', 'score', 'top reasons', 'decide ms', 'in Stasis ms'];
+  const head = ['#', 'call', 'caller ID sent', 'DID', 'expected', 'Asterisk saw', 'verdict', 'CAPTCHA', 'score', 'top reasons', 'decide ms', 'in Stasis ms'];
   const body = rows.map((r, i) => [
     String(i + 1),
     r.call.label,
@@ -115,6 +142,7 @@ function printTable(rows: Row[]): void {
     r.call.expected,
     r.seen === r.call.expected ? r.seen : `${r.seen} (!)`,
     `${String(r.line?.verdict ?? '?')}${r.line?.shadowVerdict ? ` (shadow: ${String(r.line.shadowVerdict)})` : ''}`,
+    captchaCell(r.line?.captcha),
     String(r.line?.score ?? '?'),
     ((r.line?.top as string[] | undefined) ?? []).join(','),
     r.line?.decisionMs !== undefined ? String(r.line.decisionMs) : '?',
@@ -134,6 +162,30 @@ function printTable(rows: Row[]): void {
   console.log(`\nStasisStart -> StasisEnd (Asterisk's clock): ${stats(rows.flatMap((r) => (r.stasisMs !== undefined ? [r.stasisMs] : [])))}`);
   console.log(`StasisStart received -> route accepted (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.routeMs === 'number' ? [r.line.routeMs] : [])))}`);
   console.log(`decision time (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.decisionMs === 'number' ? [r.line.decisionMs] : [])))}`);
+}
+
+/** Deletes the per-caller history keys (`<prefix>caller:*`) in the test bed's Redis; the reputation list stays. */
+async function forgetCallerHistory(prefix: string): Promise<number> {
+  const redis = new Redis(testbedSettings.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}caller:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+    return deleted;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function captchaCell(captcha: unknown): string {
+  if (typeof captcha !== 'object' || captcha === null) return '';
+  const { outcome, attempts, failure } = captcha as { outcome?: string; attempts?: number; failure?: string };
+  return `${outcome ?? '?'}${failure ? ` (${failure})` : ''}, ${attempts ?? '?'} tr${attempts === 1 ? 'y' : 'ies'}`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@
  * result is the ScreeningSettings one call is decided with; the decision names the policies applied.
  */
 import type { CountryCode } from 'libphonenumber-js';
-import type { CallscreenConfig, PolicyConfig, ScreeningConfig, SignalSettings, Thresholds } from '../config/schema';
+import type { CallscreenConfig, DialplanTarget, PolicyConfig, ScreeningConfig, SignalSettings, Thresholds } from '../config/schema';
 import type { Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { inAnyWindow, type WeeklyWindow } from './time-window';
@@ -26,7 +26,13 @@ export interface ScreeningSettings {
   shadow: boolean;
   /** names of the policies applied, in order */
   policies: string[];
+  /** the CAPTCHA overrides of the matching policies, merged (a later policy's values win; prompts per prompt); undefined: none */
+  captcha?: CaptchaOverrides;
+  /** the voicemail target of the last matching policy that names one; undefined: routing.voicemail */
+  voicemail?: DialplanTarget;
 }
+
+export type CaptchaOverrides = NonNullable<PolicyConfig['captcha']>;
 
 export interface CompiledPolicy {
   config: PolicyConfig;
@@ -147,6 +153,8 @@ function mergePolicies(model: ScreeningModel, matching: readonly CompiledPolicy[
     if (p.verdicts) settings.verdicts = { ...settings.verdicts, ...p.verdicts };
     if (p.shadow !== undefined) settings.shadow = p.shadow;
     if (p.signals) settings.signals = mergeSignals(settings.signals, p.signals);
+    if (p.captcha) settings.captcha = { ...settings.captcha, ...p.captcha, prompts: { ...settings.captcha?.prompts, ...p.captcha.prompts } };
+    if (p.voicemail) settings.voicemail = p.voicemail;
   }
   return settings;
 }

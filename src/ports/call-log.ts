@@ -1,5 +1,12 @@
 import type { Decision } from '../domain/decision';
 
+/**
+ * How a challenged call's CAPTCHA ended: passed / failed (wrong code or silence) / hangup (the caller
+ * hung up first) / timeout (the watchdog, captcha.maxDurationMs) / abandoned (the daemon shut down) /
+ * error (a fault in the IVR). The last three send the call to the agents (fail open).
+ */
+export type CaptchaOutcome = 'passed' | 'failed' | 'hangup' | 'timeout' | 'abandoned' | 'error';
+
 /** One screened call as the log keeps it: the decision with its reasons, and what happened next. */
 export interface ScreenedCallRecord {
   callId: string;
@@ -7,7 +14,10 @@ export interface ScreenedCallRecord {
   at: string;
   channel: string;
   decision: Decision;
-  /** the dialplan target the call was sent on to ('agents', 'voicemail'), or 'none' if routing failed */
+  /**
+   * where the call went: 'agents', 'voicemail', 'hangup' (reject treatment hangup), 'announcement'
+   * (reject treatment announcement, then hung up), or 'none' (routing failed or the caller hung up first)
+   */
   routedTo: string;
   /** ms from StasisStart to the decision */
   decisionMs: number;
@@ -17,6 +27,8 @@ export interface ScreenedCallRecord {
   routeMs?: number;
   /** set when routing failed (the dialplan's fallback then takes the call) */
   routeError?: string;
+  /** a challenged call's CAPTCHA: outcome, attempts started, ms from answer to outcome */
+  captcha?: { outcome: CaptchaOutcome; attempts: number; ms: number; failure?: 'wrong' | 'silence' };
   /** which daemon screened it */
   host: string;
 }

@@ -24,7 +24,12 @@
  * header is dialplan-expanded, so a caller ID with a comma is cut there; CallerIDNum is not.)
  *
  * Destinations, read from Asterisk (see waitForDestination): UserEvent AgentReached -> 'agents',
- * VoicemailReached -> 'voicemail', a Hangup of the screened half before either -> 'hangup'.
+ * VoicemailReached -> 'voicemail', a Hangup of the screened half before either -> 'hangup'. The
+ * AgentReached event also reports the tags the daemon set (Verdict, Score, Reasons with | for ',',
+ * Captcha, CallerName, Userfield); destinationEvent(call) returns it.
+ *
+ * The caller's keys: pressDigits(call, '42') plays DTMF on the caller half (AMI PlayDTMF), as a person
+ * pressing keys would; the screened half in Stasis receives them (ChannelDtmfReceived).
  */
 import { randomBytes } from 'node:crypto';
 import { AsteriskManagerAmi, type AsteriskManagerAmiOptions } from '../adapters/ami/asterisk-manager-ami';
@@ -63,6 +68,20 @@ export interface PlacedCall {
 
 /** How many events the harness remembers for waitForEvent / waitForDestination. */
 const HISTORY_LIMIT = 20_000;
+/** AMI connections used for the callers' keys (pressDigits). */
+const KEY_CONNECTIONS = 8;
+
+function amiSettings(options: Partial<AsteriskManagerAmiOptions> = {}): AsteriskManagerAmiOptions {
+  return {
+    host: testbed.amiHost,
+    port: testbed.amiPort,
+    username: testbed.amiUser,
+    password: testbed.amiPassword,
+    connectTimeoutMs: 90_000,
+    reconnectMaxDelayMs: 1000,
+    ...options,
+  };
+}
 
 export class CallHarness {
   /** events received since open(), oldest first (bounded) */
@@ -73,7 +92,13 @@ export class CallHarness {
   private closing: Promise<void> | undefined;
   private interruptionCount = 0;
 
-  private constructor(readonly ami: AmiPort) {
+  /** extra AMI connections for pressDigits (opened on first use), see keyConnection */
+  private readonly keyAmis: Array<Promise<AmiPort>> = [];
+
+  private constructor(
+    readonly ami: AmiPort,
+    private readonly amiOptions: AsteriskManagerAmiOptions = amiSettings(),
+  ) {
     ami.on('event', (event) => {
       this.history.push(event);
       if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
@@ -120,16 +145,9 @@ export class CallHarness {
    * suites restart or stop for a while.
    */
   static async open(options: Partial<AsteriskManagerAmiOptions> = {}): Promise<CallHarness> {
-    const ami = new AsteriskManagerAmi({
-      host: testbed.amiHost,
-      port: testbed.amiPort,
-      username: testbed.amiUser,
-      password: testbed.amiPassword,
-      connectTimeoutMs: 90_000,
-      reconnectMaxDelayMs: 1000,
-      ...options,
-    });
-    const harness = new CallHarness(ami);
+    const settings = amiSettings(options);
+    const ami = new AsteriskManagerAmi(settings);
+    const harness = new CallHarness(ami, settings);
     await ami.start();
     return harness;
   }
@@ -142,6 +160,7 @@ export class CallHarness {
       } catch {
         // best effort: the calls end on their own (testbed-caller hangs up after 30 s)
       }
+      await Promise.allSettled(this.keyAmis.map(async (connecting) => (await connecting).close()));
       await this.ami.close();
     })();
     return this.closing;
@@ -245,6 +264,44 @@ export class CallHarness {
   /** The channels Asterisk has now (CoreShowChannels; keys: channel, uniqueid, linkedid, context, exten, application ...). */
   async channels(): Promise<AmiMessage[]> {
     return (await this.ami.listAction({ action: 'CoreShowChannels' })).events;
+  }
+
+  /**
+   * Presses keys as the caller would: AMI PlayDTMF on the caller half (;1, by its Uniqueid), which sends
+   * them towards the screened half (;2), where the Stasis app sees ChannelDtmfReceived. One action per
+   * key, `between` ms apart (default 150), each `duration` ms long (default 100). Only useful once the
+   * screened half answered (the CAPTCHA IVR answers before its greeting).
+   */
+  async pressDigits(call: PlacedCall, digits: string, options: { between?: number; duration?: number } = {}): Promise<void> {
+    const { between = 150, duration = 100 } = options;
+    if (!/^[0-9*#A-D]*$/.test(digits)) throw new Error(`pressDigits: ${JSON.stringify(digits)} are not DTMF keys (0-9 * # A-D)`);
+    const ami = await this.keyConnection(call);
+    for (const [i, digit] of [...digits].entries()) {
+      if (i > 0 && between > 0) await new Promise((resolve) => setTimeout(resolve, between));
+      await ami.action({ action: 'PlayDTMF', channel: call.callerUniqueId, digit, duration });
+    }
+  }
+
+  /**
+   * Asterisk runs one AMI session's actions one after another, and PlayDTMF holds the session for the
+   * key's duration: 50 callers pressing keys over one connection would wait seconds for their turn. Keys
+   * go over a few extra connections instead, always the same one for a call (its keys stay in order).
+   */
+  private keyConnection(call: PlacedCall): Promise<AmiPort> {
+    const index = Number(call.testId.slice(call.testId.lastIndexOf('-') + 1)) % KEY_CONNECTIONS;
+    let connecting = this.keyAmis[index];
+    if (!connecting) {
+      const ami = new AsteriskManagerAmi({ ...this.amiOptions, connectTimeoutMs: 10_000 });
+      ami.on('error', () => undefined);
+      connecting = ami.start().then(() => ami);
+      this.keyAmis[index] = connecting;
+    }
+    return connecting;
+  }
+
+  /** The UserEvent (AgentReached or VoicemailReached) that told where the call went, if one did. */
+  destinationEvent(call: PlacedCall): AmiMessage | undefined {
+    return this.history.find((e) => e.event === 'UserEvent' && (destinationOf(call, e) === 'agents' || destinationOf(call, e) === 'voicemail'));
   }
 
   /** Hangs up both halves of a call (those still up). */

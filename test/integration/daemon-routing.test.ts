@@ -35,7 +35,9 @@ beforeAll(async () => {
     { e164: '+14155550199', entry: { score: 0.4, reports: 2, source: 'test-feed' } },
   ]);
   harness = await CallHarness.open();
-  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\n`, rules: RULES });
+  // a short CAPTCHA: one attempt, 1 s for the keys (the callers below press none)
+  const captcha = 'captcha:\n  attempts: 1\n  digitTimeoutMs: 1000\n  prompts:\n    greeting: ["sound:beep"]\n';
+  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\n${captcha}`, rules: RULES });
 });
 
 afterAll(async () => {
@@ -107,8 +109,9 @@ describe('the daemon routes each call as configured', () => {
 });
 
 describe('caller IDs that are not numbers get a decision with a reason', () => {
-  // withheld (30 points) and unparseable (40) reach the challenge threshold (30); until the CAPTCHA IVR
-  // exists a challenged call goes on to the agents, tagged
+  // withheld (30 points) and unparseable (40) reach the challenge threshold (30): the CAPTCHA IVR answers;
+  // these callers press no key, fail it and go to voicemail (captcha.failVerdict); nothing is remembered
+  // (there is no number to remember it by)
   test.each([
     ['anonymous', 'anonymous', 'caller.withheld'],
     ['letters', 'abc', 'caller.unparseable'],
@@ -116,14 +119,14 @@ describe('caller IDs that are not numbers get a decision with a reason', () => {
     ['unicode', 'Müller☎', 'caller.unparseable'],
   ])('%s', async (_name, caller, reason) => {
     const call = await harness.placeCall({ caller, did: '+12125550100' });
-    expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
+    expect(await harness.waitForDestination(call, 15_000)).toBe('voicemail');
     const line = await daemon.screenedLine((l) => (l.reasons as string[] | undefined)?.includes(reason) === true && (l.caller as { raw: string }).raw === caller);
-    expect(line.verdict).toBe('challenge');
+    expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'voicemail', captcha: { outcome: 'failed', failure: 'silence', attempts: 1 } });
   });
 
   test('an empty caller ID', async () => {
     const call = await harness.placeCall({ caller: '', did: '+12125550100' });
-    expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
+    expect(await harness.waitForDestination(call, 15_000)).toBe('voicemail');
     await daemon.screenedLine((l) => byCaller('')(l) && (l.reasons as string[]).includes('caller.withheld'));
     expect(daemon.child.exitCode).toBeNull();
   });

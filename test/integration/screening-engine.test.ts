@@ -43,6 +43,11 @@ policies:
   - name: rollout
     dids: ["${ROLLOUT}"]
     shadow: true
+captcha:
+  attempts: 1
+  digitTimeoutMs: 1000
+  prompts:
+    greeting: ["sound:beep"]
 log:
   level: debug
 `;
@@ -67,7 +72,8 @@ beforeAll(async () => {
     { e164: '+13125550150', entry: { score: 0.6, reports: 4, source: 'test-feed', lastSeenAt: now } },
   ]);
   harness = await CallHarness.open();
-  daemon = await startDaemon({ config: CONFIG, rules: RULES });
+  // test only: the daemon logs the CAPTCHA code it says, so a challenged caller here can type it
+  daemon = await startDaemon({ config: CONFIG, rules: RULES, env: { CALLSCREEN_TEST_LOG_CAPTCHA_CODE: '1' } });
 });
 
 afterAll(async () => {
@@ -93,7 +99,11 @@ async function loggedDecision(callId: string): Promise<Decision> {
 
 async function liveCall(caller: string, did: string, attestation?: string): Promise<{ destination: string; decision: Decision; line: LogLine }> {
   const call = await harness.placeCall({ caller, did, ...(attestation ? { channelVars: { CALLSCREEN_ATTESTATION: attestation } } : {}) });
-  const destination = await harness.waitForDestination(call, 10_000);
+  // a challenged caller types the code (answers the CAPTCHA); the others never see one
+  const answered = daemon.waitForLog((l) => l.callId === call.screenedUniqueId && (l.msg === 'captcha code' || String(l.msg).startsWith('call screened')), 15_000);
+  const codeLine = await answered.catch(() => undefined);
+  if (codeLine?.msg === 'captcha code') await harness.pressDigits(call, String(codeLine.code));
+  const destination = await harness.waitForDestination(call, 15_000);
   const line = await daemon.screenedLine((l) => l.callId === call.screenedUniqueId);
   return { destination, decision: await loggedDecision(String(line.callId)), line };
 }
@@ -111,6 +121,7 @@ describe('a live call and `callscreen check` agree', () => {
   // check first (it writes nothing), then the call: both see the same history
   test.each([
     ['a listed robocaller without STIR/SHAKEN identity, on a line without policy', '+18336317911', '+16465559999', 'none', 'voicemail', 'voicemail'],
+    // challenged: the CAPTCHA answers, the caller types the code it says and reaches the agents
     ['the same robocaller on the crisis hotline: capped at challenge', '+18336317911', HOTLINE, 'B', 'challenge', 'agents'],
     ['a withheld caller on the sales line: challenge becomes voicemail', 'anonymous', SALES, undefined, 'voicemail', 'voicemail'],
     ['a suspect caller in shadow mode: decided, logged, let through', '+13125550150', ROLLOUT, 'none', 'allow', 'agents'],
