@@ -145,7 +145,8 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
     expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'agents', captcha: { outcome: 'passed', attempts: 1 } });
     const reached = harness.destinationEvent(call);
     expect(reached).toMatchObject({ verdict: 'challenge', captcha: 'passed', score: String(line.score), callername: 'Ann Smith' }); // a pass is never marked "SPAM?"
-    expect(reached?.userfield).toBe(cdrEnabled ? `callscreen:challenge:${String(line.score)}:${(line.top as string[])[0] ?? 'none'}:captcha-passed` : '');
+    expect(cdrEnabled).toBe(true); // test/testbed/asterisk/cdr.conf: the CDR engine is on, as on FreePBX
+    expect(reached?.userfield).toBe(`callscreen:challenge:${String(line.score)}:${(line.top as string[])[0] ?? 'none'}:captcha-passed`);
 
     // next call (another DID of the group: no repeat-caller points): trusted, not challenged
     const again = await harness.placeCall({ caller, did: CAPTCHA_DIDS[1] });
