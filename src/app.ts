@@ -35,6 +35,8 @@ export class CallscreenDaemon {
     private readonly rules: RulesReloader,
     private readonly configReloader: ConfigReloader,
     private readonly logger: Logger,
+    /** the configuration the daemon started with (ari.* is read once) */
+    private readonly config: LoadedConfig['config'],
   ) {}
 
   static async start(loaded: LoadedConfig, logger: Logger): Promise<CallscreenDaemon> {
@@ -81,7 +83,7 @@ export class CallscreenDaemon {
       // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); never set in production
       logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
     });
-    const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger);
+    const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config);
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => daemon.onAriState(change));
@@ -114,6 +116,8 @@ export class CallscreenDaemon {
         .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'could not check for calls left in the app'));
     } else if (change.state === 'reconnecting') {
       this.logger.warn(fields, 'ARI connection lost; new calls fall back to the agents in the dialplan until it is back');
+      // the calls in the app miss their events until the link is back: CAPTCHAs in flight go to the agents
+      this.screener.onAriConnectionLost(change.reason ?? 'websocket down'); // idempotent: sessions end once
     } else {
       this.logger.info(fields, `ARI ${change.state}`);
     }
@@ -125,18 +129,38 @@ export class CallscreenDaemon {
     return this.closing;
   }
 
+  private async releaseCallsLeftBehind(): Promise<void> {
+    const { ari } = this.config;
+    // native whatever ari.adapter says: REST only, never started (no websocket, no app registered)
+    const rest = createAri('native', { url: ari.url, username: ari.username, password: ari.password, apps: [ari.app], requestTimeoutMs: ari.requestTimeoutMs });
+    try {
+      const n = await this.screener.releaseCallsLeftBehind(rest);
+      if (n > 0) this.logger.warn({ calls: n }, 'sent calls that arrived during the shutdown to the agents');
+    } finally {
+      await rest.close();
+    }
+  }
+
   private async shutdown(): Promise<void> {
     this.logger.info({ callsInFlight: this.screener.callsInFlight }, 'shutting down: finishing calls in flight');
+    const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     await this.screener.drain(DRAIN_TIMEOUT_MS);
     await this.amiServices?.close();
     this.rules.close();
     this.configReloader.close();
-    this.ari.off('event', this.screener.onAriEvent);
+    // Asterisk hands calls to the app until the websocket is closed: the screener keeps listening but only
+    // remembers them, and once it is closed (new calls take the dialplan fallback) they are sent to the
+    // agents over a REST-only connection (the adapter's REST closes with it). Else such a call would sit in
+    // the app, silent, until the caller gives up.
+    this.screener.stopTakingCalls();
+    await this.screener.drain(Math.max(0, drainUntil - Date.now())); // calls screened since the first wait
     try {
       await this.ari.close();
     } catch (e) {
       this.logger.warn({ err: (e as Error).message }, 'ARI close failed');
     }
+    this.ari.off('event', this.screener.onAriEvent);
+    await this.releaseCallsLeftBehind();
     try {
       await Promise.race([this.redis.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
     } catch {

@@ -80,6 +80,13 @@ export class CallScreener {
   /** Asterisk's StasisStart timestamp per screened channel, until its StasisEnd */
   private readonly enteredAt = new Map<string, string>();
   private draining = false;
+  /**
+   * Set once the daemon closes its ARI connection: calls that still enter the app until the websocket is
+   * closed are not screened (REST is closing) but kept here, and released to the agents afterwards
+   * (releaseCallsLeftBehind).
+   */
+  private closing = false;
+  private readonly leftBehind = new Map<string, { channel: AriChannel; args: string[] }>();
   private readonly host = hostname();
   /** every ARI request of the screener goes through here: a bounded number in flight (see limited-ari.ts) */
   private readonly ari: ScreenerAri;
@@ -122,6 +129,10 @@ export class CallScreener {
   private onStasisStart(event: Extract<AriEvent, { type: 'StasisStart' }>): void {
     const { channel, args, timestamp } = event;
     if (this.inFlight.has(channel.id)) return;
+    if (this.closing) {
+      this.leftBehind.set(channel.id, { channel, args });
+      return;
+    }
     if (timestamp) this.enteredAt.set(channel.id, timestamp);
     const session = new ChannelSession(this.ari, channel.id);
     this.sessions.set(channel.id, session);
@@ -146,7 +157,8 @@ export class CallScreener {
 
   /**
    * Stop screening new calls against Redis (they are decided on local facts only), send callers in the
-   * CAPTCHA on to the agents, and wait for calls in flight.
+   * CAPTCHA on to the agents, and wait for calls in flight. May be called again (after stopTakingCalls,
+   * to wait for the calls that came in meanwhile).
    */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
@@ -155,6 +167,56 @@ export class CallScreener {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+  }
+
+  /**
+   * The daemon is about to close its ARI adapter. Until the websocket is closed, Asterisk still hands
+   * calls to the app (a call entering then would sit in the app with nobody to route it: no event
+   * listener, REST closed); from now on such calls are only remembered, and releaseCallsLeftBehind sends
+   * them on once the websocket is closed and no new call can enter (they take the dialplan fallback).
+   */
+  stopTakingCalls(): void {
+    this.closing = true;
+  }
+
+  /**
+   * After the ARI adapter closed: sends the calls that entered the app while it was closing on to the
+   * agents over `rest` (a REST-only connection: the adapter's own REST is closed). Resolves with how many.
+   */
+  async releaseCallsLeftBehind(rest: Pick<AriPort, 'continueInDialplan'>): Promise<number> {
+    const { agents } = this.deps.settings().config.routing;
+    const left = [...this.leftBehind.values()];
+    this.leftBehind.clear();
+    await Promise.all(
+      left.map(async ({ channel, args }) => {
+        const log = this.deps.logger.child({ callId: channel.id });
+        log.warn({ channel: channel.name, caller: channel.caller.number }, 'call entered the app while the daemon was closing; sending it to the agents');
+        try {
+          await rest.continueInDialplan(channel.id, { context: agents.context, extension: agents.extension ?? didOf(channel, args), priority: agents.priority });
+        } catch (e) {
+          if (statusOf(e) !== 404) log.error({ err: errorText(e) }, 'could not send the call to the agents; it stays in the app until the caller hangs up or a daemon starts');
+        }
+      }),
+    );
+    return left.length;
+  }
+
+  /**
+   * The ARI event websocket dropped (it reconnects by itself). Asterisk keeps the calls in the app but
+   * drops their events until it is back (keys, prompt ends, hang-ups), so nothing that waits for an
+   * event can be trusted to end well: every CAPTCHA in flight is abandoned and its caller sent to the
+   * agents (CaptchaIvr.linkLost; an outcome already known stands), and every other session (a reject
+   * announcement, a call not yet routed) is ended so it does not wait for a PlaybackFinished that will
+   * never come. Routing itself only needs REST, which does not depend on the websocket; if REST is down
+   * too, the route fails and the orphan sweep after the reconnect (recoverOrphans) picks the call up.
+   */
+  onAriConnectionLost(reason: string): void {
+    const detail = `the ARI connection was lost (${reason}): keys and prompt ends are not seen until it is back`;
+    for (const [channelId, session] of this.sessions) {
+      const ivr = this.ivrs.get(channelId);
+      if (ivr) ivr.linkLost(detail);
+      else session.end('abandoned', detail);
+    }
   }
 
   /** Send to the agents every channel that sits in the app with no handler (left by a daemon that died). */
@@ -245,7 +307,8 @@ export class CallScreener {
         const lang = call.captchaSettings().language;
         for (const media of announcement) await session.playToEnd([media], lang, media.startsWith('tone:') ? TONE_MS : PROMPT_MAX_MS);
       } catch (e) {
-        if (e instanceof CallEnded) return { routedTo: 'none', routeError: `caller hung up during the announcement (${e.detail})`, ...captchaField(captcha) };
+        // only a hang-up ends it here; cut short otherwise (the ARI link lost), the call is hung up as planned
+        if (e instanceof CallEnded && e.reason === 'hangup') return { routedTo: 'none', routeError: `caller hung up during the announcement (${e.detail})`, ...captchaField(captcha) };
         log.warn({ err: errorText(e) }, 'reject announcement failed; hanging up');
       }
     } else if ((await tagged) === 'gone') {
@@ -420,7 +483,7 @@ function captchaMessage(result: CaptchaResult): string {
     case 'timeout':
       return 'CAPTCHA abandoned by the watchdog; sending the call to the agents';
     case 'abandoned':
-      return 'CAPTCHA abandoned: the daemon is shutting down; sending the call to the agents';
+      return `CAPTCHA abandoned: ${result.detail ?? 'the daemon is shutting down'}; sending the call to the agents`;
     case 'error':
       return 'CAPTCHA failed with an error; sending the call to the agents';
   }

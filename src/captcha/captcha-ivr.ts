@@ -38,6 +38,8 @@ export interface CaptchaResult {
   callerGone?: boolean;
   /** error text, for outcome 'error' */
   error?: string;
+  /** why it was cut short, for outcomes 'timeout' and 'abandoned' (the watchdog, a shutdown, the ARI link lost) */
+  detail?: string;
 }
 
 /** Longest a prompt may play before it is cut (a PlaybackFinished that never comes must not hold the call). */
@@ -57,12 +59,27 @@ export interface CaptchaIvrOptions {
 export class CaptchaIvr {
   private attempts = 0;
   private readonly started = performance.now();
+  /** set by linkLost(): an outcome already known when the IVR is cut short stands */
+  private keepKnownOutcome = false;
 
   constructor(private readonly options: CaptchaIvrOptions) {}
 
   /** The watchdog or a shutdown: the IVR stops at once (run() resolves with this outcome). */
   abandon(reason: 'timeout' | 'abandoned', detail: string): void {
     this.options.session.end(reason, detail);
+  }
+
+  /**
+   * The ARI connection dropped. Asterisk keeps the channel in the Stasis app, but the events sent while
+   * no websocket is connected are lost for good: keys the caller presses, the end of a prompt. An IVR
+   * that went on would take a person who typed the code for a silent robot or a wrong code (voicemail),
+   * or wait for a prompt end that never comes (30 s of silence). So it stops at once with outcome
+   * 'abandoned' (the CallScreener sends the caller to the agents: fail open), unless the outcome was
+   * already known (the last prompt was playing): that outcome stands, the prompt is cut.
+   */
+  linkLost(detail: string): void {
+    this.keepKnownOutcome = true;
+    this.options.session.end('abandoned', detail);
   }
 
   /** Never rejects. */
@@ -97,7 +114,9 @@ export class CaptchaIvr {
       if (e instanceof CallEnded) {
         // the outcome was known before the caller hung up during the last prompt: it stands
         if (outcome && e.reason === 'hangup') return { ...this.result(outcome, failure), callerGone: true };
-        return this.result(e.reason === 'hangup' ? 'hangup' : e.reason);
+        if (outcome && this.keepKnownOutcome) return this.result(outcome, failure);
+        if (e.reason === 'hangup') return this.result('hangup');
+        return { ...this.result(e.reason), detail: e.detail };
       }
       session.end('abandoned', 'error in the CAPTCHA');
       return { ...this.result('error'), error: e instanceof Error ? e.message : String(e) };
