@@ -25,7 +25,8 @@ let redis: Redis;
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   harness = await CallHarness.open();
-  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\n` });
+  // a short CAPTCHA: a silent challenged caller fails it in about a second and goes to voicemail
+  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\ncaptcha:\n  attempts: 1\n  digitTimeoutMs: 1000\n` });
 });
 
 afterAll(async () => {
@@ -48,8 +49,8 @@ async function liveCall(caller: string, did: string): Promise<{ destination: str
 describe('callscreen.yaml reload on a running daemon', () => {
   test('a shadow-mode policy appended while running applies to the next call within 2 s', async () => {
     const before = await liveCall('anonymous', DID);
-    expect(before.destination).toBe('agents');
-    expect(before.line).toMatchObject({ verdict: 'challenge', score: 30 });
+    expect(before.destination).toBe('voicemail'); // challenged, pressed nothing: failed the CAPTCHA
+    expect(before.line).toMatchObject({ verdict: 'challenge', score: 30, captcha: { outcome: 'failed' } });
     expect(before.line.shadowVerdict).toBeUndefined();
     expect(before.line.policies).toBeUndefined();
 
