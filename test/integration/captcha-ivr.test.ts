@@ -10,7 +10,7 @@ import type { Decision } from '../../src/domain/decision';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
 import { CallHarness, type PlacedCall } from '../../src/testbed/call-harness';
 import { startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
-import { deleteKeysWithPrefix } from '../support/redis-keys';
+import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
 
 jest.setTimeout(90_000);
@@ -91,17 +91,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function loggedRecord(callId: string): Promise<ScreenedCallRecord> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const entries = await redis.xrevrange(`${prefix}calls`, '+', '-', 'COUNT', 500);
-    for (const [, fields] of entries) {
-      const record = JSON.parse(fields[fields.indexOf('record') + 1] ?? '{}') as ScreenedCallRecord;
-      if (record.callId === callId) return record;
-    }
-    if (Date.now() > deadline) throw new Error(`no screened-call log entry for ${callId}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function loggedRecord(callId: string): Promise<ScreenedCallRecord> {
+  return screenedCallRecord(redis, prefix, callId);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -9,11 +9,10 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import type { Decision } from '../../src/domain/decision';
-import type { ScreenedCallRecord } from '../../src/ports/call-log';
 import { CallHarness } from '../../src/testbed/call-harness';
 import { runCli, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { testbed } from '../support/testbed';
-import { deleteKeysWithPrefix } from '../support/redis-keys';
+import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';
 
 jest.setTimeout(60_000);
 
@@ -85,16 +84,7 @@ afterAll(async () => {
 
 /** The decision the daemon logged to the screened-call stream for a call. */
 async function loggedDecision(callId: string): Promise<Decision> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const entries = await redis.xrevrange(`${prefix}calls`, '+', '-', 'COUNT', 200);
-    for (const [, fields] of entries) {
-      const record = JSON.parse(fields[fields.indexOf('record') + 1] ?? '{}') as ScreenedCallRecord;
-      if (record.callId === callId) return record.decision;
-    }
-    if (Date.now() > deadline) throw new Error(`no screened-call log entry for ${callId}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return (await screenedCallRecord(redis, prefix, callId)).decision;
 }
 
 async function liveCall(caller: string, did: string, attestation?: string): Promise<{ destination: string; decision: Decision; line: LogLine }> {
