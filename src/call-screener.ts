@@ -223,6 +223,9 @@ export class CallScreener {
   async recoverOrphans(): Promise<number> {
     const { config } = this.deps.settings();
     const channels = await this.ari.listChannels();
+    // a StasisEnd lost while disconnected would leave its call's start time here for good
+    const alive = new Set(channels.map((c) => c.id));
+    for (const id of this.enteredAt.keys()) if (!alive.has(id)) this.enteredAt.delete(id);
     const now = Date.now();
     const orphans = channels.filter(
       (c) =>
