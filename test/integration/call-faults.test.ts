@@ -27,7 +27,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { CallHarness, destinationOf, type CallDestination, type PlacedCall } from '../../src/testbed/call-harness';
 import { TcpFaultProxy } from '../contract/tcp-fault-proxy';
-import { startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
+import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { startAsterisk, stopAsterisk, testbed } from '../support/testbed';
 
@@ -38,15 +38,7 @@ const prefix = `cstest-faults-${randomUUID().slice(0, 8)}:`;
 const LOST_AFTER_MS = 25_000;
 const WITHHELD = 'anonymous';
 
-const CONFIG = `
-numbers:
-  defaultRegion: US
-redis:
-  keyPrefix: "${prefix}"
-screening:
-  deadlineMs: 500
-  timeZone: UTC
-captcha:
+const CONFIG = `${testConfigHeader(prefix)}captcha:
   codeLength: 2
   attempts: 2
   digitTimeoutMs: 3000

@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import type { Decision } from '../../src/domain/decision';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
 import { CallHarness, type PlacedCall } from '../../src/testbed/call-harness';
-import { startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
+import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader, freshCallers } from '../support/daemon-process';
 import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
 
@@ -24,15 +24,7 @@ const FRENCH_DID = '+12125550405';
 const BURST_DID = '+12125550406';
 
 /** Every call on the CAPTCHA DIDs is challenged (challenge threshold 0); a pass (-60) lets the next call through. */
-const config = (extra: string): string => `
-numbers:
-  defaultRegion: US
-redis:
-  keyPrefix: "${prefix}"
-screening:
-  deadlineMs: 500
-  timeZone: UTC
-didGroups:
+const config = (extra: string): string => `${testConfigHeader(prefix)}didGroups:
   captcha: ["${CAPTCHA_DIDS[0]}", "${CAPTCHA_DIDS[1]}"]
 policies:
   - name: everyone-is-challenged
@@ -70,13 +62,7 @@ ${extra}`;
 let harness: CallHarness;
 let redis: Redis;
 let cdrEnabled: boolean;
-let seq = 0;
-
-/** A caller number of its own (its own number block too, so velocity never adds points). */
-function freshCaller(): string {
-  seq += 1;
-  return `+1312${200 + seq}${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`;
-}
+const freshCaller = freshCallers(200);
 
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);

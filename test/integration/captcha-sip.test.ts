@@ -12,7 +12,7 @@ import Redis from 'ioredis';
 import { CallHarness } from '../../src/testbed/call-harness';
 import { startSipCall, type SipCall } from '../../src/testbed/sip-call';
 import type { AmiMessage } from '../../src/ports/ami';
-import { startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
+import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader, freshCallers } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
 
@@ -23,15 +23,7 @@ const CAPTCHA_DID = '+12125550410';
 /** one attempt only: a wrong code fails at once */
 const ONE_TRY_DID = '+12125550411';
 
-const CONFIG = `
-numbers:
-  defaultRegion: US
-redis:
-  keyPrefix: "${prefix}"
-screening:
-  deadlineMs: 500
-  timeZone: UTC
-policies:
+const CONFIG = `${testConfigHeader(prefix)}policies:
   - name: everyone-is-challenged
     dids: ["${CAPTCHA_DID}", "${ONE_TRY_DID}"]
     thresholds: { challenge: 0 }
@@ -52,13 +44,7 @@ let harness: CallHarness;
 let redis: Redis;
 let daemon: DaemonProcess;
 const calls: SipCall[] = [];
-let seq = 0;
-
-/** A caller number of its own (and its own number block, so velocity never adds points). */
-function freshCaller(): string {
-  seq += 1;
-  return `+1312${700 + seq}${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`;
-}
+const freshCaller = freshCallers(700);
 
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);

@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import type { Decision } from '../../src/domain/decision';
 import { CallHarness } from '../../src/testbed/call-harness';
-import { runCli, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
+import { runCli, startDaemon, type DaemonProcess, type LogLine, testConfigHeader } from '../support/daemon-process';
 import { testbed } from '../support/testbed';
 import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';
 
@@ -20,15 +20,7 @@ const prefix = `cstest-${randomUUID().slice(0, 8)}:`;
 const HOTLINE = '+12125550100';
 const SALES = '+12125550200';
 const ROLLOUT = '+12125550201';
-const CONFIG = `
-numbers:
-  defaultRegion: US
-redis:
-  keyPrefix: "${prefix}"
-screening:
-  deadlineMs: 500
-  timeZone: UTC
-didGroups:
+const CONFIG = `${testConfigHeader(prefix)}didGroups:
   hotline: ["${HOTLINE}"]
 policies:
   - name: crisis-hotline

@@ -140,3 +140,28 @@ export async function runCli(configDir: string, args: string[], env: Record<stri
   const stdout = cli.lines.map((l) => (l.level === 'raw' ? String(l.msg) : JSON.stringify(l))).join('\n');
   return { code, stdout, stderr: cli.stderr };
 }
+
+/** The start of a daemon test's callscreen.yaml: US numbers, the file's own Redis key prefix, a 500 ms deadline, UTC. */
+export function testConfigHeader(keyPrefix: string): string {
+  return `
+numbers:
+  defaultRegion: US
+redis:
+  keyPrefix: "${keyPrefix}"
+screening:
+  deadlineMs: 500
+  timeZone: UTC
+`;
+}
+
+/**
+ * Caller numbers that never met: each call from its own number in its own number block
+ * (+1312<exchange><line>, the exchange counting up from `firstExchange`), so velocity never adds points.
+ */
+export function freshCallers(firstExchange: number): () => string {
+  let seq = 0;
+  return () => {
+    seq += 1;
+    return `+1312${firstExchange + seq}${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`;
+  };
+}
