@@ -6,7 +6,7 @@
  * Redis command, and the event loop is free between batches, so calls are screened meanwhile), and only
  * the best `limit` candidates are kept in memory.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from '../adapters/redis/redis-connection';
 import { parseReputationEntry } from '../adapters/redis/redis-caller-history-store';
 import { compareCandidates, effectiveReputationScore, type ReputationCandidate } from './blacklist-plan';
 
@@ -29,7 +29,7 @@ export class RedisReputationCandidates implements ReputationCandidateSource {
   readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     private readonly batch = 500,
   ) {

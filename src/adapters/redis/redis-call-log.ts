@@ -2,7 +2,7 @@
  * CallLog on a Redis stream: XADD with an approximate MAXLEN cap, so the log stays bounded.
  * Each entry has a few flat fields for filtering (verdict, caller, did) and the whole record as JSON.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { CallLog, ScreenedCallRecord } from '../../ports/call-log';
 import { describePhoneNumber } from '../../domain/phone-number';
 
@@ -10,7 +10,7 @@ export class RedisCallLog implements CallLog {
   readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     stream: string,
     private readonly maxLength: number,

@@ -12,7 +12,7 @@
  *
  * Redis Cluster is not supported yet: one fetch touches keys in several hash slots (see the script).
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { CallerHistory, CaptchaHistory, WindowCount } from '../../domain/caller-history';
 import type { ReputationEntry } from '../../domain/reputation';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../../ports/caller-history-store';
@@ -70,7 +70,7 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
   private blockPlan: SetPlan | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {
     // numberOfKeys left out: the block key is optional, so each call passes its own key count

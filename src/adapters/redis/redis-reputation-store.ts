@@ -2,7 +2,7 @@
  * ReputationStore on Redis: one hash, field = E.164 number, value = a compact JSON entry.
  * A lookup is one HGET, so a decision costs one round trip.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { ReputationEntry } from '../../domain/reputation';
 import type { ReputationStore } from '../../ports/reputation-store';
 import { parseReputationEntry } from './redis-caller-history-store';
@@ -11,7 +11,7 @@ export class RedisReputationStore implements ReputationStore {
   readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
   ) {
     this.key = `${keyPrefix}reputation`;
