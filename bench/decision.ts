@@ -13,6 +13,7 @@
 import path from 'node:path';
 import { createRedisConnection } from '../src/adapters/redis/redis-connection';
 import { RedisCallerHistoryStore } from '../src/adapters/redis/redis-caller-history-store';
+import { ReputationSourceTable } from '../src/adapters/redis/reputation-source-table';
 import { RedisReputationStore } from '../src/adapters/redis/redis-reputation-store';
 import { CallEvaluator } from '../src/call-evaluator';
 import { loadConfig } from '../src/config/load-config';
@@ -40,11 +41,11 @@ async function main(): Promise<void> {
   // (number blocks) like real callers; a fifth are on the reputation list
   const e164s = Array.from({ length: POOL }, (_, i) => `+1312${200 + (i % 800)}${String(Math.floor(i / 800)).padStart(4, '0')}`);
   const callers = e164s.map((e) => `(312) ${e.slice(5, 8)}-${e.slice(8)}`);
-  const listed = e164s.filter((_, i) => i % 5 === 0).map((e164, i) => ({ e164, entry: { score: (i % 10) / 10, reports: i % 40, source: 'bench', lastSeenAt: Date.now() - (i % 60) * 86_400_000 } }));
-  await new RedisReputationStore(redis, prefix).put(listed);
+  const listed = e164s.filter((_, i) => i % 5 === 0).map((e164, i) => ({ e164, score: (i % 10) / 10, reports: i % 40, at: Date.now() - (i % 60) * 86_400_000 }));
+  await new RedisReputationStore(redis, prefix).put('bench', listed);
 
   const rules = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as CountryCode);
-  const evaluator = new CallEvaluator({ history: new RedisCallerHistoryStore(redis, prefix), model: () => loaded.screening, rules: () => rules, deadlineMs: () => 1000 });
+  const evaluator = new CallEvaluator({ history: new RedisCallerHistoryStore(redis, prefix, new ReputationSourceTable(redis, prefix)), model: () => loaded.screening, rules: () => rules, deadlineMs: () => 1000 });
   let n = 0;
   const verdicts: Record<Verdict, number> = { allow: 0, challenge: 0, voicemail: 0, reject: 0 };
   let degraded = 0;

@@ -12,6 +12,7 @@ import { AmiServices } from './blacklist/ami-services';
 import { RedisCallLog } from './adapters/redis/redis-call-log';
 import { connectInBackground, createRedisConnection } from './adapters/redis/redis-connection';
 import { RedisCallerHistoryStore } from './adapters/redis/redis-caller-history-store';
+import { ReputationSourceTable } from './adapters/redis/reputation-source-table';
 import { CallEvaluator } from './call-evaluator';
 import { CallScreener } from './call-screener';
 import { ConfigReloader } from './config/config-reloader';
@@ -27,6 +28,7 @@ export class CallscreenDaemon {
   private closing: Promise<void> | undefined;
   /** AMI, the Asterisk health watcher and the AstDB blacklist sync, when ami.enabled */
   private amiServices: AmiServices | undefined;
+  private reputationSources: ReputationSourceTable | undefined;
 
   private constructor(
     private readonly ari: AriPort,
@@ -66,8 +68,12 @@ export class CallscreenDaemon {
       apps: [config.ari.app],
       requestTimeoutMs: config.ari.requestTimeoutMs,
     });
+    // the reputation sources, re-read every second: a re-imported feed is consulted at once
+    const reputationSources = new ReputationSourceTable(redis, config.redis.keyPrefix, logger);
+    reputationSources.start();
+    const history = new RedisCallerHistoryStore(redis, config.redis.keyPrefix, reputationSources);
     const evaluator = new CallEvaluator({
-      history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
+      history,
       model: () => configReloader.current().screening,
       rules: () => rules.current(),
       deadlineMs: () => configReloader.current().config.screening.deadlineMs,
@@ -79,11 +85,12 @@ export class CallscreenDaemon {
       logger,
       // read per call: captcha, tags and policies take effect on a running daemon
       settings: () => configReloader.current(),
-      captchaHistory: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
+      captchaHistory: history,
       // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); never set in production
       logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config);
+    daemon.reputationSources = reputationSources;
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => daemon.onAriState(change));
@@ -146,6 +153,7 @@ export class CallscreenDaemon {
     const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     await this.screener.drain(DRAIN_TIMEOUT_MS);
     await this.amiServices?.close();
+    this.reputationSources?.close();
     this.rules.close();
     this.configReloader.close();
     // Asterisk hands calls to the app until the websocket is closed: the screener keeps listening but only

@@ -1,13 +1,15 @@
 /**
- * The reputation entries worth copying into the AstDB blacklist, read from the Redis reputation hash
- * (`<prefix>reputation`, field E.164 -> JSON entry; see src/adapters/redis/redis-reputation-store.ts).
+ * The reputation entries worth copying into the AstDB blacklist, read from the bucketed reputation
+ * store (src/adapters/redis/reputation-layout.ts).
  *
- * The hash may hold millions of numbers: it is walked with HSCAN in batches (each batch is one short
- * Redis command, and the event loop is free between batches, so calls are screened meanwhile), and only
- * the best `limit` candidates are kept in memory.
+ * The sources may hold millions of numbers: each source's buckets are read one HGETALL at a time (a
+ * bucket holds ~64 numbers, so each read is one short Redis command and the event loop is free between
+ * them, so calls are screened meanwhile), and only the best `limit` candidates are kept in memory. A
+ * number listed by several sources is one candidate with its best source's entry; a number whose agents'
+ * last verdict was `ok` is never a candidate (the agents overrule the feeds).
  */
 import type { RedisClient } from '../adapters/redis/redis-connection';
-import { parseReputationEntry } from '../adapters/redis/redis-caller-history-store';
+import { bucketKey, dayStartMs, decodeFeedbackEntry, decodeFeedEntry, parseSourceTable, sourcesKey, type SourceRecord } from '../adapters/redis/reputation-layout';
 import { compareCandidates, effectiveReputationScore, type ReputationCandidate } from './blacklist-plan';
 
 export interface ReputationCandidateQuery {
@@ -25,42 +27,50 @@ export interface ReputationCandidateSource {
   candidates(query: ReputationCandidateQuery): Promise<ReputationCandidate[]>;
 }
 
-export class RedisReputationCandidates implements ReputationCandidateSource {
-  readonly key: string;
+type Ranked = ReputationCandidate & { effective: number };
 
+export class RedisReputationCandidates implements ReputationCandidateSource {
   constructor(
     private readonly redis: RedisClient,
-    keyPrefix: string,
-    private readonly batch = 500,
-  ) {
-    this.key = `${keyPrefix}reputation`;
-  }
+    private readonly keyPrefix: string,
+  ) {}
 
   async candidates(query: ReputationCandidateQuery): Promise<ReputationCandidate[]> {
-    type Ranked = ReputationCandidate & { effective: number };
-    let kept: Ranked[] = [];
+    const { sources } = parseSourceTable(await this.redis.hgetall(sourcesKey(this.keyPrefix)));
+    const cleared = new Set<string>();
+    for (const source of sources.filter((s) => s.kind === 'feedback')) {
+      await this.eachBucket(source, (field, value) => {
+        if (decodeFeedbackEntry(value)?.last === 'ok') cleared.add(field);
+      });
+    }
+    // per number the best entry; trimmed to the best `limit` numbers whenever it grows large
+    let best = new Map<string, Ranked>();
     const trim = (): void => {
-      kept.sort(compareCandidates);
-      kept = kept.slice(0, query.limit);
+      best = new Map([...best.values()].sort(compareCandidates).slice(0, query.limit).map((c) => [c.e164, c]));
     };
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.hscan(this.key, cursor, 'COUNT', this.batch);
-      cursor = next;
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const e164 = flat[i] as string;
-        const entry = parseReputationEntry(flat[i + 1] as string);
-        if (!entry || entry.score < query.minScore) continue;
-        const candidate: ReputationCandidate = { e164, score: entry.score, reports: entry.reports };
-        if (entry.category !== undefined) candidate.category = entry.category;
-        if (entry.lastSeenAt !== undefined) candidate.lastSeenAt = entry.lastSeenAt;
+    for (const source of sources.filter((s) => s.kind !== 'feedback')) {
+      await this.eachBucket(source, (field, value) => {
+        if (cleared.has(field)) return;
+        const entry = decodeFeedEntry(value);
+        if (!entry || entry.score / 100 < query.minScore) return;
+        const candidate: ReputationCandidate = { e164: `+${field}`, score: entry.score / 100, reports: entry.reports, lastSeenAt: dayStartMs(entry.lastDay) };
+        const category = entry.category > 0 ? source.categories[entry.category - 1] : undefined;
+        if (category) candidate.category = category;
         const effective = effectiveReputationScore(candidate, query.now, query.halfLifeDays);
-        if (effective < query.minScore) continue;
-        kept.push({ ...candidate, effective });
-      }
-      if (kept.length > 2 * query.limit + 1000) trim();
-    } while (cursor !== '0');
+        if (effective < query.minScore) return;
+        const held = best.get(candidate.e164);
+        if (!held || compareCandidates({ ...candidate, effective }, held) < 0) best.set(candidate.e164, { ...candidate, effective });
+      });
+      if (best.size > 2 * query.limit + 1000) trim();
+    }
     trim();
-    return kept.map(({ effective: _effective, ...candidate }) => candidate);
+    return [...best.values()].map(({ effective: _effective, ...candidate }) => candidate);
+  }
+
+  private async eachBucket(source: SourceRecord, visit: (field: string, value: string) => void): Promise<void> {
+    for (let bucket = 0; bucket < source.buckets; bucket++) {
+      const fields = await this.redis.hgetall(bucketKey(this.keyPrefix, source.name, source.gen, bucket));
+      for (const [field, value] of Object.entries(fields)) visit(field, value);
+    }
   }
 }

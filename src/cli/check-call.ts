@@ -5,6 +5,7 @@
  */
 import type Redis from 'ioredis';
 import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
+import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
 import { createRedisConnection } from '../adapters/redis/redis-connection';
 import { CallEvaluator, errorText, type Evaluation } from '../call-evaluator';
 import type { LoadedConfig } from '../config/load-config';
@@ -52,7 +53,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const reachable = await connect(redis);
   try {
     const evaluator = new CallEvaluator({
-      history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix),
+      history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix, new ReputationSourceTable(redis, config.redis.keyPrefix)),
       model: () => loaded.screening,
       rules: () => rules,
       deadlineMs: () => config.screening.deadlineMs,

@@ -55,8 +55,23 @@ const numberTypes = z
 
 export const signalsSchema = z
   .object({
-    /** contribution = weight x listed score (0..1) x 0.5^(days since last report / halfLifeDays) */
-    reputation: z.object({ weight: points.default(70), halfLifeDays: days.min(0.1).default(30) }).strict().prefault({}),
+    /**
+     * Each source's score x 0.5^(days since its last report / halfLifeDays) x the source's weight,
+     * combined over sources as 1 - prod(1 - s); contribution = weight x that. Entries last reported more
+     * than maxAgeDays ago are ignored.
+     */
+    reputation: z
+      .object({
+        weight: points.default(70),
+        halfLifeDays: days.min(0.1).default(30),
+        maxAgeDays: days.min(1).default(180),
+        /** per source name: weight 0..2 multiplies its score (0 ignores the source) */
+        sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a source name: lower case letters, digits, - and _'), z.object({ weight: z.number().min(0).max(2) }).strict()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    /** agents' verdicts (`callscreen report`, the HTTP endpoint): the last one counts; `ok` overrules the feeds */
+    feedback: z.object({ okPoints: points.default(-60), spamPoints: points.default(40) }).strict().prefault({}),
     withheld: z.object({ points: points.default(30) }).strict().prefault({}),
     unparseable: z.object({ points: points.default(40) }).strict().prefault({}),
     /** a number of a possible length that does not exist in its numbering plan */
@@ -136,7 +151,8 @@ const timeZone = z.string().refine(
 /** A deep-partial signals block: a policy overrides single values. */
 const signalOverrides = z
   .object({
-    reputation: z.object({ weight: points, halfLifeDays: days.min(0.1) }).partial().strict(),
+    reputation: z.object({ weight: points, halfLifeDays: days.min(0.1), maxAgeDays: days.min(1) }).partial().strict(),
+    feedback: z.object({ okPoints: points, spamPoints: points }).partial().strict(),
     withheld: z.object({ points }).partial().strict(),
     unparseable: z.object({ points }).partial().strict(),
     invalidNumber: z.object({ points }).partial().strict(),

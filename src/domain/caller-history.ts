@@ -1,10 +1,10 @@
 /**
- * What Redis knows about a caller that one decision needs: the reputation entry, how often the number
+ * What Redis knows about a caller that one decision needs: the reputation entries, how often the number
  * and its number block called recently, its CAPTCHA history and whether it called this DID a moment
  * ago. Fetched in one round trip (src/adapters/redis/redis-caller-history-store.ts); read by the pure
  * core (src/domain/screen-call.ts). Times are epoch milliseconds.
  */
-import type { ReputationEntry } from './reputation';
+import type { ReputationView } from './reputation';
 
 /** Calls counted in one sliding window ending at the call's time. */
 export interface WindowCount {
@@ -23,8 +23,8 @@ export interface CaptchaHistory {
 }
 
 export interface CallerHistory {
-  /** null when the number is not on the reputation list */
-  reputation: ReputationEntry | null;
+  /** what every reputation source and the agents' feedback say about the number (no entries: not listed) */
+  reputation: ReputationView;
   /** calls from this number, one count per configured window, in the query's order */
   numberCalls: WindowCount[];
   /** calls from this number's block (the number without its last blockDigits digits) */

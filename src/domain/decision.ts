@@ -16,6 +16,8 @@ export type ReasonCode =
   | 'rule.allow'
   | 'rule.deny'
   | 'reputation.listed'
+  | 'feedback.ok'
+  | 'feedback.spam'
   | 'reputation.unlisted'
   | 'history.unavailable'
   | 'caller.withheld'

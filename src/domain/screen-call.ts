@@ -22,7 +22,7 @@ import {
   neighbourSpoofingSignal,
   numberTypeSignal,
   repeatCallerSignal,
-  reputationSignal,
+  reputationSignals,
   validitySignal,
   velocitySignals,
 } from './signals';
@@ -125,7 +125,7 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
   if (caller.kind === 'e164') {
     signals.push(validitySignal(caller, settings), numberTypeSignal(caller, settings), countrySignal(caller, did, settings));
     if (history) {
-      signals.push(reputationSignal(history, atMs, settings), ...velocitySignals(caller, history, settings), captchaSignal(history.captcha, atMs, settings), repeatCallerSignal(history, atMs, settings));
+      signals.push(...reputationSignals(history, atMs, settings), ...velocitySignals(caller, history, settings), captchaSignal(history.captcha, atMs, settings), repeatCallerSignal(history, atMs, settings));
     }
     signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
   }

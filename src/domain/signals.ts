@@ -6,6 +6,7 @@
 import type { CaptchaHistory, CallerHistory, WindowCount } from './caller-history';
 import type { Reason } from './decision';
 import type { PhoneNumber } from './phone-number';
+import { combineReputation, feedbackPoints, type SourceContribution } from './reputation';
 import type { ScreeningSettings } from './screening-policy';
 
 type E164Caller = PhoneNumber & { kind: 'e164' };
@@ -73,23 +74,44 @@ export function attestationSignal(attestation: string | undefined, s: ScreeningS
   return { code: 'attestation', text: ATTESTATION_TEXT[attestation] ?? `attestation ${attestation}`, points };
 }
 
-/** Reputation list entry, fading by half every halfLifeDays since the last report. */
-export function reputationSignal(history: CallerHistory, at: number, s: ScreeningSettings): Reason {
-  const entry = history.reputation;
-  if (!entry) return { code: 'reputation.unlisted', text: 'not on the reputation list', points: 0 };
-  const { weight, halfLifeDays } = s.signals.reputation;
-  const ageDays = entry.lastSeenAt !== undefined ? Math.max(0, (at - entry.lastSeenAt) / DAY_MS) : 0;
-  const decay = entry.lastSeenAt !== undefined ? 0.5 ** (ageDays / halfLifeDays) : 1;
-  const score = clamp01(entry.score);
-  const points = Math.round(weight * score * decay);
+/**
+ * The reputation list: every source's entry, faded by the age of its last report and weighted, combined
+ * (src/domain/reputation.ts); and the agents' verdicts, whose `ok` overrules the feeds.
+ */
+export function reputationSignals(history: CallerHistory, at: number, s: ScreeningSettings): Reason[] {
+  const view = history.reputation;
+  const settings = s.signals.reputation;
+  const reasons: Reason[] = [];
+  if (view.entries.length === 0) {
+    reasons.push({ code: 'reputation.unlisted', text: 'not on the reputation list', points: 0 });
+  } else {
+    const combined = combineReputation(view, at, settings);
+    const points = combined.overruled ? 0 : Math.round(settings.weight * combined.score);
+    const facts = combined.contributions.map(describeContribution).join('; ');
+    const overruled = combined.overruled ? ' (overruled: agents said not spam)' : '';
+    const value = Math.round(combined.score * 100) / 100;
+    reasons.push({ code: 'reputation.listed', text: `on the reputation list${overruled}: ${facts}`, points, value });
+  }
+  const fb = view.feedback;
+  const scored = feedbackPoints(fb, at, settings, s.signals.feedback);
+  if (fb && scored) {
+    const counts = `${fb.spam} spam, ${fb.ok} not spam`;
+    const ago = formatAge(Math.max(0, (at - fb.lastAt) / DAY_MS));
+    if (fb.last === 'ok') reasons.push({ code: 'feedback.ok', text: `agents said not spam (${counts}; last ${ago} ago)`, points: scored.points });
+    else reasons.push({ code: 'feedback.spam', text: `agents reported spam (${counts}; last ${ago} ago, weighs ${Math.round(scored.fade * 100)}%)`, points: scored.points });
+  }
+  return reasons;
+}
+
+function describeContribution(c: SourceContribution): string {
+  const e = c.entry;
   const facts = [
-    `score ${score}`,
-    entry.reports ? `${entry.reports} report${entry.reports === 1 ? '' : 's'}` : undefined,
-    entry.category,
-    entry.source ? `source ${entry.source}` : undefined,
-    entry.lastSeenAt !== undefined ? `last report ${formatAge(ageDays)} ago, weighs ${Math.round(decay * 100)}%` : undefined,
+    `score ${clamp01(e.score)}`,
+    e.reports ? `${e.reports} report${e.reports === 1 ? '' : 's'}` : undefined,
+    e.category,
+    c.ageDays !== undefined ? (c.stale ? `last report ${formatAge(c.ageDays)} ago, too old: ignored` : `last report ${formatAge(c.ageDays)} ago, weighs ${Math.round(c.fade * 100)}%`) : undefined,
   ].filter(Boolean);
-  return { code: 'reputation.listed', text: `on the reputation list: ${facts.join(', ')}`, points, value: score };
+  return `${e.source ?? 'list'} (${facts.join(', ')})`;
 }
 
 /** Robocall bursts: the most points among the windows whose call count is reached. */

@@ -27,7 +27,7 @@ describe('Redis fails while the daemon runs', () => {
   test('calls still reach a human inside the decision deadline, and the log says the decision was degraded', async () => {
     await redis.start();
     const seed = redis.client();
-    await new RedisReputationStore(seed, 'callscreen:').put([{ e164: '+18336317911', entry: { score: 0.95, reports: 26, source: 'test' } }]);
+    await new RedisReputationStore(seed, 'callscreen:').put('test', [{ e164: '+18336317911', score: 0.95, reports: 26 }]);
     seed.disconnect();
     const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n  commandTimeoutMs: 100\n`.replace('deadlineMs: 200', `deadlineMs: ${DEADLINE_MS}`);
     const daemon = await startDaemon({ config, env: { CALLSCREEN_REDIS_URL: redis.url } });
@@ -57,7 +57,7 @@ describe('Redis fails while the daemon runs', () => {
       // Redis back: screening is whole again
       await redis.start();
       const reseed = redis.client();
-      await new RedisReputationStore(reseed, 'callscreen:').put([{ e164: '+18336317911', entry: { score: 0.95, reports: 26, source: 'test' } }]);
+      await new RedisReputationStore(reseed, 'callscreen:').put('test', [{ e164: '+18336317911', score: 0.95, reports: 26 }]);
       reseed.disconnect();
       await daemon.waitForLog((l) => l.msg === 'redis connected' && daemon.lines.indexOf(l) >= before, 15_000);
       call = await harness.placeCall({ caller: '+18336317911', did: '+12125550103' });

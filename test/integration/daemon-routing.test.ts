@@ -30,9 +30,9 @@ let redis: Redis;
 
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
-  await new RedisReputationStore(redis, prefix).put([
-    { e164: '+18336317911', entry: { score: 0.95, reports: 26, category: 'robocall', source: 'test-feed' } },
-    { e164: '+14155550199', entry: { score: 0.4, reports: 2, source: 'test-feed' } },
+  await new RedisReputationStore(redis, prefix).put('test-feed', [
+    { e164: '+18336317911', score: 0.95, reports: 26, category: 'robocall' },
+    { e164: '+14155550199', score: 0.4, reports: 2 },
   ]);
   harness = await CallHarness.open();
   // a short CAPTCHA: one attempt, 1 s for the keys (the callers below press none)

@@ -14,6 +14,9 @@ import {
 } from '../../src/adapters/redis/redis-caller-history-store';
 import type { CallerHistoryQuery } from '../../src/ports/caller-history-store';
 import { PrivateRedis } from '../support/redis-server';
+import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
+import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
+import { dayOf, dayStartMs, encodeFeedbackEntry, encodeFeedEntry, numberField, sourceBucketKey, sourcesKey, type FeedEntry, type SourceRecord } from '../../src/adapters/redis/reputation-layout';
 
 jest.setTimeout(20_000);
 
@@ -420,24 +423,48 @@ describe('maintenance of the sorted sets (amortised trim and TTL)', () => {
   });
 });
 
-describe('reputation entry', () => {
-  test('is read and parsed, firstSeenAt and lastSeenAt included', async () => {
-    const entry = { score: 0.92, reports: 17, category: 'robocall', source: 'ftc', firstSeenAt: T - 86_400_000, lastSeenAt: T - 3_600_000 };
-    await admin.hset(`${PREFIX}reputation`, '+12015550123', JSON.stringify(entry));
-    const h = await store.fetch(query());
-    expect(h.reputation).toEqual(entry);
+describe('reputation sources', () => {
+  const DAY = 86_400_000;
+  /** a feed generation as an import leaves it: the source table record and the number's packed entry in its bucket */
+  async function feed(name: string, gen: number, categories: string[], entries: Record<string, FeedEntry>): Promise<SourceRecord> {
+    const record: SourceRecord = { name, kind: 'feed', gen, buckets: 4, entries: Object.keys(entries).length, categories, importedAt: T };
+    await admin.hset(sourcesKey(PREFIX), name, JSON.stringify(record));
+    for (const [e164, entry] of Object.entries(entries)) await admin.hset(sourceBucketKey(PREFIX, record, numberField(e164)), numberField(e164), encodeFeedEntry(entry));
+    return record;
+  }
+  const withSources = () => new RedisCallerHistoryStore(conn, PREFIX, new ReputationSourceTable(conn, PREFIX));
+
+  test('every source’s entry and the agents’ feedback come back from the one fetch, decoded', async () => {
+    const day = dayOf(T);
+    await feed('robocall', 7, ['Utility-SupplyCharges'], { [E164]: { score: 100, reports: 26, category: 1, firstDay: day - 10, lastDay: day - 1 } });
+    await feed('ktipp', 9, [], { [E164]: { score: 80, reports: 1, category: 0, firstDay: day, lastDay: day } });
+    const fb: SourceRecord = { name: 'feedback', kind: 'feedback', gen: 0, buckets: 8, entries: 1, categories: [], importedAt: T };
+    await admin.hset(sourcesKey(PREFIX), 'feedback', JSON.stringify(fb));
+    await admin.hset(sourceBucketKey(PREFIX, fb, numberField(E164)), numberField(E164), encodeFeedbackEntry({ spam: 1, ok: 2, last: 'ok', firstAt: T - 2 * DAY, lastAt: T - DAY }));
+    const h = await withSources().fetch(query());
+    expect(h.reputation.entries).toEqual([
+      { source: 'ktipp', score: 0.8, reports: 1, firstSeenAt: dayStartMs(day), lastSeenAt: dayStartMs(day) },
+      { source: 'robocall', score: 1, reports: 26, category: 'Utility-SupplyCharges', firstSeenAt: dayStartMs(day - 10), lastSeenAt: dayStartMs(day - 1) },
+    ]);
+    expect(h.reputation.feedback).toEqual({ spam: 1, ok: 2, last: 'ok', firstAt: Math.floor((T - 2 * DAY) / 60_000) * 60_000, lastAt: Math.floor((T - DAY) / 60_000) * 60_000 });
+    // another number in the same sources: not listed
+    expect((await withSources().fetch(query({ e164: '+12015550999' }))).reputation).toEqual({ entries: [] });
   });
 
-  test('an unlisted number, garbage JSON, or an entry without a numeric score is null', async () => {
-    await admin.hset(`${PREFIX}reputation`, '+12015550124', '{not json', '+12015550125', '{"reports":3}', '+12015550126', 'null', '+12015550127', '{"score":"0.9"}');
-    for (const e164 of ['+12015550123', '+12015550124', '+12015550125', '+12015550126', '+12015550127']) {
-      expect((await store.fetch(query({ e164 }))).reputation).toBeNull();
-    }
+  test('a value that is not a packed entry and a source table field that does not parse are ignored, not fatal', async () => {
+    const record = await feed('odd', 3, [], {});
+    await admin.hset(sourceBucketKey(PREFIX, record, numberField(E164)), numberField(E164), 'not-a-number');
+    await admin.hset(sourcesKey(PREFIX), 'Bad Name', '{}', 'broken', '{not json');
+    const h = await withSources().fetch(query());
+    expect(h.reputation).toEqual({ entries: [] });
+    expect(counts(h.numberCalls)).toEqual([1, 1]);
   });
 
-  test('missing reports count as 0 and fields of the wrong type are dropped', async () => {
-    await admin.hset(`${PREFIX}reputation`, '+12015550123', '{"score":0.5,"category":7,"lastSeenAt":"yesterday"}');
-    expect((await store.fetch(query())).reputation).toEqual({ score: 0.5, reports: 0 });
+  test('entries written to a live source (manual) are read back through the store and the fetch alike', async () => {
+    await new RedisReputationStore(conn, PREFIX).put('manual', [{ e164: E164, score: 0.7, reports: 2, category: 'debt collector', at: T }]);
+    const [entry] = (await withSources().fetch(query())).reputation.entries;
+    expect(entry).toMatchObject({ source: 'manual', score: 0.7, reports: 2, category: 'debt collector', lastSeenAt: dayStartMs(dayOf(T)) });
+    expect((await new RedisReputationStore(conn, PREFIX).lookup(E164)).entries).toEqual([entry]);
   });
 });
 
@@ -491,7 +518,11 @@ describe('CAPTCHA history', () => {
 describe('one round trip per fetch', () => {
   test('Redis sees exactly one command from the client per fetch: EVAL the first time on a connection, EVALSHA after; INFO commandstats agrees', async () => {
     const fresh = await storeConnection();
-    const freshStore = new RedisCallerHistoryStore(fresh, PREFIX);
+    // with reputation sources known (the table read before): still one command per fetch
+    await admin.hset(sourcesKey(PREFIX), 'robocall', JSON.stringify({ kind: 'feed', gen: 1, buckets: 4, entries: 0, categories: [], importedAt: T }), 'manual', JSON.stringify({ kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: T }));
+    const sources = new ReputationSourceTable(fresh, PREFIX);
+    expect(await sources.refresh()).toHaveLength(2);
+    const freshStore = new RedisCallerHistoryStore(fresh, PREFIX, sources);
     const address = `127.0.0.1:${fresh.stream.localPort}`;
     const base = server.client();
     const monitor = await base.monitor();

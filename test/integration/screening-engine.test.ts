@@ -58,9 +58,9 @@ let redis: Redis;
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   const now = Date.now();
-  await new RedisReputationStore(redis, prefix).put([
-    { e164: '+18336317911', entry: { score: 0.95, reports: 26, category: 'robocall', source: 'test-feed', lastSeenAt: now - 2 * 86_400_000 } },
-    { e164: '+13125550150', entry: { score: 0.6, reports: 4, source: 'test-feed', lastSeenAt: now } },
+  await new RedisReputationStore(redis, prefix).put('test-feed', [
+    { e164: '+18336317911', score: 0.95, reports: 26, category: 'robocall', at: now - 2 * 86_400_000 },
+    { e164: '+13125550150', score: 0.6, reports: 4, at: now },
   ]);
   harness = await CallHarness.open();
   // test only: the daemon logs the CAPTCHA code it says, so a challenged caller here can type it

@@ -24,7 +24,10 @@ const histories: fc.Arbitrary<HistoryLookup> = fc.oneof(
   fc.record({
     status: fc.constant('found' as const),
     history: fc.record({
-      reputation: fc.option(fc.record({ score: fc.double(), reports: fc.integer(), lastSeenAt: fc.option(ms, { nil: undefined }) }), { nil: null }),
+      reputation: fc.record({
+        entries: fc.array(fc.record({ score: fc.double(), reports: fc.integer(), source: fc.option(fc.constantFrom('robocall', 'manual', 'x'), { nil: undefined }), lastSeenAt: fc.option(ms, { nil: undefined }) }), { maxLength: 3 }),
+        feedback: fc.option(fc.record({ spam: fc.integer({ min: 0, max: 1000 }), ok: fc.integer({ min: 0, max: 1000 }), last: fc.constantFrom('spam' as const, 'ok' as const), firstAt: ms, lastAt: ms }), { nil: undefined }),
+      }),
       numberCalls: fc.tuple(count(60), count(3600)),
       blockCalls: fc.tuple(count(60)),
       captcha: fc.record({ lastPassedAt: fc.option(ms, { nil: undefined }), lastFailedAt: fc.option(ms, { nil: undefined }), failures: fc.integer({ min: 0, max: 1000 }) }),

@@ -30,9 +30,9 @@ function modelOf(config: Record<string, unknown> = {}): ScreeningModel {
 const defaults = modelOf();
 
 function history(h: Partial<CallerHistory> = {}): HistoryLookup {
-  return { status: 'found', history: { reputation: null, numberCalls: [{ windowSeconds: 60, calls: 1 }, { windowSeconds: 3600, calls: 1 }], blockCalls: [{ windowSeconds: 60, calls: 1 }], captcha: { failures: 0 }, ...h } };
+  return { status: 'found', history: { reputation: { entries: [] }, numberCalls: [{ windowSeconds: 60, calls: 1 }, { windowSeconds: 3600, calls: 1 }], blockCalls: [{ windowSeconds: 60, calls: 1 }], captcha: { failures: 0 }, ...h } };
 }
-const listed = (score: number, extra: object = {}): HistoryLookup => history({ reputation: { score, reports: 12, category: 'robocall', source: 'feed', ...extra } });
+const listed = (score: number, extra: object = {}): HistoryLookup => history({ reputation: { entries: [{ score, reports: 12, category: 'robocall', source: 'feed', ...extra }] } });
 const down: HistoryLookup = { status: 'unavailable', reason: 'no answer within the 200 ms deadline' };
 
 function screen(caller: string, lookup: HistoryLookup | undefined = history(), extra: Partial<CallFacts> = {}, model = defaults): Decision {
@@ -110,7 +110,7 @@ describe('each signal adds its named points', () => {
 
   test('the reputation reason says score, reports, category, source and age', () => {
     const d = screen('+13125550111', listed(0.9, { lastSeenAt: AT.getTime() - 3 * DAY }));
-    expect(d.reasons.find((r) => r.code === 'reputation.listed')?.text).toMatch(/score 0\.9, 12 reports, robocall, source feed, last report 3 days ago, weighs 93%/);
+    expect(d.reasons.find((r) => r.code === 'reputation.listed')?.text).toMatch(/feed \(score 0\.9, 12 reports, robocall, last report 3 days ago, weighs 93%\)/);
   });
 });
 
@@ -119,14 +119,14 @@ describe('the score gives the verdict', () => {
     ['below the challenge threshold: allow', '+13125550111', listed(0.3), 'allow'],
     ['at the challenge threshold: challenge', 'anonymous', history(), 'challenge'],
     ['a listed robocaller on a toll-free number: voicemail', '+18336317911', listed(0.95), 'voicemail'],
-    ['listed, bursting, spoofed: reject', '+13125550111', history({ reputation: { score: 1, reports: 80 }, numberCalls: [{ windowSeconds: 60, calls: 5 }, { windowSeconds: 3600, calls: 5 }] }), 'reject'],
+    ['listed, bursting, spoofed: reject', '+13125550111', history({ reputation: { entries: [{ score: 1, reports: 80 }] }, numberCalls: [{ windowSeconds: 60, calls: 5 }, { windowSeconds: 3600, calls: 5 }] }), 'reject'],
   ] as const)('%s', (_name, caller, lookup, verdict) => {
     expect(screen(caller, lookup).verdict).toBe(verdict);
   });
 
   test('a CAPTCHA pass brings a listed number back under the threshold', () => {
     expect(screen('+13125550111', listed(0.95)).verdict).toBe('voicemail');
-    expect(screen('+13125550111', history({ reputation: { score: 0.95, reports: 3 }, captcha: { lastPassedAt: AT.getTime() - DAY, failures: 0 } })).verdict).toBe('allow');
+    expect(screen('+13125550111', history({ reputation: { entries: [{ score: 0.95, reports: 3 }] }, captcha: { lastPassedAt: AT.getTime() - DAY, failures: 0 } })).verdict).toBe('allow');
   });
 
   test('the last reason states the score against the threshold it reached', () => {
@@ -171,7 +171,7 @@ describe('policies per DID and time of day', () => {
   const weekdayNoon = new Date('2026-11-23T17:00:00Z'); // Monday 12:00 in New York
 
   test('a hotline never rejects or sends to voicemail: at worst it challenges', () => {
-    const d = call('+13125550111', HOTLINE, weekdayNoon, history({ reputation: { score: 1, reports: 90 }, numberCalls: [{ windowSeconds: 60, calls: 9 }, { windowSeconds: 3600, calls: 9 }] }));
+    const d = call('+13125550111', HOTLINE, weekdayNoon, history({ reputation: { entries: [{ score: 1, reports: 90 }] }, numberCalls: [{ windowSeconds: 60, calls: 9 }, { windowSeconds: 3600, calls: 9 }] }));
     expect(d.verdict).toBe('challenge');
     expect(d.policies).toEqual(['crisis-hotline']);
     expect(d.reasons.find((r) => r.code === 'policy.verdict')?.text).toMatch(/reject capped at challenge by policy crisis-hotline/);
@@ -184,7 +184,7 @@ describe('policies per DID and time of day', () => {
   test('a desperate caller ringing the hotline again gets through', () => {
     const d = call('anonymous', HOTLINE, weekdayNoon);
     expect(d.verdict).toBe('challenge');
-    const again = call('+13125550111', HOTLINE, weekdayNoon, history({ reputation: { score: 0.9, reports: 4 }, previousCallToDidAt: weekdayNoon.getTime() - 3 * 60_000 }));
+    const again = call('+13125550111', HOTLINE, weekdayNoon, history({ reputation: { entries: [{ score: 0.9, reports: 4 }] }, previousCallToDidAt: weekdayNoon.getTime() - 3 * 60_000 }));
     expect(pointsOf(again, 'repeat-caller')).toBe(-100);
     expect(again.verdict).toBe('allow');
   });
@@ -242,5 +242,34 @@ describe('the decision explains itself', () => {
     const d = screen('+13125550111', history(), { attestation: 'maybe' });
     expect(codes(d)).not.toContain('attestation');
     expect(d.attestation).toBeUndefined();
+  });
+});
+
+describe('several reputation sources and agents’ feedback', () => {
+  const at = AT.getTime();
+  const view = (entries: object[], feedback?: object): HistoryLookup => history({ reputation: { entries, ...(feedback ? { feedback } : {}) } as CallerHistory['reputation'] });
+  const points = (d: Decision, code: string) => d.reasons.find((r) => r.code === code)?.points;
+
+  test.each<[string, HistoryLookup, string, number | undefined]>([
+    ['two sources agreeing count more than either alone (1 - (1-0.5)(1-0.5) = 0.75)', view([{ source: 'a', score: 0.5, reports: 1, lastSeenAt: at }, { source: 'b', score: 0.5, reports: 1, lastSeenAt: at }]), 'reputation.listed', 53],
+    ['an entry last reported longer ago than maxAgeDays (180) is ignored', view([{ source: 'a', score: 1, reports: 9, lastSeenAt: at - 200 * DAY }]), 'reputation.listed', 0],
+    ['agents saying not spam overrule every feed', view([{ source: 'a', score: 1, reports: 9, lastSeenAt: at }], { spam: 0, ok: 1, last: 'ok', firstAt: at - DAY, lastAt: at - DAY }), 'reputation.listed', 0],
+    ['and give their own points towards allow', view([{ source: 'a', score: 1, reports: 9, lastSeenAt: at }], { spam: 0, ok: 1, last: 'ok', firstAt: at - DAY, lastAt: at - DAY }), 'feedback.ok', -60],
+    ['the last verdict decides: spam after ok counts as spam', view([], { spam: 1, ok: 2, last: 'spam', firstAt: at - 2 * DAY, lastAt: at }), 'feedback.spam', 40],
+    ['an agent’s spam report fades like a feed entry', view([], { spam: 1, ok: 0, last: 'spam', firstAt: at - 30 * DAY, lastAt: at - 30 * DAY }), 'feedback.spam', 20],
+  ])('%s', (_name, lookup, code, expected) => {
+    expect(points(screen('+13125550111', lookup), code)).toBe(expected);
+  });
+
+  test('a source weight of 0 in screening.signals.reputation.sources ignores that source', () => {
+    const model = modelOf({ screening: { signals: { reputation: { sources: { noisy: { weight: 0 } } } } } });
+    const d = screen('+13125550111', view([{ source: 'noisy', score: 1, reports: 50, lastSeenAt: at }]), {}, model);
+    expect(points(d, 'reputation.listed')).toBe(0);
+  });
+
+  test('a caller cleared by agents is allowed although every feed lists it', () => {
+    const d = screen('+13125550111', view([{ source: 'a', score: 1, reports: 40, lastSeenAt: at }, { source: 'b', score: 0.9, reports: 3, lastSeenAt: at }], { spam: 1, ok: 2, last: 'ok', firstAt: at - 9 * DAY, lastAt: at - DAY }));
+    expect(d.verdict).toBe('allow');
+    expect(d.reasons.find((r) => r.code === 'reputation.listed')?.text).toMatch(/overruled: agents said not spam.*a \(score 1, 40 reports.*b \(score 0\.9/);
   });
 });

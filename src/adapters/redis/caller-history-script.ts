@@ -15,11 +15,13 @@
  * converts no numbers: the TypeScript side validates everything, does the arithmetic and passes
  * ready-made strings.
  *
- * KEYS (2 or 3; the store builds them from its key prefix <p>):
- *   KEYS[1]  <p>reputation       hash, field = E.164, value = JSON ReputationEntry (read only)
- *   KEYS[2]  <p>caller:<e164>    sorted set, the number's history (below)
- *   KEYS[3]  <p>vel:b:<block>    sorted set, the number block's calls; absent when no block is tracked
- *
+ * KEYS (the store builds them from its key prefix <p>):
+ *   KEYS[1]  <p>caller:<e164>    sorted set, the number's history (below)
+ *   KEYS[2]  <p>vel:b:<block>    sorted set, the number block's calls; only when mode says a block is tracked
+ *   then     one bucket hash per reputation source (./reputation-layout.ts), read only: HGET of the
+ *            number's field in each; none on a Redis Cluster (they live in other slots: the store
+ *            reads them with separate commands sent at the same time)
+
  * Score ranges keep the members apart: window counts (ZCOUNT over (at - window, at]) and trims only
  * ever see the members they are meant for.
  *   <callId>  score  at               a call (both sets). An empty callId and callIds beginning with
@@ -53,52 +55,50 @@
  *   that needs a ttl, and the next call, finding ~m of another epoch, maintains.)
  *
  * ARGV (all strings):
- *   ARGV[1]  e164       the reputation hash field
+ *   ARGV[1]  field      the number's field in the reputation buckets (E.164 digits)
  *   ARGV[2]  at         the call's time, epoch ms (from the caller, never Redis TIME)
  *   ARGV[3]  member     the call's sorted-set member (the callId, escaped)
- *   ARGV[4]  mode       2 bytes: "1" = live call (write), "0" = `callscreen check` or nothing tracked
- *                       (write nothing); then the number of number windows, as the byte 48 + count
+ *   ARGV[4]  mode       3 bytes: "1" = live call (write), "0" = `callscreen check` or nothing tracked
+ *                       (write nothing); the number of number windows, as the byte 48 + count; "1" when
+ *                       KEYS[2] is the block set, "0" when no block is tracked
  *   ARGV[5]  did        "d:<did>", or "" when the repeat caller is off (nothing read or written)
  *   ARGV[6]  mark       number set: -(epoch + 1), the current epoch's ~m score
  *   ARGV[7]  trimMax    number set: at - retention (never below 0)
  *   ARGV[8]  ttl        number set: PEXPIRE of a maintenance run, ms
  *   ARGV[9 .. 8 + n]    number set: "(<at - window>", the exclusive lower bound of each window
  *                       (never below "(0": only calls have positive scores)
- *   then, with KEYS[3], the block set: mark, trimMax, ttl, then its window bounds up to #ARGV
- *
+ *   then, with a block set, its mark, trimMax, ttl, then its window bounds up to #ARGV
+
  * Reply (one flat table):
- *   [1] reputation JSON or nil
- *   [2] the score of this call's member in the number set, nil unless already recorded
- *   [3] the score of d:<did>, nil if none (or the repeat caller is off)
- *   [4] [5] [6] the scores of c:p, c:f, c:n, each nil if none
- *   [7 ..] the number set's window counts, then the block set's (same order as the bounds)
- * The TypeScript side turns the scores into times: the previous call to the DID is -[3] unless that
- * is this very call ([2] equals it: a refetch is not its own previous call) or older than repeatWithin.
- *
+ *   [1] the score of this call's member in the number set, nil unless already recorded
+ *   [2] the score of d:<did>, nil if none (or the repeat caller is off)
+ *   [3] [4] [5] the scores of c:p, c:f, c:n, each nil if none
+ *   [6 ..] the number set's window counts, then the block set's (same order as the bounds)
+ *   then each reputation bucket's value for the number (nil if it has none), in KEYS order
+ * The TypeScript side turns the scores into times: the previous call to the DID is -[2] unless that
+ * is this very call ([1] equals it: a refetch is not its own previous call) or older than repeatWithin.
+
  * A window counts calls with a time in (at - window, at], this call included: ZCOUNT + 1 unless the
  * number set already holds this call (a refetch of the same callId keeps its first time, is counted
  * once and writes nothing). With record "0" nothing is written at all and the counts are what they
  * would have been had the call been recorded.
  *
- * Redis Cluster (not supported yet): the keys of one fetch hash to several slots (the one shared
- * reputation hash, the number's set, the block's set), so this script would fail with CROSSSLOT.
- * Running it there needs hash tags that put one fetch's keys in one slot, e.g. {<e164>} on the
- * number's key with the reputation entry moved to a per-number key under the same tag. The block
- * set is shared by many numbers and cannot live in every number's slot: tagging all keys by block
- * ({<block>}) keeps one round trip, anything else costs a second one.
+ * Redis Cluster: a script's keys must share a slot. The store tags the number set and the block set
+ * with the block ({<block>}, or {<e164>} when no block is tracked), so both live in the block's slot,
+ * and reads the reputation buckets (which are spread by a hash of the number) outside the script.
  */
 export const CALLER_HISTORY_LUA = `
 -- redis.call, ARGV and KEYS as locals: a global lookup costs more than a local
 local call, A, K = redis.call, ARGV, KEYS
 local at, member, did = A[2], A[3], A[5]
-local record, nCount = string.byte(A[4], 1, 2)
+local record, nCount, hasBlock = string.byte(A[4], 1, 3)
 nCount = nCount - 48
 -- the number set: one read for the refetch check, ~m, the repeat memory and the CAPTCHA history
-local key = K[2]
+local key = K[1]
 local s = call('ZMSCORE', key, member, '~m', did, 'c:p', 'c:f', 'c:n')
 -- sized for up to 6 counts (false: no reply[n] growth); reply[n + 1] = nil ends it
-local reply = { call('HGET', K[1], A[1]), s[1], s[3], s[4], s[5], s[6], false, false, false, false, false, false }
-local mark, new, n = s[2], not s[1], 6
+local reply = { s[1], s[3], s[4], s[5], s[6], false, false, false, false, false, false, false }
+local mark, new, n = s[2], not s[1], 5
 
 -- no ~m: no call recorded yet, so only this one counts
 if not mark then
@@ -126,8 +126,10 @@ if write then
 end
 
 -- the block set: counts, then ZADD CH tells whether this epoch is new (2) or the set is (3)
-key = K[3]
-if key then
+local firstBucket = 2
+if hasBlock == 49 then
+  key = K[2]
+  firstBucket = 3
   local i = 9 + nCount
   if new then
     for j = i + 3, #A do n = n + 1; reply[n] = call('ZCOUNT', key, A[j], at) + 1 end
@@ -143,6 +145,10 @@ if key then
     end
   end
 end
+
+-- the reputation sources: the number's entry in each source's bucket
+local field = A[1]
+for j = firstBucket, #K do n = n + 1; reply[n] = call('HGET', K[j], field) end
 reply[n + 1] = nil
 return reply
 `;

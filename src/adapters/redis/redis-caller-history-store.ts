@@ -10,13 +10,17 @@
  * fetch() runs on every call, so it stays cheap: the per-configuration arithmetic (retention,
  * maintenance interval, ttl) is cached per window list, and the script gets ready-made strings.
  *
- * Redis Cluster is not supported yet: one fetch touches keys in several hash slots (see the script).
+ * The reputation list is read in the same script: one bucket per source (./reputation-layout.ts), the
+ * sources known from a ReputationSourceTable the daemon keeps fresh. On a Redis Cluster the script
+ * keys carry a hash tag and the buckets are read by separate HGETs sent at the same time as the script
+ * (they live in other slots), so a decision still waits for one round trip.
  */
-import type { RedisClient } from './redis-connection';
 import type { CallerHistory, CaptchaHistory, WindowCount } from '../../domain/caller-history';
-import type { ReputationEntry } from '../../domain/reputation';
+import type { ReputationEntry, ReputationView } from '../../domain/reputation';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../../ports/caller-history-store';
 import { CALLER_HISTORY_COMMAND, CALLER_HISTORY_LUA } from './caller-history-script';
+import type { RedisClient } from './redis-connection';
+import { dayStartMs, decodeFeedbackEntry, decodeFeedEntry, numberField, sourceBucketKey, type SourceRecord } from './reputation-layout';
 
 /** a CAPTCHA outcome is remembered this long after the last one */
 export const CAPTCHA_TTL_MS = 90 * 24 * 3600 * 1000;
@@ -64,16 +68,29 @@ interface SetPlan {
   readonly ttlArg: string;
 }
 
+/** Where the store learns which reputation sources exist (a ReputationSourceTable in the daemon). */
+export interface ReputationSourceList {
+  /** the sources as last read; awaits the first read when there has been none */
+  sources(): readonly SourceRecord[] | Promise<readonly SourceRecord[]>;
+}
+
+const NO_SOURCES: ReputationSourceList = { sources: () => [] };
+
 export class RedisCallerHistoryStore implements CallerHistoryStore {
   private readonly command: HistoryCommand;
   private numberPlan: SetPlan | undefined;
   private blockPlan: SetPlan | undefined;
+  private readonly cluster: boolean;
+  /** the block size of the last fetch: on a Cluster the number set's hash tag depends on it */
+  private blockDigits = 0;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keyPrefix: string,
+    private readonly reputation: ReputationSourceList = NO_SOURCES,
   ) {
-    // numberOfKeys left out: the block key is optional, so each call passes its own key count
+    this.cluster = (redis as { isCluster?: boolean }).isCluster === true;
+    // numberOfKeys left out: the block key and the buckets vary, so each call passes its own key count
     const commands = redis as unknown as Record<string, unknown>;
     if (typeof commands[CALLER_HISTORY_COMMAND] !== 'function') {
       redis.defineCommand(CALLER_HISTORY_COMMAND, { lua: CALLER_HISTORY_LUA });
@@ -83,40 +100,63 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
   }
 
   /**
-   * The keys a fetch may touch, in the script's KEYS order: the reputation hash, the number's sorted
-   * set (calls, repeat memory, CAPTCHA outcomes) and, when the number has a block, the block's sorted
-   * set (a fetch leaves the block key out when no block window is configured).
+   * The caller-history keys of a number, in the script's KEYS order: the number's sorted set (calls,
+   * repeat memory, CAPTCHA outcomes) and, when the number has a block, the block's sorted set. On a
+   * Cluster both carry the block (or the number) as hash tag.
    */
   keysFor(query: Pick<CallerHistoryQuery, 'e164' | 'blockDigits'>): string[] {
-    const p = this.keyPrefix;
-    const keys = [`${p}reputation`, `${p}caller:${query.e164}`];
     const block = numberBlock(query.e164, query.blockDigits);
-    if (block !== null) keys.push(`${p}vel:b:${block}`);
+    const keys = [this.numberKey(query.e164, block)];
+    if (block !== null) keys.push(this.blockKey(block));
     return keys;
+  }
+
+  private numberKey(e164: string, block: string | null): string {
+    return this.cluster ? `${this.keyPrefix}caller:{${block ?? e164}}${e164}` : `${this.keyPrefix}caller:${e164}`;
+  }
+
+  private blockKey(block: string): string {
+    return this.cluster ? `${this.keyPrefix}vel:b:{${block}}` : `${this.keyPrefix}vel:b:${block}`;
   }
 
   async fetch(query: CallerHistoryQuery): Promise<CallerHistory> {
     if (!Number.isFinite(query.at) || query.at < 1) throw new RangeError(`caller history: call time ${query.at} is not a positive epoch ms`);
+    const listed = this.reputation.sources();
+    const sources = Array.isArray(listed) ? (listed as readonly SourceRecord[]) : await listed;
     const at = Math.trunc(query.at);
     const repeatMs = secondsToMs(query.repeatWithinSeconds);
     const blockPlan = (this.blockPlan = planFor(this.blockPlan, query.blockWindowsSeconds, 0));
     const numberPlan = (this.numberPlan = planFor(this.numberPlan, query.numberWindowsSeconds, Math.max(repeatMs, blockPlan.longestMs)));
-    const p = this.keyPrefix;
+    this.blockDigits = query.blockDigits;
     const block = blockPlan.longestMs > 0 ? numberBlock(query.e164, query.blockDigits) : null;
     const tracked = numberPlan.longestMs > 0 || repeatMs > 0 || block !== null;
-    const args: Array<string | number> = [block === null ? 2 : 3, `${p}reputation`, `${p}caller:${query.e164}`];
-    if (block !== null) args.push(`${p}vel:b:${block}`);
+    const field = numberField(query.e164);
+    const buckets = sources.map((source) => sourceBucketKey(this.keyPrefix, source, field));
+    const inScript = this.cluster ? 0 : buckets.length;
+    const args: Array<string | number> = [1 + (block === null ? 0 : 1) + inScript, this.numberKey(query.e164, this.cluster ? numberBlock(query.e164, query.blockDigits) : block)];
+    if (block !== null) args.push(this.blockKey(block));
+    for (let i = 0; i < inScript; i++) args.push(buckets[i] as string);
     args.push(
-      query.e164,
+      field,
       String(at),
       callMember(query.callId),
-      query.record && tracked ? numberPlan.recordMode : numberPlan.checkMode,
+      `${query.record && tracked ? numberPlan.recordMode : numberPlan.checkMode}${block === null ? '0' : '1'}`,
       repeatMs > 0 ? `d:${query.did}` : '',
     );
     pushSection(args, at, numberPlan);
     if (block !== null) pushSection(args, at, blockPlan);
-    const reply = await this.command(args);
-    return parseReply(reply, query, at, repeatMs, numberPlan, block === null ? null : blockPlan);
+    let reply: unknown;
+    let values: unknown[];
+    if (inScript === buckets.length) {
+      reply = await this.command(args);
+      values = Array.isArray(reply) ? reply.slice(reply.length - buckets.length) : [];
+    } else {
+      // Cluster: the buckets live in other slots; send their reads together with the script
+      const [scriptReply, ...bucketValues] = await Promise.all([this.command(args), ...buckets.map((key) => this.redis.hget(key, field))]);
+      reply = Array.isArray(scriptReply) ? [...(scriptReply as unknown[]), ...bucketValues] : scriptReply;
+      values = bucketValues;
+    }
+    return parseReply(reply, query, at, repeatMs, numberPlan, block === null ? null : blockPlan, sources.length, reputationView(sources, values));
   }
 
   /**
@@ -125,7 +165,7 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
    */
   async recordCaptchaOutcome(e164: string, outcome: 'passed' | 'failed', at: number): Promise<void> {
     if (!Number.isFinite(at)) throw new RangeError(`caller history: CAPTCHA time ${at} is not a number`);
-    const key = `${this.keyPrefix}caller:${e164}`;
+    const key = this.numberKey(e164, this.cluster ? numberBlock(e164, this.blockDigits) : null);
     const time = String(-(CAPTCHA_SCORE_BASE + Math.trunc(at)));
     const none = String(-CAPTCHA_SCORE_BASE);
     const tx = this.redis.multi();
@@ -204,33 +244,56 @@ function pushSection(args: Array<string | number>, at: number, plan: SetPlan): v
   for (const ms of plan.countedMs) args.push(ms < at ? `(${at - ms}` : '(0');
 }
 
-/** reply: reputation, the call's own score, the d:<did> score, the c:p, c:f, c:n scores, then the counts */
-function parseReply(reply: unknown, query: CallerHistoryQuery, at: number, repeatMs: number, numberPlan: SetPlan, blockPlan: SetPlan | null): CallerHistory {
+/** reply: the call's own score, the d:<did> score, the c:p, c:f, c:n scores, the counts, then one value per reputation bucket */
+function parseReply(reply: unknown, query: CallerHistoryQuery, at: number, repeatMs: number, numberPlan: SetPlan, blockPlan: SetPlan | null, buckets: number, reputation: ReputationView): CallerHistory {
   const numberCounted = numberPlan.countedMs.length;
-  if (!Array.isArray(reply) || reply.length !== 6 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length)) {
+  if (!Array.isArray(reply) || reply.length !== 5 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + buckets) {
     throw new Error('caller history: unexpected reply from the Redis script');
   }
   const list = reply as unknown[];
-  const captcha: CaptchaHistory = { failures: Math.max(0, captchaValue(list[5]) ?? 0) };
-  const lastPassedAt = captchaValue(list[3]);
-  const lastFailedAt = captchaValue(list[4]);
+  const captcha: CaptchaHistory = { failures: Math.max(0, captchaValue(list[4]) ?? 0) };
+  const lastPassedAt = captchaValue(list[2]);
+  const lastFailedAt = captchaValue(list[3]);
   if (lastPassedAt !== undefined) captcha.lastPassedAt = lastPassedAt;
   if (lastFailedAt !== undefined) captcha.lastFailedAt = lastFailedAt;
-  const reputation = list[0];
   const history: CallerHistory = {
-    reputation: typeof reputation === 'string' ? parseReputationEntry(reputation) : null,
-    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 6),
+    reputation,
+    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 5),
     blockCalls:
       blockPlan === null
         ? query.blockWindowsSeconds.map((windowSeconds) => ({ windowSeconds, calls: 0 }))
-        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 6 + numberCounted),
+        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 5 + numberCounted),
     captcha,
   };
   if (repeatMs > 0) {
-    const previousAt = previousCall(list[1], list[2], at, repeatMs);
+    const previousAt = previousCall(list[0], list[1], at, repeatMs);
     if (previousAt !== undefined) history.previousCallToDidAt = previousAt;
   }
   return history;
+}
+
+/**
+ * The sources' stored values for one number -> what the core reads: feed and live entries (a value
+ * that does not decode is ignored: a reader must not fail on one odd field) and the agents' feedback.
+ */
+export function reputationView(sources: readonly SourceRecord[], values: readonly unknown[]): ReputationView {
+  const view: ReputationView = { entries: [] };
+  sources.forEach((source, i) => {
+    const value = values[i];
+    if (typeof value !== 'string') return;
+    if (source.kind === 'feedback') {
+      const feedback = decodeFeedbackEntry(value);
+      if (feedback) view.feedback = feedback;
+      return;
+    }
+    const packed = decodeFeedEntry(value);
+    if (!packed) return;
+    const entry: ReputationEntry = { source: source.name, score: packed.score / 100, reports: packed.reports, firstSeenAt: dayStartMs(packed.firstDay), lastSeenAt: dayStartMs(packed.lastDay) };
+    const category = packed.category > 0 ? source.categories[packed.category - 1] : undefined;
+    if (category) entry.category = category;
+    view.entries.push(entry);
+  });
+  return view;
 }
 
 /** a CAPTCHA member's score -(CAPTCHA_SCORE_BASE + value) -> value */
@@ -261,20 +324,4 @@ function windowCounts(windowsSeconds: readonly number[], windowsMs: readonly num
 function toInteger(value: unknown): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
   return Number.isFinite(n) ? Math.trunc(n) : undefined;
-}
-
-/** read exactly like RedisReputationStore: invalid JSON or no numeric score = unlisted */
-export function parseReputationEntry(raw: string): ReputationEntry | null {
-  try {
-    const v = JSON.parse(raw) as Partial<ReputationEntry> | null;
-    if (v === null || typeof v !== 'object' || typeof v.score !== 'number' || !Number.isFinite(v.score)) return null;
-    const entry: ReputationEntry = { score: v.score, reports: typeof v.reports === 'number' ? v.reports : 0 };
-    if (typeof v.category === 'string') entry.category = v.category;
-    if (typeof v.source === 'string') entry.source = v.source;
-    if (typeof v.firstSeenAt === 'number' && Number.isFinite(v.firstSeenAt)) entry.firstSeenAt = v.firstSeenAt;
-    if (typeof v.lastSeenAt === 'number' && Number.isFinite(v.lastSeenAt)) entry.lastSeenAt = v.lastSeenAt;
-    return entry;
-  } catch {
-    return null;
-  }
 }

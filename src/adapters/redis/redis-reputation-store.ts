@@ -1,34 +1,58 @@
 /**
- * ReputationStore on Redis: one hash, field = E.164 number, value = a compact JSON entry.
- * A lookup is one HGET, so a decision costs one round trip.
+ * ReputationStore on Redis (layout: ./reputation-layout.ts). `lookup` reads the number's field in
+ * every source's bucket (one pipelined round trip; the screening path reads the same buckets inside
+ * its history script). `put` writes entries of a live source such as `manual`.
  */
+import type { ReputationView } from '../../domain/reputation';
+import type { LiveReputationEntry, ReputationStore } from '../../ports/reputation-store';
+import { reputationView } from './redis-caller-history-store';
 import type { RedisClient } from './redis-connection';
-import type { ReputationEntry } from '../../domain/reputation';
-import type { ReputationStore } from '../../ports/reputation-store';
-import { parseReputationEntry } from './redis-caller-history-store';
+import { bucketKey, bucketOf, dayOf, encodeFeedEntry, LIVE_BUCKETS, MAX_CATEGORIES, numberField, parseSourceTable, SOURCE_NAME_PATTERN, sourceBucketKey, sourcesKey, type SourceRecord } from './reputation-layout';
 
 export class RedisReputationStore implements ReputationStore {
-  readonly key: string;
-
   constructor(
     private readonly redis: RedisClient,
-    keyPrefix: string,
-  ) {
-    this.key = `${keyPrefix}reputation`;
+    private readonly keyPrefix: string,
+  ) {}
+
+  async sources(): Promise<SourceRecord[]> {
+    return parseSourceTable(await this.redis.hgetall(sourcesKey(this.keyPrefix))).sources;
   }
 
-  async lookup(e164: string): Promise<ReputationEntry | null> {
-    const raw = await this.redis.hget(this.key, e164);
-    return raw === null ? null : parseReputationEntry(raw);
+  async lookup(e164: string): Promise<ReputationView> {
+    const sources = await this.sources();
+    const field = numberField(e164);
+    const values = await Promise.all(sources.map((source) => this.redis.hget(sourceBucketKey(this.keyPrefix, source, field), field)));
+    return reputationView(sources, values);
   }
 
-  async put(entries: ReadonlyArray<{ e164: string; entry: ReputationEntry }>): Promise<number> {
-    const chunk = 1000;
-    for (let i = 0; i < entries.length; i += chunk) {
-      const fields: string[] = [];
-      for (const { e164, entry } of entries.slice(i, i + chunk)) fields.push(e164, JSON.stringify(entry));
-      await this.redis.hset(this.key, ...fields);
-    }
+  async put(source: string, entries: readonly LiveReputationEntry[]): Promise<number> {
+    if (!SOURCE_NAME_PATTERN.test(source)) throw new RangeError(`reputation: ${JSON.stringify(source)} is not a source name (lower case letters, digits, - and _)`);
+    const record = await this.liveSource(source, entries);
+    const writes = entries.map((e) => {
+      const field = numberField(e.e164);
+      const day = dayOf(e.at ?? Date.now());
+      const index = e.category ? record.categories.indexOf(e.category) + 1 : 0;
+      const value = encodeFeedEntry({ score: e.score * 100, reports: e.reports ?? 1, category: index, firstDay: day, lastDay: day });
+      return this.redis.hset(bucketKey(this.keyPrefix, record.name, record.gen, bucketOf(field, record.buckets)), field, value);
+    });
+    await Promise.all(writes);
     return entries.length;
+  }
+
+  /** the live source's record, created (generation 0) when missing, with the entries' categories added */
+  private async liveSource(name: string, entries: readonly LiveReputationEntry[]): Promise<SourceRecord> {
+    const key = sourcesKey(this.keyPrefix);
+    const fresh: SourceRecord = { name, kind: 'live', gen: 0, buckets: LIVE_BUCKETS, entries: 0, categories: [], importedAt: Date.now() };
+    await this.redis.hsetnx(key, name, JSON.stringify(fresh));
+    const record = (await this.sources()).find((s) => s.name === name);
+    if (!record) throw new Error(`reputation: source ${name} is not readable in the source table`);
+    if (record.kind !== 'live') throw new RangeError(`reputation: source ${name} is a ${record.kind} source; entries are added one by one only to live sources`);
+    const added = [...new Set(entries.map((e) => e.category).filter((c): c is string => !!c && !record.categories.includes(c)))];
+    if (added.length > 0 && record.categories.length < MAX_CATEGORIES) {
+      record.categories = [...record.categories, ...added].slice(0, MAX_CATEGORIES);
+      await this.redis.hset(key, name, JSON.stringify({ ...record, name: undefined }));
+    }
+    return record;
   }
 }

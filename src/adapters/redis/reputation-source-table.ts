@@ -1,0 +1,70 @@
+/**
+ * The reputation sources a reader knows about: the source table (<p>rep:{meta}:sources, see
+ * ./reputation-layout.ts) read at start and then every SOURCE_REFRESH_MS, so a feed that was
+ * re-imported or a source that was added is consulted within a second. Between reads the last good
+ * table is used; a read that fails keeps it (and is retried at the next tick).
+ */
+import type { Logger } from 'pino';
+import type { ReputationSourceList } from './redis-caller-history-store';
+import type { RedisClient } from './redis-connection';
+import { parseSourceTable, SOURCE_REFRESH_MS, sourcesKey, type SourceRecord } from './reputation-layout';
+
+export class ReputationSourceTable implements ReputationSourceList {
+  private current: readonly SourceRecord[] | undefined;
+  private reading: Promise<readonly SourceRecord[]> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reported = '';
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keyPrefix: string,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** the table as last read; the first call waits for a read */
+  sources(): readonly SourceRecord[] | Promise<readonly SourceRecord[]> {
+    return this.current ?? this.refresh();
+  }
+
+  /** read the table now (concurrent callers share one read) */
+  refresh(): Promise<readonly SourceRecord[]> {
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  /** keep the table fresh in the background */
+  start(intervalMs = SOURCE_REFRESH_MS): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.refresh().catch(() => undefined);
+    }, intervalMs);
+    this.timer.unref();
+    this.refresh().catch(() => undefined);
+  }
+
+  /** idempotent */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async read(): Promise<readonly SourceRecord[]> {
+    const raw = await this.redis.hgetall(sourcesKey(this.keyPrefix));
+    const { sources, problems } = parseSourceTable(raw);
+    const report = problems.join('; ');
+    if (report !== this.reported) {
+      this.reported = report;
+      if (report) this.logger?.warn({ problems }, 'reputation source table: entries skipped');
+    }
+    const changed = this.current === undefined || describe(this.current) !== describe(sources);
+    this.current = Object.freeze(sources.map((s) => Object.freeze(s)));
+    if (changed) this.logger?.info({ sources: sources.map((s) => `${s.name}.${s.gen} (${s.kind}, ${s.entries} numbers)`) }, 'reputation sources');
+    return this.current;
+  }
+}
+
+function describe(sources: readonly SourceRecord[]): string {
+  return sources.map((s) => `${s.name}.${s.gen}.${s.buckets}.${s.entries}`).join(',');
+}
