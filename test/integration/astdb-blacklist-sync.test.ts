@@ -15,6 +15,7 @@ import { AmiServices } from '../../src/blacklist/ami-services';
 import { AsteriskHealthWatcher } from '../../src/blacklist/asterisk-health-watcher';
 import { AstDbBlacklistSync, type AstDbBlacklistSyncOptions } from '../../src/blacklist/astdb-blacklist-sync';
 import { RedisReputationCandidates } from '../../src/blacklist/reputation-candidates';
+import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import { compileRulesText } from '../../src/config/rules-file';
 import { RulesReloader } from '../../src/config/rules-reloader';
 import { configSchema } from '../../src/config/schema';
@@ -103,10 +104,11 @@ async function family(name = FAMILY): Promise<Map<string, string>> {
 const putByHand = (key: string, value: string, name = FAMILY) => ami.action({ action: 'DBPut', family: name, key, val: value });
 
 async function putReputation(entries: Record<string, { score: number; reports?: number; category?: string }>, prefix = PREFIX): Promise<void> {
-  const fields: string[] = [];
-  for (const [e164, entry] of Object.entries(entries)) fields.push(e164, JSON.stringify({ reports: 1, ...entry }));
-  await redis.hset(`${prefix}reputation`, ...fields);
+  await new RedisReputationStore(redis, prefix).put('test', Object.entries(entries).map(([e164, entry]) => ({ e164, reports: 1, ...entry })));
 }
+
+/** the whole reputation list (every source) gone */
+const clearReputation = () => deleteKeysWithPrefix(redis, `${PREFIX}rep:`);
 
 const rulesOf = (yaml: string): readonly Rule[] => compileRulesText(yaml, 'rules.yaml', 'US').rules;
 
@@ -204,7 +206,7 @@ deny:
 
     // no rules and no reputation: every callscreen entry goes, the hand-made ones stay
     rules = [];
-    await redis.del(`${PREFIX}reputation`);
+    await clearReputation();
     await sync.syncNow('emptied', { reread: true });
     expect(Object.fromEntries(await family())).toEqual({ '3055550000': 'Ex-partner', '+12015550199': 'Added by the office manager' });
   });
@@ -231,7 +233,7 @@ deny:
       expect(maxLog.lines.find((l) => l.msg === 'blacklist sync: maxEntries reached; lower-priority numbers left out')).toMatchObject({ maxEntries: 5, leftOutNumbers: 2 });
     } finally {
       await limited.close();
-      await redis.del(`${PREFIX}reputation`);
+      await clearReputation();
     }
   });
 
