@@ -1,64 +1,387 @@
 /**
- * Reading a reputation feed file (CSV with a header): one entry per line, bad lines reported with
- * their line number and reason, never stopping the import.
+ * Reading a reputation feed: CSV (with or without a header, `,` `;` tab or `|` between fields, RFC 4180
+ * quoting), JSON (an array of objects or one object per line) or one number per line. The parser is fed
+ * text as it arrives and hands each row to a sink; a bad line becomes a problem with its line number
+ * and reason, never an exception. Pure except readFeedFile, which streams a file through it.
  *
- * Columns (by header name, any order; only a number column is required):
- *   number | phone | phone_e164     the caller number, any common notation
- *   score                           0..1 (default 1: listed means spam)
- *   reports | total_hits            how many reports back it
- *   category | scam_category        free text
+ * Fields (by header; see feed-format.ts for the names that map themselves, --map for others):
+ *   number                the caller number, any common notation (required)
+ *   score                 0..1; default: the --score option (1: listed means spam)
+ *   reports               how many reports back it; a row without counts as one report
+ *   category              free text
+ *   firstSeen, lastSeen   dates (ISO, US m/d/yyyy, epoch); the row's first and last seen are its
+ *                         earliest and latest date; a row without dates was seen on the import day
+ *   name                  read, not stored (an entry is one packed integer)
  */
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 import type { CountryCode } from 'libphonenumber-js';
-import { normalisePhoneNumber } from '../domain/phone-number';
-import type { ReputationEntry } from '../domain/reputation';
+import { createFeedNumberNormaliser, type NumberResult } from './feed-numbers';
+import { detectLayout, FeedUsageError, parseDay, planColumns, type ColumnOption, type ColumnPlan, type DetectedLayout, type FeedField, type FeedFormat } from './feed-format';
 
-export type FeedItem = { line: number; e164: string; entry: ReputationEntry } | { line: number; problem: string };
+export interface FeedReadOptions {
+  /** forced format; detected from the first line when absent */
+  format?: FeedFormat;
+  /** region of numbers written without a country code */
+  region: CountryCode;
+  maps?: Array<{ column: string; field: FeedField }>;
+  skips?: ColumnOption[];
+  /** force the complaint-list reading (one row per complaint) even without a complaint-list header */
+  complaints?: boolean;
+  /** the import day (days since 2000-01-01): rows without a date were seen on it */
+  today: number;
+}
 
-const NUMBER_COLUMNS = ['number', 'phone', 'phone_e164'];
-const REPORT_COLUMNS = ['reports', 'total_hits'];
-const CATEGORY_COLUMNS = ['category', 'scam_category'];
+/** What the parser hands on, row by row. */
+export interface FeedSink {
+  /**
+   * A good row. `key` is the number's E.164 digits as a number; `score` 0..1 or NaN (none given);
+   * `reports` >= 0 or -1 (none given); `category` "" for none.
+   */
+  row(key: number, score: number, reports: number, category: string, firstDay: number, lastDay: number): void;
+  problem(line: number, reason: string): void;
+  /** a row left out by --skip */
+  skipped(line: number): void;
+}
 
-export async function* readReputationFeed(file: string, defaultRegion: CountryCode, source: string): AsyncGenerator<FeedItem> {
-  const parser = createReadStream(file).pipe(parse({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), comment: '#', skip_empty_lines: true, relax_column_count: true, skip_records_with_error: false, info: true, trim: true }));
-  let columns: { number: string; reports?: string; category?: string } | undefined;
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      const line = info.lines;
-      if (!columns) {
-        const keys = Object.keys(record);
-        const number = keys.find((k) => NUMBER_COLUMNS.includes(k));
-        if (!number) {
-          yield { line: 1, problem: `no number column in the header (expected one of ${NUMBER_COLUMNS.join(', ')})` };
+export class FeedParser {
+  /** lines seen so far */
+  lines = 0;
+  layout: DetectedLayout | undefined;
+  plan: ColumnPlan | undefined;
+  private carry = '';
+  /** an unfinished quoted CSV record: its text so far and its first line */
+  private pending = '';
+  private pendingLine = 0;
+  private jsonKeys: string[] | undefined;
+  private jsonArray: string[] | undefined;
+  private readonly normalise: (raw: string) => NumberResult;
+  private started = false;
+  private readonly cellBuffer: string[] = [];
+  /** cells a row needs: up to the last column the plan reads */
+  private cellsNeeded = 1;
+
+  constructor(
+    private readonly options: FeedReadOptions,
+    private readonly sink: FeedSink,
+  ) {
+    this.normalise = createFeedNumberNormaliser(options.region);
+  }
+
+  push(text: string): void {
+    if (!this.started) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    const buf = this.carry === '' ? text : this.carry + text;
+    let pos = 0;
+    for (;;) {
+      const nl = buf.indexOf('\n', pos);
+      if (nl < 0) break;
+      const end = nl > pos && buf.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      this.line(buf.slice(pos, end));
+      pos = nl + 1;
+    }
+    this.carry = pos === 0 ? buf : buf.slice(pos);
+  }
+
+  end(): void {
+    if (this.carry !== '') {
+      const last = this.carry;
+      this.carry = '';
+      this.line(last.endsWith('\r') ? last.slice(0, -1) : last);
+    }
+    if (this.pending !== '') {
+      this.sink.problem(this.pendingLine, 'a quoted field is not closed before the end of the file');
+      this.pending = '';
+    }
+    if (this.jsonArray) this.readJsonArray(this.jsonArray.join('\n'));
+  }
+
+  private line(text: string): void {
+    const lineNo = ++this.lines;
+    if (this.jsonArray) {
+      this.jsonArray.push(text);
+      return;
+    }
+    if (this.pending !== '') {
+      this.csvQuoted(`${this.pending}\n${text}`, this.pendingLine);
+      return;
+    }
+    const first = text.charCodeAt(0);
+    if (text === '' || first === 0x23 /* # */) return;
+    if (first === 0x20 || first === 0x09) {
+      const t = text.trim();
+      if (t === '' || t.startsWith('#')) return;
+    }
+    const layout = this.layout ?? this.start(text);
+    if (!layout) return;
+    switch (layout.format) {
+      case 'csv':
+        if (text.indexOf('"') >= 0) this.csvQuoted(text, lineNo);
+        else this.cells(this.splitPlain(text, layout.delimiter), lineNo);
+        return;
+      case 'lines':
+        this.cells([text], lineNo);
+        return;
+      case 'json':
+        this.jsonLine(text, lineNo);
+        return;
+    }
+  }
+
+  /** the first data-bearing line: layout, and the plan when the line is a header (then undefined: not a row) */
+  private start(text: string): DetectedLayout | undefined {
+    const layout = detectLayout(text, this.options.format);
+    this.layout = layout;
+    if (layout.format === 'json') {
+      const t = text.trim();
+      if (t.startsWith('[')) {
+        this.jsonArray = [text];
+        return undefined;
+      }
+      return layout;
+    }
+    if (layout.format === 'csv' && layout.header) {
+      const header = text.indexOf('"') >= 0 ? splitQuoted(text, layout.delimiter) : text.split(layout.delimiter);
+      this.setPlan(header ?? [], header?.length ?? 0);
+      return undefined;
+    }
+    if (layout.format === 'lines') {
+      this.setPlan(undefined, 1);
+      // a one-word header ("number") over a list of numbers
+      if (/^[A-Za-z_][A-Za-z0-9_ ]*$/.test(text.trim())) return undefined;
+      return layout;
+    }
+    this.setPlan(undefined, text.split(layout.delimiter).length);
+    return layout;
+  }
+
+  /**
+   * The cells of an unquoted CSV line up to the last one the plan reads (String.split cut every cell
+   * and cost three times as much). Reuses one array: cells() reads it before the next line.
+   */
+  private splitPlain(text: string, delimiter: string): string[] {
+    const cells = this.cellBuffer;
+    cells.length = 0;
+    let start = 0;
+    for (let i = 0; i < this.cellsNeeded; i++) {
+      const end = text.indexOf(delimiter, start);
+      if (end < 0) {
+        cells.push(text.slice(start));
+        break;
+      }
+      cells.push(text.slice(start, end));
+      start = end + 1;
+    }
+    return cells;
+  }
+
+  private setPlan(header: string[] | undefined, columns: number): void {
+    this.plan = planColumns(header, columns, this.options.maps ?? [], this.options.skips ?? []);
+    const p = this.plan;
+    this.cellsNeeded = 1 + Math.max(p.number, p.score, p.reports, p.category, ...p.dates, ...p.skip.map((x) => x.index));
+    if (this.options.complaints) this.plan.complaints = true;
+  }
+
+  private csvQuoted(text: string, lineNo: number): void {
+    const split = splitQuoted(text, (this.layout as DetectedLayout).delimiter);
+    if (!split) {
+      this.pending = text;
+      this.pendingLine = lineNo;
+      return;
+    }
+    this.pending = '';
+    this.cells(split, lineNo);
+  }
+
+  private jsonLine(text: string, lineNo: number): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      this.sink.problem(lineNo, `not JSON: ${(e as Error).message}`);
+      return;
+    }
+    this.jsonObject(value, lineNo);
+  }
+
+  private readJsonArray(text: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new FeedUsageError(`not a JSON array: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(value)) throw new FeedUsageError('not a JSON array');
+    this.jsonArray = undefined;
+    // items have no line numbers of their own: problems name the item's position (1-based)
+    value.forEach((item, i) => this.jsonObject(item, i + 1));
+  }
+
+  private jsonObject(value: unknown, lineNo: number): void {
+    if (typeof value === 'string' || typeof value === 'number') {
+      if (!this.jsonKeys) {
+        this.jsonKeys = ['number'];
+        this.setPlan(this.jsonKeys, 1);
+      }
+      this.cells([String(value)], lineNo);
+      return;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      this.sink.problem(lineNo, 'not an object with a number');
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    if (!this.jsonKeys) {
+      this.jsonKeys = Object.keys(record);
+      this.setPlan(this.jsonKeys, this.jsonKeys.length);
+    }
+    this.cells(
+      this.jsonKeys.map((k) => {
+        const v = record[k];
+        return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+      }),
+      lineNo,
+    );
+  }
+
+  private cells(cells: string[], lineNo: number): void {
+    const plan = this.plan as ColumnPlan;
+    for (const s of plan.skip) {
+      const cell = cells[s.index];
+      if (cell !== undefined && cell.trim().toLowerCase() === s.value) {
+        this.sink.skipped(lineNo);
+        return;
+      }
+    }
+    const raw = cells[plan.number];
+    if (raw === undefined) {
+      this.sink.problem(lineNo, `${cells.length} fields, the number is field ${plan.number + 1}`);
+      return;
+    }
+    const n = this.normalise(raw.trim());
+    if (!('e164' in n)) {
+      this.sink.problem(lineNo, n.problem);
+      return;
+    }
+    let score = Number.NaN;
+    if (plan.score >= 0) {
+      const text = (cells[plan.score] ?? '').trim();
+      if (text !== '') {
+        score = Number(text);
+        if (!Number.isFinite(score) || score < 0 || score > 1) {
+          this.sink.problem(lineNo, `score ${JSON.stringify(text)} is not a number from 0 to 1`);
           return;
         }
-        columns = { number };
-        const reports = keys.find((k) => REPORT_COLUMNS.includes(k));
-        const category = keys.find((k) => CATEGORY_COLUMNS.includes(k));
-        if (reports) columns.reports = reports;
-        if (category) columns.category = category;
       }
-      yield toItem(record, line, columns, defaultRegion, source);
     }
-  } catch (e) {
-    const err = e as Error & { lines?: number };
-    yield { line: err.lines ?? 0, problem: `unreadable from here on: ${err.message}` };
+    let reports = -1;
+    if (plan.reports >= 0) {
+      const text = (cells[plan.reports] ?? '').trim();
+      if (text !== '') {
+        reports = wholeNumber(text);
+        if (reports < 0) {
+          this.sink.problem(lineNo, `reports ${JSON.stringify(text)} is not a whole number`);
+          return;
+        }
+      }
+    }
+    const category = plan.category >= 0 ? (cells[plan.category] ?? '').trim() : '';
+    let firstDay = Infinity;
+    let lastDay = -Infinity;
+    for (const i of plan.dates) {
+      const text = (cells[i] ?? '').trim();
+      if (text === '') continue;
+      const day = parseDay(text);
+      if (day === undefined) {
+        this.sink.problem(lineNo, `date ${JSON.stringify(text)} is not a date (2024-03-01, 3/1/2024 or epoch seconds)`);
+        return;
+      }
+      if (day < firstDay) firstDay = day;
+      if (day > lastDay) lastDay = day;
+    }
+    if (lastDay < 0 && firstDay === Infinity) firstDay = lastDay = this.options.today;
+    this.sink.row(Number(n.e164.slice(1)), score, reports, category, firstDay, lastDay);
   }
 }
 
-function toItem(record: Record<string, string>, line: number, columns: { number: string; reports?: string; category?: string }, region: CountryCode, source: string): FeedItem {
-  const raw = record[columns.number] ?? '';
-  const n = normalisePhoneNumber(raw, region);
-  if (n.kind !== 'e164') return { line, problem: `number ${JSON.stringify(raw)}: ${n.kind === 'withheld' ? 'empty or not a number' : n.reason}` };
-  if (!n.possible) return { line, problem: `number ${JSON.stringify(raw)}: ${n.e164} has a length no number in its country has` };
-  const scoreText = record.score;
-  const score = scoreText === undefined || scoreText === '' ? 1 : Number(scoreText);
-  if (!Number.isFinite(score) || score < 0 || score > 1) return { line, problem: `score ${JSON.stringify(scoreText)} is not a number from 0 to 1` };
-  const reportsText = columns.reports ? record[columns.reports] : undefined;
-  const reports = reportsText ? Number.parseInt(reportsText, 10) : 0;
-  const entry: ReputationEntry = { score, reports: Number.isFinite(reports) ? reports : 0, source };
-  const category = columns.category ? record[columns.category] : undefined;
-  if (category) entry.category = category;
-  return { line, e164: n.e164, entry };
+
+/** "123" -> 123; -1 when not 1 to 9 digits */
+function wholeNumber(text: string): number {
+  if (text.length > 9) return -1;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * One CSV record that contains quotes -> its fields (RFC 4180: a quoted field may hold the delimiter,
+ * line breaks and doubled quotes); undefined when a quoted field is still open at the end of `text`
+ * (the record goes on in the next line). Text after a closing quote up to the next delimiter is kept
+ * (lenient, like most readers).
+ */
+export function splitQuoted(text: string, delimiter: string): string[] | undefined {
+  const fields: string[] = [];
+  const d = delimiter.charCodeAt(0);
+  let i = 0;
+  const n = text.length;
+  for (;;) {
+    // skip blanks before a quote
+    let j = i;
+    while (j < n && text.charCodeAt(j) === 0x20) j++;
+    if (j < n && text.charCodeAt(j) === 0x22) {
+      let value = '';
+      let k = j + 1;
+      for (;;) {
+        const q = text.indexOf('"', k);
+        if (q < 0) return undefined;
+        value += text.slice(k, q);
+        if (text.charCodeAt(q + 1) === 0x22) {
+          value += '"';
+          k = q + 2;
+          continue;
+        }
+        k = q + 1;
+        break;
+      }
+      const next = text.indexOf(delimiter, k);
+      const rest = next < 0 ? text.slice(k) : text.slice(k, next);
+      if (rest.trim() !== '') value += rest;
+      fields.push(value);
+      if (next < 0) return fields;
+      i = next + 1;
+    } else {
+      let next = i;
+      while (next < n && text.charCodeAt(next) !== d) next++;
+      // a quote inside an unquoted field is kept as it is
+      fields.push(text.slice(i, next));
+      if (next >= n) return fields;
+      i = next + 1;
+    }
+  }
+}
+
+/** Stream a file through a parser. `onBytes` gets the bytes read so far (for a progress bar). */
+export async function readFeedFile(file: string, parser: FeedParser, onBytes?: (bytes: number) => void): Promise<void> {
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  stream.setEncoding('utf8');
+  let opened = false;
+  stream.once('open', () => {
+    opened = true;
+  });
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      parser.push(chunk);
+      onBytes?.(stream.bytesRead);
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (!opened) throw new FeedUsageError(`${file}: cannot read (${err.code ?? err.message})`);
+    throw e;
+  }
+  parser.end();
 }

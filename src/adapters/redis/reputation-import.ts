@@ -1,0 +1,324 @@
+/**
+ * Writing an imported feed into the reputation layout (./reputation-layout.ts) and retiring what it
+ * replaces. An import writes a whole new generation of the source beside the live one and then switches
+ * the source table to it in one MULTI, so a reader sees the whole old list until the switch and the
+ * whole new one after it, never an empty or half-written list:
+ *
+ *   1. purgeStaleGenerations (retired generations whose grace is over, imports that crashed long ago)
+ *   2. INCR the generation counter; HSET the pending-import record (crash evidence)
+ *   3. HSET every bucket, all its fields in one command, a bounded number of commands in flight
+ *   4. HGETALL the previous generation's buckets: new / updated / removed counts
+ *   5. MULTI: HSET the source record, HDEL pending, ZADD the old generation to the retired set
+ *      (deleted RETIRE_GRACE_MS later, after every reader has re-read the table)
+ *   6. purgeStaleGenerations again
+ *
+ * Only single-key commands and MULTIs over the {meta} keys: works on Redis Cluster too.
+ */
+import { hostname } from 'node:os';
+import { Command, type Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
+import {
+  bucketKey,
+  bucketOf,
+  bucketsFor,
+  generationCounterKey,
+  generationId,
+  generationPattern,
+  parseSourceTable,
+  pendingKey,
+  RETIRE_GRACE_MS,
+  retiredKey,
+  SOURCE_NAME_PATTERN,
+  sourcesKey,
+  type PendingImport,
+  type SourceRecord,
+} from './reputation-layout';
+
+/** an import whose pending record is older than this crashed: its partial generation is deleted */
+export const PENDING_MAX_AGE_MS = 6 * 3_600_000;
+/** bucket writes (and reads of the old generation) in flight at once */
+export const DEFAULT_IN_FLIGHT = 64;
+
+/** An import's numbers: E.164 digits as a number -> packed entry (encodeFeedEntry). */
+export interface PackedEntries {
+  readonly size: number;
+  get(key: number): string | undefined;
+  forEach(fn: (key: number, value: string) => void): void;
+}
+
+/** The import cannot go ahead as asked (a bad source name, a source of another kind): exit code 2. */
+export class ImportRefusedError extends Error {
+  override readonly name = 'ImportRefusedError';
+}
+
+export interface GenerationInput {
+  source: string;
+  /** what was imported (file name without directories) */
+  origin: string;
+  entries: PackedEntries;
+  /** category names of the packed entries (index 1 = categories[0]) */
+  categories: string[];
+  /** epoch ms; default Date.now() */
+  now?: number;
+  inFlight?: number;
+  /** compare with the previous generation (default true) */
+  diff?: boolean;
+  /** buckets written so far, of total */
+  onProgress?: (written: number, total: number) => void;
+  /** a pending import of the same source was found and its generation retired */
+  onWarning?: (message: string) => void;
+}
+
+export interface GenerationResult {
+  record: SourceRecord;
+  previous: SourceRecord | undefined;
+  entries: number;
+  /** against the previous generation (all new when there was none; undefined counts when diff was off) */
+  added: number | undefined;
+  updated: number | undefined;
+  removed: number | undefined;
+  /** time spent: writing the buckets, comparing with the previous generation (ms) */
+  writeMs: number;
+  diffMs: number;
+}
+
+/** Write `entries` as a new generation of `source` and make it the live one. */
+export async function writeFeedGeneration(redis: RedisClient, prefix: string, input: GenerationInput): Promise<GenerationResult> {
+  const { source, entries } = input;
+  if (!SOURCE_NAME_PATTERN.test(source)) throw new ImportRefusedError(`source name ${JSON.stringify(source)}: lower case letters, digits, - and _, at most 32 characters`);
+  const started = input.now ?? Date.now();
+  const inFlight = Math.max(1, input.inFlight ?? DEFAULT_IN_FLIGHT);
+  await purgeStaleGenerations(redis, prefix, started);
+
+  const before = await readSource(redis, prefix, source);
+  if (before && before.kind !== 'feed') throw new ImportRefusedError(`source ${source} is a ${before.kind} source, not a feed: import into another name`);
+
+  const gen = await redis.incr(generationCounterKey(prefix));
+  const pending: PendingImport = { gen, startedAt: started, host: hostname(), pid: process.pid };
+  const earlier = await redis.hget(pendingKey(prefix), source);
+  await redis.hset(pendingKey(prefix), source, JSON.stringify(pending));
+  if (earlier) {
+    const other = parsePending(earlier);
+    if (other) {
+      await redis.zadd(retiredKey(prefix), started + RETIRE_GRACE_MS, generationId(source, other.gen));
+      input.onWarning?.(`an unfinished import of ${source} (generation ${other.gen}, pid ${other.pid} on ${other.host}, started ${new Date(other.startedAt).toISOString()}) is abandoned; its partial generation will be deleted`);
+    }
+  }
+
+  try {
+    const buckets = bucketsFor(entries.size);
+    const t0 = performance.now();
+    await writeBuckets(redis, prefix, source, gen, buckets, entries, inFlight, input.onProgress);
+    const writeMs = performance.now() - t0;
+
+    const t1 = performance.now();
+    const diff = before && input.diff !== false ? await compare(redis, prefix, before, entries, inFlight) : undefined;
+    const diffMs = performance.now() - t1;
+
+    // the switch: only if this import is still the pending one for the source
+    const mine = parsePending((await redis.hget(pendingKey(prefix), source)) ?? '');
+    if (!mine || mine.gen !== gen) throw new Error(`another import of ${source} started meanwhile (pending generation ${mine?.gen ?? 'none'}); this one (generation ${gen}) is abandoned`);
+    const previous = await readSource(redis, prefix, source);
+    if (previous && previous.kind !== 'feed') throw new ImportRefusedError(`source ${source} became a ${previous.kind} source meanwhile`);
+    const switchedAt = input.now ?? Date.now();
+    const record: SourceRecord = { name: source, kind: 'feed', gen, buckets, entries: entries.size, categories: input.categories, importedAt: switchedAt, origin: input.origin };
+    const multi = redis.multi().hset(sourcesKey(prefix), source, JSON.stringify(record)).hdel(pendingKey(prefix), source);
+    if (previous) multi.zadd(retiredKey(prefix), switchedAt + RETIRE_GRACE_MS, generationId(source, previous.gen));
+    await execOrThrow(multi);
+
+    await purgeStaleGenerations(redis, prefix, switchedAt);
+    const added = !before ? entries.size : diff ? diff.added : undefined;
+    return { record, previous, entries: entries.size, added, updated: before ? diff?.updated : 0, removed: before ? diff?.removed : 0, writeMs, diffMs };
+  } catch (e) {
+    await abandon(redis, prefix, source, gen).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** HSET every bucket with all its fields, `inFlight` commands at a time */
+async function writeBuckets(
+  redis: RedisClient,
+  prefix: string,
+  source: string,
+  gen: number,
+  buckets: number,
+  entries: PackedEntries,
+  inFlight: number,
+  onProgress?: (written: number, total: number) => void,
+): Promise<void> {
+  const groups: string[][] = new Array<string[]>(buckets);
+  for (let b = 0; b < buckets; b++) groups[b] = [];
+  entries.forEach((key, value) => {
+    const field = String(key);
+    (groups[bucketOf(field, buckets)] as string[]).push(field, value);
+  });
+  let next = 0;
+  let written = 0;
+  const worker = async (): Promise<void> => {
+    while (next < buckets) {
+      const b = next++;
+      const args = groups[b] as string[];
+      groups[b] = [];
+      if (args.length > 0) await redis.hset(bucketKey(prefix, source, gen, b), ...args);
+      written++;
+      if (onProgress && (written & 255) === 0) onProgress(written, buckets);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, buckets) }, worker));
+  onProgress?.(buckets, buckets);
+}
+
+/** new / updated / removed numbers of `entries` against a generation already in Redis */
+async function compare(redis: RedisClient, prefix: string, old: SourceRecord, entries: PackedEntries, inFlight: number): Promise<{ added: number; updated: number; removed: number }> {
+  let kept = 0;
+  let updated = 0;
+  let removed = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < old.buckets) {
+      // raw replies: no string or object per field (HGETALL through the string API took 5 s for 1M numbers)
+      // (callBuffer goes wrong under auto-pipelining: ioredis sends the command name as the key)
+      const command = new Command('HGETALL', [bucketKey(prefix, old.name, old.gen, next++)], { replyEncoding: null });
+      void redis.sendCommand(command);
+      const reply = (await command.promise) as Buffer[];
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        const value = entries.get(digitsOf(reply[i] as Buffer));
+        if (value === undefined) removed++;
+        else {
+          kept++;
+          if (!sameAscii(value, reply[i + 1] as Buffer)) updated++;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, old.buckets) }, worker));
+  return { added: entries.size - kept, updated, removed };
+}
+
+/** ASCII digits -> number (NaN when not digits) */
+function digitsOf(b: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = (b[i] as number) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function sameAscii(s: string, b: Buffer): boolean {
+  if (s.length !== b.length) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== b[i]) return false;
+  return true;
+}
+
+/** a failed import: its partial generation goes to the retired set (deleted at the next purge), its pending record away */
+async function abandon(redis: RedisClient, prefix: string, source: string, gen: number): Promise<void> {
+  await redis.zadd(retiredKey(prefix), Date.now(), generationId(source, gen));
+  const mine = parsePending((await redis.hget(pendingKey(prefix), source)) ?? '');
+  if (mine?.gen === gen) await redis.hdel(pendingKey(prefix), source);
+}
+
+async function readSource(redis: RedisClient, prefix: string, source: string): Promise<SourceRecord | undefined> {
+  const json = await redis.hget(sourcesKey(prefix), source);
+  if (json === null) return undefined;
+  return parseSourceTable({ [source]: json }).sources[0];
+}
+
+function parsePending(json: string): PendingImport | undefined {
+  try {
+    const v = JSON.parse(json) as Partial<PendingImport>;
+    if (!Number.isSafeInteger(v.gen)) return undefined;
+    return { gen: v.gen as number, startedAt: Number(v.startedAt) || 0, host: String(v.host ?? '?'), pid: Number(v.pid) || 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function execOrThrow(multi: ReturnType<RedisClient['multi']>): Promise<void> {
+  const results = await multi.exec();
+  if (!results) throw new Error('MULTI aborted');
+  for (const [err] of results) if (err) throw err;
+}
+
+/** The source table, parsed (unparseable entries are named in `problems`). */
+export async function listSources(redis: RedisClient, prefix: string): Promise<{ sources: SourceRecord[]; problems: string[] }> {
+  return parseSourceTable(await redis.hgetall(sourcesKey(prefix)));
+}
+
+/** Take a source out of the table and retire its generation; undefined when there is no such source. */
+export async function removeSource(redis: RedisClient, prefix: string, source: string, now = Date.now()): Promise<SourceRecord | undefined> {
+  const raw = await redis.hget(sourcesKey(prefix), source);
+  if (raw === null) return undefined;
+  const record = parseSourceTable({ [source]: raw }).sources[0];
+  const multi = redis.multi().hdel(sourcesKey(prefix), source);
+  if (record) multi.zadd(retiredKey(prefix), now + RETIRE_GRACE_MS, generationId(source, record.gen));
+  await execOrThrow(multi);
+  return record ?? { name: source, kind: 'feed', gen: -1, buckets: 1, entries: 0, categories: [], importedAt: 0 };
+}
+
+export interface PurgeResult {
+  /** generations deleted (retired ones whose time came, and crashed imports') */
+  generations: number;
+  keys: number;
+  /** crashed imports whose pending record was removed */
+  crashed: number;
+}
+
+/**
+ * Delete the retired generations whose time has come and the partial generations of imports that
+ * started more than PENDING_MAX_AGE_MS ago and never switched (crashed). Safe to run any time and from
+ * several processes at once; the daemon runs it periodically. A retired generation that the source
+ * table still points at is not deleted (only taken off the retired set).
+ */
+export async function purgeStaleGenerations(redis: RedisClient, prefix: string, now = Date.now(), pendingMaxAgeMs = PENDING_MAX_AGE_MS): Promise<PurgeResult> {
+  const result: PurgeResult = { generations: 0, keys: 0, crashed: 0 };
+  const due = await redis.zrangebyscore(retiredKey(prefix), '-inf', now);
+  const live = due.length > 0 ? new Set(parseSourceTable(await redis.hgetall(sourcesKey(prefix))).sources.map((s) => generationId(s.name, s.gen))) : new Set<string>();
+  for (const id of due) {
+    const dot = id.lastIndexOf('.');
+    const source = id.slice(0, dot);
+    const gen = Number(id.slice(dot + 1));
+    if (dot > 0 && SOURCE_NAME_PATTERN.test(source) && Number.isSafeInteger(gen) && !live.has(id)) {
+      result.keys += await unlinkMatching(redis, generationPattern(prefix, source, gen));
+      result.generations++;
+    }
+    await redis.zrem(retiredKey(prefix), id);
+  }
+  const pending = await redis.hgetall(pendingKey(prefix));
+  for (const [source, json] of Object.entries(pending)) {
+    const p = parsePending(json);
+    if (p && p.startedAt > now - pendingMaxAgeMs) continue;
+    if (p && SOURCE_NAME_PATTERN.test(source)) {
+      result.keys += await unlinkMatching(redis, generationPattern(prefix, source, p.gen));
+      result.generations++;
+    }
+    // only if it is still the same record (a new import may have registered meanwhile)
+    if ((await redis.hget(pendingKey(prefix), source)) === json) await redis.hdel(pendingKey(prefix), source);
+    result.crashed++;
+  }
+  return result;
+}
+
+/** SCAN every master for `pattern` and UNLINK what it finds; the number of keys unlinked */
+async function unlinkMatching(redis: RedisClient, pattern: string): Promise<number> {
+  const cluster = (redis as Cluster).isCluster === true;
+  const nodes: Redis[] = cluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+  let count = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = nextCursor;
+      if (keys.length === 0) continue;
+      if (cluster) {
+        // keys of one node still lie in different slots: one UNLINK each, pipelined
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        await pipeline.exec();
+      } else await node.unlink(...keys);
+      count += keys.length;
+    } while (cursor !== '0');
+  }
+  return count;
+}
