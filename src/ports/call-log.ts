@@ -39,3 +39,40 @@ export interface CallLog {
   /** newest first */
   recent(count: number): Promise<ScreenedCallRecord[]>;
 }
+
+/** One entry of the log as read back: the stream id (its millisecond part is when it was appended) and the record. */
+export interface LoggedCall {
+  id: string;
+  record: ScreenedCallRecord;
+}
+
+/** Reading the log back (the `callscreen log` command): by time range, and new entries as they come. */
+export interface CallLogReader {
+  /** entries in the range, oldest first, read in batches (never the whole log at once) */
+  entries(range: IdRange, options?: ReadOptions): AsyncGenerator<LoggedCall>;
+  /** the same, newest first */
+  entriesNewestFirst(range: IdRange, options?: ReadOptions): AsyncGenerator<LoggedCall>;
+  /**
+   * entries after `afterId`, waiting up to blockMs for the first one (none when none came); lastId is
+   * where to read on from (past unreadable entries too), afterId when nothing came
+   */
+  readAfter(afterId: string, blockMs: number, count?: number, options?: Pick<ReadOptions, 'onUnreadable'>): Promise<{ calls: LoggedCall[]; lastId: string }>;
+  /** the id of the newest entry, '0-0' when the log is empty */
+  lastId(): Promise<string>;
+}
+
+/**
+ * Inclusive bounds as stream ids: '1700000000000' (a millisecond: from its first / through its last
+ * entry) or a full id '1700000000000-3'. The ms part is the append time, so a time range is cheap.
+ */
+export interface IdRange {
+  start: string;
+  end: string;
+}
+
+export interface ReadOptions {
+  /** entries per round trip (default 1000) */
+  batchSize?: number;
+  /** an entry whose record is missing or not JSON: skipped, and reported here */
+  onUnreadable?: (id: string) => void;
+}
