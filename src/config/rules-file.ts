@@ -16,10 +16,12 @@
  *     - "+4990*"                          # a wildcard: * = any rest, ? or X = one digit
  *     - regex: '^\+1900\d{7}$'            # against the caller's E.164 string
  */
+import { readFileSync } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
-import { buildRuleSet, splitRangeShorthand, tryCompileRule, type Rule, type RuleDefinition, type RuleList, type RuleSet } from '../domain/rule-set';
+import { buildRuleSet, EMPTY_RULE_SET, splitRangeShorthand, tryCompileRule, type Rule, type RuleDefinition, type RuleList, type RuleSet } from '../domain/rule-set';
 import { ConfigError, type ConfigProblem } from '../errors/config-error';
+import { unreadable } from './file-reloader';
 import { validateYaml } from './validate';
 import { parseYamlText, readYamlFile, type LocatedYaml } from './yaml-document';
 
@@ -136,4 +138,65 @@ function shapeProblem(issue: z.core.$ZodIssue, at: Locator): ConfigProblem {
 
 function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
   return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The managed allow list (rules.managedFile): written by agents' feedback (src/config/managed-allow-list.ts),
+// loaded beside the admin's rules.yaml. Same entry format; allow entries only; a missing or empty file
+// is an empty list.
+
+const MANAGED_DENY = 'the managed allow list takes allow entries only; deny rules belong in the rules file (rules.file)';
+
+/** The managed allow list's text -> its rules. Throws ConfigError (file:line:col) like the rules file. */
+export function compileManagedRulesText(text: string, displayName: string, defaultRegion: CountryCode): RuleSet {
+  const doc = parseYamlText(text, displayName);
+  if (doc.value === null || doc.value === undefined) return EMPTY_RULE_SET; // empty or comments only
+  const deny = (doc.value as { deny?: unknown }).deny;
+  if (Array.isArray(deny) && deny.length > 0) {
+    throw new ConfigError(deny.map((_, i) => ({ file: doc.file, ...doc.locate(['deny', i]), reason: MANAGED_DENY })));
+  }
+  return compileRulesDocument(doc, defaultRegion);
+}
+
+/** The managed allow list; a missing file is an empty list. */
+export function loadManagedRulesFile(file: string, defaultRegion: CountryCode, displayName = file): RuleSet {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_RULE_SET;
+    throw unreadable(e, displayName);
+  }
+  return compileManagedRulesText(text, displayName, defaultRegion);
+}
+
+/** The rules in force: the admin's rules first (a tie between equal rules goes to them), then the managed ones. */
+export function mergeRuleSets(admin: RuleSet, managed: RuleSet): RuleSet {
+  return managed.rules.length === 0 ? admin : buildRuleSet([...admin.rules, ...managed.rules]);
+}
+
+/** rules.file and rules.managedFile together, as `callscreen check` and the daemon use them. */
+export function loadRuleFiles(rulesFile: string, managedFile: string, defaultRegion: CountryCode): RuleSet {
+  return mergeRuleSets(loadRulesFile(rulesFile, defaultRegion), loadManagedRulesFile(managedFile, defaultRegion));
+}
+
+/**
+ * Both files for `callscreen rules validate`: every problem of both in one ConfigError (so one run
+ * lists them all); without a managed file, the rules file alone.
+ */
+export function validateRuleFiles(rulesFile: string, managedFile: string | undefined, defaultRegion: CountryCode): { rules: RuleSet; managed?: RuleSet } {
+  const problems: ConfigProblem[] = [];
+  const attempt = (load: () => RuleSet): RuleSet | undefined => {
+    try {
+      return load();
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems.push(...e.problems);
+      return undefined;
+    }
+  };
+  const rules = attempt(() => loadRulesFile(rulesFile, defaultRegion, rulesFile));
+  const managed = managedFile === undefined ? undefined : attempt(() => loadManagedRulesFile(managedFile, defaultRegion, managedFile));
+  if (problems.length > 0 || !rules) throw new ConfigError(problems);
+  return managed ? { rules, managed } : { rules };
 }

@@ -204,7 +204,7 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
 
 describe('ConfigReloader: sections that need a restart', () => {
   test('every section but screening, didGroups, policies, captcha and tags', () => {
-    expect([...RESTART_SECTIONS].sort()).toEqual(['ami', 'ari', 'callLog', 'log', 'numbers', 'redis', 'routing', 'rules'].sort());
+    expect([...RESTART_SECTIONS].sort()).toEqual(['ami', 'ari', 'callLog', 'feedback', 'http', 'log', 'numbers', 'redis', 'routing', 'rules'].sort());
   });
 
   test('a new redis.url is not applied and the warning names redis; the screening change in the same edit is', async () => {

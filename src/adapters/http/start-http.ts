@@ -1,0 +1,32 @@
+/**
+ * The daemon's HTTP endpoint, started from CallscreenDaemon.start when http.enabled: the server with
+ * the feedback route, on the daemon's Redis connection. Calls matter more than the endpoint: a bind
+ * failure or missing credentials are logged as errors and the daemon goes on screening without it.
+ */
+import type { CountryCode } from 'libphonenumber-js';
+import type { LoadedConfig } from '../../config/load-config';
+import { ManagedAllowList, managedFilePath, recordFeedback } from '../../config/managed-allow-list';
+import type { Logger } from '../../logger';
+import type { RedisClient } from '../redis/redis-connection';
+import { RedisFeedbackStore } from '../redis/redis-feedback-store';
+import { registerFeedbackRoute } from './feedback-route';
+import { HttpServer } from './http-server';
+
+/** The running server, or undefined when http is off or it could not start (logged). */
+export async function startHttpEndpoint(loaded: LoadedConfig, redis: RedisClient, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<HttpServer | undefined> {
+  const { config } = loaded;
+  if (!config.http.enabled) return undefined;
+  let server: HttpServer | undefined;
+  try {
+    server = HttpServer.create(config.http, { logger, env });
+    const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
+    const list = new ManagedAllowList({ file: managedFilePath(loaded), defaultRegion: config.numbers.defaultRegion as CountryCode, displayName: config.rules.managedFile });
+    registerFeedbackRoute(server.app, { record: (report) => recordFeedback({ store, list, promoteAfter: config.feedback.promoteAfter }, report), defaultRegion: config.numbers.defaultRegion as CountryCode });
+    await server.listen();
+    return server;
+  } catch (e) {
+    logger.error({ host: config.http.host, port: config.http.port, err: (e as Error).message }, 'HTTP endpoint not started; screening calls goes on without it');
+    await server?.close();
+    return undefined;
+  }
+}

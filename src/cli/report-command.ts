@@ -1,0 +1,90 @@
+/**
+ * `callscreen report NUMBER spam|ok [--note TEXT] [--agent NAME] [--config FILE]`: an agent's verdict
+ * on a number, stored like one sent to POST /api/v1/feedback (counts in the feedback source, an entry
+ * in the audit stream), then the number promoted to or removed from the managed allow list
+ * (rules.managedFile; see src/config/managed-allow-list.ts). Prints the counts and whether the number
+ * is on the managed allow list now. A number that is not one: exit 2 with the reason.
+ */
+import { hostname, userInfo } from 'node:os';
+import { Argument, type Command } from 'commander';
+import type { CountryCode } from 'libphonenumber-js';
+import { createRedisClient, describeRedis } from '../adapters/redis/redis-connection';
+import { FEEDBACK_VERDICTS, RedisFeedbackStore, type FeedbackVerdict } from '../adapters/redis/redis-feedback-store';
+import { loadConfig } from '../config/load-config';
+import { cleanText, ManagedAllowList, managedFilePath, numberForFeedback, recordFeedback, type FeedbackOutcome } from '../config/managed-allow-list';
+import { ConfigError } from '../errors/config-error';
+
+export interface ReportOptions {
+  note?: string;
+  agent?: string;
+  config: string;
+}
+
+export function registerReportCommand(program: Command, defaultConfig: string): void {
+  program
+    .command('report')
+    .description("record an agent's verdict on a number (counts, audit stream) and update the managed allow list")
+    .argument('<number>', 'the caller number, written any way people write numbers')
+    .addArgument(new Argument('<verdict>', 'spam, or ok (not spam)').choices(FEEDBACK_VERDICTS))
+    .option('-n, --note <text>', 'why (kept in the audit stream)')
+    .option('-a, --agent <name>', 'who reports (default: the user running the command)')
+    .option('-c, --config <file>', 'configuration file', defaultConfig)
+    .action(async (number: string, verdict: FeedbackVerdict, opts: ReportOptions) => {
+      const result = await reportNumber(number, verdict, opts);
+      process.stdout.write(renderReport(result));
+      // the report counts; the list change did not happen (e.g. the file has a problem an admin must fix)
+      if (result.listError) process.stderr.write(`warning: the managed allow list (${result.managedFile}) was not changed: ${result.listError}\n`);
+    });
+}
+
+export interface ReportResult extends FeedbackOutcome {
+  e164: string;
+  verdict: FeedbackVerdict;
+  managedFile: string;
+}
+
+export async function reportNumber(number: string, verdict: FeedbackVerdict, opts: ReportOptions): Promise<ReportResult> {
+  const loaded = loadConfig(opts.config);
+  const { config } = loaded;
+  const region = config.numbers.defaultRegion as CountryCode;
+  const parsed = numberForFeedback(number, region);
+  // bad input is reported like a config problem (exit 2), naming the argument
+  if ('reason' in parsed) throw new ConfigError([{ file: 'NUMBER', line: 0, column: 0, reason: parsed.reason }]);
+  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-report', reconnect: false, commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2000) });
+  let lastError: Error | undefined;
+  redis.on('error', (e: Error) => (lastError = e));
+  try {
+    await redis.connect().catch((e: unknown) => {
+      // the connection's own error (ECONNREFUSED, ...) says more than ioredis' "Connection is closed"
+      throw new Error(`Redis (${describeRedis(config.redis)}) is not reachable (${(lastError ?? (e as Error)).message}); nothing was stored`, { cause: e });
+    });
+    const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
+    const managedFile = managedFilePath(loaded);
+    const list = new ManagedAllowList({ file: managedFile, defaultRegion: region, displayName: config.rules.managedFile });
+    const outcome = await recordFeedback(
+      { store, list, promoteAfter: config.feedback.promoteAfter },
+      { e164: parsed.e164, verdict, note: cleanText(opts.note, 500), agent: cleanText(opts.agent, 64) ?? currentUser(), at: Date.now(), host: hostname() },
+    );
+    return { ...outcome, e164: parsed.e164, verdict, managedFile };
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+export function renderReport(r: ReportResult): string {
+  const lines = [`${r.e164}: reported ${r.verdict}; now spam ${r.entry.spam}, ok ${r.entry.ok}, last ${r.entry.last}`];
+  const where = `the managed allow list (${r.managedFile})`;
+  if (r.listError) lines.push(`managed allow list unchanged (see the warning)`);
+  else if (r.change === 'added') lines.push(`promoted: added to ${where}`);
+  else if (r.change === 'removed') lines.push(`demoted: removed from ${where}`);
+  else lines.push(r.promoted ? `on ${where}` : `not on ${where}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function currentUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
