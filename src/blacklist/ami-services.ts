@@ -5,7 +5,6 @@
  * again after every rules reload). Nothing here is on a call's path: AMI down never stops or slows
  * screening. close() is idempotent and closes in reverse order: the sync, the watcher, then AMI.
  */
-import type Redis from 'ioredis';
 import type { CountryCode } from 'libphonenumber-js/max';
 import { AsteriskManagerAmi } from '../adapters/ami/asterisk-manager-ami';
 import type { CallscreenConfig } from '../config/schema';
@@ -16,12 +15,13 @@ import type { AmiPort } from '../ports/ami';
 import type { AriPort } from '../ports/ari';
 import { AsteriskHealthWatcher } from './asterisk-health-watcher';
 import { AstDbBlacklistSync } from './astdb-blacklist-sync';
+import type { RedisClient } from '../adapters/redis/redis-connection';
 import { RedisReputationCandidates } from './reputation-candidates';
 
 export interface AmiServicesOptions {
   config: CallscreenConfig;
   ari: Pick<AriPort, 'listApplications'>;
-  redis: Redis;
+  redis: RedisClient;
   rules: RulesReloader;
   /** screening.signals.reputation.halfLifeDays in force (reloadable) */
   halfLifeDays: () => number;

@@ -45,6 +45,7 @@ export const ENV_OVERRIDES = {
   CALLSCREEN_AMI_PORT: ['ami', 'port'],
   CALLSCREEN_AMI_USER: ['ami', 'username'],
   CALLSCREEN_AMI_PASSWORD: ['ami', 'password'],
+  /** selects the url form (a sentinel or cluster block in the file is then ignored); CALLSCREEN_REDIS_PASSWORD: see redis-connection.ts */
   CALLSCREEN_REDIS_URL: ['redis', 'url'],
   CALLSCREEN_LOG_LEVEL: ['log', 'level'],
 } as const;
@@ -74,6 +75,11 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     const target = (raw[section] ??= {});
     if (typeof target !== 'object' || target === null) continue;
     target[key] = key === 'port' ? Number(value) : value;
+  }
+  // CALLSCREEN_REDIS_URL selects the url form: a sentinel or cluster block in the file gives way to it
+  if (env.CALLSCREEN_REDIS_URL && typeof raw.redis === 'object' && raw.redis !== null) {
+    delete raw.redis.sentinel;
+    delete raw.redis.cluster;
   }
   const validated = validateYaml({ ...doc, value: raw }, configSchema);
   const config = options.keep ? withSections(validated, options.keep.config, options.keep.sections) : validated;
