@@ -6,18 +6,21 @@
  * callscreen.yaml (screening, didGroups, policies) are reloaded while running; the rest of
  * callscreen.yaml is read once, at start.
  */
-import type Redis from 'ioredis';
 import { createAri } from './adapters/ari/create-ari';
 import { AmiServices } from './blacklist/ami-services';
 import { RedisCallLog } from './adapters/redis/redis-call-log';
-import { connectInBackground, createRedisConnection } from './adapters/redis/redis-connection';
+import { connectedAddress, connectInBackground, createRedisClient, describeRedis, type RedisClient } from './adapters/redis/redis-connection';
 import { RedisCallerHistoryStore } from './adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from './adapters/redis/reputation-source-table';
+import { purgeStaleGenerations } from './adapters/redis/reputation-import';
 import { CallEvaluator } from './call-evaluator';
 import { CallScreener } from './call-screener';
 import { ConfigReloader } from './config/config-reloader';
 import type { LoadedConfig } from './config/load-config';
 import { RulesReloader } from './config/rules-reloader';
+import { startHttpEndpoint } from './adapters/http/start-http';
+import type { HttpServer } from './adapters/http/http-server';
+import { managedFilePath } from './config/managed-allow-list';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from './logger';
 import type { AriPort, AriStateChange } from './ports/ari';
@@ -28,11 +31,16 @@ export class CallscreenDaemon {
   private closing: Promise<void> | undefined;
   /** AMI, the Asterisk health watcher and the AstDB blacklist sync, when ami.enabled */
   private amiServices: AmiServices | undefined;
+  /** the HTTP endpoint (feedback), when http.enabled and it could bind */
+  private http: HttpServer | undefined;
   private reputationSources: ReputationSourceTable | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  /** the screened-call log; its retention job trims entries past callLog.maxAgeDays */
+  private callLog: RedisCallLog | undefined;
 
   private constructor(
     private readonly ari: AriPort,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly screener: CallScreener,
     private readonly rules: RulesReloader,
     private readonly configReloader: ConfigReloader,
@@ -45,7 +53,7 @@ export class CallscreenDaemon {
     const { config } = loaded;
     // a rules file that does not load stops the start: ConfigError names file, line and reason.
     // Later edits are picked up while running; a bad edit keeps the last good rules.
-    const rules = new RulesReloader({ file: loaded.rulesFile, defaultRegion: config.numbers.defaultRegion as CountryCode, logger });
+    const rules = new RulesReloader({ file: loaded.rulesFile, managedFile: managedFilePath(loaded), defaultRegion: config.numbers.defaultRegion as CountryCode, logger });
     const initial = rules.load();
     logger.info({ rulesFile: loaded.rulesFile, rules: initial.rules.length }, 'rules loaded');
     rules.start();
@@ -54,12 +62,12 @@ export class CallscreenDaemon {
     const configReloader = new ConfigReloader({ loaded, logger });
     configReloader.start();
 
-    const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs });
+    const redis = createRedisClient(config.redis, { connectionName: 'callscreen' });
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
-    redis.on('ready', () => logger.info({ redis: redactUrl(config.redis.url) }, 'redis connected'));
+    redis.on('ready', () => logger.info({ redis: describeRedis(config.redis), at: connectedAddress(redis) }, 'redis connected'));
     redis.on('end', () => logger.warn('redis connection closed'));
     redis.on('reconnecting', (delay: number) => logger.warn({ delayMs: delay }, 'redis unavailable; screening degraded until it is back'));
-    if (!(await connectInBackground(redis))) logger.warn({ redis: redactUrl(config.redis.url) }, 'redis not reachable at start; screening degraded until it is');
+    if (!(await connectInBackground(redis))) logger.warn({ redis: describeRedis(config.redis) }, 'redis not reachable at start; screening degraded until it is');
 
     const ari = createAri(config.ari.adapter, {
       url: config.ari.url,
@@ -71,6 +79,14 @@ export class CallscreenDaemon {
     // the reputation sources, re-read every second: a re-imported feed is consulted at once
     const reputationSources = new ReputationSourceTable(redis, config.redis.keyPrefix, logger);
     reputationSources.start();
+    // replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers go
+    const purgeTimer = setInterval(() => {
+      purgeStaleGenerations(redis, config.redis.keyPrefix).then(
+        (r) => r.generations > 0 && logger.info(r, 'reputation: replaced or abandoned generations deleted'),
+        (e: unknown) => logger.debug({ err: (e as Error).message }, 'reputation: generation clean-up failed; next try in a minute'),
+      );
+    }, 60_000);
+    purgeTimer.unref();
     const history = new RedisCallerHistoryStore(redis, config.redis.keyPrefix, reputationSources);
     const evaluator = new CallEvaluator({
       history,
@@ -78,10 +94,11 @@ export class CallscreenDaemon {
       rules: () => rules.current(),
       deadlineMs: () => configReloader.current().config.screening.deadlineMs,
     });
+    const callLog = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, { maxAgeDays: config.callLog.maxAgeDays, onError: (e) => logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'), onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays') });
     const screener = new CallScreener({
       ari,
       evaluator,
-      callLog: new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength),
+      callLog,
       logger,
       // read per call: captcha, tags and policies take effect on a running daemon
       settings: () => configReloader.current(),
@@ -90,7 +107,10 @@ export class CallscreenDaemon {
       logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config);
+    daemon.callLog = callLog;
+    callLog.startRetention();
     daemon.reputationSources = reputationSources;
+    daemon.purgeTimer = purgeTimer;
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => daemon.onAriState(change));
@@ -98,6 +118,7 @@ export class CallscreenDaemon {
     if (config.ami.enabled) {
       daemon.amiServices = AmiServices.start({ config, ari, redis, rules, halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays, logger });
     }
+    daemon.http = await startHttpEndpoint(loaded, redis, logger); // never throws: a failure is logged, calls go on
     logger.info({ url: config.ari.url, app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
     // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
     for (let attempt = 1; ; attempt++) {
@@ -153,9 +174,12 @@ export class CallscreenDaemon {
     const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     await this.screener.drain(DRAIN_TIMEOUT_MS);
     await this.amiServices?.close();
+    await this.callLog?.close();
     this.reputationSources?.close();
+    clearInterval(this.purgeTimer);
     this.rules.close();
     this.configReloader.close();
+    await this.http?.close();
     // Asterisk hands calls to the app until the websocket is closed: the screener keeps listening but only
     // remembers them, and once it is closed (new calls take the dialplan fallback) they are sent to the
     // agents over a REST-only connection (the adapter's REST closes with it). Else such a call would sit in
@@ -176,8 +200,4 @@ export class CallscreenDaemon {
     }
     this.logger.info('stopped');
   }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//[redacted]@');
 }

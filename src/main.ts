@@ -2,22 +2,24 @@
  * The `callscreen` command line: argument parsing, exit codes and signal handling only.
  *   callscreen run [--config FILE]
  *   callscreen rules validate [FILE] [--config FILE]
- *   callscreen import FILE --source NAME [--config FILE]
+ *   callscreen import FILE --source NAME [--format csv|json|lines] [--map C=F] [--skip C=V] [--config FILE]
+ *   callscreen reputation sources | remove-source NAME
  *   callscreen check NUMBER [--to DID] [--at TIME] [--attest A|B|C|none|failed] [--json] [--config FILE]
+ *   callscreen report NUMBER spam|ok [--note TEXT] [--agent NAME] [--config FILE]
  * Exit codes: 0 ok, 1 failure, 2 bad configuration or input (the message names file, line and reason).
  */
 import { Command, CommanderError } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
 import { CallscreenDaemon } from './app';
-import type { ReputationEntry } from './domain/reputation';
-import { createRedisConnection } from './adapters/redis/redis-connection';
 import { checkCall, checkJson, renderCheck } from './cli/check-call';
-import { RedisReputationStore } from './adapters/redis/redis-reputation-store';
+import { registerLogCommands } from './cli/call-log-command';
+import { registerReportCommand } from './cli/report-command';
+import { managedFilePath } from './config/managed-allow-list';
 import { loadConfig, type LoadedConfig } from './config/load-config';
-import { loadRulesFile } from './config/rules-file';
+import { validateRuleFiles } from './config/rules-file';
 import { countRules, describeRule, expiredRules, RULE_KINDS } from './domain/rule-set';
 import { ConfigError, formatProblem } from './errors/config-error';
-import { readReputationFeed } from './feeds/reputation-feed';
+import { registerImportCommands } from './cli/import-command';
 import { createLogger } from './logger';
 
 const DEFAULT_CONFIG = process.env.CALLSCREEN_CONFIG ?? 'config/callscreen.yaml';
@@ -39,12 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('check a rules file; prints every problem with file, line and column')
     .option('-c, --config <file>', 'configuration file (for numbers.defaultRegion and rules.file)', DEFAULT_CONFIG)
     .action((file: string | undefined, opts: { config: string }) => validateRules(file, opts.config));
-  program
-    .command('import <file>')
-    .description('load a reputation feed (CSV with a header: number, score, reports, category) into Redis')
-    .requiredOption('-s, --source <name>', 'name of the feed, kept with every entry')
-    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
-    .action(async (file: string, opts: { source: string; config: string }) => importFeed(file, opts.source, opts.config));
+  registerImportCommands(program, DEFAULT_CONFIG);
 
   program
     .command('check <number>')
@@ -58,6 +55,9 @@ export async function main(argv: string[]): Promise<void> {
       const result = await checkCall(loadConfig(opts.config), { number, ...opts });
       process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
     });
+
+  registerLogCommands(program, DEFAULT_CONFIG);
+  registerReportCommand(program, DEFAULT_CONFIG);
 
   try {
     await program.parseAsync(argv);
@@ -109,48 +109,22 @@ async function runDaemon(configFile: string): Promise<void> {
 function validateRules(file: string | undefined, configFile: string): void {
   let region: CountryCode = 'US';
   let rulesFile = file;
+  let managedFile: string | undefined;
   try {
     const loaded: LoadedConfig = loadConfig(configFile);
     region = loaded.config.numbers.defaultRegion as CountryCode;
+    if (!file) managedFile = managedFilePath(loaded); // the managed allow list, when the files come from the config
     rulesFile ??= loaded.rulesFile;
   } catch (e) {
     if (!file) throw e; // without a file argument the config is needed to find the rules
   }
   // a problem throws ConfigError: reportError prints each as "file:line:col reason" and exits 2
-  const set = loadRulesFile(rulesFile as string, region, rulesFile);
+  const { rules: set, managed } = validateRuleFiles(rulesFile as string, managedFile, region);
   const counts = countRules(set.rules);
   const allow = set.rules.filter((r) => r.list === 'allow').length;
   const byKind = (list: 'allow' | 'deny'): string => RULE_KINDS.map((kind) => `${counts[list][kind]} ${kind}`).join(', ');
   process.stdout.write(`${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n  allow: ${byKind('allow')}\n  deny: ${byKind('deny')}\n`);
+  if (managed) process.stdout.write(`${managedFile}: ok, ${managed.rules.length} allow rules (managed allow list, from agents' feedback)\n`);
   // an expired rule is not an error (it was meant to end), but an admin should clean it up
   for (const rule of expiredRules(set, new Date())) process.stderr.write(`warning: expired, no longer matches: ${describeRule(rule)}\n`);
-}
-
-async function importFeed(file: string, source: string, configFile: string): Promise<void> {
-  const { config } = loadConfig(configFile);
-  const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: 5000, connectionName: 'callscreen-import' });
-  redis.on('error', () => undefined);
-  await redis.connect();
-  const store = new RedisReputationStore(redis, config.redis.keyPrefix);
-  let imported = 0;
-  let rejected = 0;
-  let batch: Array<{ e164: string; entry: ReputationEntry }> = [];
-  try {
-    for await (const item of readReputationFeed(file, config.numbers.defaultRegion as CountryCode, source)) {
-      if ('problem' in item) {
-        rejected++;
-        process.stderr.write(`${file}:${item.line} ${item.problem}\n`);
-        continue;
-      }
-      batch.push(item);
-      if (batch.length >= 1000) {
-        imported += await store.put(batch);
-        batch = [];
-      }
-    }
-    imported += await store.put(batch);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-  process.stdout.write(`${file}: imported ${imported}, rejected ${rejected} (source ${source})\n`);
 }

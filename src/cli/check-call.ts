@@ -3,13 +3,13 @@
  * call would get, through the same CallEvaluator a live call goes through, without Asterisk. Reads
  * Redis when it is reachable (and writes nothing to it); says plainly when it is not.
  */
-import type Redis from 'ioredis';
 import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
-import { createRedisConnection } from '../adapters/redis/redis-connection';
+import { createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
 import { CallEvaluator, errorText, type Evaluation } from '../call-evaluator';
 import type { LoadedConfig } from '../config/load-config';
-import { loadRulesFile } from '../config/rules-file';
+import { managedFilePath } from '../config/managed-allow-list';
+import { loadRuleFiles } from '../config/rules-file';
 import { ATTESTATIONS } from '../config/schema';
 import { formatPoints, type Decision } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
@@ -46,9 +46,9 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const { config } = loaded;
   const at = parseCheckTime(options.at);
   if (options.attest !== undefined && !normaliseAttestation(options.attest)) throw usageError('--attest', `"${options.attest}" is not one of ${ATTESTATIONS.join(', ')}`);
-  const rules = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as CountryCode);
+  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion as CountryCode); // rules.yaml + the managed allow list
 
-  const redis = createRedisConnection({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, connectionName: 'callscreen-check', reconnect: false });
+  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
   redis.on('error', () => undefined);
   const reachable = await connect(redis);
   try {
@@ -62,9 +62,9 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
     const evaluation = await evaluator.evaluate(facts, {
       callId: `check-${process.pid}-${Date.now()}`,
       record: false,
-      ...(reachable === true ? {} : { skipHistory: `Redis at ${redactUrl(config.redis.url)} is not reachable (${reachable})` }),
+      ...(reachable === true ? {} : { skipHistory: `Redis at ${describeRedis(config.redis)} is not reachable (${reachable})` }),
     });
-    const url = redactUrl(config.redis.url);
+    const url = describeRedis(config.redis);
     const redisStatus: CheckResult['redis'] =
       evaluation.historyMs !== undefined
         ? { url, status: 'consulted', detail: `${evaluation.historyMs} ms` }
@@ -79,7 +79,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
 }
 
 /** true, or why not (the connection's own error, e.g. ECONNREFUSED, says more than ioredis' "Connection is closed") */
-async function connect(redis: Redis): Promise<true | string> {
+async function connect(redis: RedisClient): Promise<true | string> {
   let lastError: unknown;
   const remember = (e: unknown): void => {
     lastError = e;
@@ -93,10 +93,6 @@ async function connect(redis: Redis): Promise<true | string> {
   } finally {
     redis.off('error', remember);
   }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//[redacted]@');
 }
 
 /** The decision as a person reads it: one headline, one line per reason with its points. */

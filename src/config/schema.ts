@@ -35,6 +35,19 @@ const velocityWindow = z
 
 const attestation = z.enum(['A', 'B', 'C', 'none', 'failed']);
 
+/** host:port of a Redis node or sentinel (IPv6 in brackets) */
+const redisHostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port, e.g. 10.0.0.5:26379');
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+/** the data nodes' credentials; passwordEnv names an environment variable (keeps the secret out of the file) */
+const redisAuth = {
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  passwordEnv: envVarName.optional(),
+};
+function oneSecretSource(v: { password?: string | undefined; passwordEnv?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (v.password !== undefined && v.passwordEnv !== undefined) ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'give password or passwordEnv, not both' });
+}
+
 /** Number types libphonenumber can tell apart (what kind of line the caller uses). */
 const numberTypes = z
   .object({
@@ -308,14 +321,52 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** exactly one of url, sentinel, cluster (url redis://127.0.0.1:6379 when none is given) */
     redis: z
       .object({
-        url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+        /** one Redis: redis://[user:password@]host:port[/db] (rediss:// for TLS) */
+        url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+        /** a master watched by Redis Sentinel: the client asks the sentinels where it is and follows failovers */
+        sentinel: z
+          .object({
+            /** the master's name in the sentinels' configuration (`sentinel monitor <name> ...`) */
+            name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ and - only'),
+            /** some of the sentinels (they tell the client about the others) */
+            nodes: z.array(redisHostPort).min(1, 'name at least one sentinel (three or more in production)'),
+            ...redisAuth,
+            /** the sentinels' own credentials (`requirepass` / ACL user in sentinel.conf), if they have any */
+            sentinelUsername: z.string().min(1).optional(),
+            sentinelPassword: z.string().min(1).optional(),
+            sentinelPasswordEnv: envVarName.optional(),
+            db: z.number().int().min(0).max(15).default(0),
+            /** TLS to the sentinels and the data nodes (system CAs) */
+            tls: z.boolean().default(false),
+          })
+          .strict()
+          .superRefine(oneSecretSource)
+          .refine((s) => s.sentinelPassword === undefined || s.sentinelPasswordEnv === undefined, { message: 'give sentinelPassword or sentinelPasswordEnv, not both', path: ['sentinelPasswordEnv'] })
+          .optional(),
+        /** a Redis Cluster: the client learns the slots from any of these nodes */
+        cluster: z
+          .object({
+            nodes: z.array(z.string().regex(/^(rediss?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}\/?$/, 'host:port or redis://host:port')).min(1, 'name at least one cluster node'),
+            ...redisAuth,
+            /** TLS to every node (system CAs) */
+            tls: z.boolean().default(false),
+          })
+          .strict()
+          .superRefine(oneSecretSource)
+          .optional(),
         keyPrefix: z.string().default('callscreen:'),
         /** a lookup slower than this counts as Redis unavailable for that call */
         commandTimeoutMs: ms(5, 10_000).default(150),
       })
       .strict()
+      .superRefine((r, ctx) => {
+        const given = (['url', 'sentinel', 'cluster'] as const).filter((k) => r[k] !== undefined);
+        if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `give one of url, sentinel and cluster, not ${given.join(' and ')}` });
+      })
+      .transform((r) => (r.sentinel === undefined && r.cluster === undefined && r.url === undefined ? { ...r, url: 'redis://127.0.0.1:6379' } : r))
       .prefault({}),
     numbers: z
       .object({
@@ -331,6 +382,8 @@ export const configSchema = z
       .object({
         /** allow/deny list, relative to this config file */
         file: z.string().min(1).default('rules.yaml'),
+        /** allow list written by agents' feedback (promotion), relative to this config file; allow entries only */
+        managedFile: z.string().min(1).default('rules.managed.yaml'),
       })
       .strict()
       .prefault({}),
@@ -359,12 +412,42 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** the daemon's HTTP server (feedback endpoint); every route but /healthz needs credentials */
+    http: z
+      .object({
+        enabled: z.boolean().default(false),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(8089),
+        auth: z
+          .object({
+            /** name of an environment variable holding a bearer token (several: separated by commas) */
+            tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+            /** bearer tokens written here (prefer tokenEnv: secrets belong in the environment) */
+            tokens: z.array(z.string().min(16, 'a token needs at least 16 characters')).default([]),
+            /** HTTP Basic: the user, and the environment variable holding the password */
+            basic: z.object({ user: z.string().min(1), passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict().optional(),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** agents' verdicts: promotion to the managed allow list (rules.managedFile) */
+    feedback: z
+      .object({
+        /** a number with at least this many "ok" reports, the last one "ok", is put on the managed allow list */
+        promoteAfter: z.number().int().min(1).max(1000).default(3),
+      })
+      .strict()
+      .prefault({}),
     callLog: z
       .object({
         /** Redis stream (after keyPrefix) holding one entry per screened call */
         stream: z.string().min(1).default('calls'),
         /** approximate cap on entries kept (XADD MAXLEN ~) */
         maxLength: z.number().int().min(100).default(100_000),
+        /** data protection: no entry older than this many days is kept (trimmed every minute by the daemon) */
+        maxAgeDays: z.number().min(1).max(3650).default(30),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,8 @@
 /**
  * The demo's calls: one of each kind, with where the example config (config/callscreen.yaml,
- * config/rules.yaml, config/sample-reputation.csv) should send it.
+ * config/rules.yaml) and the demo's reputation feeds (a sample of the public-domain robocall list,
+ * test/fixtures/robocall-caller-ids-sample.csv, imported as source `robocall` without its
+ * likely_admin=yes rows; config/sample-reputation.csv as source `sample`) should send it.
  */
 export interface DemoCall {
   label: string;
@@ -14,6 +16,8 @@ export interface DemoCall {
   sip?: boolean;
   /** a challenged caller: types the code the CAPTCHA says, types wrong codes, or stays silent */
   captcha?: 'pass' | 'wrong' | 'silent';
+  /** a `callscreen` command the demo runs before placing the call (e.g. an agent's feedback) */
+  before?: string[];
 }
 
 /** A DID no policy in the example config names. */
@@ -33,6 +37,10 @@ export const DEMO_CALLS: readonly DemoCall[] = [
   { label: 'reputation list, score 0.95', caller: '+18336317911', expected: 'voicemail' },
   { label: 'reputation list, score 0.9', caller: '+18333041447', expected: 'voicemail' },
   { label: 'reputation list, score 0.4', caller: '+14155550199', expected: 'agents' },
+  { label: 'robocall list: SSA impostor, 3 reports', caller: '+19856022086', expected: 'voicemail' },
+  { label: 'robocall list: Amazon impostor', caller: '+17706888993', expected: 'voicemail' },
+  { label: 'robocall list: FTC office (likely_admin, left out of the import)', caller: '+12162633413', expected: 'agents' },
+  { label: 'robocall list, but an agent reported it "not spam"', caller: '+15705162573', before: ['report', '+1 570 516 2573', 'ok', '--agent', 'demo', '--note', 'our debt collection partner'], expected: 'agents' },
   { label: 'anonymous: CAPTCHA passed', caller: 'anonymous', captcha: 'pass', expected: 'agents' },
   { label: 'no caller ID: silent, CAPTCHA failed', caller: '', captcha: 'silent', expected: 'voicemail' },
   { label: 'garbage caller ID: CAPTCHA passed', caller: 'abc', captcha: 'pass', expected: 'agents' },

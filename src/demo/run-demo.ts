@@ -14,6 +14,7 @@ import { CallHarness, type CallDestination, type PlacedCall } from '../testbed/c
 import { placeSipCall } from '../testbed/sip-call';
 import { testbedSettings } from '../testbed/testbed-settings';
 import { DEMO_CALLS, DEMO_DID, type DemoCall } from './demo-calls';
+import { FEEDBACK_SOURCE, sourcesKey } from '../adapters/redis/reputation-layout';
 
 type LogLine = Record<string, unknown> & { msg?: string; callId?: string };
 interface Row {
@@ -35,14 +36,21 @@ const env = {
 const configFile = path.join(root, 'config', 'callscreen.yaml');
 
 async function main(): Promise<number> {
-  console.log('\n== loading the sample reputation feed');
-  const imported = spawnSync(process.execPath, [bin, 'import', path.join(root, 'config', 'sample-reputation.csv'), '--source', 'sample', '--config', configFile], { env, encoding: 'utf8' });
-  process.stdout.write(imported.stdout + imported.stderr);
-  if (imported.status !== 0) return 1;
+  // the robocall list (a sample of the public-domain list; pass the whole list's path as the first
+  // argument to import it instead), leaving out the FTC's own office numbers marked likely_admin=yes
+  const robocallList = process.argv[2] ?? path.join(root, 'test', 'fixtures', 'robocall-caller-ids-sample.csv');
+  const feeds = [
+    ['import', robocallList, '--source', 'robocall', '--skip', 'likely_admin=yes'],
+    ['import', path.join(root, 'config', 'sample-reputation.csv'), '--source', 'sample'],
+  ];
+  for (const args of feeds) {
+    console.log(`\n== callscreen ${args.map((a) => (a.startsWith(root) ? path.relative(root, a) : a)).join(' ')}`);
+    if (cli(args) !== 0) return 1;
+  }
 
   // a fresh start for the callers' history (calls, CAPTCHA outcomes) from an earlier demo run: a robocaller
   // that passed the CAPTCHA last time would be trusted now and the table would differ from run to run
-  console.log(`== forgetting earlier demo calls: ${await forgetCallerHistory('callscreen:')} callers`);
+  console.log(`== forgetting earlier demo calls and feedback: ${await forgetCallerHistory('callscreen:')} keys`);
   console.log('== starting the daemon: callscreen run --config config/callscreen.yaml');
   const lines: LogLine[] = [];
   // CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1 (test and demo only, never in production): the daemon logs each
@@ -81,6 +89,10 @@ async function main(): Promise<number> {
   try {
     console.log(`== placing ${DEMO_CALLS.length} calls (to ${DEMO_DID} unless the table says otherwise)\n`);
     for (const call of DEMO_CALLS) {
+      if (call.before) {
+        console.log(`== callscreen ${call.before.join(' ')}`);
+        if (cli(call.before) !== 0) return 1;
+      }
       let seen: Row['seen'];
       let callId: string | undefined;
       if (call.sip) {
@@ -111,6 +123,8 @@ async function main(): Promise<number> {
     await new Promise((r) => daemon.once('exit', r));
   }
   printTable(rows);
+  console.log('\n== callscreen log --since 10m --limit 8 (the screened-call log, newest last)');
+  cli(['log', '--since', '10m', '--limit', '8']);
   const wrong = rows.filter((r) => r.seen !== r.call.expected);
   console.log(wrong.length === 0 ? `\nall ${rows.length} calls ended where the configuration sends them` : `\n${wrong.length} of ${rows.length} calls did NOT end where expected`);
   return wrong.length === 0 ? 0 : 1;
@@ -164,7 +178,17 @@ function printTable(rows: Row[]): void {
   console.log(`decision time (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.decisionMs === 'number' ? [r.line.decisionMs] : [])))}`);
 }
 
-/** Deletes the per-caller history keys (`<prefix>caller:*`) in the test bed's Redis; the reputation list stays. */
+/** Runs `callscreen ARGS --config config/callscreen.yaml` against the test bed, printing its output; returns the exit code. */
+function cli(args: string[]): number {
+  const run = spawnSync(process.execPath, [bin, ...args, '--config', configFile], { env, encoding: 'utf8' });
+  process.stdout.write(run.stdout + run.stderr);
+  return run.status ?? 1;
+}
+
+/**
+ * Deletes the per-caller history keys (`<prefix>caller:*`) and the agents' feedback in the test bed's
+ * Redis, so every demo run starts alike; the imported feeds stay (each run replaces them).
+ */
 async function forgetCallerHistory(prefix: string): Promise<number> {
   const redis = new Redis(testbedSettings.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -172,10 +196,12 @@ async function forgetCallerHistory(prefix: string): Promise<number> {
     let deleted = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}caller:*`, 'COUNT', 500);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
       cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
+      const forget = keys.filter((k) => k.startsWith(`${prefix}caller:`) || k.startsWith(`${prefix}rep:${FEEDBACK_SOURCE}.`));
+      if (forget.length > 0) deleted += await redis.del(...forget);
     } while (cursor !== '0');
+    await redis.hdel(sourcesKey(prefix), FEEDBACK_SOURCE);
     return deleted;
   } finally {
     redis.disconnect();

@@ -521,7 +521,7 @@ describe('one round trip per fetch', () => {
     // with reputation sources known (the table read before): still one command per fetch
     await admin.hset(sourcesKey(PREFIX), 'robocall', JSON.stringify({ kind: 'feed', gen: 1, buckets: 4, entries: 0, categories: [], importedAt: T }), 'manual', JSON.stringify({ kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: T }));
     const sources = new ReputationSourceTable(fresh, PREFIX);
-    expect(await sources.refresh()).toHaveLength(2);
+    expect((await sources.refresh()).map((s) => s.name)).toEqual(['feedback', 'manual', 'robocall']);
     const freshStore = new RedisCallerHistoryStore(fresh, PREFIX, sources);
     const address = `127.0.0.1:${fresh.stream.localPort}`;
     const base = server.client();

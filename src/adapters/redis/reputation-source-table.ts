@@ -2,12 +2,13 @@
  * The reputation sources a reader knows about: the source table (<p>rep:{meta}:sources, see
  * ./reputation-layout.ts) read at start and then every SOURCE_REFRESH_MS, so a feed that was
  * re-imported or a source that was added is consulted within a second. Between reads the last good
- * table is used; a read that fails keeps it (and is retried at the next tick).
+ * table is used; a read that fails keeps it (and is retried at the next tick). The table always has
+ * the feedback source: a reader creates its record when it is missing.
  */
 import type { Logger } from 'pino';
 import type { ReputationSourceList } from './redis-caller-history-store';
 import type { RedisClient } from './redis-connection';
-import { parseSourceTable, SOURCE_REFRESH_MS, sourcesKey, type SourceRecord } from './reputation-layout';
+import { FEEDBACK_SOURCE, LIVE_BUCKETS, parseSourceTable, SOURCE_REFRESH_MS, sourcesKey, type SourceRecord } from './reputation-layout';
 
 export class ReputationSourceTable implements ReputationSourceList {
   private current: readonly SourceRecord[] | undefined;
@@ -51,7 +52,15 @@ export class ReputationSourceTable implements ReputationSourceList {
   }
 
   private async read(): Promise<readonly SourceRecord[]> {
-    const raw = await this.redis.hgetall(sourcesKey(this.keyPrefix));
+    const key = sourcesKey(this.keyPrefix);
+    const raw = await this.redis.hgetall(key);
+    if (raw[FEEDBACK_SOURCE] === undefined) {
+      // the feedback source exists before the first report: a call right after an agent's first ever
+      // verdict must already read it (the store that writes it creates the record the same way, HSETNX)
+      const record: Omit<SourceRecord, 'name'> = { kind: 'feedback', gen: 0, buckets: LIVE_BUCKETS, entries: 0, categories: [], importedAt: Date.now() };
+      await this.redis.hsetnx(key, FEEDBACK_SOURCE, JSON.stringify(record));
+      raw[FEEDBACK_SOURCE] = (await this.redis.hget(key, FEEDBACK_SOURCE)) ?? JSON.stringify(record);
+    }
     const { sources, problems } = parseSourceTable(raw);
     const report = problems.join('; ');
     if (report !== this.reported) {
