@@ -6,9 +6,8 @@
  * Covered here: the connection, the call log (one stream key), keys spread over all masters,
  * `callscreen check` (history consulted through the per-call script) and one daemon decision on a call
  * placed through the test bed (its own Stasis app, picked by CALLSCREEN_APP). Run under
- * flock /tmp/callscreen-testbed.lock. Not covered: velocity across calls, reputation sources, feedback
- * and CAPTCHA results on a cluster (the per-call script's keys and hash tags are the lead's work in
- * redis-caller-history-store.ts / caller-history-script.ts), and a cluster master failing over.
+ * flock /tmp/callscreen-testbed.lock. Velocity, reputation sources, feedback and CAPTCHA results on a
+ * cluster: redis-cluster-screening.test.ts. Not covered: a cluster master failing over.
  */
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
