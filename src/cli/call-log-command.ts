@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
-import { createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
+import { connectOrThrow, createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
 import { errorText } from '../call-evaluator';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
 import type { LoggedCall } from '../ports/call-log';
@@ -68,28 +68,11 @@ export function registerLogCommands(program: Command, defaultConfig: string): vo
 
 // ---- connection ----
 
-/** Connected, or an error that says which Redis and why (exit 1, no stack trace). */
-async function connectOrFail(redis: RedisClient, where: string): Promise<void> {
-  let lastError: unknown;
-  const remember = (e: unknown): void => {
-    lastError = e;
-  };
-  redis.on('error', remember);
-  try {
-    await redis.connect();
-  } catch (e) {
-    redis.disconnect();
-    throw new Error(`Redis at ${where} is not reachable (${errorText(lastError ?? e)})`, { cause: e });
-  } finally {
-    redis.off('error', remember);
-  }
-}
-
 async function openLog(loaded: LoadedConfig, connectionName: string): Promise<{ redis: RedisClient; log: RedisCallLog }> {
   const { config } = loaded;
   const redis = createRedisClient(config.redis, { connectionName, reconnect: false, commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS });
   redis.on('error', () => undefined);
-  await connectOrFail(redis, describeRedis(config.redis));
+  await connectOrThrow(redis, config.redis);
   const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, { maxAgeDays: config.callLog.maxAgeDays });
   return { redis, log };
 }

@@ -5,8 +5,8 @@
  */
 import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
-import { createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
-import { CallEvaluator, errorText, type Evaluation } from '../call-evaluator';
+import { connectForCommand, createRedisClient, describeRedis } from '../adapters/redis/redis-connection';
+import { CallEvaluator, type Evaluation } from '../call-evaluator';
 import type { LoadedConfig } from '../config/load-config';
 import { managedFilePath } from '../config/managed-allow-list';
 import { loadRuleFiles } from '../config/rules-file';
@@ -50,7 +50,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
   redis.on('error', () => undefined);
-  const reachable = await connect(redis);
+  const reachable = await connectForCommand(redis);
   try {
     const evaluator = new CallEvaluator({
       history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix, new ReputationSourceTable(redis, config.redis.keyPrefix)),
@@ -75,23 +75,6 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   } finally {
     if (reachable === true) await redis.quit().catch(() => redis.disconnect());
     else redis.disconnect();
-  }
-}
-
-/** true, or why not (the connection's own error, e.g. ECONNREFUSED, says more than ioredis' "Connection is closed") */
-async function connect(redis: RedisClient): Promise<true | string> {
-  let lastError: unknown;
-  const remember = (e: unknown): void => {
-    lastError = e;
-  };
-  redis.on('error', remember);
-  try {
-    await redis.connect();
-    return true;
-  } catch (e) {
-    return errorText(lastError ?? e);
-  } finally {
-    redis.off('error', remember);
   }
 }
 

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
-import { createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
+import { connectOrThrow, createRedisClient, type RedisClient } from '../adapters/redis/redis-connection';
 import { ImportRefusedError, listSources, removeSource, writeFeedGeneration } from '../adapters/redis/reputation-import';
 import { dayOf, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
 import { loadConfig } from '../config/load-config';
@@ -102,9 +102,7 @@ async function withRedis<T>(configFile: string, run: (redis: RedisClient, config
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-import', reconnect: false, autoPipelining, commandTimeoutMs: IMPORT_COMMAND_TIMEOUT_MS });
   redis.on('error', () => undefined);
   try {
-    await redis.connect().catch((e: unknown) => {
-      throw new Error(`Redis at ${describeRedis(config.redis)} is not reachable (${(e as Error).message})`, { cause: e });
-    });
+    await connectOrThrow(redis, config.redis);
     return await run(redis, config);
   } finally {
     await redis.quit().catch(() => redis.disconnect());

@@ -8,7 +8,7 @@
 import { hostname, userInfo } from 'node:os';
 import { Argument, type Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
-import { createRedisClient, describeRedis } from '../adapters/redis/redis-connection';
+import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
 import { FEEDBACK_VERDICTS, RedisFeedbackStore, type FeedbackVerdict } from '../adapters/redis/redis-feedback-store';
 import { loadConfig } from '../config/load-config';
 import { cleanText, ManagedAllowList, managedFilePath, numberForFeedback, recordFeedback, type FeedbackOutcome } from '../config/managed-allow-list';
@@ -51,13 +51,9 @@ export async function reportNumber(number: string, verdict: FeedbackVerdict, opt
   // bad input is reported like a config problem (exit 2), naming the argument
   if ('reason' in parsed) throw new ConfigError([{ file: 'NUMBER', line: 0, column: 0, reason: parsed.reason }]);
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-report', reconnect: false, commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2000) });
-  let lastError: Error | undefined;
-  redis.on('error', (e: Error) => (lastError = e));
+  redis.on('error', () => undefined);
   try {
-    await redis.connect().catch((e: unknown) => {
-      // the connection's own error (ECONNREFUSED, ...) says more than ioredis' "Connection is closed"
-      throw new Error(`Redis (${describeRedis(config.redis)}) is not reachable (${(lastError ?? (e as Error)).message}); nothing was stored`, { cause: e });
-    });
+    await connectOrThrow(redis, config.redis, '; nothing was stored');
     const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
     const managedFile = managedFilePath(loaded);
     const list = new ManagedAllowList({ file: managedFile, defaultRegion: region, displayName: config.rules.managedFile });

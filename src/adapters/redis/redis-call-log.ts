@@ -143,27 +143,20 @@ export class RedisCallLog implements CallLog, CallLogReader {
 
   // ---- reading ----
 
-  async *entries(range: IdRange, options: ReadOptions = {}): AsyncGenerator<LoggedCall> {
-    const batch = options.batchSize ?? DEFAULT_BATCH;
-    let start = range.start;
-    for (;;) {
-      const page = (await this.redis.xrange(this.key, start, range.end, 'COUNT', batch)) as StreamEntry[];
-      for (const entry of page) {
-        const parsed = parseEntry(entry);
-        if (parsed) yield parsed;
-        else options.onUnreadable?.(entry[0]);
-      }
-      const last = page[page.length - 1];
-      if (page.length < batch || !last) return;
-      start = `(${last[0]}`;
-    }
+  entries(range: IdRange, options: ReadOptions = {}): AsyncGenerator<LoggedCall> {
+    return this.pages(range, options, 'oldest');
   }
 
-  async *entriesNewestFirst(range: IdRange, options: ReadOptions = {}): AsyncGenerator<LoggedCall> {
+  entriesNewestFirst(range: IdRange, options: ReadOptions = {}): AsyncGenerator<LoggedCall> {
+    return this.pages(range, options, 'newest');
+  }
+
+  /** the range page by page (XRANGE or XREVRANGE, COUNT batchSize), each page starting after the last entry seen */
+  private async *pages(range: IdRange, options: ReadOptions, first: 'oldest' | 'newest'): AsyncGenerator<LoggedCall> {
     const batch = options.batchSize ?? DEFAULT_BATCH;
-    let end = range.end;
+    let { start, end } = range;
     for (;;) {
-      const page = (await this.redis.xrevrange(this.key, end, range.start, 'COUNT', batch)) as StreamEntry[];
+      const page = (first === 'oldest' ? await this.redis.xrange(this.key, start, end, 'COUNT', batch) : await this.redis.xrevrange(this.key, end, start, 'COUNT', batch)) as StreamEntry[];
       for (const entry of page) {
         const parsed = parseEntry(entry);
         if (parsed) yield parsed;
@@ -171,7 +164,8 @@ export class RedisCallLog implements CallLog, CallLogReader {
       }
       const last = page[page.length - 1];
       if (page.length < batch || !last) return;
-      end = `(${last[0]}`;
+      if (first === 'oldest') start = `(${last[0]}`;
+      else end = `(${last[0]}`;
     }
   }
 

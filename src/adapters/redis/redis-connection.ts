@@ -202,3 +202,34 @@ function hostPort(node: string): { host: string; port: number } {
 function clusterNode(node: string): ClusterNode {
   return hostPort(node.replace(/^rediss?:\/\//, '').replace(/\/$/, ''));
 }
+
+/**
+ * For one-shot commands (`callscreen import`, `log`, `report`, `check`): connect, or say which Redis
+ * is not reachable and why. The connection's own error (ECONNREFUSED, ...) says more than ioredis'
+ * "Connection is closed", so it is the one reported. Returns true, or the reason.
+ */
+export async function connectForCommand(redis: RedisClient): Promise<true | string> {
+  let lastError: unknown;
+  const remember = (e: unknown): void => {
+    lastError = e;
+  };
+  redis.on('error', remember);
+  try {
+    await redis.connect();
+    return true;
+  } catch (e) {
+    redis.disconnect();
+    const err = lastError ?? e;
+    if (!(err instanceof Error)) return String(err);
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+  } finally {
+    redis.off('error', remember);
+  }
+}
+
+/** connectForCommand, throwing `Redis at <where> is not reachable (<why>)<suffix>` (the CLI exits 1 with it) */
+export async function connectOrThrow(redis: RedisClient, settings: CallscreenConfig['redis'], suffix = ''): Promise<void> {
+  const connected = await connectForCommand(redis);
+  if (connected !== true) throw new Error(`Redis at ${describeRedis(settings)} is not reachable (${connected})${suffix}`);
+}
