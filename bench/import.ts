@@ -74,7 +74,7 @@ export async function runImport(url: string, file: string, source: string): Prom
   await readFeedFile(file, parser);
   aggregate.finish(parser.plan?.complaints ?? false);
   const readMs = performance.now() - t0;
-  const redis = createRedisClient({ url, keyPrefix: PREFIX, commandTimeoutMs: 30_000 } as Parameters<typeof createRedisClient>[0], { connectionName: 'callscreen-bench-import', reconnect: false, autoPipelining: true, commandTimeoutMs: 30_000 });
+  const redis = createRedisClient({ url, keyPrefix: PREFIX, commandTimeoutMs: 30_000 } as Parameters<typeof createRedisClient>[0], { connectionName: 'callscreen-bench-import', reconnect: false, autoPipelining: false, commandTimeoutMs: 30_000 });
   await redis.connect();
   try {
     const result = await writeFeedGeneration(redis, PREFIX, { source, origin: path.basename(file), entries: aggregate, categories: aggregate.categories });
