@@ -19,6 +19,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY console ./console
 COPY config /etc/callscreen
 COPY dialplan ./dialplan
 USER node

@@ -20,6 +20,7 @@ import type { LoadedConfig } from './config/load-config';
 import { RulesReloader } from './config/rules-reloader';
 import { startHttpEndpoint } from './adapters/http/start-http';
 import type { HttpServer } from './adapters/http/http-server';
+import { CallscreenMetrics } from './adapters/http/metrics';
 import { managedFilePath } from './config/managed-allow-list';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from './logger';
@@ -61,9 +62,15 @@ export class CallscreenDaemon {
     // of callscreen.yaml's screening, didGroups and policies (other sections need a restart; logged)
     const configReloader = new ConfigReloader({ loaded, logger });
     configReloader.start();
+    // Prometheus metrics (GET /metrics when http.enabled): fed by the events below and every screened call
+    const metrics = new CallscreenMetrics();
+    rules.on('rejected', () => metrics.rulesReloadFailed());
+    configReloader.on('rejected', () => metrics.configReloadFailed());
 
     const redis = createRedisClient(config.redis, { connectionName: 'callscreen' });
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
+    redis.on('ready', () => metrics.redisState(true));
+    for (const down of ['end', 'close', 'reconnecting'] as const) redis.on(down, () => metrics.redisState(false));
     redis.on('ready', () => logger.info({ redis: describeRedis(config.redis), at: connectedAddress(redis) }, 'redis connected'));
     redis.on('end', () => logger.warn('redis connection closed'));
     redis.on('reconnecting', (delay: number) => logger.warn({ delayMs: delay }, 'redis unavailable; screening degraded until it is back'));
@@ -105,6 +112,7 @@ export class CallscreenDaemon {
       captchaHistory: history,
       // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); never set in production
       logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
+      onScreened: (record) => metrics.callScreened(record),
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config);
     daemon.callLog = callLog;
@@ -113,12 +121,13 @@ export class CallscreenDaemon {
     daemon.purgeTimer = purgeTimer;
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
+    ari.on('state', (change) => metrics.ariState(change.state === 'connected'));
     ari.on('state', (change) => daemon.onAriState(change));
     // AMI (optional): connects in the background and never holds up the start or a call
     if (config.ami.enabled) {
       daemon.amiServices = AmiServices.start({ config, ari, redis, rules, halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays, logger });
     }
-    daemon.http = await startHttpEndpoint(loaded, redis, logger); // never throws: a failure is logged, calls go on
+    daemon.http = await startHttpEndpoint(loaded, redis, logger, process.env, { metrics, readiness: () => ({ ari: ari.state, redis: redis.status }), rules }); // never throws: a failure is logged, calls go on
     logger.info({ url: config.ari.url, app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
     // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
     for (let attempt = 1; ; attempt++) {

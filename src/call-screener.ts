@@ -53,6 +53,8 @@ export interface CallScreenerDeps {
    * and the demo can type it. Never in production: anyone reading the log could pass the CAPTCHA.
    */
   logCaptchaCode?: boolean;
+  /** told of every screened call's record as it is appended to the log (metrics); an error it throws is logged, never felt by the call */
+  onScreened?: (record: ScreenedCallRecord) => void;
 }
 
 type Target = 'agents' | 'voicemail';
@@ -282,13 +284,18 @@ export class CallScreener {
         break;
     }
 
-    const record: ScreenedCallRecord = { callId: channel.id, at: decision.at, channel: channel.name, decision, routedTo: routed.routedTo, decisionMs, host: this.host };
+    const record: ScreenedCallRecord = { callId: channel.id, at: decision.at, channel: channel.name, ...(channel.caller.name ? { callerName: channel.caller.name } : {}), decision, routedTo: routed.routedTo, decisionMs, host: this.host };
     if (historyMs !== undefined) record.historyMs = historyMs;
     if (routed.routeMs !== undefined) record.routeMs = routed.routeMs;
     if (routed.routeError !== undefined) record.routeError = routed.routeError;
     if (routed.captcha) record.captcha = routed.captcha;
     this.logDecision(log, record);
     this.deps.callLog.append(record).catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
+    try {
+      this.deps.onScreened?.(record);
+    } catch (e) {
+      log.warn({ err: errorText(e) }, 'onScreened listener failed');
+    }
   }
 
   /** Tag the call and continue it in the dialplan at the target. */

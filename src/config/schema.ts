@@ -412,7 +412,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** the daemon's HTTP server (feedback endpoint); every route but /healthz needs credentials */
+    /** the daemon's HTTP server (review console, feedback, /metrics); every route but /healthz and /readyz needs credentials */
     http: z
       .object({
         enabled: z.boolean().default(false),

@@ -13,6 +13,8 @@ export interface ScreenedCallRecord {
   /** ISO time the call entered screening */
   at: string;
   channel: string;
+  /** the caller ID name the call arrived with (absent when it had none) */
+  callerName?: string;
   decision: Decision;
   /**
    * where the call went: 'agents', 'voicemail', 'hangup' (reject treatment hangup), 'announcement'

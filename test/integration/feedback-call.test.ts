@@ -28,7 +28,7 @@ afterAll(async () => {
 
 const byCaller = (raw: string) => (l: LogLine) => (l.caller as { raw?: string } | undefined)?.raw === raw;
 const report = (verdict: 'ok' | 'spam') =>
-  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ number: CALLER, verdict, agent: 'alice' }) });
+  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ number: CALLER, verdict, agent: 'alice' }) });
 
 test('a number promoted by agents reaches the agents on its next call, allowed by the managed rule', async () => {
   const first = await harness!.placeCall({ caller: CALLER, did: '+12125550100' });

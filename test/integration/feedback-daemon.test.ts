@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 const post = (body: unknown, token = TOKEN) =>
-  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 const check = (number: string) => runCli(daemon!.configDir, ['check', number, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: redisServer.url });
 
 describe('promotion through the running daemon', () => {

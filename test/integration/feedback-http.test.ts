@@ -54,7 +54,7 @@ afterAll(async () => {
 
 const url = `http://127.0.0.1:${PORT}/api/v1/feedback`;
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${TOKEN}`, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
 describe('POST /api/v1/feedback', () => {
   test('401 without credentials, with a WWW-Authenticate challenge; nothing stored', async () => {
@@ -109,6 +109,19 @@ describe('POST /api/v1/feedback', () => {
       const res = await post(body, { 'content-type': type });
       expect([type, res.status]).toEqual([type, 415]);
     }
+  });
+
+  test('403 csrf without the X-Callscreen-Request header, or with it but from a foreign Origin; nothing stored', async () => {
+    const body = { number: '+12125550999', verdict: 'spam' };
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+    expect([res.status, await res.json()]).toEqual([403, expect.objectContaining({ error: 'csrf' })]);
+    expect((await post(body, { 'x-callscreen-request': 'yes' })).status).toBe(403);
+    for (const origin of ['http://evil.example', `http://127.0.0.1:${PORT + 9}`, 'null']) {
+      const foreign = await post(body, { origin });
+      expect([origin, foreign.status]).toEqual([origin, 403]);
+    }
+    expect((await redis.xrange('http:feedback', '-', '+')).flat(2)).not.toContain('+12125550999');
+    expect((await post(body, { origin: `http://127.0.0.1:${PORT}` })).status).toBe(200);
   });
 
   test('unknown routes need credentials too (401), then 404', async () => {

@@ -5,7 +5,7 @@
  * buckets read beside it, and the clean-up of a replaced generation, which has to visit every master.
  */
 import { randomUUID } from 'node:crypto';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { RedisCallerHistoryStore } from '../../src/adapters/redis/redis-caller-history-store';
 import { createRedisClient, type RedisClient } from '../../src/adapters/redis/redis-connection';
 import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-store';

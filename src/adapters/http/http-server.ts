@@ -15,6 +15,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../logger';
 import { resolveCredentials, type HttpCredentials, type HttpSettings, type Identity } from './http-auth';
+import { csrfHook, securityHeadersHook } from './http-security';
 
 export type { HttpSettings };
 
@@ -75,6 +76,9 @@ export class HttpServer {
       request.identity = identity;
       return undefined;
     });
+    // CSRF: every non-GET request needs X-Callscreen-Request: 1 and, when the browser sends one, its own Origin (http-security.ts)
+    app.addHook('onRequest', csrfHook);
+    app.addHook('onSend', securityHeadersHook);
     app.addHook('onResponse', async (request, reply) => {
       logger.debug(
         { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), identity: request.identity?.name },

@@ -10,10 +10,24 @@ import type { Logger } from '../../logger';
 import type { RedisClient } from '../redis/redis-connection';
 import { RedisFeedbackStore } from '../redis/redis-feedback-store';
 import { registerFeedbackRoute } from './feedback-route';
+import { registerHealthRoutes, type ReadinessSource } from './health-routes';
+import { CallscreenMetrics } from './metrics';
 import { HttpServer } from './http-server';
+import { registerConsoleRoutes } from './console-routes';
+import type { RulesReloader } from '../../config/rules-reloader';
+
+/** What the daemon hands the routes besides config and Redis. */
+export interface HttpEndpointOptions {
+  /** served by GET /metrics; default: a fresh one (process metrics only) */
+  metrics?: CallscreenMetrics;
+  /** GET /readyz; default: ARI "unknown" (never ready), the Redis client's status */
+  readiness?: ReadinessSource;
+  /** the daemon's rules reloader, for the review console's rules panel; default: a reloader of the server's own */
+  rules?: RulesReloader;
+}
 
 /** The running server, or undefined when http is off or it could not start (logged). */
-export async function startHttpEndpoint(loaded: LoadedConfig, redis: RedisClient, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<HttpServer | undefined> {
+export async function startHttpEndpoint(loaded: LoadedConfig, redis: RedisClient, logger: Logger, env: NodeJS.ProcessEnv = process.env, options: HttpEndpointOptions = {}): Promise<HttpServer | undefined> {
   const { config } = loaded;
   if (!config.http.enabled) return undefined;
   let server: HttpServer | undefined;
@@ -22,6 +36,8 @@ export async function startHttpEndpoint(loaded: LoadedConfig, redis: RedisClient
     const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
     const list = new ManagedAllowList({ file: managedFilePath(loaded), defaultRegion: config.numbers.defaultRegion as CountryCode, displayName: config.rules.managedFile });
     registerFeedbackRoute(server.app, { record: (report) => recordFeedback({ store, list, promoteAfter: config.feedback.promoteAfter }, report), defaultRegion: config.numbers.defaultRegion as CountryCode });
+    registerHealthRoutes(server.app, { metrics: options.metrics ?? new CallscreenMetrics(), readiness: options.readiness ?? (() => ({ ari: 'unknown', redis: redis.status })) });
+    registerConsoleRoutes(server.app, { loaded, redis, list, rules: options.rules, logger });
     await server.listen();
     return server;
   } catch (e) {
