@@ -53,16 +53,17 @@ export class FeedAggregate implements FeedSink, PackedEntries {
   /** numbers held (after finish(): without the stale ones) */
   size = 0;
   private mask: number;
+  // the columns below are set by allocate(), called from the constructor (hence the `!`)
   /** 0 = free slot (no E.164 number is 0) */
-  private keys: Float64Array;
+  private keys!: Float64Array;
   /** percent, -1: none given */
-  private scores: Int8Array;
-  private reports: Uint32Array;
-  private category: Uint8Array;
+  private scores!: Int8Array;
+  private reports!: Uint32Array;
+  private category!: Uint8Array;
   /** rows with that category (while no other category came up) */
-  private categoryRows: Uint32Array;
-  private firstDay: Int32Array;
-  private lastDay: Int32Array;
+  private categoryRows!: Uint32Array;
+  private firstDay!: Int32Array;
+  private lastDay!: Int32Array;
   /** packed entries by slot, after finish() ('' for a stale number) */
   private values: string[] = [];
   private readonly categoryIndex = new Map<string, number>();
@@ -78,13 +79,7 @@ export class FeedAggregate implements FeedSink, PackedEntries {
     let slots = INITIAL_SLOTS;
     while (slots < MAX_PRESIZED_SLOTS && slots < (options.expected ?? 0) * 2) slots *= 2;
     this.mask = slots - 1;
-    this.keys = new Float64Array(slots);
-    this.scores = new Int8Array(slots);
-    this.reports = new Uint32Array(slots);
-    this.category = new Uint8Array(slots);
-    this.categoryRows = new Uint32Array(slots);
-    this.firstDay = new Int32Array(slots);
-    this.lastDay = new Int32Array(slots);
+    this.allocate(slots);
   }
 
   row(key: number, score: number, reports: number, category: string, firstDay: number, lastDay: number): void {
@@ -190,10 +185,8 @@ export class FeedAggregate implements FeedSink, PackedEntries {
     }
   }
 
-  private grow(): void {
-    const old = { keys: this.keys, scores: this.scores, reports: this.reports, category: this.category, categoryRows: this.categoryRows, firstDay: this.firstDay, lastDay: this.lastDay };
-    const slots = (this.mask + 1) * 2;
-    this.mask = slots - 1;
+  /** fresh, empty columns of `slots` slots (the constructor's and grow()'s) */
+  private allocate(slots: number): void {
     this.keys = new Float64Array(slots);
     this.scores = new Int8Array(slots);
     this.reports = new Uint32Array(slots);
@@ -201,6 +194,13 @@ export class FeedAggregate implements FeedSink, PackedEntries {
     this.categoryRows = new Uint32Array(slots);
     this.firstDay = new Int32Array(slots);
     this.lastDay = new Int32Array(slots);
+  }
+
+  private grow(): void {
+    const old = { keys: this.keys, scores: this.scores, reports: this.reports, category: this.category, categoryRows: this.categoryRows, firstDay: this.firstDay, lastDay: this.lastDay };
+    const slots = (this.mask + 1) * 2;
+    this.mask = slots - 1;
+    this.allocate(slots);
     for (let i = 0; i < old.keys.length; i++) {
       const key = old.keys[i] as number;
       if (key === 0) continue;
