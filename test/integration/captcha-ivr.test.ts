@@ -22,13 +22,15 @@ const REJECT_DID = '+12125550403';
 const SLOW_DID = '+12125550404';
 const FRENCH_DID = '+12125550405';
 const BURST_DID = '+12125550406';
+/** a long greeting: a hang-up "during the greeting" stays inside it however late the test's hang-up lands */
+const LONG_GREETING_DID = '+12125550407';
 
 /** Every call on the CAPTCHA DIDs is challenged (challenge threshold 0); a pass (-60) lets the next call through. */
 const config = (extra: string): string => `${testConfigHeader(prefix)}didGroups:
   captcha: ["${CAPTCHA_DIDS[0]}", "${CAPTCHA_DIDS[1]}"]
 policies:
   - name: everyone-is-challenged
-    dids: [captcha, "${SLOW_DID}", "${FRENCH_DID}", "${BURST_DID}"]
+    dids: [captcha, "${SLOW_DID}", "${FRENCH_DID}", "${BURST_DID}", "${LONG_GREETING_DID}"]
     thresholds: { challenge: 0 }
   - name: shadow
     dids: ["${SHADOW_DID}"]
@@ -47,6 +49,9 @@ policies:
   - name: burst
     dids: ["${BURST_DID}"]
     captcha: { digitTimeoutMs: 8000 }
+  - name: long-greeting
+    dids: ["${LONG_GREETING_DID}"]
+    captcha: { prompts: { greeting: ["sound:silence/5", "sound:beep"] } }
 captcha:
   codeLength: 2
   attempts: 2
@@ -180,9 +185,9 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
   }
 
   test('a hang-up during the greeting ends the IVR cleanly, logged once', async () => {
-    const call = await harness.placeCall({ caller: freshCaller(), did: CAPTCHA_DIDS[0] });
+    const call = await harness.placeCall({ caller: freshCaller(), did: LONG_GREETING_DID });
     await daemon.waitForLog((l) => of(call)(l) && l.msg === 'captcha started');
-    await sleep(400); // answered; the greeting (1 s of silence, a beep) plays
+    await sleep(400); // answered; the greeting (5 s of silence, a beep) plays
     await harness.hangup(call);
     expect(await harness.waitForDestination(call, 10_000)).toBe('hangup');
     const line = await screened(call);
