@@ -17,6 +17,7 @@ import { AsteriskHealthWatcher } from './asterisk-health-watcher';
 import { AstDbBlacklistSync } from './astdb-blacklist-sync';
 import type { RedisClient } from '../adapters/redis/redis-connection';
 import { RedisReputationCandidates } from './reputation-candidates';
+import { CloseAwareDelay } from './close-aware-delay';
 
 export interface AmiServicesOptions {
   config: CallscreenConfig;
@@ -39,7 +40,7 @@ export class AmiServices {
   private closed = false;
   private closePromise: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
-  private sleeper: { timer: NodeJS.Timeout; wake(): void } | undefined;
+  private readonly delay = new CloseAwareDelay();
   private readonly onRulesReloaded = (): void => this.sync?.request('rules reloaded');
 
   private constructor(private readonly options: AmiServicesOptions) {
@@ -104,7 +105,7 @@ export class AmiServices {
         const fields = { ami: `${config.ami.host}:${config.ami.port}`, err: (error as Error).message, attempt, delayMs };
         if (error instanceof AmiActionError) logger.error(fields, 'AMI login refused; check ami.username and ami.password (retrying)');
         else logger.warn(fields, 'AMI not reachable; retrying (screening is not affected)');
-        await this.sleep(delayMs);
+        await this.delay.wait(delayMs);
       }
     }
   }
@@ -113,10 +114,7 @@ export class AmiServices {
   close(): Promise<void> {
     this.closePromise ??= (async () => {
       this.closed = true;
-      if (this.sleeper) {
-        clearTimeout(this.sleeper.timer);
-        this.sleeper.wake();
-      }
+      this.delay.close();
       this.options.rules.off('reloaded', this.onRulesReloaded);
       const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
         try {
@@ -131,16 +129,5 @@ export class AmiServices {
       await this.connecting;
     })();
     return this.closePromise;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.sleeper = undefined;
-        resolve();
-      }, ms);
-      timer.unref();
-      this.sleeper = { timer, wake: resolve };
-    });
   }
 }

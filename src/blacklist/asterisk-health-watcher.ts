@@ -11,6 +11,7 @@
 import type { Logger } from '../logger';
 import type { AmiConnectionState, AmiMessage, AmiPort } from '../ports/ami';
 import type { AriPort } from '../ports/ari';
+import { CloseAwareDelay } from './close-aware-delay';
 
 export interface AsteriskHealthWatcherOptions {
   ami: AmiPort;
@@ -33,7 +34,7 @@ export class AsteriskHealthWatcher {
   private started = false;
   private closed = false;
   private checking: { promise: Promise<boolean>; triggers: Set<string> } | undefined;
-  private sleeper: { timer: NodeJS.Timeout; wake(): void } | undefined;
+  private readonly delay = new CloseAwareDelay();
 
   constructor(private readonly options: AsteriskHealthWatcherOptions) {
     this.graceMs = options.graceMs ?? 2000;
@@ -54,10 +55,7 @@ export class AsteriskHealthWatcher {
     this.closed = true;
     this.options.ami.off('event', this.onEvent);
     this.options.ami.off('state', this.onState);
-    if (this.sleeper) {
-      clearTimeout(this.sleeper.timer);
-      this.sleeper.wake();
-    }
+    this.delay.close();
     await this.checking?.promise;
   }
 
@@ -86,7 +84,7 @@ export class AsteriskHealthWatcher {
   private async runCheck(triggers: Set<string>): Promise<boolean> {
     const { ari, app, logger } = this.options;
     const deadline = Date.now() + this.timeoutMs;
-    await this.sleep(this.graceMs);
+    await this.delay.wait(this.graceMs);
     let lastError: string | undefined;
     let apps: string[] = [];
     while (!this.closed) {
@@ -101,22 +99,10 @@ export class AsteriskHealthWatcher {
         lastError = (error as Error).message;
       }
       if (Date.now() + this.retryMs > deadline) break;
-      await this.sleep(this.retryMs);
+      await this.delay.wait(this.retryMs);
     }
     if (this.closed) return false;
     logger.warn({ app, trigger: [...triggers].join(','), registered: apps, err: lastError }, 'stasis app not registered after asterisk reload');
     return false;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.closed || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.sleeper = undefined;
-        resolve();
-      }, ms);
-      timer.unref();
-      this.sleeper = { timer, wake: resolve };
-    });
   }
 }

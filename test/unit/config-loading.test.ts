@@ -3,22 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { loadRulesFile } from '../../src/config/rules-file';
-import { ConfigError } from '../../src/errors/config-error';
+import { problemsOf } from '../support/config-problems';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'callscreen-config-'));
 const write = (name: string, text: string): string => {
   const file = path.join(dir, name);
   writeFileSync(file, text);
   return file;
-};
-const problemsOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
 };
 
 describe('loadConfig', () => {

@@ -5,19 +5,10 @@
 import Redis, { Cluster } from 'ioredis';
 import { loadConfigText } from '../../src/config/load-config';
 import { createRedisClient, describeRedis } from '../../src/adapters/redis/redis-connection';
-import { ConfigError } from '../../src/errors/config-error';
+import { problemsOf } from '../support/config-problems';
 
 const load = (text: string, env: NodeJS.ProcessEnv = {}) => loadConfigText(text, 'callscreen.yaml', env, { path: '/etc/callscreen/callscreen.yaml' }).config;
 
-const problemsOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 const SENTINEL = `redis:
   sentinel:
