@@ -15,7 +15,7 @@ import { createRedisConnection } from '../src/adapters/redis/redis-connection';
 import { RedisCallerHistoryStore } from '../src/adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from '../src/adapters/redis/reputation-source-table';
 import { RedisReputationStore } from '../src/adapters/redis/redis-reputation-store';
-import { CallEvaluator } from '../src/call-evaluator';
+import { CallEvaluator } from '../src/calls/call-evaluator';
 import { loadConfig } from '../src/config/load-config';
 import { loadRulesFile } from '../src/config/rules-file';
 import type { Verdict } from '../src/domain/decision';

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { createRedisClient } from '../src/adapters/redis/redis-connection';
 import { writeFeedGeneration, type GenerationResult } from '../src/adapters/redis/reputation-import';
 import { dayOf } from '../src/adapters/redis/reputation-layout';
-import { FeedAggregate } from '../src/feeds/feed-aggregate';
-import { FeedParser, readFeedFile } from '../src/feeds/reputation-feed';
+import { FeedAggregate } from '../src/reputation/feeds/feed-aggregate';
+import { FeedParser, readFeedFile } from '../src/reputation/feeds/reputation-feed';
 
 export const LINES = Number(process.env.CALLSCREEN_BENCH_IMPORT_LINES ?? 1_000_000);
 const PREFIX = 'callscreen-bench:';

@@ -45,7 +45,7 @@ import { performance } from 'node:perf_hooks';
 import { AsteriskManagerAmi } from '../src/adapters/ami/asterisk-manager-ami';
 import { createRedisConnection } from '../src/adapters/redis/redis-connection';
 import type { AmiMessage, AmiPort } from '../src/ports/ami';
-import { testbedSettings as testbed } from '../src/testbed/testbed-settings';
+import { testbedSettings as testbed } from '../tools/testbed/testbed-settings';
 import { copyContext, type DialplanEntry } from './pdd-dialplan';
 import { percentile } from './redis-floor';
 

@@ -25,10 +25,10 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { Rule } from '../domain/rule-set';
 import { AmiActionError } from '../errors/ami-action-error';
 import { AmiDisconnectedError } from '../errors/ami-disconnected-error';
-import type { Logger } from '../logger';
+import type { Logger } from '../ports/logger';
 import type { AmiConnectionState, AmiMessage, AmiPort } from '../ports/ami';
 import { isCallscreenValue, planBlacklist, type BlacklistSkipped, type ReputationCandidate } from './blacklist-plan';
-import type { ReputationCandidateSource } from './reputation-candidates';
+import type { ReputationCandidateSource } from '../adapters/redis/redis-reputation-candidates';
 
 export interface AstDbBlacklistSyncOptions {
   ami: AmiPort;

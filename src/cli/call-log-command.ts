@@ -12,11 +12,11 @@ import { Option, type Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import { connectOrThrow, createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
-import { errorText } from '../call-evaluator';
+import { errorText } from '../calls/call-evaluator';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
 import type { LoggedCall } from '../ports/call-log';
-import { idRange, matchesFilter, parseLogQuery, type LogOptions, type LogQuery } from './call-log-query';
-import { columnWidths, csvHeader, csvRow, followWidths, jsonLine, renderRow, renderTable, tableRow, type ColumnWidths, type TableRow } from './call-log-render';
+import { idRange, matchesFilter, parseLogQuery, type LogOptions, type LogQuery } from '../call-log/call-log-query';
+import { columnWidths, csvHeader, csvRow, followWidths, jsonLine, renderRow, renderTable, tableRow, type ColumnWidths, type TableRow } from '../call-log/call-log-render';
 
 /** how long one XREAD waits for new entries before asking again */
 const FOLLOW_BLOCK_MS = 5000;

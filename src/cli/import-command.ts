@@ -14,9 +14,9 @@ import { ImportRefusedError, listSources, removeSource, writeFeedGeneration } fr
 import { dayOf, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
 import { loadConfig } from '../config/load-config';
 import type { CallscreenConfig } from '../config/schema';
-import { FeedAggregate } from '../feeds/feed-aggregate';
-import { FEED_FORMATS, FeedUsageError, parseColumnOption, parseMapOption, type FeedFormat } from '../feeds/feed-format';
-import { FeedParser, readFeedFile } from '../feeds/reputation-feed';
+import { FeedAggregate } from '../reputation/feeds/feed-aggregate';
+import { FEED_FORMATS, FeedUsageError, parseColumnOption, parseMapOption, type FeedFormat } from '../reputation/feeds/feed-format';
+import { FeedParser, readFeedFile } from '../reputation/feeds/reputation-feed';
 
 /** bad lines printed on stderr; after that they are only counted */
 const MAX_PRINTED_PROBLEMS = 50;

@@ -11,7 +11,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
 import { FEEDBACK_VERDICTS, RedisFeedbackStore, type FeedbackVerdict } from '../adapters/redis/redis-feedback-store';
 import { loadConfig } from '../config/load-config';
-import { cleanText, ManagedAllowList, managedFilePath, numberForFeedback, recordFeedback, type FeedbackOutcome } from '../config/managed-allow-list';
+import { cleanText, ManagedAllowList, managedFilePath, numberForFeedback, recordFeedback, type FeedbackOutcome } from '../reputation/managed-allow-list';
 import { ConfigError } from '../errors/config-error';
 
 export interface ReportOptions {

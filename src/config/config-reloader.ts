@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger } from '../logger';
+import type { Logger } from '../ports/logger';
 import { FileReloader } from './file-reloader';
 import { loadConfigText, type ConfigSection, type LoadedConfig } from './load-config';
 import { configSchema } from './schema';

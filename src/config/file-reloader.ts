@@ -21,7 +21,7 @@ import { readFileSync, statSync, watch, type FSWatcher, type Stats } from 'node:
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, formatProblem } from '../errors/config-error';
-import type { Logger } from '../logger';
+import type { Logger } from '../ports/logger';
 
 /** The log messages of one kind of file, e.g. "rules reloaded". */
 export interface FileReloaderMessages {

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
 import { countRules, EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
 import type { ConfigError } from '../errors/config-error';
-import type { Logger } from '../logger';
+import type { Logger } from '../ports/logger';
 import { FileReloader, type FileReloaderEvents } from './file-reloader';
 import { compileManagedRulesText, compileRulesText, mergeRuleSets } from './rules-file';
 

@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 import { AmiDisconnectedError } from '../../src/errors/ami-disconnected-error';
-import { CallHarness, type PlacedCall } from '../../src/testbed/call-harness';
+import { CallHarness, type PlacedCall } from '../../tools/testbed/call-harness';
 import { testbed } from '../support/testbed';
 
 jest.setTimeout(60_000);

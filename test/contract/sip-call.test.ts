@@ -3,8 +3,8 @@
  * is connected, so every answered call takes the dialplan fallback to the test bed's agents (Answer, Echo).
  */
 import { randomInt } from 'node:crypto';
-import { CallHarness } from '../../src/testbed/call-harness';
-import { placeSipCall, startSipCall } from '../../src/testbed/sip-call';
+import { CallHarness } from '../../tools/testbed/call-harness';
+import { placeSipCall, startSipCall } from '../../tools/testbed/sip-call';
 import type { AmiMessage } from '../../src/ports/ami';
 
 jest.setTimeout(60_000);

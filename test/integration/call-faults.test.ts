@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { CallHarness, destinationOf, type CallDestination, type PlacedCall } from '../../src/testbed/call-harness';
+import { CallHarness, destinationOf, type CallDestination, type PlacedCall } from '../../tools/testbed/call-harness';
 import { TcpFaultProxy } from '../contract/tcp-fault-proxy';
 import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type Redis from 'ioredis';
 import { entryFields, RedisCallLog } from '../../src/adapters/redis/redis-call-log';
-import { CSV_COLUMNS } from '../../src/cli/call-log-render';
+import { CSV_COLUMNS } from '../../src/call-log/call-log-render';
 import type { Decision, Verdict } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { Decision } from '../../src/domain/decision';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
-import { CallHarness, type PlacedCall } from '../../src/testbed/call-harness';
+import { CallHarness, type PlacedCall } from '../../tools/testbed/call-harness';
 import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader, freshCallers } from '../support/daemon-process';
 import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';
 import { testbed } from '../support/testbed';

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { CallHarness } from '../../src/testbed/call-harness';
-import { startSipCall, type SipCall } from '../../src/testbed/sip-call';
+import { CallHarness } from '../../tools/testbed/call-harness';
+import { startSipCall, type SipCall } from '../../tools/testbed/sip-call';
 import type { AmiMessage } from '../../src/ports/ami';
 import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader, freshCallers } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { DEFAULT_TEST_CONFIG, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { testbed } from '../support/testbed';
 import { deleteKeysWithPrefix } from '../support/redis-keys';

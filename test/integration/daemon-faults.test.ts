@@ -2,7 +2,7 @@
  * No call is lost: Redis down or hung, bad config at start, SIGTERM. Where each call ends is observed
  * from Asterisk.
  */
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { DEFAULT_TEST_CONFIG, spawnDaemon, startDaemon, writeConfigDir, type LogLine } from '../support/daemon-process';
 import { PrivateRedis } from '../support/redis-server';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';

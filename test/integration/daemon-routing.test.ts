@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { DEFAULT_TEST_CONFIG, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
-import { placeSipCall } from '../../src/testbed/sip-call';
+import { placeSipCall } from '../../tools/testbed/sip-call';
 import { testbed } from '../support/testbed';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 

@@ -5,7 +5,7 @@
  * decision). Places calls on the shared test bed: run under `flock /tmp/callscreen-testbed.lock`.
  */
 import { randomUUID } from 'node:crypto';
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { startDaemon, testConfigHeader, type DaemonProcess, type LogLine } from '../support/daemon-process';
 
 jest.setTimeout(60_000);

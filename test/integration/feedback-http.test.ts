@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import pino from 'pino';
-import { startHttpEndpoint } from '../../src/adapters/http/start-http';
-import type { HttpServer } from '../../src/adapters/http/http-server';
+import { startHttpEndpoint } from '../../src/daemon/start-http';
+import type { HttpServer } from '../../src/http-api/http-server';
 import { loadConfig } from '../../src/config/load-config';
 import { PrivateRedis } from '../support/redis-server';
 

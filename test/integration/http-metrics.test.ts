@@ -8,11 +8,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { HttpServer } from '../../src/adapters/http/http-server';
-import { registerHealthRoutes, type ReadinessState } from '../../src/adapters/http/health-routes';
-import { CallscreenMetrics } from '../../src/adapters/http/metrics';
+import { HttpServer } from '../../src/http-api/http-server';
+import { registerHealthRoutes, type ReadinessState } from '../../src/http-api/health-routes';
+import { CallscreenMetrics } from '../../src/http-api/metrics';
 import { configSchema } from '../../src/config/schema';
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { startDaemon, testConfigHeader, type DaemonProcess } from '../support/daemon-process';
 import { PrivateRedis } from '../support/redis-server';
 

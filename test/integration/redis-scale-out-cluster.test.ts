@@ -17,7 +17,7 @@ import { loadConfigText } from '../../src/config/load-config';
 import type { Decision } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { runCli, startDaemon, writeConfigDir } from '../support/daemon-process';
 import { ClusterTopology, withRedis } from '../support/redis-topology';
 

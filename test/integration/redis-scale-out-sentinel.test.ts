@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { connectInBackground, createRedisClient } from '../../src/adapters/redis/redis-connection';
 import { loadConfigText } from '../../src/config/load-config';
-import { CallHarness, type PlacedCall } from '../../src/testbed/call-harness';
+import { CallHarness, type PlacedCall } from '../../tools/testbed/call-harness';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
 import { freshCallers, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { MASTER_NAME, SentinelTopology } from '../support/redis-topology';

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
-import { CallHarness, type CallDestination } from '../../src/testbed/call-harness';
+import { CallHarness, type CallDestination } from '../../tools/testbed/call-harness';
 import { freshCallers, startDaemon, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { testbed } from '../support/testbed';

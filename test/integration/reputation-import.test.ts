@@ -5,8 +5,8 @@ import path from 'node:path';
 import type Redis from 'ioredis';
 import { purgeStaleGenerations, removeSource, writeFeedGeneration } from '../../src/adapters/redis/reputation-import';
 import { bucketKey, decodeFeedEntry, generationCounterKey, numberField, parseSourceTable, pendingKey, RETIRE_GRACE_MS, sourceBucketKey, sourcesKey, type SourceRecord } from '../../src/adapters/redis/reputation-layout';
-import { FeedAggregate } from '../../src/feeds/feed-aggregate';
-import { FeedParser, readFeedFile } from '../../src/feeds/reputation-feed';
+import { FeedAggregate } from '../../src/reputation/feeds/feed-aggregate';
+import { FeedParser, readFeedFile } from '../../src/reputation/feeds/reputation-feed';
 import { PrivateRedis } from '../support/redis-server';
 import { repoRoot } from '../support/testbed';
 

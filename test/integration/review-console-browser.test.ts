@@ -13,7 +13,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
-import { CallHarness, type PlacedCall } from '../../src/testbed/call-harness';
+import { CallHarness, type PlacedCall } from '../../tools/testbed/call-harness';
 import { launchChromium, testOutputPath } from '../support/browser';
 import { startDaemon, testConfigHeader, type DaemonProcess, type LogLine } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';

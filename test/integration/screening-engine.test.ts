@@ -9,7 +9,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import type { Decision } from '../../src/domain/decision';
-import { CallHarness } from '../../src/testbed/call-harness';
+import { CallHarness } from '../../tools/testbed/call-harness';
 import { runCli, startDaemon, type DaemonProcess, type LogLine, testConfigHeader } from '../support/daemon-process';
 import { testbed } from '../support/testbed';
 import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';

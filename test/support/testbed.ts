@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { testbedSettings } from '../../src/testbed/testbed-settings';
+import { testbedSettings } from '../../tools/testbed/testbed-settings';
 
 const run = promisify(execFile);
 

@@ -2,7 +2,7 @@
  * `callscreen log` input: --since/--until as durations and ISO times, --verdict, --number/--did
  * normalised like live callers, the filter matching stored records, and the stream-id range.
  */
-import { idRange, matchesFilter, parseLogQuery, parseNumberFilter, parseTimeSpec, parseVerdicts } from '../../src/cli/call-log-query';
+import { idRange, matchesFilter, parseLogQuery, parseNumberFilter, parseTimeSpec, parseVerdicts } from '../../src/call-log/call-log-query';
 import type { Decision } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
 import { ConfigError } from '../../src/errors/config-error';

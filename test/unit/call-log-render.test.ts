@@ -18,7 +18,7 @@ import {
   renderRow,
   renderTable,
   tableRow,
-} from '../../src/cli/call-log-render';
+} from '../../src/call-log/call-log-render';
 import type { Decision, Reason } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';

@@ -1,5 +1,5 @@
-import { callTags, callerNameTag, type CallTagInput } from '../../src/captcha/call-tags';
-import { captchaSettingsFor } from '../../src/captcha/captcha-settings';
+import { callTags, callerNameTag, type CallTagInput } from '../../src/calls/call-tags';
+import { captchaSettingsFor } from '../../src/calls/captcha/captcha-settings';
 import { configSchema } from '../../src/config/schema';
 import type { Decision } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';

@@ -1,5 +1,5 @@
-import { CodeEntry, randomCode } from '../../src/captcha/code-entry';
-import { Limiter } from '../../src/captcha/limited-ari';
+import { CodeEntry, randomCode } from '../../src/calls/captcha/code-entry';
+import { Limiter } from '../../src/calls/limited-ari';
 
 describe('randomCode', () => {
   test('has the length asked for, digits only, from the draw given', () => {

@@ -5,9 +5,9 @@
  * outcome was already known (its last prompt was playing): then that outcome stands.
  */
 import pino from 'pino';
-import { CaptchaIvr, type CaptchaSettings } from '../../src/captcha/captcha-ivr';
-import { ChannelSession } from '../../src/captcha/channel-session';
-import type { ScreenerAri } from '../../src/captcha/limited-ari';
+import { CaptchaIvr, type CaptchaSettings } from '../../src/calls/captcha/captcha-ivr';
+import { ChannelSession } from '../../src/calls/channel-session';
+import type { ScreenerAri } from '../../src/calls/limited-ari';
 import type { AriChannel, AriPlayRequest, AriPlayback } from '../../src/ports/ari';
 
 const CHANNEL = 'chan-1';

@@ -3,9 +3,9 @@
  * the watchdog and errors. The real Asterisk is in test/integration/captcha-ivr.test.ts.
  */
 import pino from 'pino';
-import { CaptchaIvr, type CaptchaSettings } from '../../src/captcha/captcha-ivr';
-import { ChannelSession } from '../../src/captcha/channel-session';
-import type { ScreenerAri } from '../../src/captcha/limited-ari';
+import { CaptchaIvr, type CaptchaSettings } from '../../src/calls/captcha/captcha-ivr';
+import { ChannelSession } from '../../src/calls/channel-session';
+import type { ScreenerAri } from '../../src/calls/limited-ari';
 import type { AriChannel, AriEvent, AriPlayRequest, AriPlayback } from '../../src/ports/ari';
 import { AriRequestError } from '../../src/errors/ari-request-error';
 

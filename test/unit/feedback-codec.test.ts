@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { decodeFeedbackEntry, encodeFeedbackEntry, type FeedbackEntry } from '../../src/adapters/redis/reputation-layout';
-import { resolveCredentials } from '../../src/adapters/http/http-auth';
-import { numberForFeedback } from '../../src/config/managed-allow-list';
+import { resolveCredentials } from '../../src/http-api/http-auth';
+import { numberForFeedback } from '../../src/reputation/managed-allow-list';
 
 const minute = fc.integer({ min: 0, max: 60_000_000 }).map((m) => m * 60_000);
 const entryArb: fc.Arbitrary<FeedbackEntry> = fc.record({

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { RulesReloader } from '../../src/config/rules-reloader';
 import { loadRuleFiles } from '../../src/config/rules-file';
-import { ManagedAllowList } from '../../src/config/managed-allow-list';
+import { ManagedAllowList } from '../../src/reputation/managed-allow-list';
 import { describeRule } from '../../src/domain/rule-set';
 
 jest.setTimeout(15_000);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, utimesSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fork } from 'node:child_process';
-import { ManagedAllowList, managedFilePath, promotionFor, promotionLabel, recordFeedback } from '../../src/config/managed-allow-list';
+import { ManagedAllowList, managedFilePath, promotionFor, promotionLabel, recordFeedback } from '../../src/reputation/managed-allow-list';
 import { compileManagedRulesText, loadManagedRulesFile } from '../../src/config/rules-file';
 import type { FeedbackEntry } from '../../src/adapters/redis/reputation-layout';
 import { ConfigError } from '../../src/errors/config-error';
@@ -113,7 +113,7 @@ describe('ManagedAllowList: promote and demote', () => {
        const l = new ManagedAllowList({ file: process.env.FILE, defaultRegion: 'US', lockTimeoutMs: 10000 });
        (async () => { for (let i = 0; i < 8; i++) await l.promote('+1312555' + process.env.BLOCK + String(i).padStart(2, '0'), 'agents: p' + process.env.BLOCK); })().catch((e) => { console.error(e); process.exitCode = 1; });`,
     );
-    const env = { ...process.env, SWC: require.resolve('@swc/core'), MODULE: require.resolve('../../src/config/managed-allow-list'), FILE: file };
+    const env = { ...process.env, SWC: require.resolve('@swc/core'), MODULE: require.resolve('../../src/reputation/managed-allow-list'), FILE: file };
     const children = ['10', '20', '30', '40'].map(
       (block) =>
         new Promise<number | null>((resolve) => {

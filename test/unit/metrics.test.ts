@@ -4,7 +4,7 @@
  */
 import type { Decision } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
-import { CallscreenMetrics, MAX_DID_LABELS, OTHER_DID } from '../../src/adapters/http/metrics';
+import { CallscreenMetrics, MAX_DID_LABELS, OTHER_DID } from '../../src/http-api/metrics';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
 
 const AT = '2026-11-23T14:05:09.250Z';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { getCountries, getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
-import { createFeedNumberNormaliser } from '../../src/feeds/feed-numbers';
+import { createFeedNumberNormaliser } from '../../src/reputation/feeds/feed-numbers';
 
 const CALLING_CODES = [...new Set(getCountries().map((c) => getCountryCallingCode(c)))];
 

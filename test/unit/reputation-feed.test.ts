@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import { decodeFeedEntry, type FeedEntry } from '../../src/adapters/redis/reputation-layout';
-import { FeedAggregate } from '../../src/feeds/feed-aggregate';
-import { detectLayout, FeedUsageError, parseDay, parseMapOption, type FeedFormat } from '../../src/feeds/feed-format';
-import { FeedParser, readFeedFile, splitQuoted, type FeedReadOptions } from '../../src/feeds/reputation-feed';
+import { FeedAggregate } from '../../src/reputation/feeds/feed-aggregate';
+import { detectLayout, FeedUsageError, parseDay, parseMapOption, type FeedFormat } from '../../src/reputation/feeds/feed-format';
+import { FeedParser, readFeedFile, splitQuoted, type FeedReadOptions } from '../../src/reputation/feeds/reputation-feed';
 
 const fixture = (name: string): string => path.join(__dirname, '../fixtures', name);
 const TODAY = parseDay('2024-03-10') as number;

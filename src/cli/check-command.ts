@@ -1,0 +1,119 @@
+/**
+ * `callscreen check NUMBER [--to DID] [--at TIME] [--attest A|B|C|none|failed] [--json]`: the decision a
+ * call would get, through the same CallEvaluator a live call goes through, without Asterisk. Reads
+ * Redis when it is reachable (and writes nothing to it); says plainly when it is not.
+ */
+import type { Command } from 'commander';
+import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
+import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
+import { connectForCommand, createRedisClient, describeRedis } from '../adapters/redis/redis-connection';
+import { CallEvaluator, type Evaluation } from '../calls/call-evaluator';
+import { loadConfig, type LoadedConfig } from '../config/load-config';
+import { managedFilePath } from '../reputation/managed-allow-list';
+import { loadRuleFiles } from '../config/rules-file';
+import { ATTESTATIONS } from '../config/schema';
+import { formatPoints, type Decision } from '../domain/decision';
+import { describePhoneNumber } from '../domain/phone-number';
+import { normaliseAttestation } from '../domain/screen-call';
+import { ConfigError } from '../errors/config-error';
+import type { CountryCode } from 'libphonenumber-js';
+
+export function registerCheckCommand(program: Command, defaultConfig: string): void {
+  program
+    .command('check <number>')
+    .description('show the verdict, score and reasons a call from NUMBER would get, the way a live call is decided (writes nothing)')
+    .option('-t, --to <did>', 'the number called (DID); policies and rule scopes depend on it')
+    .option('--at <time>', 'the time of the call, ISO 8601 (default now); policies with time windows depend on it')
+    .option('--attest <level>', 'STIR/SHAKEN attestation: A, B, C, none or failed')
+    .option('--json', 'print the decision as one JSON object')
+    .option('-c, --config <file>', 'configuration file', defaultConfig)
+    .action(async (number: string, opts: { to?: string; at?: string; attest?: string; json?: boolean; config: string }) => {
+      const result = await checkCall(loadConfig(opts.config), { number, ...opts });
+      process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
+    });
+}
+
+export interface CheckOptions {
+  number: string;
+  to?: string;
+  at?: string;
+  attest?: string;
+  json?: boolean;
+}
+
+export interface CheckResult {
+  evaluation: Evaluation;
+  redis: { url: string; status: 'consulted' | 'not-needed' | 'unreachable'; detail?: string };
+}
+
+/** Bad command-line input: reported like a config problem (exit 2), naming the option. */
+function usageError(option: string, reason: string): ConfigError {
+  return new ConfigError([{ file: option, line: 0, column: 0, reason }]);
+}
+
+export function parseCheckTime(at: string | undefined): Date {
+  if (at === undefined) return new Date();
+  const parsed = new Date(at);
+  if (Number.isNaN(parsed.getTime())) throw usageError('--at', `"${at}" is not an ISO time (e.g. 2026-11-23T18:30:00+01:00)`);
+  return parsed;
+}
+
+export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Promise<CheckResult> {
+  const { config } = loaded;
+  const at = parseCheckTime(options.at);
+  if (options.attest !== undefined && !normaliseAttestation(options.attest)) throw usageError('--attest', `"${options.attest}" is not one of ${ATTESTATIONS.join(', ')}`);
+  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion as CountryCode); // rules.yaml + the managed allow list
+
+  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
+  redis.on('error', () => undefined);
+  const reachable = await connectForCommand(redis);
+  try {
+    const evaluator = new CallEvaluator({
+      history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix, new ReputationSourceTable(redis, config.redis.keyPrefix)),
+      model: () => loaded.screening,
+      rules: () => rules,
+      deadlineMs: () => config.screening.deadlineMs,
+    });
+    const facts = { callerNumber: options.number, did: options.to ?? '', at, ...(options.attest !== undefined ? { attestation: options.attest } : {}) };
+    const evaluation = await evaluator.evaluate(facts, {
+      callId: `check-${process.pid}-${Date.now()}`,
+      record: false,
+      ...(reachable === true ? {} : { skipHistory: `Redis at ${describeRedis(config.redis)} is not reachable (${reachable})` }),
+    });
+    const url = describeRedis(config.redis);
+    const redisStatus: CheckResult['redis'] =
+      evaluation.historyMs !== undefined
+        ? { url, status: 'consulted', detail: `${evaluation.historyMs} ms` }
+        : reachable === true
+          ? { url, status: 'not-needed' }
+          : { url, status: 'unreachable', detail: reachable };
+    return { evaluation, redis: redisStatus };
+  } finally {
+    if (reachable === true) await redis.quit().catch(() => redis.disconnect());
+    else redis.disconnect();
+  }
+}
+
+/** The decision as a person reads it: one headline, one line per reason with its points. */
+export function renderCheck(result: CheckResult): string {
+  const d: Decision = result.evaluation.decision;
+  const lines: string[] = [];
+  const attestation = d.attestation ? `, attestation ${d.attestation}` : '';
+  lines.push(`${describePhoneNumber(d.caller)} -> ${describePhoneNumber(d.did) || '(no DID)'} at ${d.at}${attestation}`);
+  const shadow = d.shadowVerdict ? ` (shadow mode: would have been ${d.shadowVerdict})` : '';
+  lines.push(`verdict: ${d.verdict}${shadow}   score: ${d.score}${d.degraded ? '   DEGRADED' : ''}${d.policies.length ? `   policies: ${d.policies.join(', ')}` : ''}`);
+  const width = Math.max(...d.reasons.map((r) => r.code.length));
+  for (const r of d.reasons) {
+    const pts = r.points === undefined ? '' : formatPoints(r.points);
+    lines.push(`  ${pts.padStart(5)}  ${r.code.padEnd(width)}  ${r.text}`);
+  }
+  const { redis } = result;
+  if (redis.status === 'consulted') lines.push(`redis: ${redis.url} consulted in ${redis.detail ?? '?'} (nothing written)`);
+  else if (redis.status === 'not-needed') lines.push(`redis: ${redis.url} not needed for this decision`);
+  else lines.push(`redis: NOT REACHABLE at ${redis.url} (${redis.detail ?? 'unknown'}): decided on rules and the number alone`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function checkJson(result: CheckResult): string {
+  return `${JSON.stringify({ ...result.evaluation.decision, redis: result.redis })}\n`;
+}

@@ -1,0 +1,42 @@
+/**
+ * `callscreen rules validate [FILE]`: check a rules file (and the managed allow list beside it) the way
+ * the daemon loads it; every problem with file, line and column (exit 2), counts by kind when it is good.
+ */
+import type { Command } from 'commander';
+import type { CountryCode } from 'libphonenumber-js';
+import { loadConfig, type LoadedConfig } from '../config/load-config';
+import { validateRuleFiles } from '../config/rules-file';
+import { countRules, describeRule, expiredRules, RULE_KINDS } from '../domain/rule-set';
+import { managedFilePath } from '../reputation/managed-allow-list';
+
+export function registerRulesCommands(program: Command, defaultConfig: string): void {
+  const rules = program.command('rules').description('allow and deny rules');
+  rules
+    .command('validate [file]')
+    .description('check a rules file; prints every problem with file, line and column')
+    .option('-c, --config <file>', 'configuration file (for numbers.defaultRegion and rules.file)', defaultConfig)
+    .action((file: string | undefined, opts: { config: string }) => validateRules(file, opts.config));
+}
+
+function validateRules(file: string | undefined, configFile: string): void {
+  let region: CountryCode = 'US';
+  let rulesFile = file;
+  let managedFile: string | undefined;
+  try {
+    const loaded: LoadedConfig = loadConfig(configFile);
+    region = loaded.config.numbers.defaultRegion as CountryCode;
+    if (!file) managedFile = managedFilePath(loaded); // the managed allow list, when the files come from the config
+    rulesFile ??= loaded.rulesFile;
+  } catch (e) {
+    if (!file) throw e; // without a file argument the config is needed to find the rules
+  }
+  // a problem throws ConfigError: reportError prints each as "file:line:col reason" and exits 2
+  const { rules: set, managed } = validateRuleFiles(rulesFile as string, managedFile, region);
+  const counts = countRules(set.rules);
+  const allow = set.rules.filter((r) => r.list === 'allow').length;
+  const byKind = (list: 'allow' | 'deny'): string => RULE_KINDS.map((kind) => `${counts[list][kind]} ${kind}`).join(', ');
+  process.stdout.write(`${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n  allow: ${byKind('allow')}\n  deny: ${byKind('deny')}\n`);
+  if (managed) process.stdout.write(`${managedFile}: ok, ${managed.rules.length} allow rules (managed allow list, from agents' feedback)\n`);
+  // an expired rule is not an error (it was meant to end), but an admin should clean it up
+  for (const rule of expiredRules(set, new Date())) process.stderr.write(`warning: expired, no longer matches: ${describeRule(rule)}\n`);
+}

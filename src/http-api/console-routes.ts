@@ -1,0 +1,299 @@
+/**
+ * The review console: the page (GET /, /assets/*) and its JSON API, all behind the server's
+ * authentication and CSRF check (http-server.ts, http-security.ts).
+ *
+ *   GET  /api/v1/calls?since=2h&until=&verdict=allow,voicemail&did=&number=&limit=200
+ *                                     { calls: CallView[], more }          newest first
+ *   GET  /api/v1/calls/:id            one CallView (id: the log's stream id), 404 when unknown
+ *   POST /api/v1/allow                { number, note? } -> { number, added, file }: the managed allow list
+ *   GET  /api/v1/rules                both rule files as loaded, with the last rejected edit
+ *   GET  /api/v1/rules/source?name=   the text of one of the two rule files the daemon loads, nothing else
+ *   GET  /api/v1/summary?hours=24     calls per hour and verdict, top spam numbers, CAPTCHA pass rate
+ *
+ * Reading the log is bounded: the calls list reads at most MAX_CALLS_SCAN entries per request (then
+ * `more: true`), the summary at most MAX_SCAN (then `capped: true`, the oldest left out) and is kept
+ * for SUMMARY_TTL_MS, so consoles polling it cost one computation per window every 10 s.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { CountryCode } from 'libphonenumber-js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
+import type { LoadedConfig } from '../config/load-config';
+import { cleanText, MANAGED_LABEL_PREFIX, managedFilePath, numberForFeedback, type ManagedAllowList } from '../reputation/managed-allow-list';
+import { RulesReloader } from '../config/rules-reloader';
+import { EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
+import { ConfigError } from '../errors/config-error';
+import type { Logger } from '../ports/logger';
+import type { CallLogReader } from '../ports/call-log';
+import { idMs, RedisCallLog } from '../adapters/redis/redis-call-log';
+import type { RedisClient } from '../adapters/redis/redis-connection';
+import { loadConsoleAssets, type ConsoleAssets } from './console-assets';
+import { callView, ruleFileView, SummaryCounter, type CallView, type Summary } from './console-data';
+
+export const DEFAULT_CALLS_SINCE = '24h';
+export const DEFAULT_CALLS_LIMIT = 200;
+export const MAX_CALLS_LIMIT = 1000;
+/** the most log entries one summary reads (~1.3 s for 50,000 on one core) */
+export const MAX_SCAN = 50_000;
+/** the most log entries one calls list reads (a filter that matches few calls in a long log stops here, with `more`) */
+export const MAX_CALLS_SCAN = 10_000;
+/** how long a summary is served from memory */
+export const SUMMARY_TTL_MS = 10_000;
+export const MAX_SUMMARY_HOURS = 168;
+const MAX_NOTE = 200;
+const MAX_RULES_FILE_BYTES = 1024 * 1024;
+const ALLOW_FIELDS = new Set(['number', 'note']);
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/** What the console needs of the rules in force (RulesReloader). */
+export type RulesView = Pick<RulesReloader, 'current' | 'managedRules' | 'lastError' | 'managedError'>;
+
+export interface ConsoleRouteDeps {
+  loaded: LoadedConfig;
+  redis: RedisClient;
+  /** the managed allow list (POST /api/v1/allow) */
+  list: ManagedAllowList;
+  /** the daemon's reloader; absent: one of the server's own (watching the files until it closes) */
+  rules?: RulesView;
+  logger: Logger;
+  /** the log to read; default: the daemon's call log stream on `redis` */
+  log?: CallLogReader;
+  /** the page's files; default: the package's console/ folder */
+  assets?: ConsoleAssets;
+  now?: () => number;
+}
+
+interface RuleFile {
+  name: string;
+  kind: 'admin' | 'managed';
+  file: string;
+}
+
+export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
+  const { loaded, logger } = deps;
+  const { config } = loaded;
+  const region = config.numbers.defaultRegion as CountryCode;
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? new RedisCallLog(deps.redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
+  const rules = deps.rules ?? rulesOfOwn(app, loaded, logger);
+  const files = ruleFiles(loaded);
+
+  // ---- the page ----
+  let assets: ConsoleAssets | undefined = deps.assets;
+  try {
+    assets ??= loadConsoleAssets();
+  } catch (e) {
+    logger.child({ component: 'http' }).error({ err: (e as Error).message }, 'review console page not served (the API is)');
+  }
+  app.get('/', async (_request, reply) => {
+    if (!assets) return reply.code(503).send({ error: 'unavailable', message: 'the console files are missing from this installation' });
+    return reply.type(assets.index.type).send(assets.index.body);
+  });
+  app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
+    const asset = assets?.assets.get(request.params.name);
+    if (!asset) return reply.code(404).send({ error: 'not-found', message: 'no such file' });
+    return reply.type(asset.type).send(asset.body);
+  });
+
+  // ---- calls ----
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/calls', async (request, reply) => {
+    const q = request.query;
+    const options: LogOptions = { since: given(q.since) ?? DEFAULT_CALLS_SINCE, limit: given(q.limit) ?? String(DEFAULT_CALLS_LIMIT) };
+    for (const name of ['until', 'verdict', 'number', 'did'] as const) {
+      const value = given(q[name]);
+      if (value !== undefined) options[name] = value;
+    }
+    let query;
+    try {
+      query = parseLogQuery(options, region, now());
+    } catch (e) {
+      return badQuery(reply, e);
+    }
+    if (query.limit > MAX_CALLS_LIMIT) return bad(reply, `limit: at most ${MAX_CALLS_LIMIT}`);
+    const filtered = query.filter.verdicts !== undefined || query.filter.caller !== undefined || query.filter.did !== undefined;
+    const calls: CallView[] = [];
+    let more = false;
+    let scanned = 0;
+    try {
+      for await (const call of log.entriesNewestFirst(idRange(query), { batchSize: filtered ? 1000 : Math.min(1000, query.limit + 1) })) {
+        if (++scanned > MAX_CALLS_SCAN) {
+          more = true;
+          break;
+        }
+        if (!matchesFilter(call.record, query.filter)) continue;
+        if (calls.length === query.limit) {
+          more = true;
+          break;
+        }
+        calls.push(callView(call));
+      }
+    } catch (e) {
+      return unavailable(request, reply, e);
+    }
+    return { calls, more };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/calls/:id', async (request, reply) => {
+    const { id } = request.params;
+    if (!STREAM_ID.test(id)) return notFound(reply, 'no call with that id');
+    try {
+      for await (const call of log.entries({ start: id, end: id }, { batchSize: 1 })) return callView(call);
+    } catch (e) {
+      return unavailable(request, reply, e);
+    }
+    return notFound(reply, 'no call with that id (it may have aged out of the log)');
+  });
+
+  // ---- always allow ----
+  app.post('/api/v1/allow', async (request, reply) => {
+    if (!isJson(request)) return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
+    const body = request.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return bad(reply, 'the body must be a JSON object { "number": "..." }');
+    const fields = body as Record<string, unknown>;
+    const unknown = Object.keys(fields).filter((k) => !ALLOW_FIELDS.has(k));
+    if (unknown.length > 0) return bad(reply, `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, note)`);
+    if (typeof fields.number !== 'string') return bad(reply, 'number must be a string, e.g. "+1 212 555 0147"');
+    if (fields.note !== undefined && (typeof fields.note !== 'string' || fields.note.length > MAX_NOTE)) return bad(reply, `note must be text of at most ${MAX_NOTE} characters`);
+    const number = numberForFeedback(fields.number, region);
+    if ('reason' in number) return bad(reply, `number ${number.reason}`);
+    const note = cleanText(fields.note as string | undefined, MAX_NOTE);
+    const by = request.identity?.scheme === 'basic' ? ` by ${request.identity.name}` : '';
+    const label = `${MANAGED_LABEL_PREFIX} always allow${note ? ` (${note})` : ''}, ${new Date(now()).toISOString().slice(0, 10)}${by}`;
+    try {
+      const change = await deps.list.promote(number.e164, label);
+      request.log.info({ number: number.e164, change, identity: request.identity?.name }, 'number put on the managed allow list from the console');
+      return { number: number.e164, added: change === 'added', file: config.rules.managedFile };
+    } catch (e) {
+      if (e instanceof ConfigError) return reply.code(409).send({ error: 'conflict', message: `${e.message} (fix the file; it was not changed)` });
+      request.log.warn({ err: (e as Error).message }, 'managed allow list not changed');
+      return reply.code(503).send({ error: 'unavailable', message: (e as Error).message });
+    }
+  });
+
+  // ---- rules ----
+  app.get('/api/v1/rules', async () => {
+    const managed = rules.managedRules();
+    const managedSet = new Set(managed.rules);
+    const admin: Pick<RuleSet, 'rules'> = { rules: rules.current().rules.filter((r) => !managedSet.has(r)) };
+    const lastError = rules.lastError;
+    const managedError = rules.managedError;
+    const adminError = lastError !== undefined && lastError !== managedError ? lastError : undefined;
+    const [adminFile, managedFile] = files;
+    return {
+      files: [ruleFileView(adminFile.name, 'admin', admin, adminError), ruleFileView(managedFile.name, 'managed', managed, managedError)],
+      lastReloadError: lastError?.message ?? null,
+    };
+  });
+
+  app.get<{ Querystring: { name?: string } }>('/api/v1/rules/source', async (request, reply) => {
+    const name = request.query.name;
+    if (typeof name !== 'string' || name === '') return bad(reply, 'name: which rule file (as /api/v1/rules names it)');
+    // only a bare file name; the file read is always the configured path, never one built from the request
+    if (name.includes('/') || name.includes('\\') || name.includes('\0') || name === '.' || name === '..' || path.isAbsolute(name)) return bad(reply, 'name: a rule file name as /api/v1/rules lists it, not a path');
+    const wanted = files.find((f) => f.name === name);
+    if (!wanted) return notFound(reply, `no rule file named ${name}`);
+    try {
+      const stat = await fs.stat(wanted.file);
+      if (!stat.isFile()) return notFound(reply, `${name} is not a file`);
+      if (stat.size > MAX_RULES_FILE_BYTES) return reply.code(413).send({ error: 'too-large', message: `${name} is larger than ${MAX_RULES_FILE_BYTES} bytes` });
+      const text = await fs.readFile(wanted.file, 'utf8');
+      return reply.type('text/plain; charset=utf-8').send(text);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return notFound(reply, wanted.kind === 'managed' ? `${name} does not exist yet (no number has been allowed from feedback)` : `${name} does not exist`);
+      throw e;
+    }
+  });
+
+  // ---- summary ----
+  // computed at most every SUMMARY_TTL_MS per window, whatever the number of consoles polling it
+  const summaries = new Map<number, { at: number; value: Promise<Summary> }>();
+  const summaryOf = (hours: number): Promise<Summary> => {
+    const cached = summaries.get(hours);
+    if (cached && now() - cached.at < SUMMARY_TTL_MS) return cached.value;
+    const value = computeSummary(log, hours, now());
+    summaries.set(hours, { at: now(), value });
+    value.catch(() => summaries.delete(hours));
+    return value;
+  };
+  app.get<{ Querystring: { hours?: string } }>('/api/v1/summary', async (request, reply) => {
+    const hours = given(request.query.hours) === undefined ? 24 : Number(request.query.hours);
+    if (!Number.isInteger(hours) || hours < 1 || hours > MAX_SUMMARY_HOURS) return bad(reply, `hours: a whole number from 1 to ${MAX_SUMMARY_HOURS}`);
+    try {
+      return await summaryOf(hours);
+    } catch (e) {
+      return unavailable(request, reply, e);
+    }
+  });
+}
+
+/** Reads the window newest first: when it holds more than MAX_SCAN calls, the oldest are the ones left out. */
+async function computeSummary(log: CallLogReader, hours: number, nowMs: number): Promise<Summary> {
+  const counter = new SummaryCounter(hours, nowMs);
+  let read = 0;
+  for await (const call of log.entriesNewestFirst({ start: String(counter.fromMs), end: '+' })) {
+    if (++read > MAX_SCAN) return counter.result(true);
+    counter.add(call, idMs(call.id));
+  }
+  return counter.result(false);
+}
+
+/** The two rule files the daemon loads, with the names the API uses for them (their file names). */
+function ruleFiles(loaded: LoadedConfig): [RuleFile, RuleFile] {
+  const adminFile = loaded.rulesFile;
+  const managedFile = managedFilePath(loaded);
+  let adminName = path.basename(adminFile);
+  let managedName = path.basename(managedFile);
+  if (adminName === managedName) {
+    adminName = `admin-${adminName}`;
+    managedName = `managed-${managedName}`;
+  }
+  return [
+    { name: adminName, kind: 'admin', file: adminFile },
+    { name: managedName, kind: 'managed', file: managedFile },
+  ];
+}
+
+/** Without the daemon's reloader (tests, tools): a reloader of its own, watching until the server closes. */
+function rulesOfOwn(app: FastifyInstance, loaded: LoadedConfig, logger: Logger): RulesView {
+  const reloader = new RulesReloader({ file: loaded.rulesFile, managedFile: managedFilePath(loaded), managedDisplayName: loaded.config.rules.managedFile, defaultRegion: loaded.config.numbers.defaultRegion as CountryCode, logger });
+  try {
+    reloader.load();
+    reloader.start();
+    app.addHook('onClose', async () => reloader.close());
+    return reloader;
+  } catch (e) {
+    const error = e instanceof ConfigError ? e : new ConfigError([{ file: loaded.rulesFile, line: 0, column: 0, reason: (e as Error).message }]);
+    return { current: () => EMPTY_RULE_SET, managedRules: () => EMPTY_RULE_SET, lastError: error, managedError: undefined };
+  }
+}
+
+const given = (v: string | undefined): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+
+function isJson(request: FastifyRequest): boolean {
+  return (
+    String(request.headers['content-type'] ?? '')
+      .split(';')[0]
+      ?.trim()
+      .toLowerCase() === 'application/json'
+  );
+}
+
+function bad(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(400).send({ error: 'bad-request', message });
+}
+
+function notFound(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(404).send({ error: 'not-found', message });
+}
+
+/** A query parameter the CLI's parser refused: its reason, named after the parameter (not the CLI option). */
+function badQuery(reply: FastifyReply, e: unknown): FastifyReply {
+  if (e instanceof ConfigError) return bad(reply, e.problems.map((p) => `${p.file.replace(/^--/, '')}: ${p.reason.replace(/--(since|until|limit|verdict|number|did)\b/g, '$1')}`).join('; '));
+  throw e;
+}
+
+function unavailable(request: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
+  request.log.warn({ err: (e as Error).message }, 'screened-call log not readable');
+  return reply.code(503).send({ error: 'unavailable', message: 'the screened-call log (Redis) is not reachable; try again' });
+}

@@ -1,0 +1,113 @@
+/**
+ * The daemon's Prometheus metrics (prom-client), on a registry of its own (never prom-client's global
+ * one): the process's default metrics with the prefix callscreen_, and what the daemon reports through
+ * CallscreenMetrics' methods. Served by GET /metrics (health-routes.ts).
+ *
+ *   callscreen_calls_total{verdict,did}            counter    screened calls by verdict and dialled number
+ *   callscreen_decision_duration_seconds           histogram  StasisStart to decision
+ *   callscreen_history_duration_seconds            histogram  the one Redis round trip of a decision
+ *   callscreen_captcha_outcomes_total{outcome}     counter    passed, failed, hangup, timeout, abandoned, error
+ *   callscreen_route_failures_total                counter    calls whose route Asterisk did not accept (not: the caller hung up first)
+ *   callscreen_redis_up                            gauge      1 while the Redis connection is ready
+ *   callscreen_ari_connected                       gauge      1 while the Stasis app is registered
+ *   callscreen_rules_reload_errors_total           counter    edits of the rule files that were refused
+ *   callscreen_config_reload_errors_total          counter    edits of callscreen.yaml that were refused
+ *   callscreen_http_requests_total{route,status}   counter    requests to the daemon's HTTP server
+ *
+ * Label values are bounded: verdicts and outcomes are closed sets; `did` is the E.164 DID (or the raw
+ * text), and after MAX_DID_LABELS distinct DIDs every further one counts as "other", so a trunk that
+ * passes any dialled digits in cannot grow the series without bound; `route` is the route's pattern
+ * ("unmatched" for a path no route has).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ScreenedCallRecord } from '../ports/call-log';
+
+export const METRICS_PREFIX = 'callscreen_';
+/** distinct `did` label values before further DIDs count as "other" */
+export const MAX_DID_LABELS = 200;
+export const OTHER_DID = 'other';
+const DECISION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5];
+
+export interface MetricsOptions {
+  /** the process metrics (CPU, memory, event loop lag, GC); default true */
+  defaultMetrics?: boolean;
+}
+
+export class CallscreenMetrics {
+  readonly registry = new Registry();
+  private readonly calls: Counter<'verdict' | 'did'>;
+  private readonly decisionSeconds: Histogram;
+  private readonly historySeconds: Histogram;
+  private readonly captchaOutcomes: Counter<'outcome'>;
+  private readonly routeFailures: Counter;
+  private readonly redisUp: Gauge;
+  private readonly ariConnected: Gauge;
+  private readonly rulesReloadErrors: Counter;
+  private readonly configReloadErrors: Counter;
+  private readonly httpRequests: Counter<'route' | 'status'>;
+  private readonly dids = new Set<string>();
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
+    this.calls = new Counter({ name: 'callscreen_calls_total', help: 'Screened calls by verdict and dialled number (DID)', labelNames: ['verdict', 'did'], registers });
+    this.decisionSeconds = new Histogram({ name: 'callscreen_decision_duration_seconds', help: 'Time from StasisStart to the decision', buckets: DECISION_BUCKETS, registers });
+    this.historySeconds = new Histogram({ name: 'callscreen_history_duration_seconds', help: "The decision's Redis round trip (reputation and call history)", buckets: DECISION_BUCKETS, registers });
+    this.captchaOutcomes = new Counter({ name: 'callscreen_captcha_outcomes_total', help: 'How CAPTCHAs ended', labelNames: ['outcome'], registers });
+    this.routeFailures = new Counter({ name: 'callscreen_route_failures_total', help: 'Calls whose route Asterisk did not accept (the dialplan fallback took them)', registers });
+    this.redisUp = new Gauge({ name: 'callscreen_redis_up', help: '1 while the Redis connection is ready', registers });
+    this.ariConnected = new Gauge({ name: 'callscreen_ari_connected', help: '1 while the ARI websocket is up and the Stasis app registered', registers });
+    this.rulesReloadErrors = new Counter({ name: 'callscreen_rules_reload_errors_total', help: 'Edits of the rule files that were refused (the last good rules stay)', registers });
+    this.configReloadErrors = new Counter({ name: 'callscreen_config_reload_errors_total', help: 'Edits of callscreen.yaml that were refused (the last good settings stay)', registers });
+    this.httpRequests = new Counter({ name: 'callscreen_http_requests_total', help: "Requests to the daemon's HTTP server by route and status", labelNames: ['route', 'status'], registers });
+    this.redisUp.set(0);
+    this.ariConnected.set(0);
+  }
+
+  /** One screened call, as appended to the screened-call log. */
+  callScreened(record: ScreenedCallRecord): void {
+    const { decision } = record;
+    this.calls.inc({ verdict: decision.verdict, did: this.didLabel(decision.did.kind === 'e164' ? decision.did.e164 : decision.did.raw) });
+    this.decisionSeconds.observe(record.decisionMs / 1000);
+    if (record.historyMs !== undefined) this.historySeconds.observe(record.historyMs / 1000);
+    if (record.captcha) this.captchaOutcomes.inc({ outcome: record.captcha.outcome });
+    if (record.routeError !== undefined && !record.routeError.startsWith('caller hung up')) this.routeFailures.inc();
+  }
+
+  redisState(up: boolean): void {
+    this.redisUp.set(up ? 1 : 0);
+  }
+
+  ariState(connected: boolean): void {
+    this.ariConnected.set(connected ? 1 : 0);
+  }
+
+  rulesReloadFailed(): void {
+    this.rulesReloadErrors.inc();
+  }
+
+  configReloadFailed(): void {
+    this.configReloadErrors.inc();
+  }
+
+  httpRequest(route: string, status: number): void {
+    this.httpRequests.inc({ route, status: String(status) });
+  }
+
+  /** The text exposition format (what GET /metrics answers). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private didLabel(did: string): string {
+    const value = did === '' ? 'none' : did;
+    if (this.dids.has(value)) return value;
+    if (this.dids.size >= MAX_DID_LABELS) return OTHER_DID;
+    this.dids.add(value);
+    return value;
+  }
+}
