@@ -30,7 +30,9 @@ const DIDS = ['+12125550100', '+12125550200', '+12125550201', '+16465550123'];
 async function main(): Promise<void> {
   const url = process.env.CALLSCREEN_BENCH_REDIS_URL;
   if (!url) throw new Error('CALLSCREEN_BENCH_REDIS_URL is not set: run this through `npm run bench`');
-  const loaded = loadConfig(path.join(__dirname, '..', '..', 'config', 'callscreen.yaml'), { CALLSCREEN_REDIS_URL: url });
+  const loaded = loadConfig(path.join(__dirname, '..', '..', 'config', 'callscreen.yaml'), {
+    CALLSCREEN_REDIS_URL: url,
+  });
   const { config } = loaded;
   const prefix = 'callscreen-bench:';
   const redis = createRedisConnection({ url, commandTimeoutMs: 1000, connectionName: 'callscreen-bench' });
@@ -39,19 +41,32 @@ async function main(): Promise<void> {
 
   // callers as trunks send them (national notation, normalised per call), spread over 800 exchanges
   // (number blocks) like real callers; a fifth are on the reputation list
-  const e164s = Array.from({ length: POOL }, (_, i) => `+1312${200 + (i % 800)}${String(Math.floor(i / 800)).padStart(4, '0')}`);
+  const e164s = Array.from(
+    { length: POOL },
+    (_, i) => `+1312${200 + (i % 800)}${String(Math.floor(i / 800)).padStart(4, '0')}`,
+  );
   const callers = e164s.map((e) => `(312) ${e.slice(5, 8)}-${e.slice(8)}`);
-  const listed = e164s.filter((_, i) => i % 5 === 0).map((e164, i) => ({ e164, score: (i % 10) / 10, reports: i % 40, at: Date.now() - (i % 60) * 86_400_000 }));
+  const listed = e164s
+    .filter((_, i) => i % 5 === 0)
+    .map((e164, i) => ({ e164, score: (i % 10) / 10, reports: i % 40, at: Date.now() - (i % 60) * 86_400_000 }));
   await new RedisReputationStore(redis, prefix).put('bench', listed);
 
   const rules = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as CountryCode);
-  const evaluator = new CallEvaluator({ history: new RedisCallerHistoryStore(redis, prefix, new ReputationSourceTable(redis, prefix)), model: () => loaded.screening, rules: () => rules, deadlineMs: () => 1000 });
+  const evaluator = new CallEvaluator({
+    history: new RedisCallerHistoryStore(redis, prefix, new ReputationSourceTable(redis, prefix)),
+    model: () => loaded.screening,
+    rules: () => rules,
+    deadlineMs: () => 1000,
+  });
   let n = 0;
   const verdicts: Record<Verdict, number> = { allow: 0, challenge: 0, voicemail: 0, reject: 0 };
   let degraded = 0;
   const decide = async (): Promise<void> => {
     const i = n++;
-    const { decision } = await evaluator.evaluate({ callerNumber: callers[i % POOL] as string, did: DIDS[i % DIDS.length] as string, at: new Date() }, { callId: `bench-${i}`, record: true });
+    const { decision } = await evaluator.evaluate(
+      { callerNumber: callers[i % POOL] as string, did: DIDS[i % DIDS.length] as string, at: new Date() },
+      { callId: `bench-${i}`, record: true },
+    );
     verdicts[decision.verdict]++;
     if (decision.degraded) degraded++;
   };
@@ -102,13 +117,20 @@ async function main(): Promise<void> {
     `ratio               ${fmt(ratio)}  ${fmt(p99 / floor.p99Us)}      target p50 ratio <= 1.5: ${ratio <= 1.5 ? 'met' : 'MISSED'}`,
     '',
     'concurrency   decisions/s      GETs/s',
-    ...rows.map((r) => `${String(r.concurrency).padStart(11)}   ${String(r.decisions).padStart(11)}  ${String(r.gets).padStart(10)}`),
+    ...rows.map(
+      (r) =>
+        `${String(r.concurrency).padStart(11)}   ${String(r.decisions).padStart(11)}  ${String(r.gets).padStart(10)}`,
+    ),
     `target >= 5000 decisions/s: ${Math.max(...rows.map((r) => r.decisions)) >= 5000 ? 'met' : 'MISSED'}`,
     '',
-    `verdicts over the run: ${Object.entries(verdicts).map(([v, c]) => `${v} ${c}`).join(', ')}; degraded ${degraded}`,
+    `verdicts over the run: ${Object.entries(verdicts)
+      .map(([v, c]) => `${v} ${c}`)
+      .join(', ')}; degraded ${degraded}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({ bench: 'decision', floor, decision: { p50Us: p50, p99Us: p99, scriptServerUs: scriptUs }, ratio, throughput: rows, degraded })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'decision', floor, decision: { p50Us: p50, p99Us: p99, scriptServerUs: scriptUs }, ratio, throughput: rows, degraded })}\n`,
+  );
 }
 
 main().catch((e: unknown) => {

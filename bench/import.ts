@@ -74,10 +74,18 @@ export async function runImport(url: string, file: string, source: string): Prom
   await readFeedFile(file, parser);
   aggregate.finish(parser.plan?.complaints ?? false);
   const readMs = performance.now() - t0;
-  const redis = createRedisClient({ url, keyPrefix: PREFIX, commandTimeoutMs: 30_000 } as Parameters<typeof createRedisClient>[0], { connectionName: 'callscreen-bench-import', reconnect: false, autoPipelining: false, commandTimeoutMs: 30_000 });
+  const redis = createRedisClient(
+    { url, keyPrefix: PREFIX, commandTimeoutMs: 30_000 } as Parameters<typeof createRedisClient>[0],
+    { connectionName: 'callscreen-bench-import', reconnect: false, autoPipelining: false, commandTimeoutMs: 30_000 },
+  );
   await redis.connect();
   try {
-    const result = await writeFeedGeneration(redis, PREFIX, { source, origin: path.basename(file), entries: aggregate, categories: aggregate.categories });
+    const result = await writeFeedGeneration(redis, PREFIX, {
+      source,
+      origin: path.basename(file),
+      entries: aggregate,
+      categories: aggregate.categories,
+    });
     return { result, readMs, totalMs: performance.now() - t0, rows: aggregate.counts.rows };
   } finally {
     await redis.quit();
@@ -92,14 +100,20 @@ export function benchRedisPort(): { url: string; port: number } {
 
 export function table(rows: string[][]): string {
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  '))
+    .join('\n');
 }
 
 async function main(): Promise<void> {
   const { url, port } = benchRedisPort();
   const flush = (): void => void execFileSync('redis-cli', ['-p', String(port), 'flushall']);
   flush();
-  const floorText = execFileSync('redis-benchmark', ['-p', String(port), '-P', '16', '-n', '1000000', '-t', 'set', '-r', '1000000', '-q'], { encoding: 'utf8' });
+  const floorText = execFileSync(
+    'redis-benchmark',
+    ['-p', String(port), '-P', '16', '-n', '1000000', '-t', 'set', '-r', '1000000', '-q'],
+    { encoding: 'utf8' },
+  );
   const floor = Number(/SET: ([0-9.]+) requests per second/.exec(floorText.replace(/\r/g, '\n'))?.[1] ?? Number.NaN);
   flush();
   const { file, cleanup } = generateFeed(LINES);
@@ -108,14 +122,40 @@ async function main(): Promise<void> {
     const again = await runImport(url, file, 'bench');
     const rate = (entries: number, ms: number): string => Math.round(entries / (ms / 1000)).toLocaleString('en');
     const s = (ms: number): string => (ms / 1000).toFixed(2);
-    console.log(`\nbench/import: ${LINES.toLocaleString('en')} lines, ${first.result.entries.toLocaleString('en')} distinct numbers, ${first.result.record.buckets} buckets`);
+    console.log(
+      `\nbench/import: ${LINES.toLocaleString('en')} lines, ${first.result.entries.toLocaleString('en')} distinct numbers, ${first.result.record.buckets} buckets`,
+    );
     console.log(
       table([
         ['phase', 'first import s', 'entries/s', 're-import s', 'entries/s'],
-        ['read + parse + normalise + merge', s(first.readMs), rate(first.rows, first.readMs), s(again.readMs), rate(again.rows, again.readMs)],
-        ['write buckets (HSET)', s(first.result.writeMs), rate(first.result.entries, first.result.writeMs), s(again.result.writeMs), rate(again.result.entries, again.result.writeMs)],
-        ['compare with old generation', s(first.result.diffMs), '-', s(again.result.diffMs), rate(again.result.entries, again.result.diffMs)],
-        ['total', s(first.totalMs), rate(first.result.entries, first.totalMs), s(again.totalMs), rate(again.result.entries, again.totalMs)],
+        [
+          'read + parse + normalise + merge',
+          s(first.readMs),
+          rate(first.rows, first.readMs),
+          s(again.readMs),
+          rate(again.rows, again.readMs),
+        ],
+        [
+          'write buckets (HSET)',
+          s(first.result.writeMs),
+          rate(first.result.entries, first.result.writeMs),
+          s(again.result.writeMs),
+          rate(again.result.entries, again.result.writeMs),
+        ],
+        [
+          'compare with old generation',
+          s(first.result.diffMs),
+          '-',
+          s(again.result.diffMs),
+          rate(again.result.entries, again.result.diffMs),
+        ],
+        [
+          'total',
+          s(first.totalMs),
+          rate(first.result.entries, first.totalMs),
+          s(again.totalMs),
+          rate(again.result.entries, again.totalMs),
+        ],
       ]),
     );
     const writeRate = first.result.entries / (first.result.writeMs / 1000);

@@ -42,7 +42,11 @@ async function main(): Promise<void> {
         ['used_memory after', `${(after / 1e6).toFixed(1)} MB`, ''],
         ['bytes per entry', perEntry.toFixed(1), '<= 40'],
         ['keys (buckets + metadata)', keys.toLocaleString('en'), ''],
-        ['numbers per bucket (mean / largest sampled)', `${(result.entries / result.record.buckets).toFixed(1)} / ${largest}`, '< 128'],
+        [
+          'numbers per bucket (mean / largest sampled)',
+          `${(result.entries / result.record.buckets).toFixed(1)} / ${largest}`,
+          '< 128',
+        ],
         [`encoding of ${sample} sampled buckets`, [...encodings].map(([e, n]) => `${e} ${n}`).join(', '), 'listpack'],
       ]),
     );

@@ -69,13 +69,29 @@ const EXPECTED_VERDICT: Record<PathName, string> = { direct: '', fallback: 'fall
  * has it now, with the Stasis app renamed (pdd-dialplan.ts).
  */
 function benchDialplan(): DialplanEntry[] {
-  const own = (context: string, priority: number, application: string, data: string): DialplanEntry => ({ context, extension: PATTERN, priority, application, data });
-  const inbound = copyContext(readFileSync(path.join(ROOT, 'dialplan', 'callscreen.conf'), 'utf8'), 'callscreen-inbound', INBOUND, APP);
+  const own = (context: string, priority: number, application: string, data: string): DialplanEntry => ({
+    context,
+    extension: PATTERN,
+    priority,
+    application,
+    data,
+  });
+  const inbound = copyContext(
+    readFileSync(path.join(ROOT, 'dialplan', 'callscreen.conf'), 'utf8'),
+    'callscreen-inbound',
+    INBOUND,
+    APP,
+  );
   return [
     own(ENTRY, 1, 'Set', 'PDD_T0=${STRFTIME(,,%s.%6q)}'),
     own(ENTRY, 2, 'Goto', '${PDD_PATH},${EXTEN},1'),
     ...inbound,
-    own(AGENTS, 1, 'UserEvent', 'PddReached,PddId: ${PDD_ID},T0: ${PDD_T0},T1: ${STRFTIME(,,%s.%6q)},Verdict: ${CALLSCREEN_VERDICT}'),
+    own(
+      AGENTS,
+      1,
+      'UserEvent',
+      'PddReached,PddId: ${PDD_ID},T0: ${PDD_T0},T1: ${STRFTIME(,,%s.%6q)},Verdict: ${CALLSCREEN_VERDICT}',
+    ),
     own(AGENTS, 2, 'Hangup', ''),
   ];
 }
@@ -117,7 +133,13 @@ interface PhaseResult {
   /** Asterisk went away during the phase (someone restarted the shared test bed) */
   interrupted?: boolean;
   asterisk?: ProcStats;
-  daemon?: ProcStats & { screened: number; decisionP50Ms: number; decisionP99Ms: number; routeP50Ms: number; routeP99Ms: number };
+  daemon?: ProcStats & {
+    screened: number;
+    decisionP50Ms: number;
+    decisionP99Ms: number;
+    routeP50Ms: number;
+    routeP99Ms: number;
+  };
 }
 
 const progress = (text: string): void => {
@@ -129,7 +151,8 @@ const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 
 function parsePhases(spec: string): Phase[] {
   return spec.split(',').map((part) => {
     const [rate, seconds] = part.split(':').map(Number);
-    if (!rate || !seconds || rate <= 0 || seconds <= 0) throw new Error(`CALLSCREEN_BENCH_PDD_PHASES: "${part}" is not rate:seconds`);
+    if (!rate || !seconds || rate <= 0 || seconds <= 0)
+      throw new Error(`CALLSCREEN_BENCH_PDD_PHASES: "${part}" is not rate:seconds`);
     return { rate, seconds };
   });
 }
@@ -147,13 +170,17 @@ function diffMicros(from: string, to: string): number {
 
 /** CPU time and resident memory of one process, from /proc. */
 class ProcSampler {
-  private static readonly ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  private static readonly ticksPerSecond =
+    Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
   private startTicks = 0;
   private startAt = 0;
   private rssMaxKb = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly pid: number, private readonly withRss: boolean) {}
+  constructor(
+    readonly pid: number,
+    private readonly withRss: boolean,
+  ) {}
 
   private ticks(): number {
     const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
@@ -201,7 +228,9 @@ class ProcSampler {
 
 /** The test bed's Asterisk process (scripts/testbed's pid file), if this user can see it. */
 function asteriskPid(): number | undefined {
-  const stateDir = process.env.CALLSCREEN_TESTBED_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'callscreen-testbed');
+  const stateDir =
+    process.env.CALLSCREEN_TESTBED_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'callscreen-testbed');
   try {
     const pid = Number(readFileSync(path.join(stateDir, 'asterisk.pid'), 'utf8').trim());
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'asterisk' ? pid : undefined;
@@ -342,7 +371,15 @@ class Bench {
 
   async installDialplan(entries: readonly DialplanEntry[]): Promise<void> {
     for (const { context, extension, priority, application, data } of entries) {
-      await this.ami.action({ action: 'DialplanExtensionAdd', context, extension, priority, application, applicationdata: data, replace: 'yes' });
+      await this.ami.action({
+        action: 'DialplanExtensionAdd',
+        context,
+        extension,
+        priority,
+        application,
+        applicationdata: data,
+        replace: 'yes',
+      });
     }
   }
 
@@ -363,7 +400,12 @@ class Bench {
     const id = `pdd-${this.tag}-${++this.seq}`;
     const call: Call = { id, sentAt: performance.now() };
     this.calls.set(id, call);
-    const variables = [`PDD_ID=${id}`, `PDD_PATH=${GOTO[pathName]}`, `CALLSCREEN_AGENTS_CONTEXT=${AGENTS}`, `CONNECTEDLINE(num,i)=${this.nextCaller()}`];
+    const variables = [
+      `PDD_ID=${id}`,
+      `PDD_PATH=${GOTO[pathName]}`,
+      `CALLSCREEN_AGENTS_CONTEXT=${AGENTS}`,
+      `CONNECTEDLINE(num,i)=${this.nextCaller()}`,
+    ];
     this.ami
       .action({
         action: 'Originate',
@@ -383,7 +425,11 @@ class Bench {
   }
 
   /** Calls at `rate` per second for `seconds`; resolves once each has reached the agents or is lost. */
-  async runPhase(pathName: PathName, phase: Phase, daemon?: { process: Daemon; sampler: ProcSampler }): Promise<PhaseResult> {
+  async runPhase(
+    pathName: PathName,
+    phase: Phase,
+    daemon?: { process: Daemon; sampler: ProcSampler },
+  ): Promise<PhaseResult> {
     const count = Math.max(1, Math.round(phase.rate * phase.seconds));
     const calls: Call[] = [];
     const astPid = asteriskPid();
@@ -397,14 +443,25 @@ class Bench {
       calls.push(this.originate(pathName));
     }
     const sendSeconds = (performance.now() - start) / 1000;
-    const pending = (): boolean => calls.some((c) => c.reachedAt === undefined && c.refused === undefined && performance.now() - c.sentAt < LOST_AFTER_MS);
+    const pending = (): boolean =>
+      calls.some(
+        (c) => c.reachedAt === undefined && c.refused === undefined && performance.now() - c.sentAt < LOST_AFTER_MS,
+      );
     while (pending()) await sleep(20);
     const asterisk = ast?.stop();
     const daemonStats = daemon?.sampler.stop();
     // the daemon logs a call after Asterisk accepted its route, so a line can trail the call's arrival
-    for (const end = performance.now() + 2000; daemon && performance.now() < end && calls.some((c) => c.reachedAt !== undefined && !daemon.process.screened.has(`${c.id}-s`)); ) await sleep(20);
+    for (
+      const end = performance.now() + 2000;
+      daemon &&
+      performance.now() < end &&
+      calls.some((c) => c.reachedAt !== undefined && !daemon.process.screened.has(`${c.id}-s`));
+    )
+      await sleep(20);
 
-    const reached = calls.filter((c) => c.reachedAt !== undefined && c.reachedAt - c.sentAt <= LOST_AFTER_MS && c.pddUs !== undefined);
+    const reached = calls.filter(
+      (c) => c.reachedAt !== undefined && c.reachedAt - c.sentAt <= LOST_AFTER_MS && c.pddUs !== undefined,
+    );
     const ms = reached.map((c) => (c.pddUs as number) / 1000);
     const result: PhaseResult = {
       path: pathName,
@@ -466,22 +523,31 @@ function writeDaemonConfig(prefix: string): string {
 }
 
 function startDaemon(configDir: string): Daemon {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'callscreen.js'), 'run', '--config', path.join(configDir, 'callscreen.yaml')], {
-    cwd: configDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      CALLSCREEN_ARI_URL: testbed.ariUrl,
-      CALLSCREEN_ARI_USER: testbed.ariUser,
-      CALLSCREEN_ARI_PASSWORD: testbed.ariPassword,
-      CALLSCREEN_REDIS_URL: testbed.redisUrl,
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'callscreen.js'), 'run', '--config', path.join(configDir, 'callscreen.yaml')],
+    {
+      cwd: configDir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        CALLSCREEN_ARI_URL: testbed.ariUrl,
+        CALLSCREEN_ARI_USER: testbed.ariUser,
+        CALLSCREEN_ARI_PASSWORD: testbed.ariPassword,
+        CALLSCREEN_REDIS_URL: testbed.redisUrl,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   return new Daemon(child);
 }
 
 async function deleteKeys(prefix: string): Promise<number> {
-  const redis = createRedisConnection({ url: testbed.redisUrl, commandTimeoutMs: 5000, connectionName: 'callscreen-bench-pdd', reconnect: false });
+  const redis = createRedisConnection({
+    url: testbed.redisUrl,
+    commandTimeoutMs: 5000,
+    connectionName: 'callscreen-bench-pdd',
+    reconnect: false,
+  });
   await redis.connect();
   let deleted = 0;
   let cursor = '0';
@@ -499,9 +565,16 @@ function fmtPair(a: number, b: number): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(path.join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` (npm run bench does)');
+  if (!existsSync(path.join(ROOT, 'dist', 'main.js')))
+    throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` (npm run bench does)');
   const phases = parsePhases(process.env.CALLSCREEN_BENCH_PDD_PHASES ?? '10:15,50:10,200:5');
-  const ami = new AsteriskManagerAmi({ host: testbed.amiHost, port: testbed.amiPort, username: testbed.amiUser, password: testbed.amiPassword, connectTimeoutMs: 10_000 });
+  const ami = new AsteriskManagerAmi({
+    host: testbed.amiHost,
+    port: testbed.amiPort,
+    username: testbed.amiUser,
+    password: testbed.amiPassword,
+    connectTimeoutMs: 10_000,
+  });
   const bench = new Bench(ami);
   await ami.start();
   await bench.onlyUserEvents();
@@ -510,25 +583,41 @@ async function main(): Promise<void> {
   let daemon: Daemon | undefined;
   let configDir: string | undefined;
   try {
-    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    const load = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
     const version = (await bench.command('core show version')).split('\n')[0]?.replace(/ built by.*/, '') ?? '?';
 
     // One phase; run again (up to 3 times) when the shared Asterisk was stopped or restarted meanwhile.
     // The bench's dialplan lives only in Asterisk's memory, so it is added again before every phase.
-    const measure = async (pathName: PathName, phase: Phase, watch?: { process: Daemon; sampler: ProcSampler }): Promise<PhaseResult> => {
+    const measure = async (
+      pathName: PathName,
+      phase: Phase,
+      watch?: { process: Daemon; sampler: ProcSampler },
+    ): Promise<PhaseResult> => {
       for (let attempt = 1; ; attempt++) {
         await bench.asteriskReady(120_000);
         await bench.installDialplan(dialplan);
-        if (watch) await bench.waitForApp(true, 30_000, `the daemon's Stasis app "${APP}" is not registered; daemon: ${watch.process.tail()}`);
+        if (watch)
+          await bench.waitForApp(
+            true,
+            30_000,
+            `the daemon's Stasis app "${APP}" is not registered; daemon: ${watch.process.tail()}`,
+          );
         await sleep(1000);
         const before = bench.interruptions;
-        if (watch && watch.process.child.exitCode !== null) throw new Error(`the daemon exited (code ${watch.process.child.exitCode}): ${watch.process.tail()}`);
-        progress(`${pathName === 'direct' ? 'dialplan alone' : pathName === 'daemon' ? 'with daemon' : pathName}: ${phase.rate} calls/s for ${phase.seconds} s`);
+        if (watch && watch.process.child.exitCode !== null)
+          throw new Error(`the daemon exited (code ${watch.process.child.exitCode}): ${watch.process.tail()}`);
+        progress(
+          `${pathName === 'direct' ? 'dialplan alone' : pathName === 'daemon' ? 'with daemon' : pathName}: ${phase.rate} calls/s for ${phase.seconds} s`,
+        );
         const result = await bench.runPhase(pathName, phase, watch);
         if (bench.interruptions === before && !result.interrupted) return result;
         result.interrupted = true;
         if (attempt >= 3) return result;
-        process.stderr.write(`bench/pdd: Asterisk was restarted during the ${pathName} phase at ${phase.rate} calls/s; running it again\n`);
+        process.stderr.write(
+          `bench/pdd: Asterisk was restarted during the ${pathName} phase at ${phase.rate} calls/s; running it again\n`,
+        );
       }
     };
 
@@ -559,27 +648,46 @@ async function main(): Promise<void> {
   }
 }
 
-function report(results: PhaseResult[], info: { version: string; idleRssMb: number; keys: number; load: string }): void {
-  const of = (p: PathName, rate: number): PhaseResult | undefined => results.find((r) => r.path === p && r.rate === rate);
+function report(
+  results: PhaseResult[],
+  info: { version: string; idleRssMb: number; keys: number; load: string },
+): void {
+  const of = (p: PathName, rate: number): PhaseResult | undefined =>
+    results.find((r) => r.path === p && r.rate === rate);
   const rates = [...new Set(results.map((r) => r.rate))];
   const rows = rates.map((rate) => {
     const alone = of('direct', rate) as PhaseResult;
     const withDaemon = of('daemon', rate) as PhaseResult;
     const fallback = of('fallback', rate) as PhaseResult;
-    return { rate, alone, fallback, withDaemon, addedP50Ms: round(withDaemon.p50Ms - alone.p50Ms, 3), addedP99Ms: round(withDaemon.p99Ms - alone.p99Ms, 3) };
+    return {
+      rate,
+      alone,
+      fallback,
+      withDaemon,
+      addedP50Ms: round(withDaemon.p50Ms - alone.p50Ms, 3),
+      addedP99Ms: round(withDaemon.p99Ms - alone.p99Ms, 3),
+    };
   });
   const target = rows.find((r) => r.rate === TARGET.rate);
-  const verdict = target ? (target.addedP99Ms <= TARGET.addedP99Ms && target.withDaemon.lost === 0 ? 'met' : 'MISSED') : 'not measured';
-  const top = rows.reduce<(typeof rows)[number] | undefined>((a, r) => (a === undefined || r.rate > a.rate ? r : a), undefined);
+  const verdict = target
+    ? target.addedP99Ms <= TARGET.addedP99Ms && target.withDaemon.lost === 0
+      ? 'met'
+      : 'MISSED'
+    : 'not measured';
+  const top = rows.reduce<(typeof rows)[number] | undefined>(
+    (a, r) => (a === undefined || r.rate > a.rate ? r : a),
+    undefined,
+  );
   const pad = (s: string | number, n: number): string => String(s).padStart(n);
   const out = [
     `bench/pdd  post-dial delay added by screening  (${info.version}, Node ${process.version}, ${cpus().length} cores, load average ${info.load} at the start)`,
-    'from entering the inbound dialplan to reaching the agents target, by Asterisk\'s clock on the call\'s channel (ms);',
+    "from entering the inbound dialplan to reaching the agents target, by Asterisk's clock on the call's channel (ms);",
     'dialplan alone = Goto callscreen-agents directly; with daemon = callscreen-inbound -> Stasis -> daemon -> callscreen-agents',
     '',
     `${pad('rate/s', 6)} ${pad('calls', 6)}  ${pad('dialplan alone p50/p99', 22)}  ${pad('with daemon p50/p99', 20)}  ${pad('added p50/p99', 14)}  ${pad('lost alone/daemon', 17)}`,
-    ...rows.map((r) =>
-      `${pad(r.rate, 6)} ${pad(r.withDaemon.sent, 6)}  ${pad(fmtPair(r.alone.p50Ms, r.alone.p99Ms), 22)}  ${pad(fmtPair(r.withDaemon.p50Ms, r.withDaemon.p99Ms), 20)}  ${pad(fmtPair(r.addedP50Ms, r.addedP99Ms), 14)}  ${pad(`${r.alone.lost} / ${r.withDaemon.lost}`, 17)}`,
+    ...rows.map(
+      (r) =>
+        `${pad(r.rate, 6)} ${pad(r.withDaemon.sent, 6)}  ${pad(fmtPair(r.alone.p50Ms, r.alone.p99Ms), 22)}  ${pad(fmtPair(r.withDaemon.p50Ms, r.withDaemon.p99Ms), 20)}  ${pad(fmtPair(r.addedP50Ms, r.addedP99Ms), 14)}  ${pad(`${r.alone.lost} / ${r.withDaemon.lost}`, 17)}`,
     ),
     '',
     `target: added p99 at ${TARGET.rate} calls/s <= ${TARGET.addedP99Ms} ms: ${verdict}`,
@@ -587,7 +695,9 @@ function report(results: PhaseResult[], info: { version: string; idleRssMb: numb
     'detail per phase (ms; achieved rate; CPU in % of one core)',
     `${pad('path', 9)} ${pad('rate/s', 6)} ${pad('sent/s', 7)} ${pad('p50', 7)} ${pad('p99', 7)} ${pad('max', 7)} ${pad('lost', 5)} ${pad('off-path', 8)}  ${pad('asterisk CPU', 12)}  daemon: screened, decided p50/p99, routed p50/p99, CPU, RSS max`,
     ...results.map((r) => {
-      const d = r.daemon ? `${r.daemon.screened}/${r.sent}, ${fmtPair(r.daemon.decisionP50Ms, r.daemon.decisionP99Ms)}, ${fmtPair(r.daemon.routeP50Ms, r.daemon.routeP99Ms)}, ${r.daemon.cpuPercent}%, ${r.daemon.rssMaxMb} MB` : '';
+      const d = r.daemon
+        ? `${r.daemon.screened}/${r.sent}, ${fmtPair(r.daemon.decisionP50Ms, r.daemon.decisionP99Ms)}, ${fmtPair(r.daemon.routeP50Ms, r.daemon.routeP99Ms)}, ${r.daemon.cpuPercent}%, ${r.daemon.rssMaxMb} MB`
+        : '';
       return `${pad(r.path === 'direct' ? 'alone' : r.path, 9)} ${pad(r.rate, 6)} ${pad(r.achievedRate, 7)} ${pad(r.p50Ms.toFixed(2), 7)} ${pad(r.p99Ms.toFixed(2), 7)} ${pad(r.maxMs.toFixed(2), 7)} ${pad(r.lost, 5)} ${pad(r.offPath, 8)}  ${pad(r.asterisk ? `${r.asterisk.cpuPercent}%` : '?', 12)}  ${d}`;
     }),
     '',
@@ -595,7 +705,7 @@ function report(results: PhaseResult[], info: { version: string; idleRssMb: numb
       ? `daemon at ${top.rate} calls/s: CPU ${top.withDaemon.daemon.cpuPercent}% of one core, RSS ${top.withDaemon.daemon.rssMaxMb} MB max (${top.withDaemon.daemon.rssEndMb} MB at the end, ${info.idleRssMb} MB idle before the calls)`
       : 'daemon: not measured',
     'fallback = the product dialplan with no daemon connected (Stasis returns FAILED at once); off-path = reached the agents with an unexpected CALLSCREEN_VERDICT;',
-    'decided / routed = the daemon\'s own clock from StasisStart received to the decision / to Asterisk accepting the route (its log\'s decisionMs / routeMs)',
+    "decided / routed = the daemon's own clock from StasisStart received to the decision / to Asterisk accepting the route (its log's decisionMs / routeMs)",
     `(${info.keys} Redis keys of the run deleted)`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
@@ -604,9 +714,24 @@ function report(results: PhaseResult[], info: { version: string; idleRssMb: numb
       bench: 'pdd',
       asterisk: info.version,
       loadAverage: info.load,
-      rows: rows.map((r) => ({ rate: r.rate, calls: r.withDaemon.sent, alone: { p50Ms: r.alone.p50Ms, p99Ms: r.alone.p99Ms, lost: r.alone.lost }, fallback: { p50Ms: r.fallback.p50Ms, p99Ms: r.fallback.p99Ms, lost: r.fallback.lost }, daemon: { p50Ms: r.withDaemon.p50Ms, p99Ms: r.withDaemon.p99Ms, lost: r.withDaemon.lost }, addedP50Ms: r.addedP50Ms, addedP99Ms: r.addedP99Ms })),
+      rows: rows.map((r) => ({
+        rate: r.rate,
+        calls: r.withDaemon.sent,
+        alone: { p50Ms: r.alone.p50Ms, p99Ms: r.alone.p99Ms, lost: r.alone.lost },
+        fallback: { p50Ms: r.fallback.p50Ms, p99Ms: r.fallback.p99Ms, lost: r.fallback.lost },
+        daemon: { p50Ms: r.withDaemon.p50Ms, p99Ms: r.withDaemon.p99Ms, lost: r.withDaemon.lost },
+        addedP50Ms: r.addedP50Ms,
+        addedP99Ms: r.addedP99Ms,
+      })),
       target: { rate: TARGET.rate, addedP99Ms: TARGET.addedP99Ms, met: verdict === 'met' },
-      daemonAtTopRate: top?.withDaemon.daemon ? { rate: top.rate, cpuPercent: top.withDaemon.daemon.cpuPercent, rssMaxMb: top.withDaemon.daemon.rssMaxMb, idleRssMb: info.idleRssMb } : null,
+      daemonAtTopRate: top?.withDaemon.daemon
+        ? {
+            rate: top.rate,
+            cpuPercent: top.withDaemon.daemon.cpuPercent,
+            rssMaxMb: top.withDaemon.daemon.rssMaxMb,
+            idleRssMb: info.idleRssMb,
+          }
+        : null,
       phases: results,
     })}\n`,
   );

@@ -21,7 +21,8 @@ function el(tag, attrs = {}, ...children) {
     if (k === 'class') node.className = v;
     else node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const child of children) node.append(child instanceof window.Node ? child : document.createTextNode(String(child)));
+  for (const child of children)
+    node.append(child instanceof window.Node ? child : document.createTextNode(String(child)));
   return node;
 }
 
@@ -41,7 +42,8 @@ async function api(path, init = {}) {
   const type = res.headers.get('content-type') || '';
   const data = type.includes('application/json') ? await res.json() : await res.text();
   if (!res.ok) {
-    const message = data && typeof data === 'object' && typeof data.message === 'string' ? data.message : `HTTP ${res.status}`;
+    const message =
+      data && typeof data === 'object' && typeof data.message === 'string' ? data.message : `HTTP ${res.status}`;
     const err = new Error(message);
     err.status = res.status;
     throw err;
@@ -70,7 +72,8 @@ function mainReason(call) {
   const rule = call.reasons.find((r) => r.code === 'rule.allow' || r.code === 'rule.deny');
   if (rule) return rule;
   let best;
-  for (const r of call.reasons) if (r.points !== null && r.points !== 0 && (!best || Math.abs(r.points) > Math.abs(best.points))) best = r;
+  for (const r of call.reasons)
+    if (r.points !== null && r.points !== 0 && (!best || Math.abs(r.points) > Math.abs(best.points))) best = r;
   return best;
 }
 
@@ -83,7 +86,13 @@ function connection(ok, text) {
 // ---------------------------------------------------------------------------------------------------
 // the list
 
-const state = { calls: new Map(), signature: undefined, selected: undefined, selectedCall: undefined, filters: new URLSearchParams() };
+const state = {
+  calls: new Map(),
+  signature: undefined,
+  selected: undefined,
+  selectedCall: undefined,
+  filters: new URLSearchParams(),
+};
 
 function readFilters() {
   const form = $('filters');
@@ -110,7 +119,9 @@ async function refreshCalls() {
     const data = await api(`/api/v1/calls?${filters}`);
     if (filters !== state.filters.toString()) return; // the filters changed meanwhile: the next poll shows them
     connection(true, `updated ${new Date().toLocaleTimeString()}`);
-    $('list-note').textContent = data.more ? `showing the newest ${data.calls.length}; narrow the filters to see older calls` : `${data.calls.length} call${data.calls.length === 1 ? '' : 's'}`;
+    $('list-note').textContent = data.more
+      ? `showing the newest ${data.calls.length}; narrow the filters to see older calls`
+      : `${data.calls.length} call${data.calls.length === 1 ? '' : 's'}`;
     renderCalls(data.calls);
   } catch (e) {
     if (e.status === 400) $('list-note').textContent = e.message;
@@ -129,11 +140,31 @@ function renderCalls(calls) {
     const reason = mainReason(call);
     const verdict = el('span', { class: `badge v-${call.verdict}` }, call.verdict);
     const verdictCell = el('td', {}, verdict);
-    if (call.shadowVerdict) verdictCell.append(' ', el('span', { class: `badge shadow v-${call.shadowVerdict}`, title: 'shadow mode: the verdict it would have had' }, `(${call.shadowVerdict})`));
-    if (call.degraded) verdictCell.append(' ', el('span', { class: 'degraded', title: 'Redis did not answer in time: decided on local data' }, 'degraded'));
+    if (call.shadowVerdict)
+      verdictCell.append(
+        ' ',
+        el(
+          'span',
+          { class: `badge shadow v-${call.shadowVerdict}`, title: 'shadow mode: the verdict it would have had' },
+          `(${call.shadowVerdict})`,
+        ),
+      );
+    if (call.degraded)
+      verdictCell.append(
+        ' ',
+        el('span', { class: 'degraded', title: 'Redis did not answer in time: decided on local data' }, 'degraded'),
+      );
     const row = el(
       'tr',
-      { 'data-testid': 'call-row', 'data-call-id': call.callId, 'data-caller': callerOf(call), 'data-verdict': call.verdict, 'data-id': call.id, tabindex: 0, class: call.id === state.selected ? 'selected' : '' },
+      {
+        'data-testid': 'call-row',
+        'data-call-id': call.callId,
+        'data-caller': callerOf(call),
+        'data-verdict': call.verdict,
+        'data-id': call.id,
+        tabindex: 0,
+        class: call.id === state.selected ? 'selected' : '',
+      },
       el('td', { class: 'time' }, formatTime(call.at)),
       el('td', { class: 'number' }, callerOf(call)),
       el('td', { class: 'name' }, call.callerName ?? ''),
@@ -146,7 +177,8 @@ function renderCalls(calls) {
     return row;
   });
   $('calls').replaceChildren(...rows);
-  if (calls.length === 0) $('calls').append(el('tr', { class: 'empty' }, el('td', { colspan: 8 }, 'no screened calls match')));
+  if (calls.length === 0)
+    $('calls').append(el('tr', { class: 'empty' }, el('td', { colspan: 8 }, 'no screened calls match')));
 }
 
 function rowFromEvent(event) {
@@ -162,20 +194,28 @@ function showDetail(id) {
   if (!call) return;
   state.selected = id;
   state.selectedCall = call;
-  for (const row of $('calls').querySelectorAll('tr[data-testid="call-row"]')) row.classList.toggle('selected', row.getAttribute('data-id') === id);
+  for (const row of $('calls').querySelectorAll('tr[data-testid="call-row"]'))
+    row.classList.toggle('selected', row.getAttribute('data-id') === id);
 
-  $('detail-caller').textContent = callerOf(call) + (call.caller.e164 && call.caller.raw !== call.caller.e164 ? ` (${call.caller.raw})` : '');
+  $('detail-caller').textContent =
+    callerOf(call) + (call.caller.e164 && call.caller.raw !== call.caller.e164 ? ` (${call.caller.raw})` : '');
   const badge = $('detail-verdict');
   badge.textContent = call.verdict;
   badge.className = `badge v-${call.verdict}`;
-  $('detail-score').textContent = `score ${call.score}${call.shadowVerdict ? ` · shadow verdict ${call.shadowVerdict}` : ''}${call.degraded ? ' · degraded' : ''}`;
+  $('detail-score').textContent =
+    `score ${call.score}${call.shadowVerdict ? ` · shadow verdict ${call.shadowVerdict}` : ''}${call.degraded ? ' · degraded' : ''}`;
 
   const facts = [
     ['Name', call.callerName ?? '—'],
     ['DID', call.did],
     ['Time', `${formatTime(call.at)} (${call.at})`],
     ['Routed to', call.routedTo],
-    ['CAPTCHA', call.captcha ? `${call.captcha.outcome}, ${call.captcha.attempts} attempt${call.captcha.attempts === 1 ? '' : 's'}` : '—'],
+    [
+      'CAPTCHA',
+      call.captcha
+        ? `${call.captcha.outcome}, ${call.captcha.attempts} attempt${call.captcha.attempts === 1 ? '' : 's'}`
+        : '—',
+    ],
     ['Decided in', `${call.decisionMs} ms on ${call.host}`],
     ['Call id', call.callId],
   ];
@@ -186,7 +226,11 @@ function showDetail(id) {
       el(
         'li',
         { 'data-testid': 'reason', 'data-code': r.code },
-        el('span', { class: `points${r.points === null ? ' none' : r.points > 0 ? ' up' : r.points < 0 ? ' down' : ''}` }, r.points === null ? '' : formatPoints(r.points)),
+        el(
+          'span',
+          { class: `points${r.points === null ? ' none' : r.points > 0 ? ' up' : r.points < 0 ? ' down' : ''}` },
+          r.points === null ? '' : formatPoints(r.points),
+        ),
         el('span', { class: 'code' }, r.code),
         el('span', { class: 'text' }, r.text),
       ),
@@ -215,7 +259,9 @@ async function act(kind) {
   try {
     if (kind === 'allow') {
       const r = await post('/api/v1/allow', { number });
-      status.textContent = r.added ? `${r.number} added to ${r.file}: its calls reach the agents` : `${r.number} was already on ${r.file}`;
+      status.textContent = r.added
+        ? `${r.number} added to ${r.file}: its calls reach the agents`
+        : `${r.number} was already on ${r.file}`;
     } else {
       const r = await post('/api/v1/feedback', { number, verdict: kind });
       const what = kind === 'spam' ? 'spam' : 'not spam';
@@ -267,7 +313,15 @@ function renderSummary(s) {
       if (h[v] === 0) continue;
       const barH = Math.max(1, Math.round((h[v] / max) * (height - 4)));
       y -= barH;
-      const rect = svg('rect', { x, y, width: barW, height: barH, class: `bar v-${v}`, 'data-verdict': v, 'data-hour': h.hour });
+      const rect = svg('rect', {
+        x,
+        y,
+        width: barW,
+        height: barH,
+        class: `bar v-${v}`,
+        'data-verdict': v,
+        'data-hour': h.hour,
+      });
       const title = svg('title');
       title.textContent = `${label}: ${h[v]} ${v}`;
       rect.append(title);
@@ -280,9 +334,22 @@ function renderSummary(s) {
     }
   });
   chart.replaceChildren(...parts);
-  $('summary-note').textContent = `${s.calls} call${s.calls === 1 ? '' : 's'}${s.capped ? ' (only the newest were counted)' : ''}`;
+  $('summary-note').textContent =
+    `${s.calls} call${s.calls === 1 ? '' : 's'}${s.capped ? ' (only the newest were counted)' : ''}`;
 
-  $('top-spam').replaceChildren(...(s.topSpam.length === 0 ? [el('li', { class: 'empty' }, 'none')] : s.topSpam.map((t) => el('li', {}, el('span', { class: 'number' }, t.number), ' ', el('span', { class: 'count' }, `${t.calls} call${t.calls === 1 ? '' : 's'}`)))));
+  $('top-spam').replaceChildren(
+    ...(s.topSpam.length === 0
+      ? [el('li', { class: 'empty' }, 'none')]
+      : s.topSpam.map((t) =>
+          el(
+            'li',
+            {},
+            el('span', { class: 'number' }, t.number),
+            ' ',
+            el('span', { class: 'count' }, `${t.calls} call${t.calls === 1 ? '' : 's'}`),
+          ),
+        )),
+  );
 
   const c = s.captcha;
   $('captcha-pass-rate').textContent = c.passRate === null ? 'no CAPTCHAs' : `${Math.round(c.passRate * 1000) / 10} %`;
@@ -315,14 +382,55 @@ async function refreshRules() {
 function renderRules(files) {
   const blocks = files.map((f) => {
     const show = el('button', { type: 'button', class: 'link', 'data-name': f.name }, 'show file');
-    const head = el('h3', {}, `${f.name} `, el('span', { class: 'note' }, f.kind === 'admin' ? 'the admin’s rules' : 'managed allow list (agents’ feedback)'), ' ', show);
+    const head = el(
+      'h3',
+      {},
+      `${f.name} `,
+      el('span', { class: 'note' }, f.kind === 'admin' ? 'the admin’s rules' : 'managed allow list (agents’ feedback)'),
+      ' ',
+      show,
+    );
     const block = el('div', { class: 'rule-file', 'data-kind': f.kind }, head);
-    if (f.error) block.append(el('p', { class: 'file-error' }, `${f.error.file}:${f.error.line}:${f.error.column} ${f.error.reason} — the last good rules stay in force`));
+    if (f.error)
+      block.append(
+        el(
+          'p',
+          { class: 'file-error' },
+          `${f.error.file}:${f.error.line}:${f.error.column} ${f.error.reason} — the last good rules stay in force`,
+        ),
+      );
     if (f.rules.length === 0) {
       block.append(el('p', { class: 'note' }, 'no rules'));
     } else {
-      const rows = f.rules.map((r) => el('tr', { 'data-list': r.list }, el('td', {}, el('span', { class: `badge ${r.list === 'allow' ? 'v-allow' : 'v-reject'}` }, r.list)), el('td', { class: 'number' }, r.pattern), el('td', {}, r.label ?? ''), el('td', { class: 'num' }, String(r.line))));
-      block.append(el('table', { class: 'rule-table' }, el('thead', {}, el('tr', {}, el('th', {}, 'List'), el('th', {}, 'Pattern'), el('th', {}, 'Label'), el('th', { class: 'num' }, 'Line'))), el('tbody', {}, ...rows)));
+      const rows = f.rules.map((r) =>
+        el(
+          'tr',
+          { 'data-list': r.list },
+          el('td', {}, el('span', { class: `badge ${r.list === 'allow' ? 'v-allow' : 'v-reject'}` }, r.list)),
+          el('td', { class: 'number' }, r.pattern),
+          el('td', {}, r.label ?? ''),
+          el('td', { class: 'num' }, String(r.line)),
+        ),
+      );
+      block.append(
+        el(
+          'table',
+          { class: 'rule-table' },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              el('th', {}, 'List'),
+              el('th', {}, 'Pattern'),
+              el('th', {}, 'Label'),
+              el('th', { class: 'num' }, 'Line'),
+            ),
+          ),
+          el('tbody', {}, ...rows),
+        ),
+      );
     }
     return block;
   });

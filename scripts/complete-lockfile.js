@@ -8,7 +8,11 @@ let added = 0;
 for (const [key, entry] of Object.entries(lock.packages)) {
   if (!key.startsWith('node_modules/')) continue;
   let pj;
-  try { pj = JSON.parse(fs.readFileSync(key + '/package.json', 'utf8')); } catch { continue; }
+  try {
+    pj = JSON.parse(fs.readFileSync(key + '/package.json', 'utf8'));
+  } catch {
+    continue;
+  }
   const opt = pj.optionalDependencies || {};
   if (Object.keys(opt).length === 0) continue;
   entry.optionalDependencies = { ...opt };

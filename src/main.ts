@@ -45,7 +45,9 @@ export async function main(argv: string[]): Promise<void> {
 function reportError(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
   if (e instanceof ConfigError) {
-    process.stderr.write(`callscreen: configuration error\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`);
+    process.stderr.write(
+      `callscreen: configuration error\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}\n`,
+    );
     return 2;
   }
   const err = e as Error & { code?: string };

@@ -158,7 +158,9 @@ export class AstDbBlacklistSync {
     const triggers = new Set([trigger]);
     const promise = this.inFlight.then(() => {
       this.queued = undefined;
-      return this.closed ? this.emptyResult([...triggers].join(','), 'closed', 0) : this.launch([...triggers].join(','));
+      return this.closed
+        ? this.emptyResult([...triggers].join(','), 'closed', 0)
+        : this.launch([...triggers].join(','));
     });
     this.queued = { promise, triggers };
     return promise;
@@ -188,7 +190,17 @@ export class AstDbBlacklistSync {
   };
 
   private emptyResult(trigger: string, error: string, startedAt: number): BlacklistSyncResult {
-    return { ok: false, trigger, reread: false, desired: 0, put: 0, deleted: 0, failed: 0, error, durationMs: startedAt ? Date.now() - startedAt : 0 };
+    return {
+      ok: false,
+      trigger,
+      reread: false,
+      desired: 0,
+      put: 0,
+      deleted: 0,
+      failed: 0,
+      error,
+      durationMs: startedAt ? Date.now() - startedAt : 0,
+    };
   }
 
   private async runOnce(trigger: string): Promise<BlacklistSyncResult> {
@@ -196,7 +208,8 @@ export class AstDbBlacklistSync {
     const { ami, family, logger } = this.options;
     if (ami.state !== 'connected') {
       this.needReread = true;
-      if (!this.waitingLogged) logger.warn({ family, trigger, ami: ami.state }, 'blacklist sync waiting for AMI; AstDB left as it is');
+      if (!this.waitingLogged)
+        logger.warn({ family, trigger, ami: ami.state }, 'blacklist sync waiting for AMI; AstDB left as it is');
       this.waitingLogged = true;
       return this.emptyResult(trigger, `AMI not connected (${ami.state})`, startedAt);
     }
@@ -206,9 +219,17 @@ export class AstDbBlacklistSync {
     const halfLifeDays = this.options.halfLifeDays?.();
     let reputation: ReputationCandidate[];
     try {
-      reputation = await this.options.reputation.candidates({ minScore: this.options.minReputationScore, limit: this.options.maxEntries, now: now.getTime(), halfLifeDays });
+      reputation = await this.options.reputation.candidates({
+        minScore: this.options.minReputationScore,
+        limit: this.options.maxEntries,
+        now: now.getTime(),
+        halfLifeDays,
+      });
     } catch (error) {
-      logger.warn({ family, trigger, err: (error as Error).message }, 'blacklist sync: reputation list not readable; AstDB left as it is until the next run');
+      logger.warn(
+        { family, trigger, err: (error as Error).message },
+        'blacklist sync: reputation list not readable; AstDB left as it is until the next run',
+      );
       return this.emptyResult(trigger, `reputation list not readable: ${(error as Error).message}`, startedAt);
     }
     if (this.closed) return this.emptyResult(trigger, 'closed', startedAt);
@@ -222,7 +243,10 @@ export class AstDbBlacklistSync {
         reread = true;
       } catch (error) {
         this.needReread = true;
-        logger.warn({ family, trigger, err: (error as Error).message }, 'blacklist sync: could not read the AstDB family; retrying on the next run');
+        logger.warn(
+          { family, trigger, err: (error as Error).message },
+          'blacklist sync: could not read the AstDB family; retrying on the next run',
+        );
         return this.emptyResult(trigger, `DBGetTree failed: ${(error as Error).message}`, startedAt);
       }
     }
@@ -239,7 +263,10 @@ export class AstDbBlacklistSync {
       now,
     });
 
-    const writes: Write[] = [...plan.put.map((p) => ({ kind: 'put' as const, ...p })), ...plan.del.map((key) => ({ kind: 'del' as const, key }))];
+    const writes: Write[] = [
+      ...plan.put.map((p) => ({ kind: 'put' as const, ...p })),
+      ...plan.del.map((key) => ({ kind: 'del' as const, key })),
+    ];
     const outcome = await this.write(writes, known, !reread);
     if (outcome.failed > 0 || outcome.disconnected) this.needReread = true;
 
@@ -320,7 +347,8 @@ export class AstDbBlacklistSync {
               await ami.action({ action: 'DBDel', family, key: w.key });
               outcome.deleted += 1;
             } catch (error) {
-              if (!(error instanceof AmiActionError && /not found|does not exist/i.test(error.responseMessage))) throw error;
+              if (!(error instanceof AmiActionError && /not found|does not exist/i.test(error.responseMessage)))
+                throw error;
             }
             known.delete(w.key);
           }
@@ -350,7 +378,9 @@ export class AstDbBlacklistSync {
       deleted: result.deleted,
       failed: result.failed,
       reread: result.reread,
-      skippedDenyRules: s ? { range: s.range, wildcard: s.wildcard, regex: s.regex, didScoped: s.didScoped, expired: s.expired } : undefined,
+      skippedDenyRules: s
+        ? { range: s.range, wildcard: s.wildcard, regex: s.regex, didScoped: s.didScoped, expired: s.expired }
+        : undefined,
       allowListed: s?.allowListed,
       leftOut: s ? { numbers: s.overLimitNumbers, entries: s.overLimitEntries } : undefined,
       heldByOthers: s?.heldByOthers,
@@ -362,12 +392,23 @@ export class AstDbBlacklistSync {
       return;
     }
     // the same state again (nothing written, same counts): debug, not a line every interval
-    const summary = JSON.stringify({ ...fields, trigger: undefined, reread: undefined, durationMs: undefined, written: undefined, deleted: undefined });
+    const summary = JSON.stringify({
+      ...fields,
+      trigger: undefined,
+      reread: undefined,
+      durationMs: undefined,
+      written: undefined,
+      deleted: undefined,
+    });
     const changed = result.put > 0 || result.deleted > 0 || summary !== this.lastSummary;
     this.lastSummary = summary;
     if (changed) {
       logger.info(fields, 'blacklist synced to AstDB');
-      if (s && s.overLimitNumbers > 0) logger.warn({ family, maxEntries, leftOutNumbers: s.overLimitNumbers, leftOutEntries: s.overLimitEntries }, 'blacklist sync: maxEntries reached; lower-priority numbers left out');
+      if (s && s.overLimitNumbers > 0)
+        logger.warn(
+          { family, maxEntries, leftOutNumbers: s.overLimitNumbers, leftOutEntries: s.overLimitEntries },
+          'blacklist sync: maxEntries reached; lower-priority numbers left out',
+        );
     } else {
       logger.debug(fields, 'blacklist in AstDB up to date');
     }

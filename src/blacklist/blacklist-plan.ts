@@ -100,7 +100,11 @@ export function isCallscreenValue(value: string): boolean {
 }
 
 /** The reputation score as the reputation signal weighs it at `now`: halved every halfLifeDays since the last report. */
-export function effectiveReputationScore(candidate: Pick<ReputationCandidate, 'score' | 'lastSeenAt'>, now: number, halfLifeDays: number | undefined): number {
+export function effectiveReputationScore(
+  candidate: Pick<ReputationCandidate, 'score' | 'lastSeenAt'>,
+  now: number,
+  halfLifeDays: number | undefined,
+): number {
   const score = Math.min(1, Math.max(0, Number.isFinite(candidate.score) ? candidate.score : 0));
   if (candidate.lastSeenAt === undefined || halfLifeDays === undefined || halfLifeDays <= 0) return score;
   const ageDays = Math.max(0, (now - candidate.lastSeenAt) / DAY_MS);
@@ -108,7 +112,10 @@ export function effectiveReputationScore(candidate: Pick<ReputationCandidate, 's
 }
 
 /** Higher effective score first, then more reports, then the number (a stable, total order). */
-export function compareCandidates(a: { effective: number; reports: number; e164: string }, b: { effective: number; reports: number; e164: string }): number {
+export function compareCandidates(
+  a: { effective: number; reports: number; e164: string },
+  b: { effective: number; reports: number; e164: string },
+): number {
   return b.effective - a.effective || b.reports - a.reports || (a.e164 < b.e164 ? -1 : a.e164 > b.e164 ? 1 : 0);
 }
 
@@ -139,7 +146,17 @@ export function blacklistValue(text: string): string {
 }
 
 function emptySkipped(): BlacklistSkipped {
-  return { range: 0, wildcard: 0, regex: 0, didScoped: 0, expired: 0, allowListed: 0, overLimitNumbers: 0, overLimitEntries: 0, heldByOthers: 0 };
+  return {
+    range: 0,
+    wildcard: 0,
+    regex: 0,
+    didScoped: 0,
+    expired: 0,
+    allowListed: 0,
+    overLimitNumbers: 0,
+    overLimitEntries: 0,
+    heldByOthers: 0,
+  };
 }
 
 /** The desired entries and the changes that make `current` hold them. */
@@ -151,7 +168,11 @@ export function planBlacklist(input: BlacklistPlanInput): BlacklistPlan {
 }
 
 /** Which entries callscreen wants (see the file comment for the order and the limits). */
-export function desiredBlacklist(input: Omit<BlacklistPlanInput, 'current'>): { desired: BlacklistEntry[]; skipped: BlacklistSkipped; numbers: { deny: number; reputation: number } } {
+export function desiredBlacklist(input: Omit<BlacklistPlanInput, 'current'>): {
+  desired: BlacklistEntry[];
+  skipped: BlacklistSkipped;
+  numbers: { deny: number; reputation: number };
+} {
   const now = input.now.getTime();
   const skipped = emptySkipped();
   const allow = allowMatcher(input.rules, input.now);
@@ -196,7 +217,11 @@ export function desiredBlacklist(input: Omit<BlacklistPlanInput, 'current'>): { 
       continue;
     }
     const score = Math.min(1, Math.max(0, c.score));
-    wanted.push({ e164: c.e164, origin: 'reputation', text: `reputation ${score.toFixed(2)}${c.category ? ` ${c.category}` : ''}` });
+    wanted.push({
+      e164: c.e164,
+      origin: 'reputation',
+      text: `reputation ${score.toFixed(2)}${c.category ? ` ${c.category}` : ''}`,
+    });
   }
 
   const desired: BlacklistEntry[] = [];
@@ -223,7 +248,10 @@ export function desiredBlacklist(input: Omit<BlacklistPlanInput, 'current'>): { 
 }
 
 /** The writes that turn `current` into `desired`, touching only callscreen's own entries. */
-export function diffBlacklist(desired: readonly BlacklistEntry[], current: ReadonlyMap<string, string>): { put: Array<{ key: string; value: string }>; del: string[]; heldByOthers: number } {
+export function diffBlacklist(
+  desired: readonly BlacklistEntry[],
+  current: ReadonlyMap<string, string>,
+): { put: Array<{ key: string; value: string }>; del: string[]; heldByOthers: number } {
   const put: Array<{ key: string; value: string }> = [];
   const wantedKeys = new Set<string>();
   let heldByOthers = 0;

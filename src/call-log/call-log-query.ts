@@ -37,14 +37,21 @@ export function parseTimeSpec(text: string, nowMs: number, option: string): numb
     const ms = Date.parse(local);
     if (!Number.isNaN(ms)) return ms;
   }
-  throw usageError(option, `"${text}" is neither a duration (90s, 15m, 2h, 7d) nor an ISO time (2026-11-23T14:05:00Z, 2026-11-23 14:05)`);
+  throw usageError(
+    option,
+    `"${text}" is neither a duration (90s, 15m, 2h, 7d) nor an ISO time (2026-11-23T14:05:00Z, 2026-11-23 14:05)`,
+  );
 }
 
 /** --verdict allow,reject */
 export function parseVerdicts(text: string): Set<Verdict> {
   const out = new Set<Verdict>();
   for (const part of text.split(',').map((p) => p.trim().toLowerCase())) {
-    if (!(VERDICTS as readonly string[]).includes(part)) throw usageError('--verdict', `"${part}" is not a verdict (one or more of ${VERDICTS.join(', ')}, comma-separated)`);
+    if (!(VERDICTS as readonly string[]).includes(part))
+      throw usageError(
+        '--verdict',
+        `"${part}" is not a verdict (one or more of ${VERDICTS.join(', ')}, comma-separated)`,
+      );
     out.add(part as Verdict);
   }
   return out;
@@ -104,13 +111,19 @@ export interface LogQuery {
 export function parseLogQuery(options: LogOptions, region: CountryCode, nowMs: number): LogQuery {
   const sinceMs = parseTimeSpec(options.since ?? DEFAULT_SINCE, nowMs, '--since');
   const untilMs = options.until !== undefined ? parseTimeSpec(options.until, nowMs, '--until') : undefined;
-  if (untilMs !== undefined && untilMs < sinceMs) throw usageError('--until', `${new Date(untilMs).toISOString()} is before --since ${new Date(sinceMs).toISOString()}`);
+  if (untilMs !== undefined && untilMs < sinceMs)
+    throw usageError(
+      '--until',
+      `${new Date(untilMs).toISOString()} is before --since ${new Date(sinceMs).toISOString()}`,
+    );
   const follow = options.follow === true;
-  if (follow && untilMs !== undefined) throw usageError('--follow', 'cannot be combined with --until (following reads on from now)');
+  if (follow && untilMs !== undefined)
+    throw usageError('--follow', 'cannot be combined with --until (following reads on from now)');
   let limit = DEFAULT_LIMIT;
   if (options.limit !== undefined) {
     limit = Number(options.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw usageError('--limit', `"${options.limit}" is not a whole number of at least 1`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw usageError('--limit', `"${options.limit}" is not a whole number of at least 1`);
   }
   const filter: LogFilter = {};
   if (options.verdict !== undefined) filter.verdicts = parseVerdicts(options.verdict);
@@ -121,5 +134,8 @@ export function parseLogQuery(options: LogOptions, region: CountryCode, nowMs: n
 
 /** The stream-id range of a query (XRANGE bounds are inclusive; a bare ms covers all of that ms). */
 export function idRange(query: Pick<LogQuery, 'sinceMs' | 'untilMs'>, end = '+'): IdRange {
-  return { start: String(Math.max(0, Math.ceil(query.sinceMs))), end: query.untilMs !== undefined ? String(Math.max(0, Math.floor(query.untilMs))) : end };
+  return {
+    start: String(Math.max(0, Math.ceil(query.sinceMs))),
+    end: query.untilMs !== undefined ? String(Math.max(0, Math.floor(query.untilMs))) : end,
+  };
 }

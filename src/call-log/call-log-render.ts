@@ -13,13 +13,38 @@ export const TABLE_COLUMNS = ['TIME', 'CALLER', 'DID', 'VERDICT', 'SCORE', 'REAS
 type Column = (typeof TABLE_COLUMNS)[number];
 
 /** Widest a column gets; longer text is cut with … */
-const MAX_WIDTH: Record<Column, number> = { TIME: 19, CALLER: 20, DID: 20, VERDICT: 28, SCORE: 6, REASONS: 64, IVR: 10, MS: 7, ROUTED: 14 };
+const MAX_WIDTH: Record<Column, number> = {
+  TIME: 19,
+  CALLER: 20,
+  DID: 20,
+  VERDICT: 28,
+  SCORE: 6,
+  REASONS: 64,
+  IVR: 10,
+  MS: 7,
+  ROUTED: 14,
+};
 /** Widths a --follow table starts with (rows that come later cannot size it) */
-const FOLLOW_WIDTH: Record<Column, number> = { TIME: 19, CALLER: 12, DID: 12, VERDICT: 25, SCORE: 5, REASONS: 48, IVR: 7, MS: 4, ROUTED: 9 };
+const FOLLOW_WIDTH: Record<Column, number> = {
+  TIME: 19,
+  CALLER: 12,
+  DID: 12,
+  VERDICT: 25,
+  SCORE: 5,
+  REASONS: 48,
+  IVR: 7,
+  MS: 4,
+  ROUTED: 9,
+};
 /** right-aligned (numbers) */
 const NUMERIC = new Set<Column>(['SCORE', 'MS']);
 
-const COLOURS: Record<Verdict, string> = { allow: '\x1b[32m', challenge: '\x1b[33m', voicemail: '\x1b[36m', reject: '\x1b[31m' };
+const COLOURS: Record<Verdict, string> = {
+  allow: '\x1b[32m',
+  challenge: '\x1b[33m',
+  voicemail: '\x1b[36m',
+  reject: '\x1b[31m',
+};
 const RESET = '\x1b[0m';
 
 export type TableRow = Record<Column, string> & { verdict: Verdict };
@@ -168,7 +193,9 @@ export function csvQuote(value: string): string {
 
 /** "rule.deny; reputation.listed:+45; attestation:-15": every reason, with its points where it has some */
 export function csvReasons(decision: Decision): string {
-  return decision.reasons.map((r) => (r.points !== undefined ? `${r.code}:${formatPoints(r.points)}` : r.code)).join('; ');
+  return decision.reasons
+    .map((r) => (r.points !== undefined ? `${r.code}:${formatPoints(r.points)}` : r.code))
+    .join('; ');
 }
 
 export function csvHeader(): string {

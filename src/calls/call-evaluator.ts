@@ -12,7 +12,15 @@ import type { HistoryLookup } from '../domain/caller-history';
 import type { Decision } from '../domain/decision';
 import { guessE164, type PhoneNumber } from '../domain/phone-number';
 import type { RuleSet } from '../domain/rule-set';
-import { decideCall, matchRule, normaliseCall, normaliseDid, ruleContext, type CallFacts, type NormalisedCall } from '../domain/screen-call';
+import {
+  decideCall,
+  matchRule,
+  normaliseCall,
+  normaliseDid,
+  ruleContext,
+  type CallFacts,
+  type NormalisedCall,
+} from '../domain/screen-call';
 import { didKey, resolveSettings, type ScreeningModel, type ScreeningSettings } from '../domain/screening-policy';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../ports/caller-history-store';
 
@@ -57,17 +65,39 @@ export class CallEvaluator {
     const guess = options.skipHistory ? undefined : guessE164(facts.callerNumber, model.defaultRegion);
     const did = normaliseDid(facts.did, model.defaultRegion);
     const settings = resolveSettings(model, did, facts.at);
-    const early = guess !== undefined && !rules.match(guess, ruleContext(did, facts.at)) ? this.lookup(guess, did, facts.at, settings, options, startedAt) : undefined;
+    const early =
+      guess !== undefined && !rules.match(guess, ruleContext(did, facts.at))
+        ? this.lookup(guess, did, facts.at, settings, options, startedAt)
+        : undefined;
 
     const call = normaliseCall(facts, model.defaultRegion);
-    if (call.caller.kind !== 'e164' || matchRule(call, rules)) return { decision: decideCall(call, { rules }, settings), call };
-    if (options.skipHistory) return { decision: decideCall(call, { rules, history: { status: 'unavailable', reason: options.skipHistory } }, settings), call };
+    if (call.caller.kind !== 'e164' || matchRule(call, rules))
+      return { decision: decideCall(call, { rules }, settings), call };
+    if (options.skipHistory)
+      return {
+        decision: decideCall(
+          call,
+          { rules, history: { status: 'unavailable', reason: options.skipHistory } },
+          settings,
+        ),
+        call,
+      };
 
-    const { history, ms: historyMs } = early && guess === call.caller.e164 ? await early : await this.lookup(call.caller.e164, did, call.at, settings, options, startedAt);
+    const { history, ms: historyMs } =
+      early && guess === call.caller.e164
+        ? await early
+        : await this.lookup(call.caller.e164, did, call.at, settings, options, startedAt);
     return { decision: decideCall(call, { rules, history }, settings), call, historyMs };
   }
 
-  private async lookup(e164: string, did: PhoneNumber, at: Date, settings: ScreeningSettings, options: EvaluateOptions, startedAt: number): Promise<{ history: HistoryLookup; ms: number }> {
+  private async lookup(
+    e164: string,
+    did: PhoneNumber,
+    at: Date,
+    settings: ScreeningSettings,
+    options: EvaluateOptions,
+    startedAt: number,
+  ): Promise<{ history: HistoryLookup; ms: number }> {
     const started = performance.now();
     const history = await this.fetchHistory(historyQuery(e164, did, at, settings, options), startedAt);
     return { history, ms: Math.round((performance.now() - started) * 100) / 100 };
@@ -78,7 +108,10 @@ export class CallEvaluator {
     const budget = Math.max(0, deadlineMs - (performance.now() - startedAt));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<HistoryLookup>((resolve) => {
-      timer = setTimeout(() => resolve({ status: 'unavailable', reason: `no answer within the ${deadlineMs} ms deadline` }), budget);
+      timer = setTimeout(
+        () => resolve({ status: 'unavailable', reason: `no answer within the ${deadlineMs} ms deadline` }),
+        budget,
+      );
     });
     const lookup = this.deps.history.fetch(query).then(
       (history): HistoryLookup => ({ status: 'found', history }),
@@ -93,10 +126,19 @@ export class CallEvaluator {
 }
 
 /** The windows and memory a set of (frozen, shared) settings asks Redis for, worked out once. */
-const windowsOf = new WeakMap<ScreeningSettings, Pick<CallerHistoryQuery, 'numberWindowsSeconds' | 'blockWindowsSeconds' | 'blockDigits' | 'repeatWithinSeconds'>>();
+const windowsOf = new WeakMap<
+  ScreeningSettings,
+  Pick<CallerHistoryQuery, 'numberWindowsSeconds' | 'blockWindowsSeconds' | 'blockDigits' | 'repeatWithinSeconds'>
+>();
 
 /** What to ask Redis for this call: the windows and memory the settings for its DID and time use. */
-export function historyQuery(e164: string, did: PhoneNumber, at: Date, settings: ScreeningSettings, options: Pick<EvaluateOptions, 'callId' | 'record'>): CallerHistoryQuery {
+export function historyQuery(
+  e164: string,
+  did: PhoneNumber,
+  at: Date,
+  settings: ScreeningSettings,
+  options: Pick<EvaluateOptions, 'callId' | 'record'>,
+): CallerHistoryQuery {
   let windows = windowsOf.get(settings);
   if (!windows) {
     const { velocity, repeatCaller } = settings.signals;

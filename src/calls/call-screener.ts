@@ -115,7 +115,10 @@ export class CallScreener {
       case 'ChannelDtmfReceived':
       case 'ChannelHangupRequest':
       case 'ChannelDestroyed': {
-        const { channel } = event as Extract<AriEvent, { type: 'ChannelDtmfReceived' | 'ChannelHangupRequest' | 'ChannelDestroyed' }>;
+        const { channel } = event as Extract<
+          AriEvent,
+          { type: 'ChannelDtmfReceived' | 'ChannelHangupRequest' | 'ChannelDestroyed' }
+        >;
         return this.sessions.get(channel.id)?.handle(event);
       }
       case 'PlaybackFinished': {
@@ -192,11 +195,22 @@ export class CallScreener {
     await Promise.all(
       left.map(async ({ channel, args }) => {
         const log = this.deps.logger.child({ callId: channel.id });
-        log.warn({ channel: channel.name, caller: channel.caller.number }, 'call entered the app while the daemon was closing; sending it to the agents');
+        log.warn(
+          { channel: channel.name, caller: channel.caller.number },
+          'call entered the app while the daemon was closing; sending it to the agents',
+        );
         try {
-          await rest.continueInDialplan(channel.id, { context: agents.context, extension: agents.extension ?? didOf(channel, args), priority: agents.priority });
+          await rest.continueInDialplan(channel.id, {
+            context: agents.context,
+            extension: agents.extension ?? didOf(channel, args),
+            priority: agents.priority,
+          });
         } catch (e) {
-          if (statusOf(e) !== 404) log.error({ err: errorText(e) }, 'could not send the call to the agents; it stays in the app until the caller hangs up or a daemon starts');
+          if (statusOf(e) !== 404)
+            log.error(
+              { err: errorText(e) },
+              'could not send the call to the agents; it stays in the app until the caller hangs up or a daemon starts',
+            );
         }
       }),
     );
@@ -238,7 +252,10 @@ export class CallScreener {
     );
     for (const channel of orphans) {
       const log = this.deps.logger.child({ callId: channel.id });
-      log.warn({ channel: channel.name, caller: channel.caller.number }, 'call found in the Stasis app with no handler (daemon restarted?); sending it to the agents');
+      log.warn(
+        { channel: channel.name, caller: channel.caller.number },
+        'call found in the Stasis app with no handler (daemon restarted?); sending it to the agents',
+      );
       const did = channel.dialplan?.exten ?? '';
       await this.route(channel.id, config.routing.agents, did, [], log).catch(() => undefined);
     }
@@ -248,7 +265,10 @@ export class CallScreener {
   /** A bug in screening must not cost a call: log it and send the caller to the agents. */
   private async failOpen(channel: AriChannel, args: string[], e: unknown): Promise<void> {
     const log = this.deps.logger.child({ callId: channel.id });
-    log.error({ err: errorText(e), stack: e instanceof Error ? e.stack : undefined }, 'screening failed; sending the call to the agents');
+    log.error(
+      { err: errorText(e), stack: e instanceof Error ? e.stack : undefined },
+      'screening failed; sending the call to the agents',
+    );
     const did = didOf(channel, args);
     await this.route(channel.id, this.deps.settings().config.routing.agents, did, [], log).catch(() => undefined);
   }
@@ -262,8 +282,18 @@ export class CallScreener {
     log.debug({ channel: channel.name, caller: channel.caller.number, did, attestation }, 'call entered screening');
 
     const { decision, historyMs } = await this.deps.evaluator.evaluate(
-      { callerNumber: channel.caller.number, did, at: new Date(), ...(attestation !== undefined ? { attestation } : {}) },
-      { callId: channel.id, record: true, startedAt: started, ...(this.draining ? { skipHistory: 'the daemon is shutting down' } : {}) },
+      {
+        callerNumber: channel.caller.number,
+        did,
+        at: new Date(),
+        ...(attestation !== undefined ? { attestation } : {}),
+      },
+      {
+        callId: channel.id,
+        record: true,
+        startedAt: started,
+        ...(this.draining ? { skipHistory: 'the daemon is shutting down' } : {}),
+      },
     );
     const decisionMs = round(performance.now() - started);
     const call = new ScreenedCall(channel, did, decision, live, session, log, started);
@@ -284,13 +314,24 @@ export class CallScreener {
         break;
     }
 
-    const record: ScreenedCallRecord = { callId: channel.id, at: decision.at, channel: channel.name, ...(channel.caller.name ? { callerName: channel.caller.name } : {}), decision, routedTo: routed.routedTo, decisionMs, host: this.host };
+    const record: ScreenedCallRecord = {
+      callId: channel.id,
+      at: decision.at,
+      channel: channel.name,
+      ...(channel.caller.name ? { callerName: channel.caller.name } : {}),
+      decision,
+      routedTo: routed.routedTo,
+      decisionMs,
+      host: this.host,
+    };
     if (historyMs !== undefined) record.historyMs = historyMs;
     if (routed.routeMs !== undefined) record.routeMs = routed.routeMs;
     if (routed.routeError !== undefined) record.routeError = routed.routeError;
     if (routed.captcha) record.captcha = routed.captcha;
     this.logDecision(log, record);
-    this.deps.callLog.append(record).catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
+    this.deps.callLog
+      .append(record)
+      .catch((e: unknown) => log.warn({ err: errorText(e) }, 'screened-call log entry not written'));
     try {
       this.deps.onScreened?.(record);
     } catch (e) {
@@ -300,9 +341,17 @@ export class CallScreener {
 
   /** Tag the call and continue it in the dialplan at the target. */
   private async continueTo(call: ScreenedCall, target: Target, captcha?: CaptchaResult): Promise<Routed> {
-    const dest = target === 'agents' ? call.live.config.routing.agents : (call.policy().voicemail ?? call.live.config.routing.voicemail);
+    const dest =
+      target === 'agents'
+        ? call.live.config.routing.agents
+        : (call.policy().voicemail ?? call.live.config.routing.voicemail);
     const routed = await this.route(call.channel.id, dest, call.did, call.tags(target, captcha?.outcome), call.log);
-    return { ...(routed.ok ? { routedTo: target, routeMs: round(performance.now() - call.started) } : { routedTo: 'none', routeError: routed.error }), ...captchaField(captcha) };
+    return {
+      ...(routed.ok
+        ? { routedTo: target, routeMs: round(performance.now() - call.started) }
+        : { routedTo: 'none', routeError: routed.error }),
+      ...captchaField(captcha),
+    };
   }
 
   /** routing.reject: hang up with the configured cause, or answer, play the announcement and hang up. */
@@ -315,10 +364,16 @@ export class CallScreener {
       try {
         await session.step(Promise.all([this.ari.answer(id), tagged]));
         const lang = call.captchaSettings().language;
-        for (const media of announcement) await session.playToEnd([media], lang, media.startsWith('tone:') ? TONE_MS : PROMPT_MAX_MS);
+        for (const media of announcement)
+          await session.playToEnd([media], lang, media.startsWith('tone:') ? TONE_MS : PROMPT_MAX_MS);
       } catch (e) {
         // only a hang-up ends it here; cut short otherwise (the ARI link lost), the call is hung up as planned
-        if (e instanceof CallEnded && e.reason === 'hangup') return { routedTo: 'none', routeError: `caller hung up during the announcement (${e.detail})`, ...captchaField(captcha) };
+        if (e instanceof CallEnded && e.reason === 'hangup')
+          return {
+            routedTo: 'none',
+            routeError: `caller hung up during the announcement (${e.detail})`,
+            ...captchaField(captcha),
+          };
         log.warn({ err: errorText(e) }, 'reject announcement failed; hanging up');
       }
     } else if ((await tagged) === 'gone') {
@@ -326,7 +381,12 @@ export class CallScreener {
     }
     const hungUp = await this.retrying(() => this.ari.hangup(id, hangupReason), log, 'hanging up the call');
     const routedTo = treatment === 'announcement' ? 'announcement' : 'hangup';
-    return { ...(hungUp.ok ? { routedTo, routeMs: round(performance.now() - call.started) } : { routedTo: 'none', routeError: hungUp.error }), ...captchaField(captcha) };
+    return {
+      ...(hungUp.ok
+        ? { routedTo, routeMs: round(performance.now() - call.started) }
+        : { routedTo: 'none', routeError: hungUp.error }),
+      ...captchaField(captcha),
+    };
   }
 
   /** The CAPTCHA IVR, bounded by the watchdog; then the route its outcome gives. */
@@ -342,7 +402,10 @@ export class CallScreener {
     const maxMs = call.live.config.captcha.maxDurationMs;
     const watchdog = setTimeout(
       () => {
-        log.warn({ maxDurationMs: maxMs }, 'CAPTCHA watchdog: the call was in screening longer than captcha.maxDurationMs; sending it to the agents');
+        log.warn(
+          { maxDurationMs: maxMs },
+          'CAPTCHA watchdog: the call was in screening longer than captcha.maxDurationMs; sending it to the agents',
+        );
         ivr.abandon('timeout', `captcha.maxDurationMs ${maxMs} ms reached`);
       },
       Math.max(0, maxMs - (performance.now() - call.started)),
@@ -357,8 +420,10 @@ export class CallScreener {
     log.info({ captcha: result }, captchaMessage(result));
 
     if (result.outcome === 'passed' || result.outcome === 'failed') this.remember(call, result.outcome);
-    if (result.outcome === 'hangup' || result.callerGone) return { routedTo: 'none', routeError: 'caller hung up during the CAPTCHA', ...captchaField(result) };
-    if (result.outcome === 'failed') return settings.failVerdict === 'reject' ? this.reject(call, result) : this.continueTo(call, 'voicemail', result);
+    if (result.outcome === 'hangup' || result.callerGone)
+      return { routedTo: 'none', routeError: 'caller hung up during the CAPTCHA', ...captchaField(result) };
+    if (result.outcome === 'failed')
+      return settings.failVerdict === 'reject' ? this.reject(call, result) : this.continueTo(call, 'voicemail', result);
     return this.continueTo(call, 'agents', result);
   }
 
@@ -377,23 +442,49 @@ export class CallScreener {
    */
   private async setTags(channelId: string, tags: readonly ChannelVariable[], log: Logger): Promise<'ok' | 'gone'> {
     if (tags.length === 0) return 'ok';
-    const results = await Promise.allSettled(tags.map(([name, value]) => this.ari.setChannelVar(channelId, name, value)));
+    const results = await Promise.allSettled(
+      tags.map(([name, value]) => this.ari.setChannelVar(channelId, name, value)),
+    );
     let gone = false;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') return;
       if (statusOf(r.reason) === 404) gone = true;
-      else log.warn({ err: errorText(r.reason), variable: tags[i]?.[0] }, 'channel variable not set; the call goes on without it');
+      else
+        log.warn(
+          { err: errorText(r.reason), variable: tags[i]?.[0] },
+          'channel variable not set; the call goes on without it',
+        );
     });
     return gone ? 'gone' : 'ok';
   }
 
-  private async route(channelId: string, dest: DialplanTarget, did: string, tags: readonly ChannelVariable[], log: Logger): Promise<{ ok: true } | { ok: false; error: string }> {
-    if ((await this.setTags(channelId, tags, log)) === 'gone') return { ok: false, error: 'caller hung up before routing' };
-    return this.retrying(() => this.ari.continueInDialplan(channelId, { context: dest.context, extension: dest.extension ?? did, priority: dest.priority }), log, 'routing the call');
+  private async route(
+    channelId: string,
+    dest: DialplanTarget,
+    did: string,
+    tags: readonly ChannelVariable[],
+    log: Logger,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    if ((await this.setTags(channelId, tags, log)) === 'gone')
+      return { ok: false, error: 'caller hung up before routing' };
+    return this.retrying(
+      () =>
+        this.ari.continueInDialplan(channelId, {
+          context: dest.context,
+          extension: dest.extension ?? did,
+          priority: dest.priority,
+        }),
+      log,
+      'routing the call',
+    );
   }
 
   /** An ARI request tried up to ROUTE_ATTEMPTS times; 404 = the caller hung up (no retry). */
-  private async retrying(request: () => Promise<void>, log: Logger, what: string): Promise<{ ok: true } | { ok: false; error: string }> {
+  private async retrying(
+    request: () => Promise<void>,
+    log: Logger,
+    what: string,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
     let lastError = '';
     for (let attempt = 1; attempt <= ROUTE_ATTEMPTS; attempt++) {
       try {
@@ -406,7 +497,10 @@ export class CallScreener {
         await new Promise((r) => setTimeout(r, 25 * attempt));
       }
     }
-    log.error({ err: lastError }, `${what} failed; the dialplan fallback sends the call to the agents when the app lets go of it`);
+    log.error(
+      { err: lastError },
+      `${what} failed; the dialplan fallback sends the call to the agents when the app lets go of it`,
+    );
     return { ok: false, error: lastError };
   }
 
@@ -479,7 +573,14 @@ class ScreenedCall {
 
 function captchaField(result: CaptchaResult | undefined): Pick<Routed, 'captcha'> {
   if (!result) return {};
-  return { captcha: { outcome: result.outcome, attempts: result.attempts, ms: result.ms, ...(result.failure ? { failure: result.failure } : {}) } };
+  return {
+    captcha: {
+      outcome: result.outcome,
+      attempts: result.attempts,
+      ms: result.ms,
+      ...(result.failure ? { failure: result.failure } : {}),
+    },
+  };
 }
 
 function captchaMessage(result: CaptchaResult): string {
@@ -487,7 +588,9 @@ function captchaMessage(result: CaptchaResult): string {
     case 'passed':
       return 'caller passed the CAPTCHA';
     case 'failed':
-      return result.failure === 'silence' ? 'caller failed the CAPTCHA (no key pressed)' : 'caller failed the CAPTCHA (wrong code)';
+      return result.failure === 'silence'
+        ? 'caller failed the CAPTCHA (no key pressed)'
+        : 'caller failed the CAPTCHA (wrong code)';
     case 'hangup':
       return 'caller hung up during the CAPTCHA';
     case 'timeout':

@@ -28,7 +28,8 @@ export class CallEnded extends Error {
   }
 }
 
-export type SessionInput = { kind: 'key'; key: string } | { kind: 'playback-finished'; playbackId: string; state: string };
+export type SessionInput =
+  { kind: 'key'; key: string } | { kind: 'playback-finished'; playbackId: string; state: string };
 
 export class ChannelSession {
   private readonly inputs: SessionInput[] = [];
@@ -77,7 +78,10 @@ export class ChannelSession {
       case 'ChannelHangupRequest':
         return this.end('hangup', 'hang-up requested');
       case 'ChannelDestroyed':
-        return this.end('hangup', `channel destroyed (${(event as Extract<AriEvent, { type: 'ChannelDestroyed' }>).cause_txt})`);
+        return this.end(
+          'hangup',
+          `channel destroyed (${(event as Extract<AriEvent, { type: 'ChannelDestroyed' }>).cause_txt})`,
+        );
       case 'StasisEnd':
         return this.end('hangup', 'the channel left the Stasis app');
       default:

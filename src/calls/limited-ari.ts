@@ -9,7 +9,10 @@
  */
 import type { AriPort } from '../ports/ari';
 
-export type ScreenerAri = Pick<AriPort, 'answer' | 'hangup' | 'setChannelVar' | 'play' | 'stopPlayback' | 'continueInDialplan' | 'listChannels'>;
+export type ScreenerAri = Pick<
+  AriPort,
+  'answer' | 'hangup' | 'setChannelVar' | 'play' | 'stopPlayback' | 'continueInDialplan' | 'listChannels'
+>;
 
 /** Default cap: well below Asterisk's default sessionlimit (100), leaving room for other HTTP clients. */
 export const ARI_MAX_IN_FLIGHT = 32;
@@ -50,7 +53,8 @@ export class Limiter {
       return await task();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes on as it is
+      if (next)
+        next(); // the slot passes on as it is
       else this.active -= 1;
     }
   }

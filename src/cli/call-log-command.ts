@@ -16,7 +16,18 @@ import { errorText } from '../calls/call-evaluator';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
 import type { LoggedCall } from '../ports/call-log';
 import { idRange, matchesFilter, parseLogQuery, type LogOptions, type LogQuery } from '../call-log/call-log-query';
-import { columnWidths, csvHeader, csvRow, followWidths, jsonLine, renderRow, renderTable, tableRow, type ColumnWidths, type TableRow } from '../call-log/call-log-render';
+import {
+  columnWidths,
+  csvHeader,
+  csvRow,
+  followWidths,
+  jsonLine,
+  renderRow,
+  renderTable,
+  tableRow,
+  type ColumnWidths,
+  type TableRow,
+} from '../call-log/call-log-render';
 
 /** how long one XREAD waits for new entries before asking again */
 const FOLLOW_BLOCK_MS = 5000;
@@ -42,13 +53,22 @@ function addFilters(cmd: Command): Command {
     .option('--since <time>', 'from this time: a duration back from now (90s, 15m, 2h, 7d) or an ISO time', '24h')
     .option('--until <time>', 'up to this time (same forms as --since; default now)')
     .option('--verdict <verdicts>', 'only these verdicts, comma-separated: allow, challenge, voicemail, reject')
-    .option('--number <number>', 'only calls from this caller (normalised like live callers; "withheld" for withheld numbers)')
+    .option(
+      '--number <number>',
+      'only calls from this caller (normalised like live callers; "withheld" for withheld numbers)',
+    )
     .option('--did <number>', 'only calls to this DID');
 }
 
 export function registerLogCommands(program: Command, defaultConfig: string): void {
-  const log = program.command('log').description('the screened-call log: show, follow, export and prune it (`callscreen log --since 2h`)');
-  addFilters(log.command('show', { isDefault: true }).description('show screened calls, oldest first (the default: `callscreen log` is `callscreen log show`)'))
+  const log = program
+    .command('log')
+    .description('the screened-call log: show, follow, export and prune it (`callscreen log --since 2h`)');
+  addFilters(
+    log
+      .command('show', { isDefault: true })
+      .description('show screened calls, oldest first (the default: `callscreen log` is `callscreen log show`)'),
+  )
     .option('--limit <n>', 'show at most the last N matching calls', '1000')
     .option('-f, --follow', 'after the range, print new calls as they are screened, until Ctrl-C')
     .option('--json', 'one JSON object per line: the stored record and its stream id')
@@ -68,12 +88,21 @@ export function registerLogCommands(program: Command, defaultConfig: string): vo
 
 // ---- connection ----
 
-async function openLog(loaded: LoadedConfig, connectionName: string): Promise<{ redis: RedisClient; log: RedisCallLog }> {
+async function openLog(
+  loaded: LoadedConfig,
+  connectionName: string,
+): Promise<{ redis: RedisClient; log: RedisCallLog }> {
   const { config } = loaded;
-  const redis = createRedisClient(config.redis, { connectionName, reconnect: false, commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS });
+  const redis = createRedisClient(config.redis, {
+    connectionName,
+    reconnect: false,
+    commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS,
+  });
   redis.on('error', () => undefined);
   await connectOrThrow(redis, config.redis);
-  const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, { maxAgeDays: config.callLog.maxAgeDays });
+  const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
+    maxAgeDays: config.callLog.maxAgeDays,
+  });
   return { redis, log };
 }
 
@@ -132,8 +161,12 @@ async function showLog(opts: ShowOptions): Promise<void> {
     picked.reverse();
 
     const footer: string[] = [];
-    if (picked.length === 0) footer.push(`no screened calls${opts.verdict || opts.number || opts.did ? ' matching' : ''} ${rangeText(query)}`);
-    if (more) footer.push(`only the last ${query.limit} matching calls are shown; more matched ${rangeText(query)} (raise --limit or narrow --since)`);
+    if (picked.length === 0)
+      footer.push(`no screened calls${opts.verdict || opts.number || opts.did ? ' matching' : ''} ${rangeText(query)}`);
+    if (more)
+      footer.push(
+        `only the last ${query.limit} matching calls are shown; more matched ${rangeText(query)} (raise --limit or narrow --since)`,
+      );
     if (unreadable > 0) footer.push(`${unreadable} entries could not be read (no call record in them)`);
 
     if (opts.json) {
@@ -157,8 +190,10 @@ async function showLog(opts: ShowOptions): Promise<void> {
 /** What the table's marks mean, when a row has one. */
 function legend(rows: readonly TableRow[]): string[] {
   const notes: string[] = [];
-  if (rows.some((r) => r.SCORE.endsWith('*'))) notes.push('score*: degraded, Redis did not answer in time and the call was decided on rules and the number alone');
-  if (rows.some((r) => r.ROUTED.endsWith('!'))) notes.push('routed!: routing failed, the dialplan fallback took the call (see --json routeError)');
+  if (rows.some((r) => r.SCORE.endsWith('*')))
+    notes.push('score*: degraded, Redis did not answer in time and the call was decided on rules and the number alone');
+  if (rows.some((r) => r.ROUTED.endsWith('!')))
+    notes.push('routed!: routing failed, the dialplan fallback took the call (see --json routeError)');
   return notes;
 }
 
@@ -166,12 +201,21 @@ function legend(rows: readonly TableRow[]): string[] {
  * Print new calls as they are logged (XREAD BLOCK on its own connection) until SIGINT/SIGTERM.
  * Redis going away: one message, retries with a capped backoff, and on from the last id seen.
  */
-async function follow(loaded: LoadedConfig, query: LogQuery, fromId: string, widths: ColumnWidths | undefined): Promise<void> {
+async function follow(
+  loaded: LoadedConfig,
+  query: LogQuery,
+  fromId: string,
+  widths: ColumnWidths | undefined,
+): Promise<void> {
   const { config } = loaded;
   const url = describeRedis(config.redis);
   // BLOCK must not run into the configured command timeout (150 ms); a timeout past the BLOCK time
   // still tells a hung Redis from a quiet log
-  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-log-follow', reconnect: true, commandTimeoutMs: FOLLOW_BLOCK_MS + FOLLOW_TIMEOUT_SLACK_MS });
+  const redis = createRedisClient(config.redis, {
+    connectionName: 'callscreen-log-follow',
+    reconnect: true,
+    commandTimeoutMs: FOLLOW_BLOCK_MS + FOLLOW_TIMEOUT_SLACK_MS,
+  });
   redis.on('error', () => undefined);
   const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
   const colour = useColour();
@@ -208,7 +252,9 @@ async function follow(loaded: LoadedConfig, query: LogQuery, fromId: string, wid
       } catch (e) {
         if (stopped) break;
         if (!down) {
-          process.stderr.write(`callscreen: lost Redis at ${url} (${errorText(e)}); retrying, will resume after ${lastId}\n`);
+          process.stderr.write(
+            `callscreen: lost Redis at ${url} (${errorText(e)}); retrying, will resume after ${lastId}\n`,
+          );
           down = true;
         }
         const delay = Math.min(250 * 2 ** Math.min(failures, 5), RETRY_MAX_MS);
@@ -275,7 +321,9 @@ async function exportLog(opts: ExportOptions): Promise<void> {
   } finally {
     await closeQuietly(redis);
   }
-  process.stderr.write(`exported ${count} calls ${rangeText(query)} to ${opts.output ?? 'standard output'}${unreadable ? ` (${unreadable} unreadable entries skipped)` : ''}\n`);
+  process.stderr.write(
+    `exported ${count} calls ${rangeText(query)} to ${opts.output ?? 'standard output'}${unreadable ? ` (${unreadable} unreadable entries skipped)` : ''}\n`,
+  );
 }
 
 // ---- prune ----

@@ -21,16 +21,20 @@ import type { CountryCode } from 'libphonenumber-js';
 export function registerCheckCommand(program: Command, defaultConfig: string): void {
   program
     .command('check <number>')
-    .description('show the verdict, score and reasons a call from NUMBER would get, the way a live call is decided (writes nothing)')
+    .description(
+      'show the verdict, score and reasons a call from NUMBER would get, the way a live call is decided (writes nothing)',
+    )
     .option('-t, --to <did>', 'the number called (DID); policies and rule scopes depend on it')
     .option('--at <time>', 'the time of the call, ISO 8601 (default now); policies with time windows depend on it')
     .option('--attest <level>', 'STIR/SHAKEN attestation: A, B, C, none or failed')
     .option('--json', 'print the decision as one JSON object')
     .option('-c, --config <file>', 'configuration file', defaultConfig)
-    .action(async (number: string, opts: { to?: string; at?: string; attest?: string; json?: boolean; config: string }) => {
-      const result = await checkCall(loadConfig(opts.config), { number, ...opts });
-      process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
-    });
+    .action(
+      async (number: string, opts: { to?: string; at?: string; attest?: string; json?: boolean; config: string }) => {
+        const result = await checkCall(loadConfig(opts.config), { number, ...opts });
+        process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
+      },
+    );
 }
 
 export interface CheckOptions {
@@ -54,14 +58,16 @@ function usageError(option: string, reason: string): ConfigError {
 export function parseCheckTime(at: string | undefined): Date {
   if (at === undefined) return new Date();
   const parsed = new Date(at);
-  if (Number.isNaN(parsed.getTime())) throw usageError('--at', `"${at}" is not an ISO time (e.g. 2026-11-23T18:30:00+01:00)`);
+  if (Number.isNaN(parsed.getTime()))
+    throw usageError('--at', `"${at}" is not an ISO time (e.g. 2026-11-23T18:30:00+01:00)`);
   return parsed;
 }
 
 export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Promise<CheckResult> {
   const { config } = loaded;
   const at = parseCheckTime(options.at);
-  if (options.attest !== undefined && !normaliseAttestation(options.attest)) throw usageError('--attest', `"${options.attest}" is not one of ${ATTESTATIONS.join(', ')}`);
+  if (options.attest !== undefined && !normaliseAttestation(options.attest))
+    throw usageError('--attest', `"${options.attest}" is not one of ${ATTESTATIONS.join(', ')}`);
   const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion as CountryCode); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
@@ -69,16 +75,27 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const reachable = await connectForCommand(redis);
   try {
     const evaluator = new CallEvaluator({
-      history: new RedisCallerHistoryStore(redis, config.redis.keyPrefix, new ReputationSourceTable(redis, config.redis.keyPrefix)),
+      history: new RedisCallerHistoryStore(
+        redis,
+        config.redis.keyPrefix,
+        new ReputationSourceTable(redis, config.redis.keyPrefix),
+      ),
       model: () => loaded.screening,
       rules: () => rules,
       deadlineMs: () => config.screening.deadlineMs,
     });
-    const facts = { callerNumber: options.number, did: options.to ?? '', at, ...(options.attest !== undefined ? { attestation: options.attest } : {}) };
+    const facts = {
+      callerNumber: options.number,
+      did: options.to ?? '',
+      at,
+      ...(options.attest !== undefined ? { attestation: options.attest } : {}),
+    };
     const evaluation = await evaluator.evaluate(facts, {
       callId: `check-${process.pid}-${Date.now()}`,
       record: false,
-      ...(reachable === true ? {} : { skipHistory: `Redis at ${describeRedis(config.redis)} is not reachable (${reachable})` }),
+      ...(reachable === true
+        ? {}
+        : { skipHistory: `Redis at ${describeRedis(config.redis)} is not reachable (${reachable})` }),
     });
     const url = describeRedis(config.redis);
     const redisStatus: CheckResult['redis'] =
@@ -99,18 +116,26 @@ export function renderCheck(result: CheckResult): string {
   const d: Decision = result.evaluation.decision;
   const lines: string[] = [];
   const attestation = d.attestation ? `, attestation ${d.attestation}` : '';
-  lines.push(`${describePhoneNumber(d.caller)} -> ${describePhoneNumber(d.did) || '(no DID)'} at ${d.at}${attestation}`);
+  lines.push(
+    `${describePhoneNumber(d.caller)} -> ${describePhoneNumber(d.did) || '(no DID)'} at ${d.at}${attestation}`,
+  );
   const shadow = d.shadowVerdict ? ` (shadow mode: would have been ${d.shadowVerdict})` : '';
-  lines.push(`verdict: ${d.verdict}${shadow}   score: ${d.score}${d.degraded ? '   DEGRADED' : ''}${d.policies.length ? `   policies: ${d.policies.join(', ')}` : ''}`);
+  lines.push(
+    `verdict: ${d.verdict}${shadow}   score: ${d.score}${d.degraded ? '   DEGRADED' : ''}${d.policies.length ? `   policies: ${d.policies.join(', ')}` : ''}`,
+  );
   const width = Math.max(...d.reasons.map((r) => r.code.length));
   for (const r of d.reasons) {
     const pts = r.points === undefined ? '' : formatPoints(r.points);
     lines.push(`  ${pts.padStart(5)}  ${r.code.padEnd(width)}  ${r.text}`);
   }
   const { redis } = result;
-  if (redis.status === 'consulted') lines.push(`redis: ${redis.url} consulted in ${redis.detail ?? '?'} (nothing written)`);
+  if (redis.status === 'consulted')
+    lines.push(`redis: ${redis.url} consulted in ${redis.detail ?? '?'} (nothing written)`);
   else if (redis.status === 'not-needed') lines.push(`redis: ${redis.url} not needed for this decision`);
-  else lines.push(`redis: NOT REACHABLE at ${redis.url} (${redis.detail ?? 'unknown'}): decided on rules and the number alone`);
+  else
+    lines.push(
+      `redis: NOT REACHABLE at ${redis.url} (${redis.detail ?? 'unknown'}): decided on rules and the number alone`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

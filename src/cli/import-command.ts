@@ -10,12 +10,23 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { connectOrThrow, createRedisClient, type RedisClient } from '../adapters/redis/redis-connection';
-import { ImportRefusedError, listSources, removeSource, writeFeedGeneration } from '../adapters/redis/reputation-import';
+import {
+  ImportRefusedError,
+  listSources,
+  removeSource,
+  writeFeedGeneration,
+} from '../adapters/redis/reputation-import';
 import { dayOf, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
 import { loadConfig } from '../config/load-config';
 import type { CallscreenConfig } from '../config/schema';
 import { FeedAggregate } from '../reputation/feeds/feed-aggregate';
-import { FEED_FORMATS, FeedUsageError, parseColumnOption, parseMapOption, type FeedFormat } from '../reputation/feeds/feed-format';
+import {
+  FEED_FORMATS,
+  FeedUsageError,
+  parseColumnOption,
+  parseMapOption,
+  type FeedFormat,
+} from '../reputation/feeds/feed-format';
 import { FeedParser, readFeedFile } from '../reputation/feeds/reputation-feed';
 
 /** bad lines printed on stderr; after that they are only counted */
@@ -40,20 +51,40 @@ export function registerImportCommands(program: Command, defaultConfig: string):
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
   program
     .command('import <file>')
-    .description('import a reputation feed (CSV, JSON or one number per line) as source NAME, replacing its previous import atomically')
+    .description(
+      'import a reputation feed (CSV, JSON or one number per line) as source NAME, replacing its previous import atomically',
+    )
     .requiredOption('-s, --source <name>', 'source name (lower case letters, digits, - and _)')
     .option('-f, --format <format>', `${FEED_FORMATS.join(', ')} (default: detected from the first line)`)
-    .option('-m, --map <column=field>', 'read FIELD (number, score, reports, category, firstSeen, lastSeen, name) from COLUMN (header name or number); repeatable', collect, [])
-    .option('--skip <column=value>', 'leave out rows whose COLUMN is VALUE (e.g. likely_admin=yes); repeatable', collect, [])
+    .option(
+      '-m, --map <column=field>',
+      'read FIELD (number, score, reports, category, firstSeen, lastSeen, name) from COLUMN (header name or number); repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--skip <column=value>',
+      'leave out rows whose COLUMN is VALUE (e.g. likely_admin=yes); repeatable',
+      collect,
+      [],
+    )
     .option('--score <0..1>', 'score of numbers the file gives none (default 1)')
     .option('--region <CC>', 'region of numbers without a country code (default numbers.defaultRegion)')
-    .option('--complaints', 'one row per complaint: reports count the rows, score = score x (1 - 0.5^complaints) (automatic for the FTC layout)')
-    .option('--max-age-days <days>', 'numbers last seen longer ago are stale and not imported (default screening.signals.reputation.maxAgeDays)')
+    .option(
+      '--complaints',
+      'one row per complaint: reports count the rows, score = score x (1 - 0.5^complaints) (automatic for the FTC layout)',
+    )
+    .option(
+      '--max-age-days <days>',
+      'numbers last seen longer ago are stale and not imported (default screening.signals.reputation.maxAgeDays)',
+    )
     .option('--no-diff', 'do not compare with the previous import (no new/updated/removed counts)')
     .option('-c, --config <file>', 'configuration file', defaultConfig)
     .action(async (file: string, opts: ImportOptions) => withExitCodes(() => importCommand(file, opts)));
 
-  const reputation = program.commands.find((c) => c.name() === 'reputation') ?? program.command('reputation').description('the reputation list and its sources');
+  const reputation =
+    program.commands.find((c) => c.name() === 'reputation') ??
+    program.command('reputation').description('the reputation list and its sources');
   reputation
     .command('sources')
     .description('list the reputation sources: name, kind, entries, buckets, when imported, from what')
@@ -76,8 +107,11 @@ export function registerImportCommands(program: Command, defaultConfig: string):
       withExitCodes(() =>
         withRedis(opts.config, async (redis, config) => {
           const removed = await removeSource(redis, config.redis.keyPrefix, name);
-          if (!removed) throw new FeedUsageError(`no source ${JSON.stringify(name)} (see: callscreen reputation sources)`);
-          process.stdout.write(`removed source ${name} (${removed.kind}, ${removed.entries} numbers); its keys are deleted after ${RETIRE_GRACE_MS / 1000} s\n`);
+          if (!removed)
+            throw new FeedUsageError(`no source ${JSON.stringify(name)} (see: callscreen reputation sources)`);
+          process.stdout.write(
+            `removed source ${name} (${removed.kind}, ${removed.entries} numbers); its keys are deleted after ${RETIRE_GRACE_MS / 1000} s\n`,
+          );
         }),
       ),
     );
@@ -97,9 +131,18 @@ async function withExitCodes(run: () => Promise<void>): Promise<void> {
   }
 }
 
-async function withRedis<T>(configFile: string, run: (redis: RedisClient, config: CallscreenConfig) => Promise<T>, autoPipelining = false): Promise<T> {
+async function withRedis<T>(
+  configFile: string,
+  run: (redis: RedisClient, config: CallscreenConfig) => Promise<T>,
+  autoPipelining = false,
+): Promise<T> {
   const { config } = loadConfig(configFile);
-  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-import', reconnect: false, autoPipelining, commandTimeoutMs: IMPORT_COMMAND_TIMEOUT_MS });
+  const redis = createRedisClient(config.redis, {
+    connectionName: 'callscreen-import',
+    reconnect: false,
+    autoPipelining,
+    commandTimeoutMs: IMPORT_COMMAND_TIMEOUT_MS,
+  });
   redis.on('error', () => undefined);
   try {
     await connectOrThrow(redis, config.redis);
@@ -113,13 +156,20 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   const started = performance.now();
   const { config } = loadConfig(opts.config);
   const format = opts.format?.toLowerCase();
-  if (format !== undefined && !FEED_FORMATS.includes(format as FeedFormat)) throw new FeedUsageError(`--format ${JSON.stringify(opts.format)}: one of ${FEED_FORMATS.join(', ')}`);
+  if (format !== undefined && !FEED_FORMATS.includes(format as FeedFormat))
+    throw new FeedUsageError(`--format ${JSON.stringify(opts.format)}: one of ${FEED_FORMATS.join(', ')}`);
   const region = (opts.region ?? config.numbers.defaultRegion).toUpperCase();
-  if (!isSupportedCountry(region)) throw new FeedUsageError(`--region ${JSON.stringify(region)}: not a region libphonenumber knows (ISO 3166 alpha-2, e.g. CH, US)`);
+  if (!isSupportedCountry(region))
+    throw new FeedUsageError(
+      `--region ${JSON.stringify(region)}: not a region libphonenumber knows (ISO 3166 alpha-2, e.g. CH, US)`,
+    );
   const score = opts.score === undefined ? 1 : Number(opts.score);
-  if (!Number.isFinite(score) || score < 0 || score > 1) throw new FeedUsageError(`--score ${JSON.stringify(opts.score)}: a number from 0 to 1`);
-  const maxAgeDays = opts.maxAgeDays === undefined ? config.screening.signals.reputation.maxAgeDays : Number(opts.maxAgeDays);
-  if (!Number.isFinite(maxAgeDays) || maxAgeDays < 1) throw new FeedUsageError(`--max-age-days ${JSON.stringify(opts.maxAgeDays)}: a number of days, at least 1`);
+  if (!Number.isFinite(score) || score < 0 || score > 1)
+    throw new FeedUsageError(`--score ${JSON.stringify(opts.score)}: a number from 0 to 1`);
+  const maxAgeDays =
+    opts.maxAgeDays === undefined ? config.screening.signals.reputation.maxAgeDays : Number(opts.maxAgeDays);
+  if (!Number.isFinite(maxAgeDays) || maxAgeDays < 1)
+    throw new FeedUsageError(`--max-age-days ${JSON.stringify(opts.maxAgeDays)}: a number of days, at least 1`);
   const maps = opts.map.map(parseMapOption);
   const skips = opts.skip.map((s) => parseColumnOption(s, '--skip'));
   const today = dayOf(Date.now());
@@ -128,18 +178,31 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   const aggregate = new FeedAggregate({ defaultScore: score, today, maxAgeDays }, (line, reason) => {
     if (printed++ < MAX_PRINTED_PROBLEMS) process.stderr.write(`${file}:${line}: ${reason}\n`);
   });
-  const parser = new FeedParser({ ...(format ? { format: format as FeedFormat } : {}), region: region as CountryCode, maps, skips, today, ...(opts.complaints ? { complaints: true } : {}) }, aggregate);
+  const parser = new FeedParser(
+    {
+      ...(format ? { format: format as FeedFormat } : {}),
+      region: region as CountryCode,
+      maps,
+      skips,
+      today,
+      ...(opts.complaints ? { complaints: true } : {}),
+    },
+    aggregate,
+  );
   const progress = new Progress(file);
   try {
     await readFeedFile(file, parser, (bytes) => progress.reading(parser.lines, bytes));
   } finally {
     progress.clear();
   }
-  if (printed > MAX_PRINTED_PROBLEMS) process.stderr.write(`${file}: ${printed - MAX_PRINTED_PROBLEMS} more rejected lines not shown\n`);
+  if (printed > MAX_PRINTED_PROBLEMS)
+    process.stderr.write(`${file}: ${printed - MAX_PRINTED_PROBLEMS} more rejected lines not shown\n`);
   aggregate.finish(parser.plan?.complaints ?? false);
   const { counts } = aggregate;
   if (aggregate.size === 0) {
-    throw new FeedUsageError(`${file}: no numbers to import (${counts.rejected} rejected, ${counts.skipped} skipped, ${counts.stale} stale); source ${opts.source} left as it was`);
+    throw new FeedUsageError(
+      `${file}: no numbers to import (${counts.rejected} rejected, ${counts.skipped} skipped, ${counts.stale} stale); source ${opts.source} left as it was`,
+    );
   }
 
   const result = await withRedis(
@@ -168,18 +231,43 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   process.stdout.write(
     `imported ${result.entries} (new ${n(result.added)}, updated ${n(result.updated)}, removed ${n(result.removed)}), rejected ${counts.rejected}, skipped ${counts.skipped + counts.stale}, duplicates ${counts.duplicates} in ${seconds.toFixed(1)} s\n` +
       `  source ${result.record.name}: generation ${result.record.gen}, ${result.record.buckets} buckets, ${result.record.categories.length} categories` +
-      (process.env.CALLSCREEN_DEBUG ? ` (write ${Math.round(result.writeMs)} ms, compare ${Math.round(result.diffMs)} ms)` : "") +
-      (counts.stale > 0 ? `; ${counts.stale} numbers last seen more than ${maxAgeDays} days ago left out as stale` : '') +
-      (counts.categoriesDropped > 0 ? `; more than ${aggregate.categories.length} categories: the rest stored as none` : '') +
+      (process.env.CALLSCREEN_DEBUG
+        ? ` (write ${Math.round(result.writeMs)} ms, compare ${Math.round(result.diffMs)} ms)`
+        : '') +
+      (counts.stale > 0
+        ? `; ${counts.stale} numbers last seen more than ${maxAgeDays} days ago left out as stale`
+        : '') +
+      (counts.categoriesDropped > 0
+        ? `; more than ${aggregate.categories.length} categories: the rest stored as none`
+        : '') +
       '\n',
   );
 }
 
 export function renderSources(sources: readonly SourceRecord[]): string {
   if (sources.length === 0) return 'no reputation sources\n';
-  const rows = [['NAME', 'KIND', 'ENTRIES', 'BUCKETS', 'IMPORTED AT', 'ORIGIN'], ...sources.map((s) => [s.name, s.kind, String(s.entries), String(s.buckets), s.importedAt > 0 ? new Date(s.importedAt).toISOString().replace(/\.\d+Z$/, 'Z') : '-', s.origin ?? '-'])];
+  const rows = [
+    ['NAME', 'KIND', 'ENTRIES', 'BUCKETS', 'IMPORTED AT', 'ORIGIN'],
+    ...sources.map((s) => [
+      s.name,
+      s.kind,
+      String(s.entries),
+      String(s.buckets),
+      s.importedAt > 0 ? new Date(s.importedAt).toISOString().replace(/\.\d+Z$/, 'Z') : '-',
+      s.origin ?? '-',
+    ]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** A one-line progress display on stderr when it is a terminal; nothing otherwise. */
@@ -203,12 +291,16 @@ class Progress {
     if (!this.due()) return;
     const seconds = (performance.now() - this.started) / 1000;
     const pct = this.size > 0 ? ` ${Math.min(100, Math.floor((bytes / this.size) * 100))}%` : '';
-    this.show(`reading: ${lines.toLocaleString('en')} lines, ${Math.round(lines / Math.max(seconds, 0.001)).toLocaleString('en')} lines/s${pct}`);
+    this.show(
+      `reading: ${lines.toLocaleString('en')} lines, ${Math.round(lines / Math.max(seconds, 0.001)).toLocaleString('en')} lines/s${pct}`,
+    );
   }
 
   writing(written: number, total: number): void {
     if (!this.due()) return;
-    this.show(`writing: ${written.toLocaleString('en')} of ${total.toLocaleString('en')} buckets ${Math.floor((written / total) * 100)}%`);
+    this.show(
+      `writing: ${written.toLocaleString('en')} of ${total.toLocaleString('en')} buckets ${Math.floor((written / total) * 100)}%`,
+    );
   }
 
   clear(): void {

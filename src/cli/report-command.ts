@@ -11,7 +11,14 @@ import type { CountryCode } from 'libphonenumber-js';
 import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
 import { FEEDBACK_VERDICTS, RedisFeedbackStore, type FeedbackVerdict } from '../adapters/redis/redis-feedback-store';
 import { loadConfig } from '../config/load-config';
-import { cleanText, ManagedAllowList, managedFilePath, numberForFeedback, recordFeedback, type FeedbackOutcome } from '../reputation/managed-allow-list';
+import {
+  cleanText,
+  ManagedAllowList,
+  managedFilePath,
+  numberForFeedback,
+  recordFeedback,
+  type FeedbackOutcome,
+} from '../reputation/managed-allow-list';
 import { ConfigError } from '../errors/config-error';
 
 export interface ReportOptions {
@@ -33,7 +40,10 @@ export function registerReportCommand(program: Command, defaultConfig: string): 
       const result = await reportNumber(number, verdict, opts);
       process.stdout.write(renderReport(result));
       // the report counts; the list change did not happen (e.g. the file has a problem an admin must fix)
-      if (result.listError) process.stderr.write(`warning: the managed allow list (${result.managedFile}) was not changed: ${result.listError}\n`);
+      if (result.listError)
+        process.stderr.write(
+          `warning: the managed allow list (${result.managedFile}) was not changed: ${result.listError}\n`,
+        );
     });
 }
 
@@ -43,23 +53,42 @@ export interface ReportResult extends FeedbackOutcome {
   managedFile: string;
 }
 
-export async function reportNumber(number: string, verdict: FeedbackVerdict, opts: ReportOptions): Promise<ReportResult> {
+export async function reportNumber(
+  number: string,
+  verdict: FeedbackVerdict,
+  opts: ReportOptions,
+): Promise<ReportResult> {
   const loaded = loadConfig(opts.config);
   const { config } = loaded;
   const region = config.numbers.defaultRegion as CountryCode;
   const parsed = numberForFeedback(number, region);
   // bad input is reported like a config problem (exit 2), naming the argument
   if ('reason' in parsed) throw new ConfigError([{ file: 'NUMBER', line: 0, column: 0, reason: parsed.reason }]);
-  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-report', reconnect: false, commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2000) });
+  const redis = createRedisClient(config.redis, {
+    connectionName: 'callscreen-report',
+    reconnect: false,
+    commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2000),
+  });
   redis.on('error', () => undefined);
   try {
     await connectOrThrow(redis, config.redis, '; nothing was stored');
     const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
     const managedFile = managedFilePath(loaded);
-    const list = new ManagedAllowList({ file: managedFile, defaultRegion: region, displayName: config.rules.managedFile });
+    const list = new ManagedAllowList({
+      file: managedFile,
+      defaultRegion: region,
+      displayName: config.rules.managedFile,
+    });
     const outcome = await recordFeedback(
       { store, list, promoteAfter: config.feedback.promoteAfter },
-      { e164: parsed.e164, verdict, note: cleanText(opts.note, 500), agent: cleanText(opts.agent, 64) ?? currentUser(), at: Date.now(), host: hostname() },
+      {
+        e164: parsed.e164,
+        verdict,
+        note: cleanText(opts.note, 500),
+        agent: cleanText(opts.agent, 64) ?? currentUser(),
+        at: Date.now(),
+        host: hostname(),
+      },
     );
     return { ...outcome, e164: parsed.e164, verdict, managedFile };
   } finally {

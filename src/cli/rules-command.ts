@@ -34,9 +34,16 @@ function validateRules(file: string | undefined, configFile: string): void {
   const { rules: set, managed } = validateRuleFiles(rulesFile as string, managedFile, region);
   const counts = countRules(set.rules);
   const allow = set.rules.filter((r) => r.list === 'allow').length;
-  const byKind = (list: 'allow' | 'deny'): string => RULE_KINDS.map((kind) => `${counts[list][kind]} ${kind}`).join(', ');
-  process.stdout.write(`${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n  allow: ${byKind('allow')}\n  deny: ${byKind('deny')}\n`);
-  if (managed) process.stdout.write(`${managedFile}: ok, ${managed.rules.length} allow rules (managed allow list, from agents' feedback)\n`);
+  const byKind = (list: 'allow' | 'deny'): string =>
+    RULE_KINDS.map((kind) => `${counts[list][kind]} ${kind}`).join(', ');
+  process.stdout.write(
+    `${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n  allow: ${byKind('allow')}\n  deny: ${byKind('deny')}\n`,
+  );
+  if (managed)
+    process.stdout.write(
+      `${managedFile}: ok, ${managed.rules.length} allow rules (managed allow list, from agents' feedback)\n`,
+    );
   // an expired rule is not an error (it was meant to end), but an admin should clean it up
-  for (const rule of expiredRules(set, new Date())) process.stderr.write(`warning: expired, no longer matches: ${describeRule(rule)}\n`);
+  for (const rule of expiredRules(set, new Date()))
+    process.stderr.write(`warning: expired, no longer matches: ${describeRule(rule)}\n`);
 }

@@ -20,7 +20,9 @@ import { configSchema } from './schema';
 export const RELOADABLE_SECTIONS: readonly ConfigSection[] = ['screening', 'didGroups', 'policies', 'captcha', 'tags'];
 
 /** Every other section: connections, routing, logging, the rules file's place - read once at start. */
-export const RESTART_SECTIONS: readonly ConfigSection[] = (Object.keys(configSchema.shape) as ConfigSection[]).filter((s) => !RELOADABLE_SECTIONS.includes(s));
+export const RESTART_SECTIONS: readonly ConfigSection[] = (Object.keys(configSchema.shape) as ConfigSection[]).filter(
+  (s) => !RELOADABLE_SECTIONS.includes(s),
+);
 
 export interface ConfigReloaderOptions {
   /** the configuration the daemon started with (its file is watched; it is not read again to start) */
@@ -59,7 +61,13 @@ export class ConfigReloader extends FileReloader<LoadedConfig> {
         const base = running ?? loaded;
         const edited = loadConfigText(text, displayName, env, { path: loaded.file });
         const changed = RESTART_SECTIONS.filter((s) => !isDeepStrictEqual(edited.config[s], base.config[s]));
-        const next = changed.length === 0 ? edited : loadConfigText(text, displayName, env, { path: loaded.file, keep: { config: base.config, sections: changed } });
+        const next =
+          changed.length === 0
+            ? edited
+            : loadConfigText(text, displayName, env, {
+                path: loaded.file,
+                keep: { config: base.config, sections: changed },
+              });
         restartNotice.note(changed, edited);
         return next;
       },
@@ -92,6 +100,9 @@ class RestartNotice {
       .digest('hex');
     if (key === this.warned) return;
     this.warned = key;
-    this.logger.warn({ config: this.displayName, sections: [...sections] }, 'configuration changed that needs a restart; keeping the running values');
+    this.logger.warn(
+      { config: this.displayName, sections: [...sections] },
+      'configuration changed that needs a restart; keeping the running values',
+    );
   }
 }

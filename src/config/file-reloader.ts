@@ -201,7 +201,9 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
   }
 
   private runCheck(): void {
-    this.check().catch((e: unknown) => this.logger.error(this.fields({ err: (e as Error).message }), this.messages.checkFailed));
+    this.check().catch((e: unknown) =>
+      this.logger.error(this.fields({ err: (e as Error).message }), this.messages.checkFailed),
+    );
   }
 
   /** One check at a time; a check asked for while one runs runs after it. */
@@ -232,7 +234,12 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
     }
     if (signature === MISSING) {
       this.judgedSignature = signature;
-      this.reject(new ConfigError([{ file: this.displayName, line: 0, column: 0, reason: 'file not found (deleted or renamed away)' }]), MISSING);
+      this.reject(
+        new ConfigError([
+          { file: this.displayName, line: 0, column: 0, reason: 'file not found (deleted or renamed away)' },
+        ]),
+        MISSING,
+      );
       return;
     }
     let text: string;
@@ -240,7 +247,8 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
       text = await readFile(this.file, 'utf8');
     } catch (e) {
       this.pendingSignature = undefined; // look again on the next poll
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.reject(unreadable(e, this.displayName), `unreadable:${(e as NodeJS.ErrnoException).code ?? ''}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.reject(unreadable(e, this.displayName), `unreadable:${(e as NodeJS.ErrnoException).code ?? ''}`);
       return;
     }
     if (this.closed) return;
@@ -265,7 +273,14 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
     try {
       value = this.compileText(text, this.value);
     } catch (e) {
-      this.reject(e instanceof ConfigError ? e : new ConfigError([{ file: this.displayName, line: 0, column: 0, reason: (e as Error).message }], { cause: e }), hash);
+      this.reject(
+        e instanceof ConfigError
+          ? e
+          : new ConfigError([{ file: this.displayName, line: 0, column: 0, reason: (e as Error).message }], {
+              cause: e,
+            }),
+        hash,
+      );
       return;
     }
     this.accept(value, hash);

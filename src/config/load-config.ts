@@ -62,12 +62,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** The text of callscreen.yaml -> the frozen configuration; `file` names it in problems. */
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: LoadConfigTextOptions = {}): LoadedConfig {
+export function loadConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigTextOptions = {},
+): LoadedConfig {
   const absolute = options.path ?? path.resolve(file);
   const doc = parseYamlText(text, file);
   const raw = structuredClone(doc.value ?? {}) as Record<string, Record<string, unknown> | undefined>;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError([{ file, line: 1, column: 1, reason: 'the file must hold a mapping of sections (ari:, redis:, ...)' }]);
+    throw new ConfigError([
+      { file, line: 1, column: 1, reason: 'the file must hold a mapping of sections (ari:, redis:, ...)' },
+    ]);
   }
   for (const [name, [section, key]] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
@@ -84,11 +91,24 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const validated = validateYaml({ ...doc, value: raw }, configSchema);
   const config = options.keep ? withSections(validated, options.keep.config, options.keep.sections) : validated;
   const { model, problems } = compileScreening(config);
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ file, ...doc.locate(p.path), reason: `${p.path.map(String).join('.')}: ${p.reason}` })));
-  return deepFreeze({ config, file: absolute, rulesFile: path.resolve(path.dirname(absolute), config.rules.file), screening: model, textHash: contentHash(text) });
+  if (problems.length > 0)
+    throw new ConfigError(
+      problems.map((p) => ({ file, ...doc.locate(p.path), reason: `${p.path.map(String).join('.')}: ${p.reason}` })),
+    );
+  return deepFreeze({
+    config,
+    file: absolute,
+    rulesFile: path.resolve(path.dirname(absolute), config.rules.file),
+    screening: model,
+    textHash: contentHash(text),
+  });
 }
 
-function withSections(config: CallscreenConfig, from: CallscreenConfig, sections: readonly ConfigSection[]): CallscreenConfig {
+function withSections(
+  config: CallscreenConfig,
+  from: CallscreenConfig,
+  sections: readonly ConfigSection[],
+): CallscreenConfig {
   const merged: Record<string, unknown> = { ...config };
   for (const section of sections) merged[section] = from[section];
   return merged as CallscreenConfig;

@@ -19,7 +19,16 @@
 import { readFileSync } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
-import { buildRuleSet, EMPTY_RULE_SET, splitRangeShorthand, tryCompileRule, type Rule, type RuleDefinition, type RuleList, type RuleSet } from '../domain/rule-set';
+import {
+  buildRuleSet,
+  EMPTY_RULE_SET,
+  splitRangeShorthand,
+  tryCompileRule,
+  type Rule,
+  type RuleDefinition,
+  type RuleList,
+  type RuleSet,
+} from '../domain/rule-set';
 import { ConfigError, type ConfigProblem } from '../errors/config-error';
 import { unreadable } from './file-reloader';
 import { validateYaml } from './validate';
@@ -34,16 +43,30 @@ export const rulesSchema = z
   .strict();
 
 const ENTRY_KEYS = 'number, range or regex, and optionally label, expires, dids';
-const QUOTE_NUMBERS = 'must be in quotes ("+1 212 555 0100"): unquoted, YAML reads a number as an integer and drops a leading + or 0';
+const QUOTE_NUMBERS =
+  'must be in quotes ("+1 212 555 0100"): unquoted, YAML reads a number as an integer and drops a leading + or 0';
 
 /** A number written in the file. Unquoted, YAML reads +4930123 as an integer and loses the + (or a leading 0). */
 const writtenNumber = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is missing' : typeof issue.input === 'number' ? QUOTE_NUMBERS : 'must be a number in quotes') })
+  .string({
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is missing'
+        : typeof issue.input === 'number'
+          ? QUOTE_NUMBERS
+          : 'must be a number in quotes',
+  })
   .min(1, 'is empty');
 
 const rangeSchema = z.preprocess(
   (value) => (typeof value === 'string' ? (splitRangeShorthand(value) ?? value) : value),
-  z.strictObject({ from: writtenNumber, to: writtenNumber }, { error: (issue) => (issue.code === 'invalid_type' ? 'must be { from: "...", to: "..." } or "FROM .. TO"' : undefined) }),
+  z.strictObject(
+    { from: writtenNumber, to: writtenNumber },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type' ? 'must be { from: "...", to: "..." } or "FROM .. TO"' : undefined,
+    },
+  ),
 );
 
 const entrySchema = z.strictObject(
@@ -53,10 +76,19 @@ const entrySchema = z.strictObject(
     regex: z.string({ error: 'must be a regular expression in quotes' }).min(1, 'is empty').optional(),
     label: z.string({ error: 'must be text' }).optional(),
     // the yaml package reads 2026-12-31 as a string (YAML 1.2 core schema); a Date comes from a !!timestamp-aware reader
-    expires: z.union([z.string(), z.date()], { error: 'must be a date (2026-12-31) or a time (2026-12-31T18:00:00Z)' }).optional(),
+    expires: z
+      .union([z.string(), z.date()], { error: 'must be a date (2026-12-31) or a time (2026-12-31T18:00:00Z)' })
+      .optional(),
     dids: z.array(writtenNumber, { error: 'must be a list of DIDs' }).optional(),
   },
-  { error: (issue) => (issue.code !== 'invalid_type' ? undefined : typeof issue.input === 'number' ? `a number ${QUOTE_NUMBERS}` : `an entry is a number in quotes or a mapping with ${ENTRY_KEYS}`) },
+  {
+    error: (issue) =>
+      issue.code !== 'invalid_type'
+        ? undefined
+        : typeof issue.input === 'number'
+          ? `a number ${QUOTE_NUMBERS}`
+          : `an entry is a number in quotes or a mapping with ${ENTRY_KEYS}`,
+  },
 );
 type Entry = z.infer<typeof entrySchema>;
 
@@ -95,7 +127,12 @@ function entryLocator(doc: LocatedYaml, list: RuleList, index: number): Locator 
 }
 
 /** One entry's value to a RuleDefinition; its shape problems are added to `problems`. */
-function toDefinition(value: unknown, list: RuleList, at: Locator, problems: ConfigProblem[]): RuleDefinition | undefined {
+function toDefinition(
+  value: unknown,
+  list: RuleList,
+  at: Locator,
+  problems: ConfigProblem[],
+): RuleDefinition | undefined {
   const result = entrySchema.safeParse(typeof value === 'string' ? { number: value } : value);
   if (!result.success) {
     problems.push(...result.error.issues.map((issue) => shapeProblem(issue, at)));
@@ -104,7 +141,10 @@ function toDefinition(value: unknown, list: RuleList, at: Locator, problems: Con
   const entry = result.data;
   const given = (['number', 'range', 'regex'] as const).filter((k) => entry[k] !== undefined);
   if (given.length !== 1) {
-    const reason = given.length === 0 ? `an entry needs one of number, range or regex` : `an entry has exactly one of number, range or regex, not ${given.map((k) => `"${k}"`).join(' and ')}`;
+    const reason =
+      given.length === 0
+        ? `an entry needs one of number, range or regex`
+        : `an entry has exactly one of number, range or regex, not ${given.map((k) => `"${k}"`).join(' and ')}`;
     problems.push({ ...at(given.length === 0 ? [] : [given[1] as string], { key: true }), reason });
     return undefined;
   }
@@ -130,7 +170,10 @@ function shapeProblem(issue: z.core.$ZodIssue, at: Locator): ConfigProblem {
     const keys = issue.keys.map((k) => `"${k}"`).join(', ');
     const where = issue.path.length > 0 ? ` in ${issue.path.map(String).join('.')}` : '';
     const expected = issue.path.length > 0 ? 'from and to' : ENTRY_KEYS;
-    return { ...at([...issue.path, issue.keys[0] ?? ''], { key: true }), reason: `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}${where} (expected ${expected})` };
+    return {
+      ...at([...issue.path, issue.keys[0] ?? ''], { key: true }),
+      reason: `unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}${where} (expected ${expected})`,
+    };
   }
   const where = issue.path.map(String).join('.');
   return { ...at(issue.path), reason: where ? `${where} ${issue.message}` : issue.message };
@@ -145,7 +188,8 @@ function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
 // loaded beside the admin's rules.yaml. Same entry format; allow entries only; a missing or empty file
 // is an empty list.
 
-const MANAGED_DENY = 'the managed allow list takes allow entries only; deny rules belong in the rules file (rules.file)';
+const MANAGED_DENY =
+  'the managed allow list takes allow entries only; deny rules belong in the rules file (rules.file)';
 
 /** The managed allow list's text -> its rules. Throws ConfigError (file:line:col) like the rules file. */
 export function compileManagedRulesText(text: string, displayName: string, defaultRegion: CountryCode): RuleSet {
@@ -184,7 +228,11 @@ export function loadRuleFiles(rulesFile: string, managedFile: string, defaultReg
  * Both files for `callscreen rules validate`: every problem of both in one ConfigError (so one run
  * lists them all); without a managed file, the rules file alone.
  */
-export function validateRuleFiles(rulesFile: string, managedFile: string | undefined, defaultRegion: CountryCode): { rules: RuleSet; managed?: RuleSet } {
+export function validateRuleFiles(
+  rulesFile: string,
+  managedFile: string | undefined,
+  defaultRegion: CountryCode,
+): { rules: RuleSet; managed?: RuleSet } {
   const problems: ConfigProblem[] = [];
   const attempt = (load: () => RuleSet): RuleSet | undefined => {
     try {
@@ -196,7 +244,10 @@ export function validateRuleFiles(rulesFile: string, managedFile: string | undef
     }
   };
   const rules = attempt(() => loadRulesFile(rulesFile, defaultRegion, rulesFile));
-  const managed = managedFile === undefined ? undefined : attempt(() => loadManagedRulesFile(managedFile, defaultRegion, managedFile));
+  const managed =
+    managedFile === undefined
+      ? undefined
+      : attempt(() => loadManagedRulesFile(managedFile, defaultRegion, managedFile));
   if (problems.length > 0 || !rules) throw new ConfigError(problems);
   return managed ? { rules, managed } : { rules };
 }

@@ -25,7 +25,11 @@ const days = z.number().min(0).max(3650);
 
 const velocityWindow = z
   .object({
-    windowSeconds: z.number().int().min(1).max(7 * 86_400),
+    windowSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400),
     /** this many calls or more in the window (the call being screened included) ... */
     calls: z.number().int().min(2),
     /** ... add these points */
@@ -36,7 +40,9 @@ const velocityWindow = z
 const attestation = z.enum(['A', 'B', 'C', 'none', 'failed']);
 
 /** host:port of a Redis node or sentinel (IPv6 in brackets) */
-const redisHostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port, e.g. 10.0.0.5:26379');
+const redisHostPort = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port, e.g. 10.0.0.5:26379');
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 /** the data nodes' credentials; passwordEnv names an environment variable (keeps the secret out of the file) */
 const redisAuth = {
@@ -44,8 +50,12 @@ const redisAuth = {
   password: z.string().min(1).optional(),
   passwordEnv: envVarName.optional(),
 };
-function oneSecretSource(v: { password?: string | undefined; passwordEnv?: string | undefined }, ctx: z.RefinementCtx): void {
-  if (v.password !== undefined && v.passwordEnv !== undefined) ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'give password or passwordEnv, not both' });
+function oneSecretSource(
+  v: { password?: string | undefined; passwordEnv?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.password !== undefined && v.passwordEnv !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'give password or passwordEnv, not both' });
 }
 
 /** Number types libphonenumber can tell apart (what kind of line the caller uses). */
@@ -79,24 +89,61 @@ export const signalsSchema = z
         halfLifeDays: days.min(0.1).default(30),
         maxAgeDays: days.min(1).default(180),
         /** per source name: weight 0..2 multiplies its score (0 ignores the source) */
-        sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a source name: lower case letters, digits, - and _'), z.object({ weight: z.number().min(0).max(2) }).strict()).default({}),
+        sources: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a source name: lower case letters, digits, - and _'),
+            z.object({ weight: z.number().min(0).max(2) }).strict(),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),
     /** agents' verdicts (`callscreen report`, the HTTP endpoint): the last one counts; `ok` overrules the feeds */
-    feedback: z.object({ okPoints: points.default(-60), spamPoints: points.default(40) }).strict().prefault({}),
-    withheld: z.object({ points: points.default(30) }).strict().prefault({}),
-    unparseable: z.object({ points: points.default(40) }).strict().prefault({}),
+    feedback: z
+      .object({ okPoints: points.default(-60), spamPoints: points.default(40) })
+      .strict()
+      .prefault({}),
+    withheld: z
+      .object({ points: points.default(30) })
+      .strict()
+      .prefault({}),
+    unparseable: z
+      .object({ points: points.default(40) })
+      .strict()
+      .prefault({}),
     /** a number of a possible length that does not exist in its numbering plan */
-    invalidNumber: z.object({ points: points.default(30) }).strict().prefault({}),
+    invalidNumber: z
+      .object({ points: points.default(30) })
+      .strict()
+      .prefault({}),
     /** a number of a length no number in its country has */
-    impossibleNumber: z.object({ points: points.default(45) }).strict().prefault({}),
-    numberType: numberTypes.default({ PREMIUM_RATE: 50, SHARED_COST: 20, TOLL_FREE: 15, PAGER: 20, VOICEMAIL: 20, VOIP: 5, PERSONAL_NUMBER: 5 }),
+    impossibleNumber: z
+      .object({ points: points.default(45) })
+      .strict()
+      .prefault({}),
+    numberType: numberTypes.default({
+      PREMIUM_RATE: 50,
+      SHARED_COST: 20,
+      TOLL_FREE: 15,
+      PAGER: 20,
+      VOICEMAIL: 20,
+      VOIP: 5,
+      PERSONAL_NUMBER: 5,
+    }),
     /** caller's country not among the DID's expected countries (policy expectedCountries, else the DID's own country) */
-    foreignCountry: z.object({ points: points.default(15) }).strict().prefault({}),
+    foreignCountry: z
+      .object({ points: points.default(15) })
+      .strict()
+      .prefault({}),
     /** STIR/SHAKEN attestation handed over by the dialplan */
     attestation: z
-      .object({ A: points.default(-15), B: points.default(0), C: points.default(10), none: points.default(5), failed: points.default(40) })
+      .object({
+        A: points.default(-15),
+        B: points.default(0),
+        C: points.default(10),
+        none: points.default(5),
+        failed: points.default(40),
+      })
       .strict()
       .prefault({}),
     velocity: z
@@ -113,7 +160,10 @@ export const signalsSchema = z
       .strict()
       .prefault({}),
     /** caller and DID share all but their last differingDigits digits, and the caller is not known */
-    neighbourSpoofing: z.object({ differingDigits: z.number().int().min(1).max(8).default(4), points: points.default(20) }).strict().prefault({}),
+    neighbourSpoofing: z
+      .object({ differingDigits: z.number().int().min(1).max(8).default(4), points: points.default(20) })
+      .strict()
+      .prefault({}),
     captcha: z
       .object({
         /** passed the CAPTCHA within trustDays: trusted */
@@ -127,7 +177,10 @@ export const signalsSchema = z
       .strict()
       .prefault({}),
     /** a second call to the same DID within withinMinutes (a crisis line must not keep a caller out) */
-    repeatCaller: z.object({ withinMinutes: z.number().min(0).max(1440).default(15), points: points.default(-40) }).strict().prefault({}),
+    repeatCaller: z
+      .object({ withinMinutes: z.number().min(0).max(1440).default(15), points: points.default(-40) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -135,7 +188,9 @@ export const signalsSchema = z
 export const thresholdsSchema = z
   .object({ challenge: points.default(30), voicemail: points.default(60), reject: points.default(90) })
   .strict()
-  .refine((t) => t.challenge <= t.voicemail && t.voicemail <= t.reject, { message: 'thresholds must rise: challenge <= voicemail <= reject' });
+  .refine((t) => t.challenge <= t.voicemail && t.voicemail <= t.reject, {
+    message: 'thresholds must rise: challenge <= voicemail <= reject',
+  });
 
 const clock = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/, 'a time of day as HH:MM (00:00 to 24:00)');
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
@@ -164,7 +219,10 @@ const timeZone = z.string().refine(
 /** A deep-partial signals block: a policy overrides single values. */
 const signalOverrides = z
   .object({
-    reputation: z.object({ weight: points, halfLifeDays: days.min(0.1), maxAgeDays: days.min(1) }).partial().strict(),
+    reputation: z
+      .object({ weight: points, halfLifeDays: days.min(0.1), maxAgeDays: days.min(1) })
+      .partial()
+      .strict(),
     feedback: z.object({ okPoints: points, spamPoints: points }).partial().strict(),
     withheld: z.object({ points }).partial().strict(),
     unparseable: z.object({ points }).partial().strict(),
@@ -173,10 +231,32 @@ const signalOverrides = z
     numberType: numberTypes,
     foreignCountry: z.object({ points }).partial().strict(),
     attestation: z.object({ A: points, B: points, C: points, none: points, failed: points }).partial().strict(),
-    velocity: z.object({ number: z.array(velocityWindow), blockDigits: z.number().int().min(0).max(8), block: z.array(velocityWindow) }).partial().strict(),
-    neighbourSpoofing: z.object({ differingDigits: z.number().int().min(1).max(8), points }).partial().strict(),
-    captcha: z.object({ trustDays: days, passedPoints: points, failedDays: days, failedPoints: points, maxFailures: z.number().int().min(1).max(100) }).partial().strict(),
-    repeatCaller: z.object({ withinMinutes: z.number().min(0).max(1440), points }).partial().strict(),
+    velocity: z
+      .object({
+        number: z.array(velocityWindow),
+        blockDigits: z.number().int().min(0).max(8),
+        block: z.array(velocityWindow),
+      })
+      .partial()
+      .strict(),
+    neighbourSpoofing: z
+      .object({ differingDigits: z.number().int().min(1).max(8), points })
+      .partial()
+      .strict(),
+    captcha: z
+      .object({
+        trustDays: days,
+        passedPoints: points,
+        failedDays: days,
+        failedPoints: points,
+        maxFailures: z.number().int().min(1).max(100),
+      })
+      .partial()
+      .strict(),
+    repeatCaller: z
+      .object({ withinMinutes: z.number().min(0).max(1440), points })
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();
@@ -188,11 +268,16 @@ const rejectSchema = z
     /** ARI hangup reason: rejected (cause 21), busy (17), unallocated (1), congestion (34), normal (16) */
     hangupReason: z.enum(['rejected', 'busy', 'unallocated', 'congestion', 'normal']).default('rejected'),
     /** media played for the announcement treatment (ARI media URIs), in order */
-    announcement: z.array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...')).min(1).default(['tone:info', 'sound:ss-noservice']),
+    announcement: z
+      .array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...'))
+      .min(1)
+      .default(['tone:info', 'sound:ss-noservice']),
   })
   .strict();
 
-const mediaList = z.array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...')).min(1);
+const mediaList = z
+  .array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...'))
+  .min(1);
 
 const captchaSchema = z
   .object({
@@ -207,7 +292,10 @@ const captchaSchema = z
     /** where a caller who failed (wrong digits or silence) goes */
     failVerdict: z.enum(['voicemail', 'reject']).default('voicemail'),
     /** channel language for the prompts (Asterisk's core sounds: en, fr, es, ...) */
-    language: z.string().regex(/^[a-z]{2}(_[A-Za-z]{2,})?$/, 'a sound language such as en, fr, en_GB').default('en'),
+    language: z
+      .string()
+      .regex(/^[a-z]{2}(_[A-Za-z]{2,})?$/, 'a sound language such as en, fr, en_GB')
+      .default('en'),
     prompts: z
       .object({
         /** played once when the call is answered */
@@ -240,12 +328,19 @@ const policySchema = z
     /** the harshest verdict this policy allows, e.g. challenge on a crisis line (never voicemail or reject) */
     maxVerdict: verdict.optional(),
     /** turn one verdict into another, e.g. { challenge: voicemail } after hours */
-    verdicts: z.object({ allow: verdict, challenge: verdict, voicemail: verdict, reject: verdict }).partial().strict().optional(),
+    verdicts: z
+      .object({ allow: verdict, challenge: verdict, voicemail: verdict, reject: verdict })
+      .partial()
+      .strict()
+      .optional(),
     denyVerdict: verdict.optional(),
     thresholds: z.object({ challenge: points, voicemail: points, reject: points }).partial().strict().optional(),
     signals: signalOverrides.optional(),
     /** ISO 3166 regions callers of these DIDs are expected from */
-    expectedCountries: z.array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' })).min(1).optional(),
+    expectedCountries: z
+      .array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' }))
+      .min(1)
+      .optional(),
     /** CAPTCHA settings for these DIDs (language, prompts, length ...); the rest from `captcha` */
     captcha: z
       .object({
@@ -254,7 +349,10 @@ const policySchema = z
         digitTimeoutMs: ms(1000, 30_000),
         failVerdict: z.enum(['voicemail', 'reject']),
         language: z.string().regex(/^[a-z]{2}(_[A-Za-z]{2,})?$/, 'a sound language such as en, fr, en_GB'),
-        prompts: z.object({ greeting: mediaList, enterCode: mediaList, wrong: mediaList, passed: mediaList, failed: mediaList }).partial().strict(),
+        prompts: z
+          .object({ greeting: mediaList, enterCode: mediaList, wrong: mediaList, passed: mediaList, failed: mediaList })
+          .partial()
+          .strict(),
       })
       .partial()
       .strict()
@@ -274,7 +372,10 @@ const screeningSchema = z
     /** what a deny-listed caller gets */
     denyVerdict: verdict.default('voicemail'),
     /** ISO 3166 regions callers are expected from; default: the DID's own country (numbers.defaultRegion for a DID that is not a number) */
-    expectedCountries: z.array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' })).min(1).optional(),
+    expectedCountries: z
+      .array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' }))
+      .min(1)
+      .optional(),
     signals: signalsSchema.prefault({}),
   })
   .strict()
@@ -287,7 +388,10 @@ export const configSchema = z
         url: z.url().default('http://127.0.0.1:8088'),
         username: z.string().min(1).default('callscreen'),
         password: z.string().default(''),
-        app: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('callscreen'),
+        app: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+          .default('callscreen'),
         /** which AriPort adapter: native (fetch + ws, default) or ari-client */
         adapter: z.enum(['native', 'ari-client']).default('native'),
         requestTimeoutMs: ms(100, 60_000).default(2000),
@@ -309,7 +413,10 @@ export const configSchema = z
         blacklistSync: z
           .object({
             enabled: z.boolean().default(false),
-            family: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('blacklist'),
+            family: z
+              .string()
+              .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+              .default('blacklist'),
             /** never write more entries than this (AstDB is not built for millions) */
             maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
             /** reputation entries scoring at least this are copied (deny rules always are) */
@@ -325,7 +432,10 @@ export const configSchema = z
     redis: z
       .object({
         /** one Redis: redis://[user:password@]host:port[/db] (rediss:// for TLS) */
-        url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+          .optional(),
         /** a master watched by Redis Sentinel: the client asks the sentinels where it is and follows failovers */
         sentinel: z
           .object({
@@ -344,12 +454,24 @@ export const configSchema = z
           })
           .strict()
           .superRefine(oneSecretSource)
-          .refine((s) => s.sentinelPassword === undefined || s.sentinelPasswordEnv === undefined, { message: 'give sentinelPassword or sentinelPasswordEnv, not both', path: ['sentinelPasswordEnv'] })
+          .refine((s) => s.sentinelPassword === undefined || s.sentinelPasswordEnv === undefined, {
+            message: 'give sentinelPassword or sentinelPasswordEnv, not both',
+            path: ['sentinelPasswordEnv'],
+          })
           .optional(),
         /** a Redis Cluster: the client learns the slots from any of these nodes */
         cluster: z
           .object({
-            nodes: z.array(z.string().regex(/^(rediss?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}\/?$/, 'host:port or redis://host:port')).min(1, 'name at least one cluster node'),
+            nodes: z
+              .array(
+                z
+                  .string()
+                  .regex(
+                    /^(rediss?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}\/?$/,
+                    'host:port or redis://host:port',
+                  ),
+              )
+              .min(1, 'name at least one cluster node'),
             ...redisAuth,
             /** TLS to every node (system CAs) */
             tls: z.boolean().default(false),
@@ -364,16 +486,27 @@ export const configSchema = z
       .strict()
       .superRefine((r, ctx) => {
         const given = (['url', 'sentinel', 'cluster'] as const).filter((k) => r[k] !== undefined);
-        if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `give one of url, sentinel and cluster, not ${given.join(' and ')}` });
+        if (given.length > 1)
+          ctx.addIssue({
+            code: 'custom',
+            path: [given[1]!],
+            message: `give one of url, sentinel and cluster, not ${given.join(' and ')}`,
+          });
       })
-      .transform((r) => (r.sentinel === undefined && r.cluster === undefined && r.url === undefined ? { ...r, url: 'redis://127.0.0.1:6379' } : r))
+      .transform((r) =>
+        r.sentinel === undefined && r.cluster === undefined && r.url === undefined
+          ? { ...r, url: 'redis://127.0.0.1:6379' }
+          : r,
+      )
       .prefault({}),
     numbers: z
       .object({
         /** ISO 3166 region for numbers written without a country code, e.g. DE, CH, US, GB */
         defaultRegion: z
           .string()
-          .refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)' })
+          .refine((r) => isSupportedCountry(r), {
+            message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
+          })
           .default('US'),
       })
       .strict()
@@ -389,7 +522,9 @@ export const configSchema = z
       .prefault({}),
     screening: screeningSchema,
     /** named lists of DIDs that policies refer to: `hotline: ["+1 212 555 0100"]` */
-    didGroups: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'), z.array(z.string().min(1)).min(1)).default({}),
+    didGroups: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'), z.array(z.string().min(1)).min(1))
+      .default({}),
     /** adjustments per DID (group) and time window; every matching policy applies, in file order */
     policies: z.array(policySchema).default([]),
     routing: z
@@ -421,11 +556,20 @@ export const configSchema = z
         auth: z
           .object({
             /** name of an environment variable holding a bearer token (several: separated by commas) */
-            tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+            tokenEnv: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+              .optional(),
             /** bearer tokens written here (prefer tokenEnv: secrets belong in the environment) */
             tokens: z.array(z.string().min(16, 'a token needs at least 16 characters')).default([]),
             /** HTTP Basic: the user, and the environment variable holding the password */
-            basic: z.object({ user: z.string().min(1), passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }).strict().optional(),
+            basic: z
+              .object({
+                user: z.string().min(1),
+                passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+              })
+              .strict()
+              .optional(),
           })
           .strict()
           .prefault({}),

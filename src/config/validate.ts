@@ -10,7 +10,10 @@ export function validateYaml<S extends z.ZodType>(doc: LocatedYaml, schema: S): 
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const path = keys.length > 0 ? [...issue.path, keys[0] as string] : issue.path;
     const where = path.length > 0 ? path.map(String).join('.') : '(top level)';
-    const reason = issue.code === 'unrecognized_keys' ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} in ${issue.path.map(String).join('.') || 'the top level'}` : `${where}: ${issue.message}`;
+    const reason =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} in ${issue.path.map(String).join('.') || 'the top level'}`
+        : `${where}: ${issue.message}`;
     return { file: doc.file, ...doc.locate(path, { key: keys.length > 0 }), reason };
   });
   throw new ConfigError(problems);

@@ -56,9 +56,15 @@ export class AmiServices {
       });
     this.ami.on('error', (error) => logger.debug({ err: error.message }, 'AMI socket error'));
     this.ami.on('state', (change) => {
-      const fields = { ami: `${config.ami.host}:${config.ami.port}`, state: change.state, previous: change.previous, reason: change.reason };
+      const fields = {
+        ami: `${config.ami.host}:${config.ami.port}`,
+        state: change.state,
+        previous: change.previous,
+        reason: change.reason,
+      };
       if (change.state === 'connected') logger.info(fields, 'AMI connected');
-      else if (change.state === 'reconnecting') logger.warn(fields, 'AMI connection lost; reconnecting (screening is not affected)');
+      else if (change.state === 'reconnecting')
+        logger.warn(fields, 'AMI connection lost; reconnecting (screening is not affected)');
     });
     this.health = new AsteriskHealthWatcher({ ami: this.ami, ari: options.ari, app: config.ari.app, logger });
     const bl = config.ami.blacklistSync;
@@ -87,7 +93,13 @@ export class AmiServices {
       options.rules.on('reloaded', services.onRulesReloaded);
     }
     const { config, logger } = options;
-    logger.info({ ami: `${config.ami.host}:${config.ami.port}`, blacklistSync: config.ami.blacklistSync.enabled ? config.ami.blacklistSync.family : false }, 'connecting to AMI');
+    logger.info(
+      {
+        ami: `${config.ami.host}:${config.ami.port}`,
+        blacklistSync: config.ami.blacklistSync.enabled ? config.ami.blacklistSync.family : false,
+      },
+      'connecting to AMI',
+    );
     services.connecting = services.keepConnecting();
     return services;
   }
@@ -102,8 +114,14 @@ export class AmiServices {
       } catch (error) {
         if (this.closed) return;
         const delayMs = Math.min(1000 * 2 ** Math.min(attempt - 1, 5), RETRY_MAX_MS);
-        const fields = { ami: `${config.ami.host}:${config.ami.port}`, err: (error as Error).message, attempt, delayMs };
-        if (error instanceof AmiActionError) logger.error(fields, 'AMI login refused; check ami.username and ami.password (retrying)');
+        const fields = {
+          ami: `${config.ami.host}:${config.ami.port}`,
+          err: (error as Error).message,
+          attempt,
+          delayMs,
+        };
+        if (error instanceof AmiActionError)
+          logger.error(fields, 'AMI login refused; check ami.username and ami.password (retrying)');
         else logger.warn(fields, 'AMI not reachable; retrying (screening is not affected)');
         await this.delay.wait(delayMs);
       }

@@ -74,7 +74,8 @@ export class AsteriskHealthWatcher {
   }
 
   private readonly onEvent = (event: AmiMessage): void => {
-    if (event.event === 'FullyBooted' || event.event === 'Reload') void this.check(event.event === 'Reload' && event.module ? `Reload ${event.module}` : event.event);
+    if (event.event === 'FullyBooted' || event.event === 'Reload')
+      void this.check(event.event === 'Reload' && event.module ? `Reload ${event.module}` : event.event);
   };
 
   private readonly onState = (change: { state: AmiConnectionState; previous: AmiConnectionState }): void => {
@@ -102,7 +103,10 @@ export class AsteriskHealthWatcher {
       await this.delay.wait(this.retryMs);
     }
     if (this.closed) return false;
-    logger.warn({ app, trigger: [...triggers].join(','), registered: apps, err: lastError }, 'stasis app not registered after asterisk reload');
+    logger.warn(
+      { app, trigger: [...triggers].join(','), registered: apps, err: lastError },
+      'stasis app not registered after asterisk reload',
+    );
     return false;
   }
 }

@@ -9,7 +9,13 @@
 import { createAri } from '../adapters/ari/create-ari';
 import { AmiServices } from './ami-services';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
-import { connectedAddress, connectInBackground, createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
+import {
+  connectedAddress,
+  connectInBackground,
+  createRedisClient,
+  describeRedis,
+  type RedisClient,
+} from '../adapters/redis/redis-connection';
 import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
 import { purgeStaleGenerations } from '../adapters/redis/reputation-import';
@@ -54,7 +60,12 @@ export class CallscreenDaemon {
     const { config } = loaded;
     // a rules file that does not load stops the start: ConfigError names file, line and reason.
     // Later edits are picked up while running; a bad edit keeps the last good rules.
-    const rules = new RulesReloader({ file: loaded.rulesFile, managedFile: managedFilePath(loaded), defaultRegion: config.numbers.defaultRegion as CountryCode, logger });
+    const rules = new RulesReloader({
+      file: loaded.rulesFile,
+      managedFile: managedFilePath(loaded),
+      defaultRegion: config.numbers.defaultRegion as CountryCode,
+      logger,
+    });
     const initial = rules.load();
     logger.info({ rulesFile: loaded.rulesFile, rules: initial.rules.length }, 'rules loaded');
     rules.start();
@@ -71,10 +82,18 @@ export class CallscreenDaemon {
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
     redis.on('ready', () => metrics.redisState(true));
     for (const down of ['end', 'close', 'reconnecting'] as const) redis.on(down, () => metrics.redisState(false));
-    redis.on('ready', () => logger.info({ redis: describeRedis(config.redis), at: connectedAddress(redis) }, 'redis connected'));
+    redis.on('ready', () =>
+      logger.info({ redis: describeRedis(config.redis), at: connectedAddress(redis) }, 'redis connected'),
+    );
     redis.on('end', () => logger.warn('redis connection closed'));
-    redis.on('reconnecting', (delay: number) => logger.warn({ delayMs: delay }, 'redis unavailable; screening degraded until it is back'));
-    if (!(await connectInBackground(redis))) logger.warn({ redis: describeRedis(config.redis) }, 'redis not reachable at start; screening degraded until it is');
+    redis.on('reconnecting', (delay: number) =>
+      logger.warn({ delayMs: delay }, 'redis unavailable; screening degraded until it is back'),
+    );
+    if (!(await connectInBackground(redis)))
+      logger.warn(
+        { redis: describeRedis(config.redis) },
+        'redis not reachable at start; screening degraded until it is',
+      );
 
     const ari = createAri(config.ari.adapter, {
       url: config.ari.url,
@@ -90,7 +109,8 @@ export class CallscreenDaemon {
     const purgeTimer = setInterval(() => {
       purgeStaleGenerations(redis, config.redis.keyPrefix).then(
         (r) => r.generations > 0 && logger.info(r, 'reputation: replaced or abandoned generations deleted'),
-        (e: unknown) => logger.debug({ err: (e as Error).message }, 'reputation: generation clean-up failed; next try in a minute'),
+        (e: unknown) =>
+          logger.debug({ err: (e as Error).message }, 'reputation: generation clean-up failed; next try in a minute'),
       );
     }, 60_000);
     purgeTimer.unref();
@@ -101,7 +121,12 @@ export class CallscreenDaemon {
       rules: () => rules.current(),
       deadlineMs: () => configReloader.current().config.screening.deadlineMs,
     });
-    const callLog = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, { maxAgeDays: config.callLog.maxAgeDays, onError: (e) => logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'), onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays') });
+    const callLog = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
+      maxAgeDays: config.callLog.maxAgeDays,
+      onError: (e) =>
+        logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'),
+      onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays'),
+    });
     const screener = new CallScreener({
       ari,
       evaluator,
@@ -125,9 +150,20 @@ export class CallscreenDaemon {
     ari.on('state', (change) => daemon.onAriState(change));
     // AMI (optional): connects in the background and never holds up the start or a call
     if (config.ami.enabled) {
-      daemon.amiServices = AmiServices.start({ config, ari, redis, rules, halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays, logger });
+      daemon.amiServices = AmiServices.start({
+        config,
+        ari,
+        redis,
+        rules,
+        halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays,
+        logger,
+      });
     }
-    daemon.http = await startHttpEndpoint(loaded, redis, logger, process.env, { metrics, readiness: () => ({ ari: ari.state, redis: redis.status }), rules }); // never throws: a failure is logged, calls go on
+    daemon.http = await startHttpEndpoint(loaded, redis, logger, process.env, {
+      metrics,
+      readiness: () => ({ ari: ari.state, redis: redis.status }),
+      rules,
+    }); // never throws: a failure is logged, calls go on
     logger.info({ url: config.ari.url, app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
     // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
     for (let attempt = 1; ; attempt++) {
@@ -144,15 +180,26 @@ export class CallscreenDaemon {
   }
 
   private onAriState(change: AriStateChange): void {
-    const fields = { state: change.state, previous: change.previous, attempt: change.attempt, delayMs: change.delayMs, reason: change.reason };
+    const fields = {
+      state: change.state,
+      previous: change.previous,
+      attempt: change.attempt,
+      delayMs: change.delayMs,
+      reason: change.reason,
+    };
     if (change.state === 'connected') {
       this.logger.info(fields, 'ARI connected; Stasis app registered');
       this.screener
         .recoverOrphans()
         .then((n) => n > 0 && this.logger.warn({ calls: n }, 'sent calls left without a handler to the agents'))
-        .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'could not check for calls left in the app'));
+        .catch((e: unknown) =>
+          this.logger.warn({ err: (e as Error).message }, 'could not check for calls left in the app'),
+        );
     } else if (change.state === 'reconnecting') {
-      this.logger.warn(fields, 'ARI connection lost; new calls fall back to the agents in the dialplan until it is back');
+      this.logger.warn(
+        fields,
+        'ARI connection lost; new calls fall back to the agents in the dialplan until it is back',
+      );
       // the calls in the app miss their events until the link is back: CAPTCHAs in flight go to the agents
       this.screener.onAriConnectionLost(change.reason ?? 'websocket down'); // idempotent: sessions end once
     } else {
@@ -169,7 +216,13 @@ export class CallscreenDaemon {
   private async releaseCallsLeftBehind(): Promise<void> {
     const { ari } = this.config;
     // native whatever ari.adapter says: REST only, never started (no websocket, no app registered)
-    const rest = createAri('native', { url: ari.url, username: ari.username, password: ari.password, apps: [ari.app], requestTimeoutMs: ari.requestTimeoutMs });
+    const rest = createAri('native', {
+      url: ari.url,
+      username: ari.username,
+      password: ari.password,
+      apps: [ari.app],
+      requestTimeoutMs: ari.requestTimeoutMs,
+    });
     try {
       const n = await this.screener.releaseCallsLeftBehind(rest);
       if (n > 0) this.logger.warn({ calls: n }, 'sent calls that arrived during the shutdown to the agents');
@@ -203,7 +256,10 @@ export class CallscreenDaemon {
     this.ari.off('event', this.screener.onAriEvent);
     await this.releaseCallsLeftBehind();
     try {
-      await Promise.race([this.redis.quit(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+      await Promise.race([
+        this.redis.quit(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000)),
+      ]);
     } catch {
       this.redis.disconnect();
     }

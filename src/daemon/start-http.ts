@@ -27,21 +27,40 @@ export interface HttpEndpointOptions {
 }
 
 /** The running server, or undefined when http is off or it could not start (logged). */
-export async function startHttpEndpoint(loaded: LoadedConfig, redis: RedisClient, logger: Logger, env: NodeJS.ProcessEnv = process.env, options: HttpEndpointOptions = {}): Promise<HttpServer | undefined> {
+export async function startHttpEndpoint(
+  loaded: LoadedConfig,
+  redis: RedisClient,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+  options: HttpEndpointOptions = {},
+): Promise<HttpServer | undefined> {
   const { config } = loaded;
   if (!config.http.enabled) return undefined;
   let server: HttpServer | undefined;
   try {
     server = HttpServer.create(config.http, { logger, env });
     const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
-    const list = new ManagedAllowList({ file: managedFilePath(loaded), defaultRegion: config.numbers.defaultRegion as CountryCode, displayName: config.rules.managedFile });
-    registerFeedbackRoute(server.app, { record: (report) => recordFeedback({ store, list, promoteAfter: config.feedback.promoteAfter }, report), defaultRegion: config.numbers.defaultRegion as CountryCode });
-    registerHealthRoutes(server.app, { metrics: options.metrics ?? new CallscreenMetrics(), readiness: options.readiness ?? (() => ({ ari: 'unknown', redis: redis.status })) });
+    const list = new ManagedAllowList({
+      file: managedFilePath(loaded),
+      defaultRegion: config.numbers.defaultRegion as CountryCode,
+      displayName: config.rules.managedFile,
+    });
+    registerFeedbackRoute(server.app, {
+      record: (report) => recordFeedback({ store, list, promoteAfter: config.feedback.promoteAfter }, report),
+      defaultRegion: config.numbers.defaultRegion as CountryCode,
+    });
+    registerHealthRoutes(server.app, {
+      metrics: options.metrics ?? new CallscreenMetrics(),
+      readiness: options.readiness ?? (() => ({ ari: 'unknown', redis: redis.status })),
+    });
     registerConsoleRoutes(server.app, { loaded, redis, list, rules: options.rules, logger });
     await server.listen();
     return server;
   } catch (e) {
-    logger.error({ host: config.http.host, port: config.http.port, err: (e as Error).message }, 'HTTP endpoint not started; screening calls goes on without it');
+    logger.error(
+      { host: config.http.host, port: config.http.port, err: (e as Error).message },
+      'HTTP endpoint not started; screening calls goes on without it',
+    );
     await server?.close();
     return undefined;
   }

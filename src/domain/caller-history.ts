@@ -35,8 +35,6 @@ export interface CallerHistory {
 }
 
 /** The outcome of the one round trip as the core sees it. */
-export type HistoryLookup =
-  | { status: 'found'; history: CallerHistory }
-  | { status: 'unavailable'; reason: string };
+export type HistoryLookup = { status: 'found'; history: CallerHistory } | { status: 'unavailable'; reason: string };
 
 export const EMPTY_CAPTCHA_HISTORY: CaptchaHistory = Object.freeze({ failures: 0 });

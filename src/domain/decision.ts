@@ -73,7 +73,9 @@ export interface Decision {
 
 /** "rule.deny: +18336317911 denied by rules.yaml:12 (Known robocaller)" joined with "; " */
 export function explainDecision(decision: Decision): string {
-  return decision.reasons.map((r) => `${r.code}${r.points !== undefined ? ` ${formatPoints(r.points)}` : ''}: ${r.text}`).join('; ');
+  return decision.reasons
+    .map((r) => `${r.code}${r.points !== undefined ? ` ${formatPoints(r.points)}` : ''}: ${r.text}`)
+    .join('; ');
 }
 
 export function formatPoints(points: number): string {
@@ -83,6 +85,8 @@ export function formatPoints(points: number): string {
 /** The reasons that moved the score, largest first (for one-line summaries and tables). */
 export function topReasons(decision: Decision, count = 3): Reason[] {
   const decisive = decision.reasons.filter((r) => r.code === 'rule.allow' || r.code === 'rule.deny');
-  const scored = decision.reasons.filter((r) => r.points !== undefined && r.points !== 0).sort((a, b) => Math.abs(b.points ?? 0) - Math.abs(a.points ?? 0));
+  const scored = decision.reasons
+    .filter((r) => r.points !== undefined && r.points !== 0)
+    .sort((a, b) => Math.abs(b.points ?? 0) - Math.abs(a.points ?? 0));
   return [...decisive, ...scored].slice(0, count);
 }

@@ -32,16 +32,24 @@ export function isNumberPattern(written: string): boolean {
 export function compileNumberPattern(written: string, defaultRegion: CountryCode): NumberPattern | { reason: string } {
   const compact = written.trim().replace(SEPARATORS, '').replace(/[xX]/g, '?');
   const parts = /^(\+|00)?([0-9?]+)(\*?)$/.exec(compact);
-  if (!parts) return { reason: `pattern "${written}" must be digits (optionally starting with + or 00), ? or X for exactly one digit, and an optional * at the end` };
+  if (!parts)
+    return {
+      reason: `pattern "${written}" must be digits (optionally starting with + or 00), ? or X for exactly one digit, and an optional * at the end`,
+    };
   const [, international, body = '', star = ''] = parts;
   const digits = international ? { digits: body } : nationalToInternational(body, defaultRegion);
   if ('reason' in digits) return { reason: `pattern "${written}" ${digits.reason}` };
-  if (digits.digits.length > MAX_E164_DIGITS) return { reason: `pattern "${written}" has ${digits.digits.length} digits; an E.164 number has at most ${MAX_E164_DIGITS}` };
+  if (digits.digits.length > MAX_E164_DIGITS)
+    return {
+      reason: `pattern "${written}" has ${digits.digits.length} digits; an E.164 number has at most ${MAX_E164_DIGITS}`,
+    };
   const cc = callingCodeOf(digits.digits);
   if ('reason' in cc) return { reason: `pattern "${written}" ${cc.reason}` };
   const fixedDigits = countFixedDigits(digits.digits.slice(cc.code.length));
   if (fixedDigits < MIN_FIXED_DIGITS) {
-    return { reason: `pattern "${written}" is too short: it would match whole countries; write out at least ${MIN_FIXED_DIGITS} digits after the country code +${cc.code}` };
+    return {
+      reason: `pattern "${written}" is too short: it would match whole countries; write out at least ${MIN_FIXED_DIGITS} digits after the country code +${cc.code}`,
+    };
   }
   return { pattern: `+${digits.digits}${star}`, fixedDigits };
 }

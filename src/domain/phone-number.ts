@@ -2,7 +2,13 @@
  * Caller and called numbers as they arrive from a trunk, normalised to E.164. Pure: no I/O.
  * Anything a trunk can put into a caller ID gives a value, never an exception.
  */
-import { getCountries, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode, type NumberType } from 'libphonenumber-js/max';
+import {
+  getCountries,
+  getCountryCallingCode,
+  parsePhoneNumberFromString,
+  type CountryCode,
+  type NumberType,
+} from 'libphonenumber-js/max';
 
 export type PhoneNumber =
   | {
@@ -21,7 +27,20 @@ export type PhoneNumber =
   | { kind: 'unparseable'; raw: string; reason: string };
 
 /** What trunks and phones put into the caller ID when the number is withheld or unknown. */
-const WITHHELD = new Set(['', 'anonymous', 'unknown', 'unavailable', 'restricted', 'private', 'withheld', 'blocked', 'unknown caller', 'no caller id', 'p', 'o']);
+const WITHHELD = new Set([
+  '',
+  'anonymous',
+  'unknown',
+  'unavailable',
+  'restricted',
+  'private',
+  'withheld',
+  'blocked',
+  'unknown caller',
+  'no caller id',
+  'p',
+  'o',
+]);
 
 const MAX_RAW_LENGTH = 64;
 /** E.164 allows at most 15 digits; trunks add up to two prefix digits (00, 011) before normalisation. */
@@ -32,13 +51,16 @@ const SEPARATORS = /[\s\-./()\u00a0\u2010-\u2015]/g;
 export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): PhoneNumber {
   const trimmed = raw.trim();
   if (WITHHELD.has(trimmed.toLowerCase())) return { kind: 'withheld', raw };
-  if (trimmed.length > MAX_RAW_LENGTH) return { kind: 'unparseable', raw, reason: `longer than ${MAX_RAW_LENGTH} characters` };
+  if (trimmed.length > MAX_RAW_LENGTH)
+    return { kind: 'unparseable', raw, reason: `longer than ${MAX_RAW_LENGTH} characters` };
 
   let compact = trimmed.replace(SEPARATORS, '');
   if (compact.startsWith('sip:') || compact.startsWith('tel:')) compact = compact.slice(4).split(/[@;]/)[0] ?? '';
-  if (!/^\+?[0-9]+$/.test(compact)) return { kind: 'unparseable', raw, reason: 'contains characters other than digits and a leading +' };
+  if (!/^\+?[0-9]+$/.test(compact))
+    return { kind: 'unparseable', raw, reason: 'contains characters other than digits and a leading +' };
   const digits = compact.replace('+', '');
-  if (digits.length > MAX_DIGITS) return { kind: 'unparseable', raw, reason: `${digits.length} digits, more than a phone number can have` };
+  if (digits.length > MAX_DIGITS)
+    return { kind: 'unparseable', raw, reason: `${digits.length} digits, more than a phone number can have` };
   if (digits.length < 3) return { kind: 'unparseable', raw, reason: 'too short to be a phone number' };
 
   let parsed = parsePhoneNumberFromString(compact, defaultRegion);
@@ -57,7 +79,13 @@ export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): P
     parsed = settled;
     type = settled.getType();
   }
-  const result: PhoneNumber = { kind: 'e164', raw, e164: parsed.number, valid: type !== undefined, possible: parsed.isPossible() };
+  const result: PhoneNumber = {
+    kind: 'e164',
+    raw,
+    e164: parsed.number,
+    valid: type !== undefined,
+    possible: parsed.isPossible(),
+  };
   if (parsed.country) result.country = parsed.country;
   if (type) result.type = type;
   return result;
@@ -100,7 +128,33 @@ function plausibleInternational(e164: string): boolean {
 }
 
 /** Regions of the North American Numbering Plan (calling code 1). */
-const NANP_REGIONS = new Set<string>(['US', 'CA', 'AG', 'AI', 'AS', 'BB', 'BM', 'BS', 'DM', 'DO', 'GD', 'GU', 'JM', 'KN', 'KY', 'LC', 'MP', 'MS', 'PR', 'SX', 'TC', 'TT', 'VC', 'VG', 'VI']);
+const NANP_REGIONS = new Set<string>([
+  'US',
+  'CA',
+  'AG',
+  'AI',
+  'AS',
+  'BB',
+  'BM',
+  'BS',
+  'DM',
+  'DO',
+  'GD',
+  'GU',
+  'JM',
+  'KN',
+  'KY',
+  'LC',
+  'MP',
+  'MS',
+  'PR',
+  'SX',
+  'TC',
+  'TT',
+  'VC',
+  'VG',
+  'VI',
+]);
 
 /** A short human label for logs and tables: the E.164 form, "withheld", or the raw text quoted. */
 export function describePhoneNumber(n: PhoneNumber): string {

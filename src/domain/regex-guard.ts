@@ -24,7 +24,8 @@ export const MAX_REGEX_PATHS = 10_000;
 const MAX_INPUT_LENGTH = 16;
 
 export function compileGuardedRegex(source: string): { regex: RegExp } | { reason: string } {
-  if (source.length > MAX_REGEX_LENGTH) return { reason: `regex is ${source.length} characters long; at most ${MAX_REGEX_LENGTH} are allowed` };
+  if (source.length > MAX_REGEX_LENGTH)
+    return { reason: `regex is ${source.length} characters long; at most ${MAX_REGEX_LENGTH} are allowed` };
   let regex: RegExp;
   try {
     regex = new RegExp(source);
@@ -43,7 +44,9 @@ export function compileGuardedRegex(source: string): { regex: RegExp } | { reaso
   if (nested) return { reason: nested };
   const paths = countPaths(tree);
   if (paths > MAX_REGEX_PATHS) {
-    return { reason: `regex has too many optional or repeated parts (about ${formatCount(paths)} ways to try one number, at most ${MAX_REGEX_PATHS.toLocaleString('en')}): it could make matching slow; simplify it` };
+    return {
+      reason: `regex has too many optional or repeated parts (about ${formatCount(paths)} ways to try one number, at most ${MAX_REGEX_PATHS.toLocaleString('en')}): it could make matching slow; simplify it`,
+    };
   }
   return { regex };
 }
@@ -111,7 +114,10 @@ class RegexScanner {
 
   private group(): Alternatives {
     const rest = this.source.slice(this.pos);
-    if (/^\(\?<?[=!]/.test(rest)) throw new UnsafeRegex(`regex uses a lookahead or lookbehind (${rest.slice(0, rest.startsWith('(?<') ? 4 : 3)}...): not allowed in rules`);
+    if (/^\(\?<?[=!]/.test(rest))
+      throw new UnsafeRegex(
+        `regex uses a lookahead or lookbehind (${rest.slice(0, rest.startsWith('(?<') ? 4 : 3)}...): not allowed in rules`,
+      );
     const named = /^\(\?<[^>]*>/.exec(rest);
     this.pos += named ? named[0].length : rest.startsWith('(?:') ? 3 : 1;
     return this.alternatives(true);
@@ -120,7 +126,8 @@ class RegexScanner {
   private escape(): void {
     const next = this.source[this.pos + 1] ?? '';
     if (/[1-9]/.test(next)) throw new UnsafeRegex(`regex uses a backreference (\\${next}): not allowed in rules`);
-    if (next === 'k' && this.source[this.pos + 2] === '<') throw new UnsafeRegex('regex uses a backreference (\\k<...>): not allowed in rules');
+    if (next === 'k' && this.source[this.pos + 2] === '<')
+      throw new UnsafeRegex('regex uses a backreference (\\k<...>): not allowed in rules');
     this.pos += 2;
   }
 
@@ -128,7 +135,8 @@ class RegexScanner {
     // In JavaScript the first ']' closes the class, even right after '[' or '[^' ("[]" matches nothing).
     this.pos++;
     if (this.source[this.pos] === '^') this.pos++;
-    while (this.pos < this.source.length && this.source[this.pos] !== ']') this.pos += this.source[this.pos] === '\\' ? 2 : 1;
+    while (this.pos < this.source.length && this.source[this.pos] !== ']')
+      this.pos += this.source[this.pos] === '\\' ? 2 : 1;
     this.pos++;
   }
 
@@ -168,7 +176,9 @@ function findNestedQuantifier(tree: Alternatives, source: string): string | unde
 
 function repeatsOrAlternates(group: Alternatives): boolean {
   if (group.length > 1) return true;
-  return group.flat().some((t) => t.quantifier !== undefined || (t.group !== undefined && repeatsOrAlternates(t.group)));
+  return group
+    .flat()
+    .some((t) => t.quantifier !== undefined || (t.group !== undefined && repeatsOrAlternates(t.group)));
 }
 
 /**
@@ -180,7 +190,8 @@ function countPaths(alternatives: Alternatives): number {
   let total = 0;
   for (const sequence of alternatives) {
     let product = 1;
-    for (const term of sequence) product *= (term.group && !term.quantifier ? countPaths(term.group) : 1) * repetitionChoices(term.quantifier);
+    for (const term of sequence)
+      product *= (term.group && !term.quantifier ? countPaths(term.group) : 1) * repetitionChoices(term.quantifier);
     total += product;
   }
   return total;

@@ -94,11 +94,20 @@ export function combineReputation(view: ReputationView, at: number, s: Reputatio
   }
   contributions.sort((a, b) => b.effective - a.effective);
   // rounded to 1e-9: 1 - (1 - 0.45) must give 0.45, not 0.44999999999999996 (points are rounded later)
-  return { score: Math.round((1 - clean) * 1e9) / 1e9, contributions, overruled: view.feedback?.last === 'ok' && view.feedback.ok > 0 };
+  return {
+    score: Math.round((1 - clean) * 1e9) / 1e9,
+    contributions,
+    overruled: view.feedback?.last === 'ok' && view.feedback.ok > 0,
+  };
 }
 
 /** points for the agents' verdicts: undefined when there are none */
-export function feedbackPoints(feedback: AgentFeedback | undefined, at: number, reputation: ReputationSettings, s: FeedbackSettings): { points: number; fade: number } | undefined {
+export function feedbackPoints(
+  feedback: AgentFeedback | undefined,
+  at: number,
+  reputation: ReputationSettings,
+  s: FeedbackSettings,
+): { points: number; fade: number } | undefined {
   if (!feedback || feedback.spam + feedback.ok === 0) return undefined;
   if (feedback.last === 'ok') return { points: s.okPoints, fade: 1 };
   const ageDays = Math.max(0, (at - feedback.lastAt) / DAY_MS);

@@ -13,7 +13,13 @@
  * digits written out first), then regex (file order); ties go to the rule written first.
  */
 import type { CountryCode } from 'libphonenumber-js/max';
-import { compileNumberPattern, isNumberPattern, matchesNumberPattern, callingCodeOf, MIN_FIXED_DIGITS } from './number-pattern';
+import {
+  compileNumberPattern,
+  isNumberPattern,
+  matchesNumberPattern,
+  callingCodeOf,
+  MIN_FIXED_DIGITS,
+} from './number-pattern';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { compileGuardedRegex } from './regex-guard';
 
@@ -41,7 +47,9 @@ interface RuleDefinitionCommon {
 /** One entry as the admin wrote it: exactly one of number (exact, wildcard or "A .. B"), range or regex. */
 export type RuleDefinition = RuleDefinitionCommon &
   (
-    | { /** "+49 30 1234567", "030 1234567", "+4930123*", "+1 212 555 01??", "+1 212 555 0100 .. +1 212 555 0199" */ number: string }
+    | {
+        /** "+49 30 1234567", "030 1234567", "+4930123*", "+1 212 555 01??", "+1 212 555 0100 .. +1 212 555 0199" */ number: string;
+      }
     | { range: { from: string; to: string } }
     | { /** tested against the caller's E.164 string, e.g. ^\+1900\d{7}$ */ regex: string }
   );
@@ -94,7 +102,10 @@ export function compileRule(def: RuleDefinition, defaultRegion: CountryCode): Ru
 }
 
 /** Compile one entry, reporting every problem in it (a bad number and a bad date are both listed). */
-export function tryCompileRule(def: RuleDefinition, defaultRegion: CountryCode): { rule: Rule } | { problems: RuleProblem[] } {
+export function tryCompileRule(
+  def: RuleDefinition,
+  defaultRegion: CountryCode,
+): { rule: Rule } | { problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
   const problem = (reason: string, field?: readonly (string | number)[]): void => {
     problems.push({ source: def.source, reason, ...(field ? { field } : {}) });
@@ -107,7 +118,8 @@ export function tryCompileRule(def: RuleDefinition, defaultRegion: CountryCode):
     if ('reason' in compiled) problem(compiled.reason, ['dids', i]);
     return 'did' in compiled ? compiled.did : did;
   });
-  if (def.dids && def.dids.length === 0) problem('dids is empty; leave it out to apply the rule to every DID', ['dids']);
+  if (def.dids && def.dids.length === 0)
+    problem('dids is empty; leave it out to apply the rule to every DID', ['dids']);
   if (problems.length > 0 || !matcher) return { problems };
   const rule: Rule = {
     list: def.list,
@@ -129,7 +141,11 @@ function reject(problem: Report, reason: string, field: readonly (string | numbe
   return undefined;
 }
 
-function compileMatcher(def: RuleDefinition, region: CountryCode, problem: Report): { match: RuleMatcher; written: string } | undefined {
+function compileMatcher(
+  def: RuleDefinition,
+  region: CountryCode,
+  problem: Report,
+): { match: RuleMatcher; written: string } | undefined {
   if ('regex' in def) return compileRegexMatcher(def.regex, problem);
   if ('range' in def) {
     const written = `${def.range.from.trim()} .. ${def.range.to.trim()}`;
@@ -162,7 +178,13 @@ function compileRegexMatcher(source: string, problem: Report): { match: RuleMatc
   return { match: { kind: 'regex', regex: compiled.regex }, written: source };
 }
 
-function compileRange(fromText: string, toText: string, written: string, region: CountryCode, problem: Report): { match: RuleMatcher; written: string } | undefined {
+function compileRange(
+  fromText: string,
+  toText: string,
+  written: string,
+  region: CountryCode,
+  problem: Report,
+): { match: RuleMatcher; written: string } | undefined {
   const from = exactNumber(fromText, region, 'range end');
   const to = exactNumber(toText, region, 'range end');
   if ('reason' in from) problem(`range start ${from.reason}`, ['range', 'from']);
@@ -175,11 +197,13 @@ function compileRange(fromText: string, toText: string, written: string, region:
 
 function rangeProblem(from: string, to: string): string | undefined {
   // Same length makes string order numeric order, and keeps "+1212555 0100 .. +1212555 01000" out.
-  if (from.length !== to.length) return `has ends of different lengths (${from}, ${to}); both must have the same number of digits`;
+  if (from.length !== to.length)
+    return `has ends of different lengths (${from}, ${to}); both must have the same number of digits`;
   if (from > to) return `runs backwards (${from} is after ${to})`;
   const cc = callingCodeOf(from.slice(1));
   const common = commonPrefixLength(from, to) - 1;
-  if ('code' in cc && common - cc.code.length < MIN_FIXED_DIGITS) return `spans too much: it would match whole countries; its ends must share at least ${MIN_FIXED_DIGITS} digits after the country code`;
+  if ('code' in cc && common - cc.code.length < MIN_FIXED_DIGITS)
+    return `spans too much: it would match whole countries; its ends must share at least ${MIN_FIXED_DIGITS} digits after the country code`;
   return undefined;
 }
 
@@ -190,7 +214,11 @@ function commonPrefixLength(a: string, b: string): number {
 }
 
 /** One number as people write it, to E.164; a reason when it does not name a phone number. */
-function exactNumber(written: string, region: CountryCode, as: 'number' | 'range end' = 'number'): { e164: string } | { reason: string } {
+function exactNumber(
+  written: string,
+  region: CountryCode,
+  as: 'number' | 'range end' = 'number',
+): { e164: string } | { reason: string } {
   const n = normaliseWritten(written, region);
   if (n.kind === 'withheld') return { reason: `"${written}" is not a phone number` };
   if (n.kind === 'unparseable') return { reason: `"${written}" ${n.reason}` };
@@ -214,11 +242,14 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{
 
 /** An expiry as an ISO instant. A date alone means 00:00 UTC that day: the rule no longer applies on that date. */
 export function parseExpiry(value: string | Date): { iso: string } | { reason: string } {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? { reason: 'expires is not a valid date' } : { iso: value.toISOString() };
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? { reason: 'expires is not a valid date' } : { iso: value.toISOString() };
   const text = value.trim();
   const parts = DATE_ONLY.exec(text) ?? DATE_TIME.exec(text);
   if (!parts) {
-    return { reason: `expires "${value}" is not a date: write 2026-12-31 (no longer applies from that day, 00:00 UTC) or 2026-12-31T18:00:00Z (a time needs Z or an offset such as +01:00)` };
+    return {
+      reason: `expires "${value}" is not a date: write 2026-12-31 (no longer applies from that day, 00:00 UTC) or 2026-12-31T18:00:00Z (a time needs Z or an offset such as +01:00)`,
+    };
   }
   const [, y = '', mo = '', d = '', h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = parts;
   if (!isCalendarDate(Number(y), Number(mo), Number(d)) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
@@ -246,7 +277,12 @@ function compileDid(written: string, region: CountryCode): { did: string } | { r
   if (n.kind === 'e164' && n.possible) return { did: n.e164 };
   if (text === '') return { reason: 'a DID is empty' };
   if (/^(\+|00)|[\s()]/.test(text)) {
-    const why = n.kind === 'e164' ? `(${n.e164}) has a length no number in its country has` : n.kind === 'unparseable' ? n.reason : 'is not a phone number';
+    const why =
+      n.kind === 'e164'
+        ? `(${n.e164}) has a length no number in its country has`
+        : n.kind === 'unparseable'
+          ? n.reason
+          : 'is not a phone number';
     return { reason: `DID "${written}" ${why}; an extension such as "s" or "100" is written without + or spaces` };
   }
   return { did: text };
@@ -268,7 +304,10 @@ interface Compiled {
 }
 
 export function buildRuleSet(rules: readonly Rule[]): RuleSet {
-  const lists = { allow: indexList(rules.filter((r) => r.list === 'allow')), deny: indexList(rules.filter((r) => r.list === 'deny')) };
+  const lists = {
+    allow: indexList(rules.filter((r) => r.list === 'allow')),
+    deny: indexList(rules.filter((r) => r.list === 'deny')),
+  };
   const frozen = Object.freeze([...rules]);
   return Object.freeze({
     rules: frozen,
@@ -317,8 +356,18 @@ function specificity(rule: Rule): number {
 }
 
 function compileForMatching(rule: Rule): Compiled {
-  const dids = rule.dids ? { didE164: new Set(rule.dids.filter((d) => d.startsWith('+'))), didRaw: new Set(rule.dids.filter((d) => !d.startsWith('+'))) } : {};
-  return { rule, matches: matcherFor(rule.match), expiresAt: rule.expires ? Date.parse(rule.expires) : Infinity, ...dids };
+  const dids = rule.dids
+    ? {
+        didE164: new Set(rule.dids.filter((d) => d.startsWith('+'))),
+        didRaw: new Set(rule.dids.filter((d) => !d.startsWith('+'))),
+      }
+    : {};
+  return {
+    rule,
+    matches: matcherFor(rule.match),
+    expiresAt: rule.expires ? Date.parse(rule.expires) : Infinity,
+    ...dids,
+  };
 }
 
 function matcherFor(m: RuleMatcher): (e164: string) => boolean {
@@ -338,7 +387,11 @@ function matcherFor(m: RuleMatcher): (e164: string) => boolean {
 function applicability(ctx: RuleMatchContext): (c: Compiled) => boolean {
   const now = ctx.now.getTime();
   const rawDid = ctx.did.raw.trim();
-  return (c) => now < c.expiresAt && (c.didE164 === undefined || (ctx.did.e164 !== undefined && c.didE164.has(ctx.did.e164)) || (c.didRaw?.has(rawDid) ?? false));
+  return (c) =>
+    now < c.expiresAt &&
+    (c.didE164 === undefined ||
+      (ctx.did.e164 !== undefined && c.didE164.has(ctx.did.e164)) ||
+      (c.didRaw?.has(rawDid) ?? false));
 }
 
 function findIn(list: IndexedList, e164: string, applies: (c: Compiled) => boolean): Compiled | undefined {

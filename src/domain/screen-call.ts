@@ -50,7 +50,14 @@ export interface ScreeningInputs {
   history?: HistoryLookup;
 }
 
-const ATTESTATION_VALUES: Record<string, Attestation> = { a: 'A', b: 'B', c: 'C', none: 'none', failed: 'failed', fail: 'failed' };
+const ATTESTATION_VALUES: Record<string, Attestation> = {
+  a: 'A',
+  b: 'B',
+  c: 'C',
+  none: 'none',
+  failed: 'failed',
+  fail: 'failed',
+};
 
 export function normaliseAttestation(raw: string | undefined): Attestation | undefined {
   return raw === undefined ? undefined : ATTESTATION_VALUES[raw.trim().toLowerCase()];
@@ -75,7 +82,11 @@ export function normaliseDid(raw: string, defaultRegion: CountryCode): PhoneNumb
 }
 
 export function normaliseCall(facts: CallFacts, defaultRegion: CountryCode): NormalisedCall {
-  const call: NormalisedCall = { caller: normalisePhoneNumber(facts.callerNumber, defaultRegion), did: normaliseDid(facts.did, defaultRegion), at: facts.at };
+  const call: NormalisedCall = {
+    caller: normalisePhoneNumber(facts.callerNumber, defaultRegion),
+    did: normaliseDid(facts.did, defaultRegion),
+    at: facts.at,
+  };
   const attestation = normaliseAttestation(facts.attestation);
   if (attestation) call.attestation = attestation;
   return call;
@@ -104,12 +115,25 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
   const reasons: Reason[] = [];
   const degraded = inputs.history?.status === 'unavailable';
   const finish = ({ verdict, shadowVerdict }: { verdict: Verdict; shadowVerdict?: Verdict }): Decision => {
-    const decision: Decision = { verdict, score: scoreOf(reasons), reasons, degraded, policies: settings.policies, caller, did, at: at.toISOString() };
+    const decision: Decision = {
+      verdict,
+      score: scoreOf(reasons),
+      reasons,
+      degraded,
+      policies: settings.policies,
+      caller,
+      did,
+      at: at.toISOString(),
+    };
     if (shadowVerdict) decision.shadowVerdict = shadowVerdict;
     if (call.attestation) decision.attestation = call.attestation;
     return decision;
   };
-  if (settings.policies.length > 0) reasons.push({ code: 'policy', text: `polic${settings.policies.length === 1 ? 'y' : 'ies'} ${settings.policies.join(', ')} appl${settings.policies.length === 1 ? 'ies' : 'y'}` });
+  if (settings.policies.length > 0)
+    reasons.push({
+      code: 'policy',
+      text: `polic${settings.policies.length === 1 ? 'y' : 'ies'} ${settings.policies.join(', ')} appl${settings.policies.length === 1 ? 'ies' : 'y'}`,
+    });
 
   const rule = matchRule(call, inputs.rules);
   if (rule && caller.kind === 'e164') {
@@ -118,14 +142,27 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     return finish(applyPolicy(settings.denyVerdict, settings, reasons));
   }
 
-  if (inputs.history?.status === 'unavailable') reasons.push({ code: 'history.unavailable', text: `reputation and call history not consulted: ${inputs.history.reason}` });
+  if (inputs.history?.status === 'unavailable')
+    reasons.push({
+      code: 'history.unavailable',
+      text: `reputation and call history not consulted: ${inputs.history.reason}`,
+    });
   const history = inputs.history?.status === 'found' ? inputs.history.history : undefined;
   const atMs = at.getTime();
   const signals: Array<Reason | undefined> = [callerIdSignal(caller, settings)];
   if (caller.kind === 'e164') {
-    signals.push(validitySignal(caller, settings), numberTypeSignal(caller, settings), countrySignal(caller, did, settings));
+    signals.push(
+      validitySignal(caller, settings),
+      numberTypeSignal(caller, settings),
+      countrySignal(caller, did, settings),
+    );
     if (history) {
-      signals.push(...reputationSignals(history, atMs, settings), ...velocitySignals(caller, history, settings), captchaSignal(history.captcha, atMs, settings), repeatCallerSignal(history, atMs, settings));
+      signals.push(
+        ...reputationSignals(history, atMs, settings),
+        ...velocitySignals(caller, history, settings),
+        captchaSignal(history.captcha, atMs, settings),
+        repeatCallerSignal(history, atMs, settings),
+      );
     }
     signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
   }
@@ -147,15 +184,25 @@ export function verdictForScore(score: number, settings: ScreeningSettings): Ver
 }
 
 /** Remap, cap, then shadow: each step that changes the verdict leaves a reason. */
-function applyPolicy(decided: Verdict, settings: ScreeningSettings, reasons: Reason[]): { verdict: Verdict; shadowVerdict?: Verdict } {
+function applyPolicy(
+  decided: Verdict,
+  settings: ScreeningSettings,
+  reasons: Reason[],
+): { verdict: Verdict; shadowVerdict?: Verdict } {
   let verdict = decided;
   const mapped = settings.verdicts[verdict];
   if (mapped && mapped !== verdict) {
-    reasons.push({ code: 'policy.verdict', text: `${verdict} becomes ${mapped} by policy ${settings.policies.join(', ')}` });
+    reasons.push({
+      code: 'policy.verdict',
+      text: `${verdict} becomes ${mapped} by policy ${settings.policies.join(', ')}`,
+    });
     verdict = mapped;
   }
   if (settings.maxVerdict && verdictRank(verdict) > verdictRank(settings.maxVerdict)) {
-    reasons.push({ code: 'policy.verdict', text: `${verdict} capped at ${settings.maxVerdict} by policy ${settings.policies.join(', ')}` });
+    reasons.push({
+      code: 'policy.verdict',
+      text: `${verdict} capped at ${settings.maxVerdict} by policy ${settings.policies.join(', ')}`,
+    });
     verdict = settings.maxVerdict;
   }
   if (settings.shadow && verdict !== 'allow') {
@@ -182,6 +229,11 @@ function ruleReason(rule: Rule, e164: string): Reason {
   return {
     code: rule.list === 'allow' ? 'rule.allow' : 'rule.deny',
     text: `${how} ${rule.list === 'allow' ? 'allowed' : 'denied'} by ${where}${label}`,
-    rule: { list: rule.list, written: rule.written, source: rule.source, ...(rule.label !== undefined ? { label: rule.label } : {}) },
+    rule: {
+      list: rule.list,
+      written: rule.written,
+      source: rule.source,
+      ...(rule.label !== undefined ? { label: rule.label } : {}),
+    },
   };
 }

@@ -6,7 +6,14 @@
  * result is the ScreeningSettings one call is decided with; the decision names the policies applied.
  */
 import type { CountryCode } from 'libphonenumber-js';
-import type { CallscreenConfig, DialplanTarget, PolicyConfig, ScreeningConfig, SignalSettings, Thresholds } from '../config/schema';
+import type {
+  CallscreenConfig,
+  DialplanTarget,
+  PolicyConfig,
+  ScreeningConfig,
+  SignalSettings,
+  Thresholds,
+} from '../config/schema';
 import type { Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { inAnyWindow, type WeeklyWindow } from './time-window';
@@ -68,7 +75,11 @@ export function compileScreening(config: CallscreenConfig): { model: ScreeningMo
       name,
       list.map((written, i) => {
         const key = didFromText(written, defaultRegion);
-        if (key === undefined) problems.push({ path: ['didGroups', name, i], reason: `"${written}" is not a DID (a phone number or the digits dialled)` });
+        if (key === undefined)
+          problems.push({
+            path: ['didGroups', name, i],
+            reason: `"${written}" is not a DID (a phone number or the digits dialled)`,
+          });
         return key ?? written;
       }),
     );
@@ -82,7 +93,11 @@ export function compileScreening(config: CallscreenConfig): { model: ScreeningMo
         const group = groups.get(written);
         if (group) return group.forEach((d) => dids.add(d));
         const key = didFromText(written, defaultRegion);
-        if (key === undefined) problems.push({ path: ['policies', index, 'dids', i], reason: `"${written}" is neither a DID group (didGroups: ${[...groups.keys()].join(', ') || 'none defined'}) nor a number` });
+        if (key === undefined)
+          problems.push({
+            path: ['policies', index, 'dids', i],
+            reason: `"${written}" is neither a DID group (didGroups: ${[...groups.keys()].join(', ') || 'none defined'}) nor a number`,
+          });
         else dids.add(key);
       });
       compiled.dids = dids;
@@ -91,7 +106,8 @@ export function compileScreening(config: CallscreenConfig): { model: ScreeningMo
   });
   const names = new Set<string>();
   config.policies.forEach((p, i) => {
-    if (names.has(p.name)) problems.push({ path: ['policies', i, 'name'], reason: `policy name "${p.name}" is used twice` });
+    if (names.has(p.name))
+      problems.push({ path: ['policies', i, 'name'], reason: `policy name "${p.name}" is used twice` });
     names.add(p.name);
   });
   return { model: { defaultRegion, base: config.screening, policies }, problems };
@@ -153,7 +169,12 @@ function mergePolicies(model: ScreeningModel, matching: readonly CompiledPolicy[
     if (p.verdicts) settings.verdicts = { ...settings.verdicts, ...p.verdicts };
     if (p.shadow !== undefined) settings.shadow = p.shadow;
     if (p.signals) settings.signals = mergeSignals(settings.signals, p.signals);
-    if (p.captcha) settings.captcha = { ...settings.captcha, ...p.captcha, prompts: { ...settings.captcha?.prompts, ...p.captcha.prompts } };
+    if (p.captcha)
+      settings.captcha = {
+        ...settings.captcha,
+        ...p.captcha,
+        prompts: { ...settings.captcha?.prompts, ...p.captcha.prompts },
+      };
     if (p.voicemail) settings.voicemail = p.voicemail;
   }
   return settings;

@@ -15,18 +15,36 @@ const DAY_MS = 86_400_000;
 /** A withheld or unparseable caller ID. */
 export function callerIdSignal(caller: PhoneNumber, s: ScreeningSettings): Reason | undefined {
   if (caller.kind === 'withheld') {
-    return { code: 'caller.withheld', text: caller.raw.trim() === '' ? 'no caller ID' : `caller ID withheld ("${caller.raw}")`, points: s.signals.withheld.points };
+    return {
+      code: 'caller.withheld',
+      text: caller.raw.trim() === '' ? 'no caller ID' : `caller ID withheld ("${caller.raw}")`,
+      points: s.signals.withheld.points,
+    };
   }
   if (caller.kind === 'unparseable') {
-    return { code: 'caller.unparseable', text: `caller ID ${JSON.stringify(caller.raw)} is not a phone number: ${caller.reason}`, points: s.signals.unparseable.points };
+    return {
+      code: 'caller.unparseable',
+      text: `caller ID ${JSON.stringify(caller.raw)} is not a phone number: ${caller.reason}`,
+      points: s.signals.unparseable.points,
+    };
   }
   return undefined;
 }
 
 /** A number that cannot exist: impossible length, or not in its numbering plan. */
 export function validitySignal(caller: E164Caller, s: ScreeningSettings): Reason | undefined {
-  if (!caller.possible) return { code: 'caller.impossible', text: `${caller.e164} has a length no number in its country has`, points: s.signals.impossibleNumber.points };
-  if (!caller.valid) return { code: 'caller.invalid', text: `${caller.e164} is not a valid number in its numbering plan`, points: s.signals.invalidNumber.points };
+  if (!caller.possible)
+    return {
+      code: 'caller.impossible',
+      text: `${caller.e164} has a length no number in its country has`,
+      points: s.signals.impossibleNumber.points,
+    };
+  if (!caller.valid)
+    return {
+      code: 'caller.invalid',
+      text: `${caller.e164} is not a valid number in its numbering plan`,
+      points: s.signals.invalidNumber.points,
+    };
   return undefined;
 }
 
@@ -56,7 +74,11 @@ export function countrySignal(caller: E164Caller, did: PhoneNumber, s: Screening
   if (!caller.country) return undefined;
   const expected = s.expectedCountries ?? [did.kind === 'e164' && did.country ? did.country : s.defaultRegion];
   if (expected.includes(caller.country)) return undefined;
-  return { code: 'caller.foreign-country', text: `caller from ${caller.country}, this line expects callers from ${expected.join(', ')}`, points: s.signals.foreignCountry.points };
+  return {
+    code: 'caller.foreign-country',
+    text: `caller from ${caller.country}, this line expects callers from ${expected.join(', ')}`,
+    points: s.signals.foreignCountry.points,
+  };
 }
 
 const ATTESTATION_TEXT: Record<string, string> = {
@@ -97,8 +119,18 @@ export function reputationSignals(history: CallerHistory, at: number, s: Screeni
   if (fb && scored) {
     const counts = `${fb.spam} spam, ${fb.ok} not spam`;
     const ago = formatAge(Math.max(0, (at - fb.lastAt) / DAY_MS));
-    if (fb.last === 'ok') reasons.push({ code: 'feedback.ok', text: `agents said not spam (${counts}; last ${ago} ago)`, points: scored.points });
-    else reasons.push({ code: 'feedback.spam', text: `agents reported spam (${counts}; last ${ago} ago, weighs ${Math.round(scored.fade * 100)}%)`, points: scored.points });
+    if (fb.last === 'ok')
+      reasons.push({
+        code: 'feedback.ok',
+        text: `agents said not spam (${counts}; last ${ago} ago)`,
+        points: scored.points,
+      });
+    else
+      reasons.push({
+        code: 'feedback.spam',
+        text: `agents reported spam (${counts}; last ${ago} ago, weighs ${Math.round(scored.fade * 100)}%)`,
+        points: scored.points,
+      });
   }
   return reasons;
 }
@@ -109,7 +141,11 @@ function describeContribution(c: SourceContribution): string {
     `score ${clamp01(e.score)}`,
     e.reports ? `${e.reports} report${e.reports === 1 ? '' : 's'}` : undefined,
     e.category,
-    c.ageDays !== undefined ? (c.stale ? `last report ${formatAge(c.ageDays)} ago, too old: ignored` : `last report ${formatAge(c.ageDays)} ago, weighs ${Math.round(c.fade * 100)}%`) : undefined,
+    c.ageDays !== undefined
+      ? c.stale
+        ? `last report ${formatAge(c.ageDays)} ago, too old: ignored`
+        : `last report ${formatAge(c.ageDays)} ago, weighs ${Math.round(c.fade * 100)}%`
+      : undefined,
   ].filter(Boolean);
   return `${e.source ?? 'list'} (${facts.join(', ')})`;
 }
@@ -120,13 +156,23 @@ export function velocitySignals(caller: E164Caller, history: CallerHistory, s: S
   const { velocity } = s.signals;
   const number = busiestWindow(velocity.number, history.numberCalls);
   if (number) {
-    reasons.push({ code: 'velocity.number', text: `${number.calls} calls from ${caller.e164} in the last ${formatWindow(number.windowSeconds)} (${number.limit} or more add points)`, points: number.points, value: number.calls });
+    reasons.push({
+      code: 'velocity.number',
+      text: `${number.calls} calls from ${caller.e164} in the last ${formatWindow(number.windowSeconds)} (${number.limit} or more add points)`,
+      points: number.points,
+      value: number.calls,
+    });
   }
   if (velocity.blockDigits > 0) {
     const block = busiestWindow(velocity.block, history.blockCalls);
     if (block) {
       const masked = `${caller.e164.slice(0, -velocity.blockDigits)}${'x'.repeat(velocity.blockDigits)}`;
-      reasons.push({ code: 'velocity.block', text: `${block.calls} calls from the block ${masked} in the last ${formatWindow(block.windowSeconds)} (${block.limit} or more add points)`, points: block.points, value: block.calls });
+      reasons.push({
+        code: 'velocity.block',
+        text: `${block.calls} calls from the block ${masked} in the last ${formatWindow(block.windowSeconds)} (${block.limit} or more add points)`,
+        points: block.points,
+        value: block.calls,
+      });
     }
   }
   return reasons;
@@ -140,7 +186,8 @@ function busiestWindow(
   for (const limit of limits) {
     const count = counts.find((c) => c.windowSeconds === limit.windowSeconds);
     if (!count || count.calls < limit.calls) continue;
-    if (!best || limit.points > best.points) best = { windowSeconds: limit.windowSeconds, calls: count.calls, limit: limit.calls, points: limit.points };
+    if (!best || limit.points > best.points)
+      best = { windowSeconds: limit.windowSeconds, calls: count.calls, limit: limit.calls, points: limit.points };
   }
   return best;
 }
@@ -149,14 +196,25 @@ function busiestWindow(
 export function captchaSignal(captcha: CaptchaHistory, at: number, s: ScreeningSettings): Reason | undefined {
   const c = s.signals.captcha;
   const passedRecently = captcha.lastPassedAt !== undefined && at - captcha.lastPassedAt <= c.trustDays * DAY_MS;
-  const failedLast = captcha.lastFailedAt !== undefined && (captcha.lastPassedAt === undefined || captcha.lastFailedAt > captcha.lastPassedAt);
+  const failedLast =
+    captcha.lastFailedAt !== undefined &&
+    (captcha.lastPassedAt === undefined || captcha.lastFailedAt > captcha.lastPassedAt);
   if (failedLast && captcha.failures > 0 && at - (captcha.lastFailedAt as number) <= c.failedDays * DAY_MS) {
     const counted = Math.min(captcha.failures, c.maxFailures);
     const ago = formatAge((at - (captcha.lastFailedAt as number)) / DAY_MS);
-    return { code: 'captcha.failed', text: `failed the CAPTCHA ${captcha.failures} time${captcha.failures === 1 ? '' : 's'}, last ${ago} ago`, points: c.failedPoints * counted, value: captcha.failures };
+    return {
+      code: 'captcha.failed',
+      text: `failed the CAPTCHA ${captcha.failures} time${captcha.failures === 1 ? '' : 's'}, last ${ago} ago`,
+      points: c.failedPoints * counted,
+      value: captcha.failures,
+    };
   }
   if (passedRecently) {
-    return { code: 'captcha.passed', text: `passed the CAPTCHA ${formatAge((at - (captcha.lastPassedAt as number)) / DAY_MS)} ago: a person`, points: c.passedPoints };
+    return {
+      code: 'captcha.passed',
+      text: `passed the CAPTCHA ${formatAge((at - (captcha.lastPassedAt as number)) / DAY_MS)} ago: a person`,
+      points: c.passedPoints,
+    };
   }
   return undefined;
 }
@@ -165,8 +223,13 @@ export function captchaSignal(captcha: CaptchaHistory, at: number, s: ScreeningS
 export function repeatCallerSignal(history: CallerHistory, at: number, s: ScreeningSettings): Reason | undefined {
   const previous = history.previousCallToDidAt;
   const { withinMinutes, points } = s.signals.repeatCaller;
-  if (previous === undefined || withinMinutes <= 0 || at - previous > withinMinutes * 60_000 || at < previous) return undefined;
-  return { code: 'repeat-caller', text: `called this number ${formatAge((at - previous) / DAY_MS)} ago too (within ${withinMinutes} min)`, points };
+  if (previous === undefined || withinMinutes <= 0 || at - previous > withinMinutes * 60_000 || at < previous)
+    return undefined;
+  return {
+    code: 'repeat-caller',
+    text: `called this number ${formatAge((at - previous) / DAY_MS)} ago too (within ${withinMinutes} min)`,
+    points,
+  };
 }
 
 /**
@@ -174,7 +237,13 @@ export function repeatCallerSignal(history: CallerHistory, at: number, s: Screen
  * someone not known (no recent CAPTCHA pass, no recent call to this line). Without history (Redis
  * down) "known" cannot be checked and the signal applies.
  */
-export function neighbourSpoofingSignal(caller: E164Caller, did: PhoneNumber, history: CallerHistory | undefined, at: number, s: ScreeningSettings): Reason | undefined {
+export function neighbourSpoofingSignal(
+  caller: E164Caller,
+  did: PhoneNumber,
+  history: CallerHistory | undefined,
+  at: number,
+  s: ScreeningSettings,
+): Reason | undefined {
   if (did.kind !== 'e164' || caller.e164 === did.e164 || caller.e164.length !== did.e164.length) return undefined;
   const { differingDigits, points } = s.signals.neighbourSpoofing;
   const shared = caller.e164.length - differingDigits;
@@ -184,7 +253,11 @@ export function neighbourSpoofingSignal(caller: E164Caller, did: PhoneNumber, hi
     if (history.captcha.lastPassedAt !== undefined && at - history.captcha.lastPassedAt <= trustMs) return undefined;
     if (history.previousCallToDidAt !== undefined) return undefined;
   }
-  return { code: 'neighbour-spoofing', text: `${caller.e164} differs from the called number ${did.e164} only in its last ${differingDigits} digits (neighbour spoofing)`, points };
+  return {
+    code: 'neighbour-spoofing',
+    text: `${caller.e164} differs from the called number ${did.e164} only in its last ${differingDigits} digits (neighbour spoofing)`,
+    points,
+  };
 }
 
 function clamp01(x: number): number {

@@ -33,7 +33,13 @@ export function wallClock(at: Date, timeZone: string): { day: Weekday; minute: n
 function readWallClock(at: Date, timeZone: string): { day: Weekday; minute: number } {
   let fmt = formatters.get(timeZone);
   if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, fmt);
   }
   let day: Weekday = 'sun';

@@ -15,7 +15,11 @@ export class AriTimeoutError extends CallscreenError {
   readonly timeoutMs: number;
 
   constructor(details: AriTimeoutErrorDetails, options?: { cause?: unknown }) {
-    super(ErrorCode.AriTimeout, `ARI ${details.method} ${details.path} got no answer in ${details.timeoutMs} ms`, options);
+    super(
+      ErrorCode.AriTimeout,
+      `ARI ${details.method} ${details.path} got no answer in ${details.timeoutMs} ms`,
+      options,
+    );
     this.method = details.method;
     this.path = details.path;
     this.timeoutMs = details.timeoutMs;

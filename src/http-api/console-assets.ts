@@ -29,7 +29,8 @@ const TYPES: Record<string, string> = {
 /** The console/ folder of the package this module belongs to, or undefined when it is not there. */
 export function findConsoleDir(from: string = __dirname): string | undefined {
   for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'console', 'index.html'))) return path.join(dir, 'console');
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'console', 'index.html')))
+      return path.join(dir, 'console');
     if (path.dirname(dir) === dir) return undefined;
   }
 }

@@ -56,7 +56,12 @@ export function callView({ id, record }: LoggedCall): CallView {
 
 const HOUR_MS = 3_600_000;
 /** reasons that mark a call as spam whatever its verdict (shadow mode lets such calls through) */
-const SPAM_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['rule.deny', 'reputation.listed', 'feedback.spam', 'captcha.failed']);
+const SPAM_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
+  'rule.deny',
+  'reputation.listed',
+  'feedback.spam',
+  'captcha.failed',
+]);
 const SPAM_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['voicemail', 'reject']);
 export const TOP_SPAM = 10;
 
@@ -96,17 +101,29 @@ export class SummaryCounter {
   ) {
     const current = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
     this.fromMs = current - (hours - 1) * HOUR_MS;
-    this.byHour = Array.from({ length: hours }, (_, i) => ({ hour: new Date(this.fromMs + i * HOUR_MS).toISOString(), allow: 0, challenge: 0, voicemail: 0, reject: 0 }));
+    this.byHour = Array.from({ length: hours }, (_, i) => ({
+      hour: new Date(this.fromMs + i * HOUR_MS).toISOString(),
+      allow: 0,
+      challenge: 0,
+      voicemail: 0,
+      reject: 0,
+    }));
   }
 
   add({ record }: LoggedCall, appendedMs: number): void {
     const d = record.decision;
     const at = Date.parse(record.at);
-    const index = Math.min(this.byHour.length - 1, Math.max(0, Math.floor(((Number.isNaN(at) ? appendedMs : at) - this.fromMs) / HOUR_MS)));
+    const index = Math.min(
+      this.byHour.length - 1,
+      Math.max(0, Math.floor(((Number.isNaN(at) ? appendedMs : at) - this.fromMs) / HOUR_MS)),
+    );
     const bucket = this.byHour[index];
     if (bucket && d.verdict in bucket) bucket[d.verdict] += 1;
     this.calls += 1;
-    const spammy = SPAM_VERDICTS.has(d.verdict) || (d.shadowVerdict !== undefined && SPAM_VERDICTS.has(d.shadowVerdict)) || (d.reasons ?? []).some((r) => SPAM_REASONS.has(r.code));
+    const spammy =
+      SPAM_VERDICTS.has(d.verdict) ||
+      (d.shadowVerdict !== undefined && SPAM_VERDICTS.has(d.shadowVerdict)) ||
+      (d.reasons ?? []).some((r) => SPAM_REASONS.has(r.code));
     if (spammy && d.caller.kind !== 'withheld') {
       const number = e164Of(d.caller) ?? d.caller.raw;
       this.spam.set(number, (this.spam.get(number) ?? 0) + 1);
@@ -132,7 +149,12 @@ export class SummaryCounter {
       byHour: this.byHour,
       topSpam,
       // passed out of every challenged call (a caller who hung up or timed out did not pass)
-      captcha: { passed, failed, other, passRate: challenged === 0 ? null : Math.round((passed / challenged) * 10_000) / 10_000 },
+      captcha: {
+        passed,
+        failed,
+        other,
+        passRate: challenged === 0 ? null : Math.round((passed / challenged) * 10_000) / 10_000,
+      },
       calls: this.calls,
       capped,
     };
@@ -148,12 +170,25 @@ export interface RuleFileView {
   error: { file: string; line: number; column: number; reason: string } | null;
 }
 
-export function ruleFileView(name: string, kind: 'admin' | 'managed', set: Pick<RuleSet, 'rules'>, error: ConfigError | undefined): RuleFileView {
+export function ruleFileView(
+  name: string,
+  kind: 'admin' | 'managed',
+  set: Pick<RuleSet, 'rules'>,
+  error: ConfigError | undefined,
+): RuleFileView {
   const problem = error?.problems[0];
   return {
     name,
     kind,
     rules: set.rules.map((r) => ({ list: r.list, pattern: r.written, label: r.label ?? null, line: r.source.line })),
-    error: problem ? { file: problem.file, line: problem.line, column: problem.column, reason: error.problems.length > 1 ? `${problem.reason} (and ${error.problems.length - 1} more)` : problem.reason } : null,
+    error: problem
+      ? {
+          file: problem.file,
+          line: problem.line,
+          column: problem.column,
+          reason:
+            error.problems.length > 1 ? `${problem.reason} (and ${error.problems.length - 1} more)` : problem.reason,
+        }
+      : null,
   };
 }

@@ -20,7 +20,13 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
 import type { LoadedConfig } from '../config/load-config';
-import { cleanText, MANAGED_LABEL_PREFIX, managedFilePath, numberForFeedback, type ManagedAllowList } from '../reputation/managed-allow-list';
+import {
+  cleanText,
+  MANAGED_LABEL_PREFIX,
+  managedFilePath,
+  numberForFeedback,
+  type ManagedAllowList,
+} from '../reputation/managed-allow-list';
 import { RulesReloader } from '../config/rules-reloader';
 import { EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
 import { ConfigError } from '../errors/config-error';
@@ -75,7 +81,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   const { config } = loaded;
   const region = config.numbers.defaultRegion as CountryCode;
   const now = deps.now ?? Date.now;
-  const log = deps.log ?? new RedisCallLog(deps.redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
+  const log =
+    deps.log ?? new RedisCallLog(deps.redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
   const rules = deps.rules ?? rulesOfOwn(app, loaded, logger);
   const files = ruleFiles(loaded);
 
@@ -84,10 +91,15 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   try {
     assets ??= loadConsoleAssets();
   } catch (e) {
-    logger.child({ component: 'http' }).error({ err: (e as Error).message }, 'review console page not served (the API is)');
+    logger
+      .child({ component: 'http' })
+      .error({ err: (e as Error).message }, 'review console page not served (the API is)');
   }
   app.get('/', async (_request, reply) => {
-    if (!assets) return reply.code(503).send({ error: 'unavailable', message: 'the console files are missing from this installation' });
+    if (!assets)
+      return reply
+        .code(503)
+        .send({ error: 'unavailable', message: 'the console files are missing from this installation' });
     return reply.type(assets.index.type).send(assets.index.body);
   });
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
@@ -99,7 +111,10 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   // ---- calls ----
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/calls', async (request, reply) => {
     const q = request.query;
-    const options: LogOptions = { since: given(q.since) ?? DEFAULT_CALLS_SINCE, limit: given(q.limit) ?? String(DEFAULT_CALLS_LIMIT) };
+    const options: LogOptions = {
+      since: given(q.since) ?? DEFAULT_CALLS_SINCE,
+      limit: given(q.limit) ?? String(DEFAULT_CALLS_LIMIT),
+    };
     for (const name of ['until', 'verdict', 'number', 'did'] as const) {
       const value = given(q[name]);
       if (value !== undefined) options[name] = value;
@@ -111,12 +126,15 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       return badQuery(reply, e);
     }
     if (query.limit > MAX_CALLS_LIMIT) return bad(reply, `limit: at most ${MAX_CALLS_LIMIT}`);
-    const filtered = query.filter.verdicts !== undefined || query.filter.caller !== undefined || query.filter.did !== undefined;
+    const filtered =
+      query.filter.verdicts !== undefined || query.filter.caller !== undefined || query.filter.did !== undefined;
     const calls: CallView[] = [];
     let more = false;
     let scanned = 0;
     try {
-      for await (const call of log.entriesNewestFirst(idRange(query), { batchSize: filtered ? 1000 : Math.min(1000, query.limit + 1) })) {
+      for await (const call of log.entriesNewestFirst(idRange(query), {
+        batchSize: filtered ? 1000 : Math.min(1000, query.limit + 1),
+      })) {
         if (++scanned > MAX_CALLS_SCAN) {
           more = true;
           break;
@@ -147,14 +165,21 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   // ---- always allow ----
   app.post('/api/v1/allow', async (request, reply) => {
-    if (!isJson(request)) return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
+    if (!isJson(request))
+      return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
     const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return bad(reply, 'the body must be a JSON object { "number": "..." }');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      return bad(reply, 'the body must be a JSON object { "number": "..." }');
     const fields = body as Record<string, unknown>;
     const unknown = Object.keys(fields).filter((k) => !ALLOW_FIELDS.has(k));
-    if (unknown.length > 0) return bad(reply, `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, note)`);
+    if (unknown.length > 0)
+      return bad(
+        reply,
+        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, note)`,
+      );
     if (typeof fields.number !== 'string') return bad(reply, 'number must be a string, e.g. "+1 212 555 0147"');
-    if (fields.note !== undefined && (typeof fields.note !== 'string' || fields.note.length > MAX_NOTE)) return bad(reply, `note must be text of at most ${MAX_NOTE} characters`);
+    if (fields.note !== undefined && (typeof fields.note !== 'string' || fields.note.length > MAX_NOTE))
+      return bad(reply, `note must be text of at most ${MAX_NOTE} characters`);
     const number = numberForFeedback(fields.number, region);
     if ('reason' in number) return bad(reply, `number ${number.reason}`);
     const note = cleanText(fields.note as string | undefined, MAX_NOTE);
@@ -162,10 +187,14 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const label = `${MANAGED_LABEL_PREFIX} always allow${note ? ` (${note})` : ''}, ${new Date(now()).toISOString().slice(0, 10)}${by}`;
     try {
       const change = await deps.list.promote(number.e164, label);
-      request.log.info({ number: number.e164, change, identity: request.identity?.name }, 'number put on the managed allow list from the console');
+      request.log.info(
+        { number: number.e164, change, identity: request.identity?.name },
+        'number put on the managed allow list from the console',
+      );
       return { number: number.e164, added: change === 'added', file: config.rules.managedFile };
     } catch (e) {
-      if (e instanceof ConfigError) return reply.code(409).send({ error: 'conflict', message: `${e.message} (fix the file; it was not changed)` });
+      if (e instanceof ConfigError)
+        return reply.code(409).send({ error: 'conflict', message: `${e.message} (fix the file; it was not changed)` });
       request.log.warn({ err: (e as Error).message }, 'managed allow list not changed');
       return reply.code(503).send({ error: 'unavailable', message: (e as Error).message });
     }
@@ -181,7 +210,10 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const adminError = lastError !== undefined && lastError !== managedError ? lastError : undefined;
     const [adminFile, managedFile] = files;
     return {
-      files: [ruleFileView(adminFile.name, 'admin', admin, adminError), ruleFileView(managedFile.name, 'managed', managed, managedError)],
+      files: [
+        ruleFileView(adminFile.name, 'admin', admin, adminError),
+        ruleFileView(managedFile.name, 'managed', managed, managedError),
+      ],
       lastReloadError: lastError?.message ?? null,
     };
   });
@@ -190,17 +222,34 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const name = request.query.name;
     if (typeof name !== 'string' || name === '') return bad(reply, 'name: which rule file (as /api/v1/rules names it)');
     // only a bare file name; the file read is always the configured path, never one built from the request
-    if (name.includes('/') || name.includes('\\') || name.includes('\0') || name === '.' || name === '..' || path.isAbsolute(name)) return bad(reply, 'name: a rule file name as /api/v1/rules lists it, not a path');
+    if (
+      name.includes('/') ||
+      name.includes('\\') ||
+      name.includes('\0') ||
+      name === '.' ||
+      name === '..' ||
+      path.isAbsolute(name)
+    )
+      return bad(reply, 'name: a rule file name as /api/v1/rules lists it, not a path');
     const wanted = files.find((f) => f.name === name);
     if (!wanted) return notFound(reply, `no rule file named ${name}`);
     try {
       const stat = await fs.stat(wanted.file);
       if (!stat.isFile()) return notFound(reply, `${name} is not a file`);
-      if (stat.size > MAX_RULES_FILE_BYTES) return reply.code(413).send({ error: 'too-large', message: `${name} is larger than ${MAX_RULES_FILE_BYTES} bytes` });
+      if (stat.size > MAX_RULES_FILE_BYTES)
+        return reply
+          .code(413)
+          .send({ error: 'too-large', message: `${name} is larger than ${MAX_RULES_FILE_BYTES} bytes` });
       const text = await fs.readFile(wanted.file, 'utf8');
       return reply.type('text/plain; charset=utf-8').send(text);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return notFound(reply, wanted.kind === 'managed' ? `${name} does not exist yet (no number has been allowed from feedback)` : `${name} does not exist`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        return notFound(
+          reply,
+          wanted.kind === 'managed'
+            ? `${name} does not exist yet (no number has been allowed from feedback)`
+            : `${name} does not exist`,
+        );
       throw e;
     }
   });
@@ -218,7 +267,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   };
   app.get<{ Querystring: { hours?: string } }>('/api/v1/summary', async (request, reply) => {
     const hours = given(request.query.hours) === undefined ? 24 : Number(request.query.hours);
-    if (!Number.isInteger(hours) || hours < 1 || hours > MAX_SUMMARY_HOURS) return bad(reply, `hours: a whole number from 1 to ${MAX_SUMMARY_HOURS}`);
+    if (!Number.isInteger(hours) || hours < 1 || hours > MAX_SUMMARY_HOURS)
+      return bad(reply, `hours: a whole number from 1 to ${MAX_SUMMARY_HOURS}`);
     try {
       return await summaryOf(hours);
     } catch (e) {
@@ -256,19 +306,34 @@ function ruleFiles(loaded: LoadedConfig): [RuleFile, RuleFile] {
 
 /** Without the daemon's reloader (tests, tools): a reloader of its own, watching until the server closes. */
 function rulesOfOwn(app: FastifyInstance, loaded: LoadedConfig, logger: Logger): RulesView {
-  const reloader = new RulesReloader({ file: loaded.rulesFile, managedFile: managedFilePath(loaded), managedDisplayName: loaded.config.rules.managedFile, defaultRegion: loaded.config.numbers.defaultRegion as CountryCode, logger });
+  const reloader = new RulesReloader({
+    file: loaded.rulesFile,
+    managedFile: managedFilePath(loaded),
+    managedDisplayName: loaded.config.rules.managedFile,
+    defaultRegion: loaded.config.numbers.defaultRegion as CountryCode,
+    logger,
+  });
   try {
     reloader.load();
     reloader.start();
     app.addHook('onClose', async () => reloader.close());
     return reloader;
   } catch (e) {
-    const error = e instanceof ConfigError ? e : new ConfigError([{ file: loaded.rulesFile, line: 0, column: 0, reason: (e as Error).message }]);
-    return { current: () => EMPTY_RULE_SET, managedRules: () => EMPTY_RULE_SET, lastError: error, managedError: undefined };
+    const error =
+      e instanceof ConfigError
+        ? e
+        : new ConfigError([{ file: loaded.rulesFile, line: 0, column: 0, reason: (e as Error).message }]);
+    return {
+      current: () => EMPTY_RULE_SET,
+      managedRules: () => EMPTY_RULE_SET,
+      lastError: error,
+      managedError: undefined,
+    };
   }
 }
 
-const given = (v: string | undefined): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+const given = (v: string | undefined): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 
 function isJson(request: FastifyRequest): boolean {
   return (
@@ -289,11 +354,22 @@ function notFound(reply: FastifyReply, message: string): FastifyReply {
 
 /** A query parameter the CLI's parser refused: its reason, named after the parameter (not the CLI option). */
 function badQuery(reply: FastifyReply, e: unknown): FastifyReply {
-  if (e instanceof ConfigError) return bad(reply, e.problems.map((p) => `${p.file.replace(/^--/, '')}: ${p.reason.replace(/--(since|until|limit|verdict|number|did)\b/g, '$1')}`).join('; '));
+  if (e instanceof ConfigError)
+    return bad(
+      reply,
+      e.problems
+        .map(
+          (p) =>
+            `${p.file.replace(/^--/, '')}: ${p.reason.replace(/--(since|until|limit|verdict|number|did)\b/g, '$1')}`,
+        )
+        .join('; '),
+    );
   throw e;
 }
 
 function unavailable(request: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {
   request.log.warn({ err: (e as Error).message }, 'screened-call log not readable');
-  return reply.code(503).send({ error: 'unavailable', message: 'the screened-call log (Redis) is not reachable; try again' });
+  return reply
+    .code(503)
+    .send({ error: 'unavailable', message: 'the screened-call log (Redis) is not reachable; try again' });
 }

@@ -36,30 +36,54 @@ export function registerFeedbackRoute(app: FastifyInstance, deps: FeedbackRouteD
       .split(';')[0]
       ?.trim()
       .toLowerCase();
-    if (type !== 'application/json') return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
+    if (type !== 'application/json')
+      return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
     const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return bad(reply, 'the body must be a JSON object { "number": "...", "verdict": "spam" | "ok" }');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      return bad(reply, 'the body must be a JSON object { "number": "...", "verdict": "spam" | "ok" }');
     const fields = body as Record<string, unknown>;
     const unknown = Object.keys(fields).filter((k) => !FIELDS.has(k));
-    if (unknown.length > 0) return bad(reply, `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, verdict, note, agent)`);
+    if (unknown.length > 0)
+      return bad(
+        reply,
+        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, verdict, note, agent)`,
+      );
     if (typeof fields.number !== 'string') return bad(reply, 'number must be a string, e.g. "+1 212 555 0147"');
-    if (typeof fields.verdict !== 'string' || !FEEDBACK_VERDICTS.includes(fields.verdict as FeedbackVerdict)) return bad(reply, 'verdict must be "spam" or "ok"');
-    for (const [name, max] of [['note', MAX_NOTE], ['agent', MAX_AGENT]] as const) {
+    if (typeof fields.verdict !== 'string' || !FEEDBACK_VERDICTS.includes(fields.verdict as FeedbackVerdict))
+      return bad(reply, 'verdict must be "spam" or "ok"');
+    for (const [name, max] of [
+      ['note', MAX_NOTE],
+      ['agent', MAX_AGENT],
+    ] as const) {
       const v = fields[name];
-      if (v !== undefined && (typeof v !== 'string' || v.length > max)) return bad(reply, `${name} must be text of at most ${max} characters`);
+      if (v !== undefined && (typeof v !== 'string' || v.length > max))
+        return bad(reply, `${name} must be text of at most ${max} characters`);
     }
     const number = numberForFeedback(fields.number, deps.defaultRegion);
     if ('reason' in number) return bad(reply, `number ${number.reason}`);
-    const agent = cleanText(fields.agent as string | undefined, MAX_AGENT) ?? (request.identity?.scheme === 'basic' ? request.identity.name : undefined);
-    const report: FeedbackReport = { e164: number.e164, verdict: fields.verdict as FeedbackVerdict, note: cleanText(fields.note as string | undefined, MAX_NOTE), agent, at: Date.now(), host: request.ip };
+    const agent =
+      cleanText(fields.agent as string | undefined, MAX_AGENT) ??
+      (request.identity?.scheme === 'basic' ? request.identity.name : undefined);
+    const report: FeedbackReport = {
+      e164: number.e164,
+      verdict: fields.verdict as FeedbackVerdict,
+      note: cleanText(fields.note as string | undefined, MAX_NOTE),
+      agent,
+      at: Date.now(),
+      host: request.ip,
+    };
     let outcome: FeedbackOutcome;
     try {
       outcome = await deps.record(report);
     } catch (e) {
       request.log.warn({ err: (e as Error).message }, 'feedback not stored');
-      return reply.code(503).send({ error: 'unavailable', message: 'the feedback store (Redis) is not reachable; nothing was stored, try again' });
+      return reply.code(503).send({
+        error: 'unavailable',
+        message: 'the feedback store (Redis) is not reachable; nothing was stored, try again',
+      });
     }
-    if (outcome.listError) request.log.warn({ number: number.e164, err: outcome.listError }, 'managed allow list not changed');
+    if (outcome.listError)
+      request.log.warn({ number: number.e164, err: outcome.listError }, 'managed allow list not changed');
     const { entry } = outcome;
     return reply.code(200).send({
       number: number.e164,

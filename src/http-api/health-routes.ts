@@ -41,7 +41,9 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRoutesDep
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequest(request.routeOptions.url ?? 'unmatched', reply.statusCode);
   });
-  app.get(HEALTHZ_PATH, { config: { public: true } }, async (_request, reply) => reply.code(200).header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get(HEALTHZ_PATH, { config: { public: true } }, async (_request, reply) =>
+    reply.code(200).header('cache-control', 'no-store').send({ status: 'ok' }),
+  );
   app.get(READYZ_PATH, { config: { public: true } }, async (_request, reply) => {
     const state = readiness();
     const ready = isReady(state);

@@ -45,7 +45,10 @@ function digest(text: string): Buffer {
 }
 
 /** Credentials from http.auth and the environment. Throws when none are usable: every request would fail. */
-export function resolveCredentials(auth: HttpSettings['auth'], env: NodeJS.ProcessEnv = process.env): ResolvedCredentials {
+export function resolveCredentials(
+  auth: HttpSettings['auth'],
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedCredentials {
   const warnings: string[] = [];
   const tokens = [...auth.tokens];
   if (auth.tokenEnv !== undefined) {
@@ -55,18 +58,24 @@ export function resolveCredentials(auth: HttpSettings['auth'], env: NodeJS.Proce
       .filter((t) => t !== '');
     if (fromEnv.length === 0) warnings.push(`http.auth.tokenEnv names ${auth.tokenEnv}, which is not set or empty`);
     for (const [i, token] of fromEnv.entries()) {
-      if (token.length < MIN_TOKEN_LENGTH) warnings.push(`token ${i + 1} in ${auth.tokenEnv} is shorter than ${MIN_TOKEN_LENGTH} characters; ignored`);
+      if (token.length < MIN_TOKEN_LENGTH)
+        warnings.push(`token ${i + 1} in ${auth.tokenEnv} is shorter than ${MIN_TOKEN_LENGTH} characters; ignored`);
       else tokens.push(token);
     }
   }
   let basic: { user: Buffer; password: Buffer; name: string } | undefined;
   if (auth.basic) {
     const password = env[auth.basic.passwordEnv];
-    if (!password) warnings.push(`http.auth.basic.passwordEnv names ${auth.basic.passwordEnv}, which is not set or empty; Basic authentication is off`);
+    if (!password)
+      warnings.push(
+        `http.auth.basic.passwordEnv names ${auth.basic.passwordEnv}, which is not set or empty; Basic authentication is off`,
+      );
     else basic = { user: digest(auth.basic.user), password: digest(password), name: auth.basic.user };
   }
   if (tokens.length === 0 && !basic) {
-    throw new Error(`http.auth has no usable credentials (${warnings.length ? warnings.join('; ') : 'set http.auth.tokenEnv to an environment variable holding a token'})`);
+    throw new Error(
+      `http.auth has no usable credentials (${warnings.length ? warnings.join('; ') : 'set http.auth.tokenEnv to an environment variable holding a token'})`,
+    );
   }
   const tokenDigests = tokens.map(digest);
   const challenges = [`Bearer realm="${REALM}"`, ...(basic ? [`Basic realm="${REALM}", charset="UTF-8"`] : [])];
@@ -96,5 +105,8 @@ export function resolveCredentials(auth: HttpSettings['auth'], env: NodeJS.Proce
     }
     return undefined;
   };
-  return { credentials: { authenticate, challenges, summary: { tokens: tokens.length, basic: basic !== undefined } }, warnings };
+  return {
+    credentials: { authenticate, challenges, summary: { tokens: tokens.length, basic: basic !== undefined } },
+    warnings,
+  };
 }

@@ -19,7 +19,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const CSRF_HEADER = 'x-callscreen-request';
 
-export const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -38,7 +39,8 @@ export function csrfProblem(method: string, headers: FastifyRequest['headers']):
   } catch {
     return 'the Origin header is not this server';
   }
-  if (host === '' || (originHost !== host && originHost !== host.replace(/:(80|443)$/, ''))) return 'the Origin header is not this server';
+  if (host === '' || (originHost !== host && originHost !== host.replace(/:(80|443)$/, '')))
+    return 'the Origin header is not this server';
   return undefined;
 }
 
@@ -51,7 +53,11 @@ export async function csrfHook(request: FastifyRequest, reply: FastifyReply): Pr
 }
 
 /** onSend hook: the security headers on every response (401s and 404s too). */
-export async function securityHeadersHook(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+export async function securityHeadersHook(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+): Promise<unknown> {
   void reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
   void reply.header('X-Content-Type-Options', 'nosniff');
   void reply.header('Referrer-Policy', 'no-referrer');

@@ -70,7 +70,10 @@ export class HttpServer {
       if (request.routeOptions.config.public === true) return;
       const identity = credentials.authenticate(request.headers.authorization);
       if (!identity) {
-        void reply.code(401).header('WWW-Authenticate', credentials.challenges).send({ error: 'unauthorized', message: 'credentials missing or wrong (Authorization: Bearer TOKEN)' });
+        void reply
+          .code(401)
+          .header('WWW-Authenticate', credentials.challenges)
+          .send({ error: 'unauthorized', message: 'credentials missing or wrong (Authorization: Bearer TOKEN)' });
         return reply;
       }
       request.identity = identity;
@@ -81,14 +84,23 @@ export class HttpServer {
     app.addHook('onSend', securityHeadersHook);
     app.addHook('onResponse', async (request, reply) => {
       logger.debug(
-        { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), identity: request.identity?.name },
+        {
+          method: request.method,
+          path: request.url.split('?')[0],
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          identity: request.identity?.name,
+        },
         'http request',
       );
     });
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
       if (status >= 500) {
-        logger.error({ method: request.method, path: request.url.split('?')[0], err: error.message }, 'http request failed');
+        logger.error(
+          { method: request.method, path: request.url.split('?')[0], err: error.message },
+          'http request failed',
+        );
         void reply.code(status).send({ error: 'internal', message: 'internal error; see the daemon log' });
         return;
       }
@@ -105,14 +117,19 @@ export class HttpServer {
     await this.app.listen({ host: this.settings.host, port: this.settings.port });
     this.listening = true;
     const address = this.address();
-    this.logger.info({ ...address, tokens: this.credentials.summary.tokens, basic: this.credentials.summary.basic }, 'http listening');
+    this.logger.info(
+      { ...address, tokens: this.credentials.summary.tokens, basic: this.credentials.summary.basic },
+      'http listening',
+    );
     return address;
   }
 
   /** host and port bound (after listen) */
   address(): { host: string; port: number } {
     const a = this.app.server.address();
-    return a !== null && typeof a === 'object' ? { host: a.address, port: a.port } : { host: this.settings.host, port: this.settings.port };
+    return a !== null && typeof a === 'object'
+      ? { host: a.address, port: a.port }
+      : { host: this.settings.host, port: this.settings.port };
   }
 
   /** Idempotent: stop accepting, let requests in flight finish, close. */

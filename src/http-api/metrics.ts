@@ -50,16 +50,57 @@ export class CallscreenMetrics {
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
-    this.calls = new Counter({ name: 'callscreen_calls_total', help: 'Screened calls by verdict and dialled number (DID)', labelNames: ['verdict', 'did'], registers });
-    this.decisionSeconds = new Histogram({ name: 'callscreen_decision_duration_seconds', help: 'Time from StasisStart to the decision', buckets: DECISION_BUCKETS, registers });
-    this.historySeconds = new Histogram({ name: 'callscreen_history_duration_seconds', help: "The decision's Redis round trip (reputation and call history)", buckets: DECISION_BUCKETS, registers });
-    this.captchaOutcomes = new Counter({ name: 'callscreen_captcha_outcomes_total', help: 'How CAPTCHAs ended', labelNames: ['outcome'], registers });
-    this.routeFailures = new Counter({ name: 'callscreen_route_failures_total', help: 'Calls whose route Asterisk did not accept (the dialplan fallback took them)', registers });
+    this.calls = new Counter({
+      name: 'callscreen_calls_total',
+      help: 'Screened calls by verdict and dialled number (DID)',
+      labelNames: ['verdict', 'did'],
+      registers,
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'callscreen_decision_duration_seconds',
+      help: 'Time from StasisStart to the decision',
+      buckets: DECISION_BUCKETS,
+      registers,
+    });
+    this.historySeconds = new Histogram({
+      name: 'callscreen_history_duration_seconds',
+      help: "The decision's Redis round trip (reputation and call history)",
+      buckets: DECISION_BUCKETS,
+      registers,
+    });
+    this.captchaOutcomes = new Counter({
+      name: 'callscreen_captcha_outcomes_total',
+      help: 'How CAPTCHAs ended',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.routeFailures = new Counter({
+      name: 'callscreen_route_failures_total',
+      help: 'Calls whose route Asterisk did not accept (the dialplan fallback took them)',
+      registers,
+    });
     this.redisUp = new Gauge({ name: 'callscreen_redis_up', help: '1 while the Redis connection is ready', registers });
-    this.ariConnected = new Gauge({ name: 'callscreen_ari_connected', help: '1 while the ARI websocket is up and the Stasis app registered', registers });
-    this.rulesReloadErrors = new Counter({ name: 'callscreen_rules_reload_errors_total', help: 'Edits of the rule files that were refused (the last good rules stay)', registers });
-    this.configReloadErrors = new Counter({ name: 'callscreen_config_reload_errors_total', help: 'Edits of callscreen.yaml that were refused (the last good settings stay)', registers });
-    this.httpRequests = new Counter({ name: 'callscreen_http_requests_total', help: "Requests to the daemon's HTTP server by route and status", labelNames: ['route', 'status'], registers });
+    this.ariConnected = new Gauge({
+      name: 'callscreen_ari_connected',
+      help: '1 while the ARI websocket is up and the Stasis app registered',
+      registers,
+    });
+    this.rulesReloadErrors = new Counter({
+      name: 'callscreen_rules_reload_errors_total',
+      help: 'Edits of the rule files that were refused (the last good rules stay)',
+      registers,
+    });
+    this.configReloadErrors = new Counter({
+      name: 'callscreen_config_reload_errors_total',
+      help: 'Edits of callscreen.yaml that were refused (the last good settings stay)',
+      registers,
+    });
+    this.httpRequests = new Counter({
+      name: 'callscreen_http_requests_total',
+      help: "Requests to the daemon's HTTP server by route and status",
+      labelNames: ['route', 'status'],
+      registers,
+    });
     this.redisUp.set(0);
     this.ariConnected.set(0);
   }
@@ -67,7 +108,10 @@ export class CallscreenMetrics {
   /** One screened call, as appended to the screened-call log. */
   callScreened(record: ScreenedCallRecord): void {
     const { decision } = record;
-    this.calls.inc({ verdict: decision.verdict, did: this.didLabel(decision.did.kind === 'e164' ? decision.did.e164 : decision.did.raw) });
+    this.calls.inc({
+      verdict: decision.verdict,
+      did: this.didLabel(decision.did.kind === 'e164' ? decision.did.e164 : decision.did.raw),
+    });
     this.decisionSeconds.observe(record.decisionMs / 1000);
     if (record.historyMs !== undefined) this.historySeconds.observe(record.historyMs / 1000);
     if (record.captcha) this.captchaOutcomes.inc({ outcome: record.captcha.outcome });

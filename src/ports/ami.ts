@@ -37,11 +37,20 @@ export interface AmiPort {
   start(): Promise<void>;
   close(): Promise<void>;
   action(action: AmiAction, options?: { timeoutMs?: number }): Promise<AmiMessage>;
-  listAction(action: AmiAction, options?: { timeoutMs?: number }): Promise<{ response: AmiMessage; events: AmiMessage[] }>;
+  listAction(
+    action: AmiAction,
+    options?: { timeoutMs?: number },
+  ): Promise<{ response: AmiMessage; events: AmiMessage[] }>;
   on(event: 'event', listener: (event: AmiMessage) => void): this;
-  on(event: 'state', listener: (change: { state: AmiConnectionState; previous: AmiConnectionState; reason?: string }) => void): this;
+  on(
+    event: 'state',
+    listener: (change: { state: AmiConnectionState; previous: AmiConnectionState; reason?: string }) => void,
+  ): this;
   on(event: 'error', listener: (error: Error) => void): this;
   off(event: 'event', listener: (event: AmiMessage) => void): this;
-  off(event: 'state', listener: (change: { state: AmiConnectionState; previous: AmiConnectionState; reason?: string }) => void): this;
+  off(
+    event: 'state',
+    listener: (change: { state: AmiConnectionState; previous: AmiConnectionState; reason?: string }) => void,
+  ): this;
   off(event: 'error', listener: (error: Error) => void): this;
 }

@@ -43,11 +43,39 @@ export interface AriPlayback {
 
 /** Events the daemon acts on, typed; every other event type arrives as AriOtherEvent. */
 export type AriEvent =
-  | { type: 'StasisStart'; application: string; timestamp?: string; args: string[]; channel: AriChannel; replace_channel?: AriChannel }
+  | {
+      type: 'StasisStart';
+      application: string;
+      timestamp?: string;
+      args: string[];
+      channel: AriChannel;
+      replace_channel?: AriChannel;
+    }
   | { type: 'StasisEnd'; application: string; timestamp?: string; channel: AriChannel }
-  | { type: 'ChannelDtmfReceived'; application: string; timestamp?: string; digit: string; duration_ms: number; channel: AriChannel }
-  | { type: 'ChannelHangupRequest'; application: string; timestamp?: string; cause?: number; soft?: boolean; channel: AriChannel }
-  | { type: 'ChannelDestroyed'; application: string; timestamp?: string; cause: number; cause_txt: string; channel: AriChannel }
+  | {
+      type: 'ChannelDtmfReceived';
+      application: string;
+      timestamp?: string;
+      digit: string;
+      duration_ms: number;
+      channel: AriChannel;
+    }
+  | {
+      type: 'ChannelHangupRequest';
+      application: string;
+      timestamp?: string;
+      cause?: number;
+      soft?: boolean;
+      channel: AriChannel;
+    }
+  | {
+      type: 'ChannelDestroyed';
+      application: string;
+      timestamp?: string;
+      cause: number;
+      cause_txt: string;
+      channel: AriChannel;
+    }
   | { type: 'PlaybackStarted' | 'PlaybackFinished'; application: string; timestamp?: string; playback: AriPlayback }
   | AriOtherEvent;
 
@@ -152,7 +180,11 @@ export interface AriPort {
   getChannelVar(channelId: string, variable: string): Promise<string>;
   play(channelId: string, request: AriPlayRequest): Promise<AriPlayback>;
   stopPlayback(playbackId: string): Promise<void>;
-  sendDtmf(channelId: string, dtmf: string, options?: { before?: number; between?: number; duration?: number; after?: number }): Promise<void>;
+  sendDtmf(
+    channelId: string,
+    dtmf: string,
+    options?: { before?: number; between?: number; duration?: number; after?: number },
+  ): Promise<void>;
   originate(request: OriginateRequest): Promise<AriChannel>;
   getChannel(channelId: string): Promise<AriChannel>;
   listChannels(): Promise<AriChannel[]>;

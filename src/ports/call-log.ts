@@ -58,7 +58,12 @@ export interface CallLogReader {
    * entries after `afterId`, waiting up to blockMs for the first one (none when none came); lastId is
    * where to read on from (past unreadable entries too), afterId when nothing came
    */
-  readAfter(afterId: string, blockMs: number, count?: number, options?: Pick<ReadOptions, 'onUnreadable'>): Promise<{ calls: LoggedCall[]; lastId: string }>;
+  readAfter(
+    afterId: string,
+    blockMs: number,
+    count?: number,
+    options?: Pick<ReadOptions, 'onUnreadable'>,
+  ): Promise<{ calls: LoggedCall[]; lastId: string }>;
   /** the id of the newest entry, '0-0' when the log is empty */
   lastId(): Promise<string>;
 }

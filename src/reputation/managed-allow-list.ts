@@ -34,7 +34,7 @@ import { compileManagedRulesText } from '../config/rules-file';
 export const MANAGED_LABEL_PREFIX = 'agents:';
 
 const HEADER = [
-  ' rules.managed.yaml - the managed allow list, written by callscreen from agents\' feedback',
+  " rules.managed.yaml - the managed allow list, written by callscreen from agents' feedback",
   ' (`callscreen report NUMBER ok`, POST /api/v1/feedback). A number reported "ok" feedback.promoteAfter',
   ' times, the last report "ok", is added here; a "spam" report removes it again.',
   ' Same format as rules.yaml, allow entries only. You may remove or edit entries (the file is re-read',
@@ -138,7 +138,11 @@ export class ManagedAllowList {
   private entriesOf(allow: YAMLSeq, e164: string): number[] {
     const found: number[] = [];
     allow.items.forEach((item, index) => {
-      const written = isScalar(item) ? item.value : isMap(item) && !item.has('dids') && !item.has('expires') ? item.get('number') : undefined;
+      const written = isScalar(item)
+        ? item.value
+        : isMap(item) && !item.has('dids') && !item.has('expires')
+          ? item.get('number')
+          : undefined;
       if (typeof written !== 'string' || /[*?xX]|\.\./.test(written)) return;
       const n = normalisePhoneNumber(written.trim().replace(/^00/, '+'), this.options.defaultRegion);
       if (n.kind === 'e164' && n.e164 === e164) found.push(index);
@@ -189,7 +193,9 @@ export class ManagedAllowList {
       }
       if (Date.now() > deadline) {
         const owner = await fs.readFile(lockFile, 'utf8').catch(() => '?');
-        throw new Error(`${this.displayName} is locked by another writer (${owner.trim() || '?'}, lock file ${lockFile}); try again`);
+        throw new Error(
+          `${this.displayName} is locked by another writer (${owner.trim() || '?'}, lock file ${lockFile}); try again`,
+        );
       }
       await new Promise((r) => setTimeout(r, LOCK_RETRY_MS + Math.random() * LOCK_RETRY_MS));
     }
@@ -231,7 +237,10 @@ async function readOrNull(file: string): Promise<string | null> {
 
 /** A temporary file in the same folder, flushed, renamed over the file: readers see old or new, never half. */
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const mode = await fs.stat(file).then(
     (s) => s.mode & 0o777,
     () => 0o644,
@@ -289,11 +298,17 @@ export async function recordFeedback(deps: FeedbackRecorderDeps, report: Feedbac
   const entry = await deps.store.report(report);
   const step = promotionFor(entry, deps.promoteAfter);
   try {
-    if (step === 'promote') return { entry, promoted: true, change: await deps.list.promote(report.e164, promotionLabel(entry, report.at, report.agent)) };
+    if (step === 'promote')
+      return {
+        entry,
+        promoted: true,
+        change: await deps.list.promote(report.e164, promotionLabel(entry, report.at, report.agent)),
+      };
     if (step === 'demote') return { entry, promoted: false, change: await deps.list.demote(report.e164) };
     return { entry, promoted: await deps.list.has(report.e164), change: 'unchanged' };
   } catch (e) {
-    const listError = e instanceof ConfigError ? `${e.message} (fix the file; it was not changed)` : (e as Error).message;
+    const listError =
+      e instanceof ConfigError ? `${e.message} (fix the file; it was not changed)` : (e as Error).message;
     return { entry, promoted: false, change: 'unchanged', listError };
   }
 }
@@ -310,7 +325,10 @@ export function numberForFeedback(raw: string, defaultRegion: CountryCode): { e1
 /** An agent's name or note from outside: control characters out, trimmed, at most `max` characters. */
 export function cleanText(text: string | undefined, max: number): string | undefined {
   if (text === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
+  const clean = text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, max);
   return clean === '' ? undefined : clean;
 }

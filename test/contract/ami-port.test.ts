@@ -63,7 +63,8 @@ function nextEvent(ami: AsteriskManagerAmi, pred: (e: AmiMessage) => boolean, ti
 
 /** Asterisk went away under the test (another suite stopped or restarted it), or is on its way out. */
 const isTransient = (error: unknown): boolean =>
-  error instanceof AmiDisconnectedError || (error instanceof AmiActionError && /shutting down/i.test(error.responseMessage));
+  error instanceof AmiDisconnectedError ||
+  (error instanceof AmiActionError && /shutting down/i.test(error.responseMessage));
 
 /** Runs fn once connected; if another suite drops Asterisk under it, waits for the reconnect and runs it again. */
 async function whenUp<T>(ami: AsteriskManagerAmi, fn: () => Promise<T>): Promise<T> {
@@ -163,7 +164,13 @@ describe('AsteriskManagerAmi against the real Asterisk', () => {
     });
     expect(result.response.eventlist?.toLowerCase()).toBe('start');
     expect(result.events).toHaveLength(1);
-    expect(result.events[0]).toMatchObject({ event: 'DBGetResponse', family: 'callscreen-contract', key, val: value, actionid: result.response.actionid });
+    expect(result.events[0]).toMatchObject({
+      event: 'DBGetResponse',
+      family: 'callscreen-contract',
+      key,
+      val: value,
+      actionid: result.response.actionid,
+    });
   });
 
   test('two list actions in flight at once do not mix their events', async () => {
@@ -171,12 +178,18 @@ describe('AsteriskManagerAmi against the real Asterisk', () => {
       Promise.all([ami.listAction({ action: 'PJSIPShowEndpoints' }), ami.listAction({ action: 'CoreShowChannels' })]),
     );
     expect(endpoints.events.map((e) => e.objectname)).toContain('pstn-trunk');
-    expect(endpoints.events.every((e) => e.event === 'EndpointList' && e.actionid === endpoints.response.actionid)).toBe(true);
-    expect(channels.events.every((e) => e.event === 'CoreShowChannel' && e.actionid === channels.response.actionid)).toBe(true);
+    expect(
+      endpoints.events.every((e) => e.event === 'EndpointList' && e.actionid === endpoints.response.actionid),
+    ).toBe(true);
+    expect(
+      channels.events.every((e) => e.event === 'CoreShowChannel' && e.actionid === channels.response.actionid),
+    ).toBe(true);
   });
 
   test("a failing action rejects with AmiActionError carrying the action name and Asterisk's message", async () => {
-    const failure = await whenUp(ami, () => rejection(ami.listAction({ action: 'DBGet', family: 'callscreen-contract', key: `missing-${randomUUID()}` })));
+    const failure = await whenUp(ami, () =>
+      rejection(ami.listAction({ action: 'DBGet', family: 'callscreen-contract', key: `missing-${randomUUID()}` })),
+    );
     expect(failure).toBeInstanceOf(AmiActionError);
     expect(failure).toBeInstanceOf(CallscreenError);
     const error = failure as AmiActionError;
@@ -187,7 +200,9 @@ describe('AsteriskManagerAmi against the real Asterisk', () => {
   });
 
   test('an action whose header would break the protocol is refused before sending', async () => {
-    await expect(ami.action({ action: 'Command', command: 'core show version\r\nAction: Logoff' })).rejects.toBeInstanceOf(AmiActionError);
+    await expect(
+      ami.action({ action: 'Command', command: 'core show version\r\nAction: Logoff' }),
+    ).rejects.toBeInstanceOf(AmiActionError);
   });
 
   test('manager events arrive flat with lower-cased keys (a UserEvent sent through the adapter)', async () => {
@@ -217,7 +232,10 @@ describe('AsteriskManagerAmi against the real Asterisk', () => {
 describe('AsteriskManagerAmi lifecycle without a connection', () => {
   test('an action before start() rejects at once with AmiDisconnectedError', async () => {
     const ami = new AsteriskManagerAmi(real);
-    const failure = await ami.action({ action: 'Ping' }).then(() => undefined, (e: unknown) => e);
+    const failure = await ami.action({ action: 'Ping' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(AmiDisconnectedError);
     expect((failure as AmiDisconnectedError).code).toBe('CS_ERR_AMI_DISCONNECTED');
     expect((failure as AmiDisconnectedError).reason).toMatch(/not connected \(idle\)/);
@@ -243,7 +261,10 @@ describe('AsteriskManagerAmi lifecycle without a connection', () => {
   test('close() during start() rejects start() with AmiDisconnectedError', async () => {
     const port = await closedPort();
     const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port, connectTimeoutMs: 30_000 });
-    const started = ami.start().then(() => undefined, (e: unknown) => e);
+    const started = ami.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await sleep(300);
     await ami.close();
     expect(await started).toBeInstanceOf(AmiDisconnectedError);
@@ -252,7 +273,10 @@ describe('AsteriskManagerAmi lifecycle without a connection', () => {
   test('start() with nothing listening rejects with AmiTimeoutError after connectTimeoutMs, cause ECONNREFUSED', async () => {
     const port = await closedPort();
     const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port, connectTimeoutMs: 800 });
-    const failure = await ami.start().then(() => undefined, (e: unknown) => e);
+    const failure = await ami.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(AmiTimeoutError);
     expect((failure as AmiTimeoutError).action).toBe('Login');
     expect(((failure as AmiTimeoutError).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
@@ -311,10 +335,13 @@ class FakeAmi {
 
   private answer(socket: net.Socket, block: string): void {
     if (this.mode === 'silent' || this.muted) return;
-    const headers = new Map(block.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const headers = new Map(
+      block.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const action = (headers.get('action') ?? '').toLowerCase();
     const id = headers.get('actionid') ?? '';
-    if (action === 'login') socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`);
+    if (action === 'login')
+      socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`);
     if (action === 'ping') socket.write(`Response: Success\r\nActionID: ${id}\r\nPing: Pong\r\nTimestamp: 0\r\n\r\n`);
   }
 
@@ -345,7 +372,10 @@ describe('AsteriskManagerAmi against a fake AMI server', () => {
     fake = new FakeAmi('silent');
     await fake.listen();
     const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port: fake.port, connectTimeoutMs: 600 });
-    const failure = await ami.start().then(() => undefined, (e: unknown) => e);
+    const failure = await ami.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(AmiTimeoutError);
     expect(failure).toMatchObject({ code: 'CS_ERR_AMI_TIMEOUT', action: 'Login', timeoutMs: 600 });
     await ami.close();
@@ -357,10 +387,16 @@ describe('AsteriskManagerAmi against a fake AMI server', () => {
     const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port: fake.port, actionTimeoutMs: 400 });
     await ami.start();
     try {
-      const byDefault = await ami.action({ action: 'Command', command: 'core show version' }).then(() => undefined, (e: unknown) => e);
+      const byDefault = await ami.action({ action: 'Command', command: 'core show version' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(byDefault).toBeInstanceOf(AmiTimeoutError);
       expect(byDefault).toMatchObject({ action: 'Command', timeoutMs: 400 });
-      await expect(ami.listAction({ action: 'CoreShowChannels' }, { timeoutMs: 150 })).rejects.toMatchObject({ code: 'CS_ERR_AMI_TIMEOUT', timeoutMs: 150 });
+      await expect(ami.listAction({ action: 'CoreShowChannels' }, { timeoutMs: 150 })).rejects.toMatchObject({
+        code: 'CS_ERR_AMI_TIMEOUT',
+        timeoutMs: 150,
+      });
       expect(ami.state).toBe('connected');
       expect((await ami.action({ action: 'Ping' })).ping).toBe('Pong');
     } finally {
@@ -371,12 +407,22 @@ describe('AsteriskManagerAmi against a fake AMI server', () => {
   test('a connection reset rejects the pending action, is reported to error listeners, and the adapter reconnects', async () => {
     fake = new FakeAmi('login-only');
     await fake.listen();
-    const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port: fake.port, actionTimeoutMs: 5000, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 });
+    const ami = new AsteriskManagerAmi({
+      ...real,
+      host: '127.0.0.1',
+      port: fake.port,
+      actionTimeoutMs: 5000,
+      reconnectMinDelayMs: 50,
+      reconnectMaxDelayMs: 200,
+    });
     const errors: Error[] = [];
     ami.on('error', (e) => errors.push(e));
     await ami.start();
     try {
-      const pending = ami.action({ action: 'Command', command: 'never answered' }).then(() => undefined, (e: unknown) => e);
+      const pending = ami.action({ action: 'Command', command: 'never answered' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await sleep(50);
       const reconnecting = waitForState(ami, 'reconnecting', 5000);
       fake.reset();
@@ -401,11 +447,18 @@ describe('AsteriskManagerAmi against a fake AMI server', () => {
     try {
       const last = nextEvent(ami, (e) => e.userevent === 'Last', 2000);
       fake.broadcast('Event: TestEvent\r\nType: StateChange\r\nState: PLAYBACK\r\n\r\n');
-      fake.broadcast('Event: UserEvent\r\nChannel: PJSIP/a-1\r\nUserEvent: Probe\r\nChannel: PJSIP/a-1\r\nVia: x\r\nVia: y\r\n\r\n');
+      fake.broadcast(
+        'Event: UserEvent\r\nChannel: PJSIP/a-1\r\nUserEvent: Probe\r\nChannel: PJSIP/a-1\r\nVia: x\r\nVia: y\r\n\r\n',
+      );
       fake.broadcast('Event: UserEvent\r\nUserEvent: Last\r\n\r\n');
       await last;
       expect(seen.map((e) => e.event)).not.toContain('TestEvent');
-      expect(seen.find((e) => e.userevent === 'Probe')).toEqual({ event: 'UserEvent', userevent: 'Probe', channel: 'PJSIP/a-1', via: 'x\ny' });
+      expect(seen.find((e) => e.userevent === 'Probe')).toEqual({
+        event: 'UserEvent',
+        userevent: 'Probe',
+        channel: 'PJSIP/a-1',
+        via: 'x\ny',
+      });
     } finally {
       await ami.close();
     }
@@ -414,7 +467,15 @@ describe('AsteriskManagerAmi against a fake AMI server', () => {
   test('a connection that stops answering (no FIN) is found dead by the liveness Ping and rebuilt', async () => {
     fake = new FakeAmi('login-only');
     await fake.listen();
-    const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port: fake.port, pingIntervalMs: 100, actionTimeoutMs: 200, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 });
+    const ami = new AsteriskManagerAmi({
+      ...real,
+      host: '127.0.0.1',
+      port: fake.port,
+      pingIntervalMs: 100,
+      actionTimeoutMs: 200,
+      reconnectMinDelayMs: 50,
+      reconnectMaxDelayMs: 200,
+    });
     const reasons: string[] = [];
     ami.on('state', (c) => reasons.push(`${c.state}: ${c.reason ?? ''}`));
     ami.on('error', () => undefined);
@@ -434,7 +495,13 @@ describe('AsteriskManagerAmi against a fake AMI server', () => {
   test('with no error listener, socket errors do not crash anything', async () => {
     fake = new FakeAmi('login-only');
     await fake.listen();
-    const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port: fake.port, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 200 });
+    const ami = new AsteriskManagerAmi({
+      ...real,
+      host: '127.0.0.1',
+      port: fake.port,
+      reconnectMinDelayMs: 50,
+      reconnectMaxDelayMs: 200,
+    });
     await ami.start();
     try {
       fake.reset();
@@ -501,14 +568,23 @@ describe('AsteriskManagerAmi when the connection to the real Asterisk is lost', 
   test('a pending action is rejected with AmiDisconnectedError when the connection drops, and the adapter logs in again', async () => {
     const proxy = new CuttingProxy();
     await proxy.listen();
-    const ami = new AsteriskManagerAmi({ ...real, host: '127.0.0.1', port: proxy.port, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 500 });
+    const ami = new AsteriskManagerAmi({
+      ...real,
+      host: '127.0.0.1',
+      port: proxy.port,
+      reconnectMinDelayMs: 50,
+      reconnectMaxDelayMs: 500,
+    });
     const states: string[] = [];
     ami.on('state', (c) => states.push(`${c.previous}->${c.state}`));
     try {
       await ami.start();
       const marker = `cs-cut-${randomUUID()}`;
       proxy.cutWhenClientSends(marker);
-      const failure = await ami.action({ action: 'UserEvent', userevent: marker }).then(() => undefined, (e: unknown) => e);
+      const failure = await ami.action({ action: 'UserEvent', userevent: marker }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(failure).toBeInstanceOf(AmiDisconnectedError);
       expect(failure).toMatchObject({ code: 'CS_ERR_AMI_DISCONNECTED', action: 'UserEvent' });
       await waitForState(ami, 'connected', 90_000);
@@ -536,7 +612,9 @@ describe('AsteriskManagerAmi when the connection to the real Asterisk is lost', 
       await waitForState(ami, 'connected', 90_000);
       const down = states.find((s) => s.state === 'reconnecting')!.at;
       const up = states.filter((s) => s.state === 'connected').pop()!.at;
-      console.log(`AMI reconnect after asterisk-restart: ${up - down} ms from drop to logged in, ${up - scriptDone} ms after the restart script returned`);
+      console.log(
+        `AMI reconnect after asterisk-restart: ${up - down} ms from drop to logged in, ${up - scriptDone} ms after the restart script returned`,
+      );
       const version = await whenUp(ami, () => ami.action({ action: 'Command', command: 'core show version' }));
       expect(version.output).toMatch(/^Asterisk 22/);
     } finally {

@@ -49,8 +49,17 @@ export class AriRecorder {
     return hit.value;
   }
 
-  async waitState(since: number, state: AriConnectionState, timeoutMs: number, match: (s: AriStateChange) => boolean = () => true): Promise<Stamped<AriStateChange>> {
-    return waitFor(() => this.states.find((s) => s.seq > since && s.value.state === state && match(s.value)), timeoutMs, `state '${state}'`);
+  async waitState(
+    since: number,
+    state: AriConnectionState,
+    timeoutMs: number,
+    match: (s: AriStateChange) => boolean = () => true,
+  ): Promise<Stamped<AriStateChange>> {
+    return waitFor(
+      () => this.states.find((s) => s.seq > since && s.value.state === state && match(s.value)),
+      timeoutMs,
+      `state '${state}'`,
+    );
   }
 
   statesSince(since: number): AriStateChange[] {
@@ -118,7 +127,11 @@ export async function closedPort(): Promise<number> {
 const auth = 'Basic ' + Buffer.from(`${testbed.ariUser}:${testbed.ariPassword}`).toString('base64');
 
 async function admin(method: string, path: string): Promise<Response> {
-  return fetch(`${testbed.ariUrl}/ari${path}`, { method, headers: { authorization: auth }, signal: AbortSignal.timeout(3000) });
+  return fetch(`${testbed.ariUrl}/ari${path}`, {
+    method,
+    headers: { authorization: auth },
+    signal: AbortSignal.timeout(3000),
+  });
 }
 
 export async function adminApps(): Promise<string[]> {

@@ -76,7 +76,9 @@ export class AriEventRelay {
   /** Opens the upstream websocket first, and completes the adapter's upgrade only once Asterisk accepted. */
   private relayEvents(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     if (this.failStatus !== undefined) {
-      socket.end(`HTTP/1.1 ${this.failStatus} ${http.STATUS_CODES[this.failStatus] ?? 'error'}\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 ${this.failStatus} ${http.STATUS_CODES[this.failStatus] ?? 'error'}\r\nContent-Length: 0\r\n\r\n`,
+      );
       return;
     }
     const upUrl = `${this.target.protocol === 'https:' ? 'wss' : 'ws'}://${this.target.host}${req.url ?? '/'}`;

@@ -17,7 +17,17 @@ import { AriRequestError } from '../../src/errors/ari-request-error';
 import { AriTimeoutError } from '../../src/errors/ari-timeout-error';
 import { AriUnavailableError } from '../../src/errors/ari-unavailable-error';
 import { startAsterisk, stopAsterisk, testbed } from '../support/testbed';
-import { adminApps, adminHangup, AriRecorder, closedPort, eventually, sleep, timed, uniqueCall, waitFor } from './ari-contract-helpers';
+import {
+  adminApps,
+  adminHangup,
+  AriRecorder,
+  closedPort,
+  eventually,
+  sleep,
+  timed,
+  uniqueCall,
+  waitFor,
+} from './ari-contract-helpers';
 import { AriEventRelay } from './ari-event-relay';
 import { TcpFaultProxy } from './tcp-fault-proxy';
 
@@ -51,7 +61,10 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
     createAri(kind, { url: testbed.ariUrl, apps: [SCREEN_APP, harnessApp], ...FAST, ...overrides });
 
   /** A call from the PSTN as the dialplan sees it; resolves once the screened half is in Stasis. */
-  async function placeCall(ari: AriPort, rec: AriRecorder): Promise<{ screened: AriChannel; harnessId: string; did: string; caller: string; start: AriEvent }> {
+  async function placeCall(
+    ari: AriPort,
+    rec: AriRecorder,
+  ): Promise<{ screened: AriChannel; harnessId: string; did: string; caller: string; start: AriEvent }> {
     const { caller, did } = uniqueCall();
     const since = rec.mark();
     const harness = await ari.originate({
@@ -64,7 +77,8 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
     channels.add(harness.id);
     const start = await rec.waitEvent(
       since,
-      (e) => e.type === 'StasisStart' && e.application === SCREEN_APP && (e.channel as AriChannel).caller.number === caller,
+      (e) =>
+        e.type === 'StasisStart' && e.application === SCREEN_APP && (e.channel as AriChannel).caller.number === caller,
       5000,
       `StasisStart in ${SCREEN_APP} for ${caller}`,
     );
@@ -78,7 +92,12 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
     const since = rec.mark();
     const channel = await ari.originate({ endpoint: 'Local/s@testbed-caller', app, appArgs: marker, timeoutSec: 15 });
     channels.add(channel.id);
-    return rec.waitEvent(since, (e) => e.type === 'StasisStart' && e.application === app && (e.args as string[])[0] === marker, 5000, `StasisStart in ${app} (${marker})`);
+    return rec.waitEvent(
+      since,
+      (e) => e.type === 'StasisStart' && e.application === app && (e.args as string[])[0] === marker,
+      5000,
+      `StasisStart in ${app} (${marker})`,
+    );
   }
 
   const expectRequestError = async (promise: Promise<unknown>, statusCode: number): Promise<AriRequestError> => {
@@ -132,47 +151,103 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
 
         const since = rec.mark();
         await ari.continueInDialplan(screened.id, { context: 'callscreen-agents', extension: did, priority: 1 });
-        await rec.waitEvent(since, (e) => e.type === 'StasisEnd' && (e.channel as AriChannel).id === screened.id, 5000, 'StasisEnd');
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'StasisEnd' && (e.channel as AriChannel).id === screened.id,
+          5000,
+          'StasisEnd',
+        );
         // the agents' stand-in answers, which lets the caller's half into the harness app
-        await rec.waitEvent(since, (e) => e.type === 'StasisStart' && e.application === harnessApp && (e.channel as AriChannel).id === harnessId, 5000, 'caller half answered by the agents');
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'StasisStart' && e.application === harnessApp && (e.channel as AriChannel).id === harnessId,
+          5000,
+          'caller half answered by the agents',
+        );
       }, 20_000);
 
       test('answers, plays and stops a prompt, passes DTMF both ways, sets and reads variables, hangs up', async () => {
         const { screened, harnessId, caller } = await placeCall(ari, rec);
         let since = rec.mark();
         await ari.answer(screened.id);
-        await rec.waitEvent(since, (e) => e.type === 'StasisStart' && e.application === harnessApp && (e.channel as AriChannel).id === harnessId, 5000, 'caller half up');
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'StasisStart' && e.application === harnessApp && (e.channel as AriChannel).id === harnessId,
+          5000,
+          'caller half up',
+        );
 
         since = rec.mark();
         const playback = await ari.play(screened.id, { media: 'sound:demo-instruct', lang: 'en' });
         expect(playback).toMatchObject({ media_uri: 'sound:demo-instruct', target_uri: `channel:${screened.id}` });
-        await rec.waitEvent(since, (e) => e.type === 'PlaybackStarted' && (e.playback as { id: string }).id === playback.id, 5000, 'PlaybackStarted');
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'PlaybackStarted' && (e.playback as { id: string }).id === playback.id,
+          5000,
+          'PlaybackStarted',
+        );
         await ari.stopPlayback(playback.id);
-        await rec.waitEvent(since, (e) => e.type === 'PlaybackFinished' && (e.playback as { id: string }).id === playback.id, 5000, 'PlaybackFinished');
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'PlaybackFinished' && (e.playback as { id: string }).id === playback.id,
+          5000,
+          'PlaybackFinished',
+        );
 
         since = rec.mark();
         await ari.sendDtmf(harnessId, '5', { duration: 120 });
-        const toScreened = await rec.waitEvent(since, (e) => e.type === 'ChannelDtmfReceived' && (e.channel as AriChannel).id === screened.id, 5000, 'digit on the screened half');
+        const toScreened = await rec.waitEvent(
+          since,
+          (e) => e.type === 'ChannelDtmfReceived' && (e.channel as AriChannel).id === screened.id,
+          5000,
+          'digit on the screened half',
+        );
         expect((toScreened as EventOf<'ChannelDtmfReceived'>).digit).toBe('5');
         await ari.sendDtmf(screened.id, '7', { duration: 120 });
-        const toCaller = await rec.waitEvent(since, (e) => e.type === 'ChannelDtmfReceived' && (e.channel as AriChannel).id === harnessId, 5000, 'digit on the caller half');
+        const toCaller = await rec.waitEvent(
+          since,
+          (e) => e.type === 'ChannelDtmfReceived' && (e.channel as AriChannel).id === harnessId,
+          5000,
+          'digit on the caller half',
+        );
         expect((toCaller as EventOf<'ChannelDtmfReceived'>).digit).toBe('7');
 
         await ari.setChannelVar(screened.id, 'CS_CONTRACT', `value ${kind}`);
         await expect(ari.getChannelVar(screened.id, 'CS_CONTRACT')).resolves.toBe(`value ${kind}`);
-        await expect(ari.getChannel(screened.id)).resolves.toMatchObject({ id: screened.id, state: 'Up', caller: { number: caller } });
+        await expect(ari.getChannel(screened.id)).resolves.toMatchObject({
+          id: screened.id,
+          state: 'Up',
+          caller: { number: caller },
+        });
         expect((await ari.listChannels()).map((c) => c.id)).toEqual(expect.arrayContaining([screened.id, harnessId]));
 
         since = rec.mark();
         await ari.hangup(screened.id);
-        await rec.waitEvent(since, (e) => e.type === 'StasisEnd' && (e.channel as AriChannel).id === screened.id, 5000, 'StasisEnd after hangup');
-        await rec.waitEvent(since, (e) => e.type === 'ChannelDestroyed' && (e.channel as AriChannel).id === screened.id, 5000, 'ChannelDestroyed');
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'StasisEnd' && (e.channel as AriChannel).id === screened.id,
+          5000,
+          'StasisEnd after hangup',
+        );
+        await rec.waitEvent(
+          since,
+          (e) => e.type === 'ChannelDestroyed' && (e.channel as AriChannel).id === screened.id,
+          5000,
+          'ChannelDestroyed',
+        );
       }, 30_000);
 
-      test('rejects unknown channels and playbacks with AriRequestError 404 and Asterisk\'s message', async () => {
+      test("rejects unknown channels and playbacks with AriRequestError 404 and Asterisk's message", async () => {
         const e = await expectRequestError(ari.getChannel('cs-contract-no-such-channel'), 404);
-        expect(e).toMatchObject({ method: 'GET', path: '/channels/cs-contract-no-such-channel', responseMessage: 'Channel not found' });
-        await expectRequestError(ari.continueInDialplan('cs-contract-no-such-channel', { context: 'callscreen-agents', extension: '1' }), 404);
+        expect(e).toMatchObject({
+          method: 'GET',
+          path: '/channels/cs-contract-no-such-channel',
+          responseMessage: 'Channel not found',
+        });
+        await expectRequestError(
+          ari.continueInDialplan('cs-contract-no-such-channel', { context: 'callscreen-agents', extension: '1' }),
+          404,
+        );
         await expectRequestError(ari.hangup('cs-contract-no-such-channel'), 404);
         await expectRequestError(ari.answer('cs-contract-no-such-channel'), 404);
         const p = await expectRequestError(ari.stopPlayback('cs-contract-no-such-playback'), 404);
@@ -192,7 +267,9 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
       let proxy: TcpFaultProxy | undefined;
       let relay: AriEventRelay | undefined;
       const extra: AriPort[] = [];
-      const viaProxy = async (overrides: Partial<AriPortOptions> = {}): Promise<{ a: AriPort; r: AriRecorder; p: TcpFaultProxy }> => {
+      const viaProxy = async (
+        overrides: Partial<AriPortOptions> = {},
+      ): Promise<{ a: AriPort; r: AriRecorder; p: TcpFaultProxy }> => {
         proxy = await TcpFaultProxy.start(testbed.ariUrl);
         const a = make({ url: proxy.url, apps: [faultApp], ...overrides });
         extra.push(a);
@@ -215,7 +292,12 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         p.blackhole({ newConnections: true });
         const list = await timed(a.listChannels());
         expect(list.error).toBeInstanceOf(AriTimeoutError);
-        expect(list.error).toMatchObject({ code: 'CS_ERR_ARI_TIMEOUT', method: 'GET', path: '/channels', timeoutMs: 800 });
+        expect(list.error).toMatchObject({
+          code: 'CS_ERR_ARI_TIMEOUT',
+          method: 'GET',
+          path: '/channels',
+          timeoutMs: 800,
+        });
         expect(list.ms).toBeLessThan(800 + 2000);
         const get = await timed(a.getChannel('cs-contract-anything'));
         expect(get.error).toBeInstanceOf(AriTimeoutError);
@@ -262,7 +344,8 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         await a.start();
         await waitFor(() => relay?.streamCount === 1, 3000, 'relayed event stream');
         const bad = ['not json {', '[1,2]', 'null', '{"type":42}', '{"application":"x"}'];
-        const unknown = (n: number): string => JSON.stringify({ type: 'CallscreenContractUnknown', application: faultApp, n, nested: { ok: true } });
+        const unknown = (n: number): string =>
+          JSON.stringify({ type: 'CallscreenContractUnknown', application: faultApp, n, nested: { ok: true } });
 
         let since = r.mark();
         for (const frame of bad) relay.inject(frame);
@@ -275,7 +358,9 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         for (const frame of bad) relay.inject(frame);
         relay.inject(unknown(2));
         await r.waitEvent(since, (e) => e.type === 'CallscreenContractUnknown' && e.n === 2, 3000, 'unknown event 2');
-        expect(r.errors.map((e) => e.value.message)).toEqual(bad.map(() => expect.stringMatching(/malformed ARI event frame/)));
+        expect(r.errors.map((e) => e.value.message)).toEqual(
+          bad.map(() => expect.stringMatching(/malformed ARI event frame/)),
+        );
         expect(r.errors.every((e) => (e.value as { code?: string }).code === 'CS_ERR_ARI_FRAME')).toBe(true);
 
         const listenerBug = new Error('a listener with a bug');
@@ -295,7 +380,11 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         extra.push(a);
         const r = new AriRecorder(a);
         const started = a.start();
-        await waitFor(() => r.states.filter((s) => s.value.attempt !== undefined).length >= 3, 10_000, 'three failed attempts');
+        await waitFor(
+          () => r.states.filter((s) => s.value.attempt !== undefined).length >= 3,
+          10_000,
+          'three failed attempts',
+        );
         expect(a.state).toBe('connecting');
         relay.answerWith(undefined);
         await started;
@@ -342,7 +431,12 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         const up = await rec.waitState(since, 'connected', 20_000);
         figures.idleRestartRecoverMs = up.at - back;
         const down = rec.statesSince(since).find((s) => s.state === 'reconnecting');
-        expect(down).toMatchObject({ previous: 'connected', attempt: 1, delayMs: expect.any(Number), reason: expect.any(String) });
+        expect(down).toMatchObject({
+          previous: 'connected',
+          attempt: 1,
+          delayMs: expect.any(Number),
+          reason: expect.any(String),
+        });
         expect(await adminApps()).toEqual(expect.arrayContaining([SCREEN_APP, harnessApp]));
         await placeCall(ari, rec);
       }, 60_000);
@@ -363,7 +457,10 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         const up = await rec.waitState(since, 'connected', 20_000);
         figures.inCallRestartRecoverMs = up.at - back;
         await expectRequestError(ari.getChannel(screened.id), 404);
-        await expectRequestError(ari.continueInDialplan(screened.id, { context: 'callscreen-agents', extension: '1' }), 404);
+        await expectRequestError(
+          ari.continueInDialplan(screened.id, { context: 'callscreen-agents', extension: '1' }),
+          404,
+        );
         await expectRequestError(ari.hangup(screened.id), 404);
         await placeCall(ari, rec);
       }, 60_000);
@@ -400,7 +497,10 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
       await eventually(async () => !(await adminApps()).includes(harnessApp), 10_000, `${harnessApp} unregistered`);
       const closed = rec.mark();
       await expect(ari.getChannel('cs-contract-anything')).rejects.toBeInstanceOf(AriUnavailableError);
-      await expect(ari.listApplications()).rejects.toMatchObject({ code: 'CS_ERR_ARI_UNAVAILABLE', reason: 'adapter closed' });
+      await expect(ari.listApplications()).rejects.toMatchObject({
+        code: 'CS_ERR_ARI_UNAVAILABLE',
+        reason: 'adapter closed',
+      });
       await expect(ari.start()).rejects.toBeInstanceOf(AriUnavailableError);
       await sleep(500);
       expect(rec.statesSince(closed)).toEqual([]);

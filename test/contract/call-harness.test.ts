@@ -36,13 +36,29 @@ describe('with no Stasis app connected', () => {
 
   test('daemon not running: the call still reaches agents through the dialplan fallback', () =>
     harness.rerunIfAsteriskInterrupted(async () => {
-      const call = await harness.placeCall({ caller: '+493012345678', did: '+4930555000', callerName: 'Erika Mustermann' });
+      const call = await harness.placeCall({
+        caller: '+493012345678',
+        did: '+4930555000',
+        callerName: 'Erika Mustermann',
+      });
       expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
       // both events already happened: waitForEvent also looks at what arrived before it was called
-      const fallback = await harness.waitForEvent((e) => e.userevent === 'CallscreenFallback' && e.uniqueid === call.screenedUniqueId, 1000);
+      const fallback = await harness.waitForEvent(
+        (e) => e.userevent === 'CallscreenFallback' && e.uniqueid === call.screenedUniqueId,
+        1000,
+      );
       expect(fallback).toMatchObject({ stasisstatus: 'FAILED', callerid: '+493012345678', did: '+4930555000' });
-      const reached = await harness.waitForEvent((e) => e.userevent === 'AgentReached' && e.testid === call.testId, 1000);
-      expect(reached).toMatchObject({ callerid: '+493012345678', did: '+4930555000', verdict: 'fallback', uniqueid: call.screenedUniqueId, calleridname: 'Erika Mustermann' });
+      const reached = await harness.waitForEvent(
+        (e) => e.userevent === 'AgentReached' && e.testid === call.testId,
+        1000,
+      );
+      expect(reached).toMatchObject({
+        callerid: '+493012345678',
+        did: '+4930555000',
+        verdict: 'fallback',
+        uniqueid: call.screenedUniqueId,
+        calleridname: 'Erika Mustermann',
+      });
     }));
 
   test.each([
@@ -56,24 +72,36 @@ describe('with no Stasis app connected', () => {
     harness.rerunIfAsteriskInterrupted(async () => {
       const call = await harness.placeCall({ caller, did: '+4930555001' });
       expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
-      const reached = await harness.waitForEvent((e) => e.userevent === 'AgentReached' && e.testid === call.testId, 1000);
+      const reached = await harness.waitForEvent(
+        (e) => e.userevent === 'AgentReached' && e.testid === call.testId,
+        1000,
+      );
       expect(reached.calleridnum).toBe(caller);
-    }));
+    }),
+  );
 
   test('an empty caller ID is empty in the dialplan (AMI CallerIDNum shows "<unknown>")', () =>
     harness.rerunIfAsteriskInterrupted(async () => {
       const call = await harness.placeCall({ caller: '', did: '+4930555002' });
       expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
-      const reached = await harness.waitForEvent((e) => e.userevent === 'AgentReached' && e.testid === call.testId, 1000);
+      const reached = await harness.waitForEvent(
+        (e) => e.userevent === 'AgentReached' && e.testid === call.testId,
+        1000,
+      );
       expect(reached.callerid).toBe('');
       expect(reached.calleridnum).toBe('<unknown>');
     }));
 
   test('channel variables and the inherited __CS_TEST_ID reach the screened half', () =>
     harness.rerunIfAsteriskInterrupted(async () => {
-      const call = await harness.placeCall({ caller: '+4930999', did: '+4930555003', channelVars: { CS_PROBE: 'a,b (c)', __CS_INHERITED: 'yes' } });
+      const call = await harness.placeCall({
+        caller: '+4930999',
+        did: '+4930555003',
+        channelVars: { CS_PROBE: 'a,b (c)', __CS_INHERITED: 'yes' },
+      });
       expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
-      const read = (variable: string) => harness.ami.action({ action: 'Getvar', channel: call.screenedUniqueId, variable }).then((r) => r.value);
+      const read = (variable: string) =>
+        harness.ami.action({ action: 'Getvar', channel: call.screenedUniqueId, variable }).then((r) => r.value);
       expect(await read('CS_TEST_ID')).toBe(call.testId);
       expect(await read('CS_PROBE')).toBe('a,b (c)');
       expect(await read('CS_INHERITED')).toBe('yes');
@@ -82,7 +110,8 @@ describe('with no Stasis app connected', () => {
   test('hangupAll and waitForNoChannels leave no channel of this harness behind', () =>
     harness.rerunIfAsteriskInterrupted(async () => {
       const calls: PlacedCall[] = [];
-      for (const did of ['+4930555010', '+4930555011']) calls.push(await harness.placeCall({ caller: '+4930777', did }));
+      for (const did of ['+4930555010', '+4930555011'])
+        calls.push(await harness.placeCall({ caller: '+4930777', did }));
       for (const call of calls) expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
       expect((await harness.channels()).filter(harness.ownsChannel)).toHaveLength(4); // two halves each, still talking
       expect(await harness.hangupAll(harness.ownsChannel)).toBe(4);
@@ -107,11 +136,18 @@ class StandInScreener {
       socket.once('error', reject);
     });
     socket.on('message', (data) => {
-      const event = JSON.parse(String(data)) as { type: string; channel?: { id: string; dialplan?: { exten: string } } };
+      const event = JSON.parse(String(data)) as {
+        type: string;
+        channel?: { id: string; dialplan?: { exten: string } };
+      };
       if (event.type !== 'StasisStart' || !event.channel) return;
       const { id } = event.channel;
       const exten = event.channel.dialplan?.exten ?? '';
-      if (route === 'voicemail') void ari('POST', `/channels/${id}/continue?context=callscreen-voicemail&extension=${encodeURIComponent(exten)}&priority=1`);
+      if (route === 'voicemail')
+        void ari(
+          'POST',
+          `/channels/${id}/continue?context=callscreen-voicemail&extension=${encodeURIComponent(exten)}&priority=1`,
+        );
       if (route === 'hangup') void ari('DELETE', `/channels/${id}`);
     });
     return new StandInScreener(socket);
@@ -128,7 +164,11 @@ class StandInScreener {
 
 function ari(method: string, path: string): Promise<Response> {
   const auth = 'Basic ' + Buffer.from(`${testbed.ariUser}:${testbed.ariPassword}`).toString('base64');
-  return fetch(`${testbed.ariUrl}/ari${path}`, { method, headers: { authorization: auth }, signal: AbortSignal.timeout(5000) });
+  return fetch(`${testbed.ariUrl}/ari${path}`, {
+    method,
+    headers: { authorization: auth },
+    signal: AbortSignal.timeout(5000),
+  });
 }
 
 describe('with a stand-in screener connected', () => {
@@ -150,7 +190,10 @@ describe('with a stand-in screener connected', () => {
     withScreener('voicemail', async () => {
       const call = await harness.placeCall({ caller: '+19005550100', did: '+4930555020' });
       expect(await harness.waitForDestination(call, 10_000)).toBe('voicemail');
-      const reached = await harness.waitForEvent((e) => e.userevent === 'VoicemailReached' && e.testid === call.testId, 1000);
+      const reached = await harness.waitForEvent(
+        (e) => e.userevent === 'VoicemailReached' && e.testid === call.testId,
+        1000,
+      );
       expect(reached).toMatchObject({ callerid: '+19005550100', did: '+4930555020' });
     }),
   );
@@ -167,7 +210,9 @@ describe('with a stand-in screener connected', () => {
     'a call held in Stasis has no destination yet: waitForDestination times out naming its events; hung up, it is a hangup',
     withScreener('hold', async () => {
       const call = await harness.placeCall({ caller: '+19005550102', did: '+4930555022' });
-      await expect(harness.waitForDestination(call, 1000)).rejects.toThrow(/reached no destination within 1000 ms; its events: .*Newchannel/);
+      await expect(harness.waitForDestination(call, 1000)).rejects.toThrow(
+        /reached no destination within 1000 ms; its events: .*Newchannel/,
+      );
       await harness.hangup(call);
       expect(await harness.waitForDestination(call, 5000)).toBe('hangup');
     }),

@@ -33,42 +33,64 @@ test('a sipp call with no app connected falls back to agents, and AgentReached c
     const sip = await placeSipCall({ caller, callerName: 'SIP Caller', did: '+4930555100', holdMs: 1000 });
     expect(sip).toMatchObject({ exitCode: 0, inviteStatus: 200, hangupBy: 'caller' });
     const reached = await harness.waitForEvent(agentReached(caller), 5000);
-    expect(reached).toMatchObject({ callerid: caller, did: '+4930555100', verdict: 'fallback', calleridname: 'SIP Caller' });
+    expect(reached).toMatchObject({
+      callerid: caller,
+      did: '+4930555100',
+      verdict: 'fallback',
+      calleridname: 'SIP Caller',
+    });
     expect(reached.channel).toMatch(/^PJSIP\/pstn-trunk-[0-9a-f]+$/);
-    const fallback = await harness.waitForEvent((e) => e.userevent === 'CallscreenFallback' && e.uniqueid === reached.uniqueid, 1000);
+    const fallback = await harness.waitForEvent(
+      (e) => e.userevent === 'CallscreenFallback' && e.uniqueid === reached.uniqueid,
+      1000,
+    );
     expect(fallback.stasisstatus).toBe('FAILED');
   }));
 
 const digitsReceived = (uniqueid: string | undefined) =>
-  harness.eventsMatching((e) => e.event === 'DTMFEnd' && e.direction === 'Received' && e.uniqueid === uniqueid).map((e) => e.digit).join('');
+  harness
+    .eventsMatching((e) => e.event === 'DTMFEnd' && e.direction === 'Received' && e.uniqueid === uniqueid)
+    .map((e) => e.digit)
+    .join('');
 
 // repeated and falling digits: Debian's pcaps played as they are would lose them (their RTP timestamps are fixed)
 test.each(['rfc4733', 'info'] as const)('DTMF sent as %s reaches Asterisk as the digits given', (dtmfMode) =>
   harness.rerunIfAsteriskInterrupted(async () => {
     const caller = freshCaller();
-    const sip = await placeSipCall({ caller, did: '+4930555101', dtmf: '9*2210', dtmfMode, dtmfDelayMs: 300, holdMs: 500 });
+    const sip = await placeSipCall({
+      caller,
+      did: '+4930555101',
+      dtmf: '9*2210',
+      dtmfMode,
+      dtmfDelayMs: 300,
+      holdMs: 500,
+    });
     expect(sip).toMatchObject({ exitCode: 0, dtmfSent: '9*2210', hangupBy: 'caller' });
     const reached = await harness.waitForEvent(agentReached(caller), 5000);
     await harness.waitForEvent((e) => e.event === 'Hangup' && e.uniqueid === reached.uniqueid, 5000);
     expect(digitsReceived(reached.uniqueid)).toBe('9*2210');
-  }));
+  }),
+);
 
-test.each(['rfc4733', 'info'] as const)('startSipCall: digits decided during the call, sent as %s, then the caller hangs up', (dtmfMode) =>
-  harness.rerunIfAsteriskInterrupted(async () => {
-    const caller = freshCaller();
-    const call = startSipCall({ caller, did: '+4930555104', dtmfMode });
-    try {
-      const reached = await harness.waitForEvent(agentReached(caller), 5000); // answered: at the agents (Echo)
-      await call.sendDtmf('21');
-      await call.sendDtmf('12');
-      const sip = await call.hangup();
-      expect(sip).toMatchObject({ exitCode: 0, inviteStatus: 200, hangupBy: 'caller', dtmfSent: '2112' });
-      await harness.waitForEvent((e) => e.event === 'Hangup' && e.uniqueid === reached.uniqueid, 5000);
-      expect(digitsReceived(reached.uniqueid)).toBe('2112');
-    } finally {
-      await call.close();
-    }
-  }));
+test.each(['rfc4733', 'info'] as const)(
+  'startSipCall: digits decided during the call, sent as %s, then the caller hangs up',
+  (dtmfMode) =>
+    harness.rerunIfAsteriskInterrupted(async () => {
+      const caller = freshCaller();
+      const call = startSipCall({ caller, did: '+4930555104', dtmfMode });
+      try {
+        const reached = await harness.waitForEvent(agentReached(caller), 5000); // answered: at the agents (Echo)
+        await call.sendDtmf('21');
+        await call.sendDtmf('12');
+        const sip = await call.hangup();
+        expect(sip).toMatchObject({ exitCode: 0, inviteStatus: 200, hangupBy: 'caller', dtmfSent: '2112' });
+        await harness.waitForEvent((e) => e.event === 'Hangup' && e.uniqueid === reached.uniqueid, 5000);
+        expect(digitsReceived(reached.uniqueid)).toBe('2112');
+      } finally {
+        await call.close();
+      }
+    }),
+);
 
 test('a BYE from Asterisk ends the call cleanly: "#" ends Echo() at the agents and the dialplan hangs up', () =>
   harness.rerunIfAsteriskInterrupted(async () => {

@@ -48,7 +48,11 @@ function captureLogger(): { logger: Logger; lines: LogRecord[] } {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let value: T | undefined;
@@ -98,14 +102,23 @@ async function dbGet(key: string, family = FAMILY): Promise<string | undefined> 
 async function family(name = FAMILY): Promise<Map<string, string>> {
   const { events } = await ami.listAction({ action: 'DBGetTree', family: name });
   const entries = new Map<string, string>();
-  for (const e of events) if (e.event === 'DBGetTreeResponse' && e.key?.startsWith(`/${name}/`)) entries.set(e.key.slice(name.length + 2), e.val ?? '');
+  for (const e of events)
+    if (e.event === 'DBGetTreeResponse' && e.key?.startsWith(`/${name}/`))
+      entries.set(e.key.slice(name.length + 2), e.val ?? '');
   return entries;
 }
 
-const putByHand = (key: string, value: string, name = FAMILY) => ami.action({ action: 'DBPut', family: name, key, val: value });
+const putByHand = (key: string, value: string, name = FAMILY) =>
+  ami.action({ action: 'DBPut', family: name, key, val: value });
 
-async function putReputation(entries: Record<string, { score: number; reports?: number; category?: string }>, prefix = PREFIX): Promise<void> {
-  await new RedisReputationStore(redis, prefix).put('test', Object.entries(entries).map(([e164, entry]) => ({ e164, reports: 1, ...entry })));
+async function putReputation(
+  entries: Record<string, { score: number; reports?: number; category?: string }>,
+  prefix = PREFIX,
+): Promise<void> {
+  await new RedisReputationStore(redis, prefix).put(
+    'test',
+    Object.entries(entries).map(([e164, entry]) => ({ e164, reports: 1, ...entry })),
+  );
 }
 
 /** the whole reputation list (every source) gone */
@@ -115,7 +128,14 @@ const rulesOf = (yaml: string): readonly Rule[] => compileRulesText(yaml, 'rules
 
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
-  ami = new AsteriskManagerAmi({ host: testbed.amiHost, port: testbed.amiPort, username: testbed.amiUser, password: testbed.amiPassword, connectTimeoutMs: 90_000, reconnectMaxDelayMs: 1000 });
+  ami = new AsteriskManagerAmi({
+    host: testbed.amiHost,
+    port: testbed.amiPort,
+    username: testbed.amiUser,
+    password: testbed.amiPassword,
+    connectTimeoutMs: 90_000,
+    reconnectMaxDelayMs: 1000,
+  });
   ami.on('error', () => undefined); // other suites restart Asterisk now and then
   await ami.start();
 }, 120_000);
@@ -179,7 +199,12 @@ deny:
     expect(await dbGet('+12015550102')).toBe('callscreen: deny +1 201 555 0102');
     expect(await dbGet('2015550301')).toBe('callscreen: reputation 0.97 robocall');
     expect(await dbGet('+12015550302')).toBeUndefined(); // score 0.5 < 0.9
-    expect(log.lines.find((l) => l.msg === 'blacklist synced to AstDB')).toMatchObject({ family: FAMILY, entries: 6, written: 6, skippedDenyRules: { range: 1, wildcard: 1, regex: 0 } });
+    expect(log.lines.find((l) => l.msg === 'blacklist synced to AstDB')).toMatchObject({
+      family: FAMILY,
+      entries: 6,
+      written: 6,
+      skippedDenyRules: { range: 1, wildcard: 1, regex: 0 },
+    });
   });
 
   test('a second run writes nothing', async () => {
@@ -209,7 +234,10 @@ deny:
     rules = [];
     await clearReputation();
     await sync.syncNow('emptied', { reread: true });
-    expect(Object.fromEntries(await family())).toEqual({ '3055550000': 'Ex-partner', '+12015550199': 'Added by the office manager' });
+    expect(Object.fromEntries(await family())).toEqual({
+      '3055550000': 'Ex-partner',
+      '+12015550199': 'Added by the office manager',
+    });
   });
 
   test('an entry of ours deleted behind its back comes back once the family is read again', async () => {
@@ -223,15 +251,26 @@ deny:
 
   test('maxEntries is respected: deny numbers first, then reputation by score; how many were left out is logged', async () => {
     const maxLog = captureLogger();
-    await putReputation({ '+12015550501': { score: 0.99 }, '+12015550502': { score: 0.95 }, '+12015550503': { score: 0.92 } });
+    await putReputation({
+      '+12015550501': { score: 0.99 },
+      '+12015550502': { score: 0.95 },
+      '+12015550503': { score: 0.92 },
+    });
     rules = rulesOf('deny: ["+1 201 555 0500"]');
     const limited = makeSync({ family: `${FAMILY}-max`, maxEntries: 5, logger: maxLog.logger });
     try {
       const result = await limited.syncNow('test');
       expect(result).toMatchObject({ ok: true, desired: 4, put: 4 });
       expect(result.skipped).toMatchObject({ overLimitNumbers: 2, overLimitEntries: 4 });
-      expect([...(await family(`${FAMILY}-max`)).keys()].sort()).toEqual(['+12015550500', '+12015550501', '2015550500', '2015550501']);
-      expect(maxLog.lines.find((l) => l.msg === 'blacklist sync: maxEntries reached; lower-priority numbers left out')).toMatchObject({ maxEntries: 5, leftOutNumbers: 2 });
+      expect([...(await family(`${FAMILY}-max`)).keys()].sort()).toEqual([
+        '+12015550500',
+        '+12015550501',
+        '2015550500',
+        '2015550501',
+      ]);
+      expect(
+        maxLog.lines.find((l) => l.msg === 'blacklist sync: maxEntries reached; lower-priority numbers left out'),
+      ).toMatchObject({ maxEntries: 5, leftOutNumbers: 2 });
     } finally {
       await limited.close();
       await clearReputation();
@@ -242,17 +281,41 @@ deny:
     const reloadLog = captureLogger();
     rules = rulesOf('deny: ["+1 201 555 0451"]');
     const watched = makeSync({ logger: reloadLog.logger, debounceMs: 50 });
-    const health = new AsteriskHealthWatcher({ ami, ari: { listApplications: async () => ['some-other-app'] }, app: 'callscreen', logger: reloadLog.logger, graceMs: 0, retryMs: 100, timeoutMs: 300 });
+    const health = new AsteriskHealthWatcher({
+      ami,
+      ari: { listApplications: async () => ['some-other-app'] },
+      app: 'callscreen',
+      logger: reloadLog.logger,
+      graceMs: 0,
+      retryMs: 100,
+      timeoutMs: 300,
+    });
     try {
       expect(await watched.syncNow('setup')).toMatchObject({ ok: true });
       watched.start();
       health.start();
       // pbx_config is the dialplan: reloading it changes nothing for other suites
       await ami.action({ action: 'Command', command: 'module reload pbx_config.so' });
-      const rerun = await waitFor('a sync triggered by the Reload event', () => reloadLog.lines.find((l) => typeof l.trigger === 'string' && l.trigger.includes('Reload') && l.reread === true), 10_000);
+      const rerun = await waitFor(
+        'a sync triggered by the Reload event',
+        () =>
+          reloadLog.lines.find(
+            (l) => typeof l.trigger === 'string' && l.trigger.includes('Reload') && l.reread === true,
+          ),
+        10_000,
+      );
       expect(rerun.msg).toMatch(/blacklist (synced to AstDB|in AstDB up to date)/);
-      const warned = await waitFor('the health warning', () => reloadLog.lines.find((l) => l.msg === 'stasis app not registered after asterisk reload'), 10_000);
-      expect(warned).toMatchObject({ level: 'warn', app: 'callscreen', trigger: 'Reload pbx_config.so', registered: ['some-other-app'] });
+      const warned = await waitFor(
+        'the health warning',
+        () => reloadLog.lines.find((l) => l.msg === 'stasis app not registered after asterisk reload'),
+        10_000,
+      );
+      expect(warned).toMatchObject({
+        level: 'warn',
+        app: 'callscreen',
+        trigger: 'Reload pbx_config.so',
+        registered: ['some-other-app'],
+      });
     } finally {
       await health.close();
       await watched.close();
@@ -262,7 +325,13 @@ deny:
   test('AMI not reachable: the run logs, changes nothing and does not throw', async () => {
     const deadLog = captureLogger();
     const closedPort = await freePort();
-    const deadAmi = new AsteriskManagerAmi({ host: '127.0.0.1', port: closedPort, username: 'x', password: 'y', connectTimeoutMs: 300 });
+    const deadAmi = new AsteriskManagerAmi({
+      host: '127.0.0.1',
+      port: closedPort,
+      username: 'x',
+      password: 'y',
+      connectTimeoutMs: 300,
+    });
     const dead = makeSync({ ami: deadAmi, logger: deadLog.logger });
     try {
       await expect(deadAmi.start()).rejects.toThrow();
@@ -270,7 +339,11 @@ deny:
       const result = await dead.syncNow('test');
       expect(result).toMatchObject({ ok: false, put: 0 });
       expect(result.error).toMatch(/AMI not connected/);
-      expect(deadLog.lines.some((l) => l.msg === 'blacklist sync waiting for AMI; AstDB left as it is' && l.level === 'warn')).toBe(true);
+      expect(
+        deadLog.lines.some(
+          (l) => l.msg === 'blacklist sync waiting for AMI; AstDB left as it is' && l.level === 'warn',
+        ),
+      ).toBe(true);
     } finally {
       await dead.close();
       await deadAmi.close();
@@ -284,7 +357,14 @@ describe('AmiServices: the daemon side (AMI in the background, rules reloads, re
   const SVC_FAMILY = `${FAMILY}-svc`;
   const config = (port: number) =>
     configSchema.parse({
-      ami: { enabled: true, host: testbed.amiHost, port, username: testbed.amiUser, password: testbed.amiPassword, blacklistSync: { enabled: true, family: SVC_FAMILY } },
+      ami: {
+        enabled: true,
+        host: testbed.amiHost,
+        port,
+        username: testbed.amiUser,
+        password: testbed.amiPassword,
+        blacklistSync: { enabled: true, family: SVC_FAMILY },
+      },
       redis: { keyPrefix: `${PREFIX}svc:` },
     });
 
@@ -301,10 +381,21 @@ describe('AmiServices: the daemon side (AMI in the background, rules reloads, re
     const rules = new RulesReloader({ file: rf.file, defaultRegion: 'US', logger });
     rules.load();
     const t0 = Date.now();
-    const services = AmiServices.start({ config: config(await freePort()), ari: { listApplications: async () => [] }, redis, rules, halfLifeDays: () => 30, logger });
+    const services = AmiServices.start({
+      config: config(await freePort()),
+      ari: { listApplications: async () => [] },
+      redis,
+      rules,
+      halfLifeDays: () => 30,
+      logger,
+    });
     expect(Date.now() - t0).toBeLessThan(100);
     try {
-      await waitFor('a retry log line', () => lines.find((l) => l.msg === 'AMI not reachable; retrying (screening is not affected)'), 20_000);
+      await waitFor(
+        'a retry log line',
+        () => lines.find((l) => l.msg === 'AMI not reachable; retrying (screening is not affected)'),
+        20_000,
+      );
     } finally {
       await services.close();
       await services.close(); // idempotent
@@ -321,14 +412,25 @@ describe('AmiServices: the daemon side (AMI in the background, rules reloads, re
     rules.load();
     rules.start();
     const registered: string[] = ['callscreen'];
-    const services = AmiServices.start({ config: config(proxy.port), ari: { listApplications: async () => registered }, redis, rules, halfLifeDays: () => 30, logger });
+    const services = AmiServices.start({
+      config: config(proxy.port),
+      ari: { listApplications: async () => registered },
+      redis,
+      rules,
+      halfLifeDays: () => 30,
+      logger,
+    });
     try {
       await waitFor('the first sync', () => dbGet('2015550702', SVC_FAMILY), 20_000);
       expect(await dbGet('+12015550701', SVC_FAMILY)).toBe('callscreen: deny +1 201 555 0701');
 
       // a rules edit: the reloader's 'reloaded' runs the sync
       rf.write('deny: ["+1 201 555 0701"]\n');
-      await waitFor('the removed rule gone', async () => ((await dbGet('2015550702', SVC_FAMILY)) === undefined ? true : undefined), 10_000);
+      await waitFor(
+        'the removed rule gone',
+        async () => ((await dbGet('2015550702', SVC_FAMILY)) === undefined ? true : undefined),
+        10_000,
+      );
       expect(await dbGet('2015550701', SVC_FAMILY)).toBe('callscreen: deny +1 201 555 0701');
 
       // cut the connection; meanwhile an entry of ours disappears. The reconnect re-reads the family and puts it back.
@@ -337,9 +439,15 @@ describe('AmiServices: the daemon side (AMI in the background, rules reloads, re
       await ami.action({ action: 'DBDel', family: SVC_FAMILY, key: '+12015550701' });
       await waitFor('the AMI reconnect', () => lines.slice(before).find((l) => l.msg === 'AMI connected'), 20_000);
       await waitFor('the entry restored', () => dbGet('+12015550701', SVC_FAMILY), 10_000);
-      expect(lines.slice(before).some((l) => l.msg === 'AMI connection lost; reconnecting (screening is not affected)')).toBe(true);
+      expect(
+        lines.slice(before).some((l) => l.msg === 'AMI connection lost; reconnecting (screening is not affected)'),
+      ).toBe(true);
       // the reconnect also ran the health check (FullyBooted on login): the app is registered
-      await waitFor('the health line', () => lines.slice(before).find((l) => l.msg === 'asterisk reloaded; stasis app registered'), 10_000);
+      await waitFor(
+        'the health line',
+        () => lines.slice(before).find((l) => l.msg === 'asterisk reloaded; stasis app registered'),
+        10_000,
+      );
     } finally {
       await services.close();
       rules.close();
@@ -362,7 +470,12 @@ describe('the daemon with ami.blacklistSync enabled', () => {
     daemon = await startDaemon({
       config: `${DEFAULT_TEST_CONFIG}redis:\n  keyPrefix: "${PREFIX}daemon:"\nami:\n  enabled: true\n  blacklistSync:\n    enabled: true\n    family: ${fam}\n`,
       rules: 'allow: []\ndeny: ["+1 201 555 0801"]\n',
-      env: { CALLSCREEN_AMI_HOST: testbed.amiHost, CALLSCREEN_AMI_PORT: String(testbed.amiPort), CALLSCREEN_AMI_USER: testbed.amiUser, CALLSCREEN_AMI_PASSWORD: testbed.amiPassword },
+      env: {
+        CALLSCREEN_AMI_HOST: testbed.amiHost,
+        CALLSCREEN_AMI_PORT: String(testbed.amiPort),
+        CALLSCREEN_AMI_USER: testbed.amiUser,
+        CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
+      },
     });
     const synced = await daemon.waitForLog((l) => l.msg === 'blacklist synced to AstDB', 20_000);
     expect(synced).toMatchObject({ family: fam, entries: 2, written: 2 });
@@ -395,12 +508,15 @@ describe('dialplan fallback with CALLSCREEN_BLACKLIST_FAMILY (daemon not running
 
   /** Sets the global for the body and restores what it was (Asterisk restarts reset it anyway). */
   async function withGlobal(value: string, body: () => Promise<void>): Promise<void> {
-    const before = (await harness.ami.action({ action: 'Getvar', variable: 'CALLSCREEN_BLACKLIST_FAMILY' })).value ?? '';
+    const before =
+      (await harness.ami.action({ action: 'Getvar', variable: 'CALLSCREEN_BLACKLIST_FAMILY' })).value ?? '';
     await harness.ami.action({ action: 'Setvar', variable: 'CALLSCREEN_BLACKLIST_FAMILY', value });
     try {
       await body();
     } finally {
-      await harness.ami.action({ action: 'Setvar', variable: 'CALLSCREEN_BLACKLIST_FAMILY', value: before }).catch(() => undefined);
+      await harness.ami
+        .action({ action: 'Setvar', variable: 'CALLSCREEN_BLACKLIST_FAMILY', value: before })
+        .catch(() => undefined);
     }
   }
 
@@ -427,12 +543,18 @@ describe('dialplan fallback with CALLSCREEN_BLACKLIST_FAMILY (daemon not running
         for (const caller of ['+12015550901', '2015550901']) {
           const call = await harness.placeCall({ caller, did: '+4930555090' });
           expect(await harness.waitForDestination(call, 10_000)).toBe('voicemail');
-          const fallback = await harness.waitForEvent((e) => e.userevent === 'CallscreenFallback' && e.uniqueid === call.screenedUniqueId, 1000);
+          const fallback = await harness.waitForEvent(
+            (e) => e.userevent === 'CallscreenFallback' && e.uniqueid === call.screenedUniqueId,
+            1000,
+          );
           expect(fallback).toMatchObject({ stasisstatus: 'FAILED', callerid: caller, blacklisted: 'yes' });
         }
         const clean = await harness.placeCall({ caller: '+12015550999', did: '+4930555090' });
         expect(await harness.waitForDestination(clean, 10_000)).toBe('agents');
-        const fallback = await harness.waitForEvent((e) => e.userevent === 'CallscreenFallback' && e.uniqueid === clean.screenedUniqueId, 1000);
+        const fallback = await harness.waitForEvent(
+          (e) => e.userevent === 'CallscreenFallback' && e.uniqueid === clean.screenedUniqueId,
+          1000,
+        );
         expect(fallback).toMatchObject({ blacklisted: 'no' });
         const empty = await harness.placeCall({ caller: '', did: '+4930555090' });
         expect(await harness.waitForDestination(empty, 10_000)).toBe('agents');
@@ -446,7 +568,10 @@ describe('dialplan fallback with CALLSCREEN_BLACKLIST_FAMILY (daemon not running
       await withGlobal('', async () => {
         const call = await harness.placeCall({ caller: '+12015550902', did: '+4930555091' });
         expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
-        const fallback = await harness.waitForEvent((e) => e.userevent === 'CallscreenFallback' && e.uniqueid === call.screenedUniqueId, 1000);
+        const fallback = await harness.waitForEvent(
+          (e) => e.userevent === 'CallscreenFallback' && e.uniqueid === call.screenedUniqueId,
+          1000,
+        );
         expect(fallback).toMatchObject({ blacklisted: 'off' });
       });
     }));

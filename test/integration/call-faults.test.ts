@@ -140,13 +140,23 @@ class Scenario {
     return tracked;
   }
 
-  async placeMany(n: number, kind: Kind, did: string, phase: string, h: CallHarness = this.harness): Promise<Tracked[]> {
+  async placeMany(
+    n: number,
+    kind: Kind,
+    did: string,
+    phase: string,
+    h: CallHarness = this.harness,
+  ): Promise<Tracked[]> {
     return Promise.all(Array.from({ length: n }, () => this.place(kind, did, phase, h)));
   }
 
   /** Waits until the IVR said its first code to each of these calls (they are in the CAPTCHA now). */
   async inIvr(calls: Tracked[]): Promise<void> {
-    await Promise.all(calls.map((t) => this.daemon().waitForLog((l) => l.callId === t.call.screenedUniqueId && l.msg === 'captcha code', 15_000)));
+    await Promise.all(
+      calls.map((t) =>
+        this.daemon().waitForLog((l) => l.callId === t.call.screenedUniqueId && l.msg === 'captcha code', 15_000),
+      ),
+    );
   }
 
   /**
@@ -160,7 +170,9 @@ class Scenario {
         let typed = 0;
         while (Date.now() - t.placedAt < LOST_AFTER_MS) {
           if (t.harness.eventsOf(t.call).some((e) => destinationOf(t.call, e) !== undefined)) return;
-          const said = this.daemon().lines.filter((l) => l.callId === t.call.screenedUniqueId && l.msg === 'captcha code').at(-1);
+          const said = this.daemon()
+            .lines.filter((l) => l.callId === t.call.screenedUniqueId && l.msg === 'captcha code')
+            .at(-1);
           if (said && Number(said.attempt) > typed) {
             typed = Number(said.attempt);
             await t.harness.pressDigits(t.call, String(said.code)).catch(() => undefined); // the call may be gone
@@ -172,7 +184,9 @@ class Scenario {
   }
 
   /** Where each call ended ('lost' past the bound), the 'call screened' lines per call, the counts. */
-  async count(extra: Record<string, unknown> = {}): Promise<{ outcomes: Map<Tracked, Outcome>; summary: Record<string, unknown> }> {
+  async count(
+    extra: Record<string, unknown> = {},
+  ): Promise<{ outcomes: Map<Tracked, Outcome>; summary: Record<string, unknown> }> {
     const outcomes = new Map<Tracked, Outcome>();
     await Promise.all(
       this.calls.map(async (t) => {
@@ -182,19 +196,24 @@ class Scenario {
     );
     await Promise.all(this.callers);
     // a call that "reached" a destination but is still in the Stasis app is lost too
-    const stuck = new Set((await this.harness.channels()).filter((c) => c.application === 'Stasis').map((c) => c.uniqueid));
+    const stuck = new Set(
+      (await this.harness.channels()).filter((c) => c.application === 'Stasis').map((c) => c.uniqueid),
+    );
     for (const t of this.calls) if (stuck.has(t.call.screenedUniqueId)) outcomes.set(t, 'lost');
     await sleep(300); // a second log line would come right after the first
     const tally = (o: Outcome): number => [...outcomes.values()].filter((v) => v === o).length;
     const lines = this.daemon().lines;
-    const screenedLines = (t: Tracked): LogLine[] => lines.filter((l) => l.callId === t.call.screenedUniqueId && String(l.msg).startsWith('call screened'));
+    const screenedLines = (t: Tracked): LogLine[] =>
+      lines.filter((l) => l.callId === t.call.screenedUniqueId && String(l.msg).startsWith('call screened'));
     const loggedTwice = this.calls.filter((t) => screenedLines(t).length > 1).length;
     const captcha: Record<string, number> = {};
     for (const t of this.calls) {
       const outcome = (screenedLines(t)[0]?.captcha as { outcome?: string } | undefined)?.outcome;
       if (outcome) captcha[outcome] = (captcha[outcome] ?? 0) + 1;
     }
-    const fallback = this.calls.filter((t) => t.harness.eventsOf(t.call).some((e) => e.userevent === 'CallscreenFallback')).length;
+    const fallback = this.calls.filter((t) =>
+      t.harness.eventsOf(t.call).some((e) => e.userevent === 'CallscreenFallback'),
+    ).length;
     const summary = {
       scenario: this.name,
       placed: this.calls.length,
@@ -210,9 +229,17 @@ class Scenario {
     };
     console.log(`[fault counts] ${JSON.stringify(summary)}`);
     if (process.env.CALLSCREEN_FAULTS_DUMP) {
-      writeFileSync(path.join(process.env.CALLSCREEN_FAULTS_DUMP, `${this.name}.daemon.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n'));
-      const events = this.calls.flatMap((t) => t.harness.eventsOf(t.call).map((e) => ({ testId: t.call.testId, kind: t.kind, phase: t.phase, ...e })));
-      writeFileSync(path.join(process.env.CALLSCREEN_FAULTS_DUMP, `${this.name}.ami.jsonl`), events.map((e) => JSON.stringify(e)).join('\n'));
+      writeFileSync(
+        path.join(process.env.CALLSCREEN_FAULTS_DUMP, `${this.name}.daemon.jsonl`),
+        lines.map((l) => JSON.stringify(l)).join('\n'),
+      );
+      const events = this.calls.flatMap((t) =>
+        t.harness.eventsOf(t.call).map((e) => ({ testId: t.call.testId, kind: t.kind, phase: t.phase, ...e })),
+      );
+      writeFileSync(
+        path.join(process.env.CALLSCREEN_FAULTS_DUMP, `${this.name}.ami.jsonl`),
+        events.map((e) => JSON.stringify(e)).join('\n'),
+      );
     }
     return { outcomes, summary };
   }
@@ -230,13 +257,19 @@ class Scenario {
   lostDetails(outcomes: Map<Tracked, Outcome>): string[] {
     return [...outcomes]
       .filter(([, o]) => o === 'lost')
-      .map(([t]) => `${t.call.testId} ${t.kind}/${t.phase}: ${this.daemon()
-        .lines.filter((l) => l.callId === t.call.screenedUniqueId)
-        .map((l) => l.msg)
-        .join(' | ')}; events: ${t.harness
-        .eventsOf(t.call)
-        .map((e) => `${e.event}${e.userevent ? `(${e.userevent})` : ''}${e.uniqueid === t.call.screenedUniqueId ? ';2' : ''}`)
-        .join(', ')}`);
+      .map(
+        ([t]) =>
+          `${t.call.testId} ${t.kind}/${t.phase}: ${this.daemon()
+            .lines.filter((l) => l.callId === t.call.screenedUniqueId)
+            .map((l) => l.msg)
+            .join(' | ')}; events: ${t.harness
+            .eventsOf(t.call)
+            .map(
+              (e) =>
+                `${e.event}${e.userevent ? `(${e.userevent})` : ''}${e.uniqueid === t.call.screenedUniqueId ? ';2' : ''}`,
+            )
+            .join(', ')}`,
+      );
   }
 }
 
@@ -250,7 +283,11 @@ describe('ARI websocket dropped (RST) while challenged callers are in the CAPTCH
 
   test('every call still ends at the agents, voicemail or a clean hang-up; the daemon reconnects', async () => {
     proxy = await TcpFaultProxy.start(testbed.ariUrl);
-    daemon = await startDaemon({ config: CONFIG, rules: RULES, env: { CALLSCREEN_ARI_URL: proxy.url, CALLSCREEN_TEST_LOG_CAPTCHA_CODE: '1' } });
+    daemon = await startDaemon({
+      config: CONFIG,
+      rules: RULES,
+      env: { CALLSCREEN_ARI_URL: proxy.url, CALLSCREEN_TEST_LOG_CAPTCHA_CODE: '1' },
+    });
     const s = new Scenario('ari-websocket-reset', () => daemon as DaemonProcess, await openHarness());
     const did = '+12125550600';
 
@@ -263,7 +300,13 @@ describe('ARI websocket dropped (RST) while challenged callers are in the CAPTCH
     // half the callers type the code they heard at once (during the outage), half a moment later
     challenged.forEach((t, i) => s.typeCodes(t, i % 2 === 0 ? 0 : 1500));
     await s.placeMany(3, 'allowed', did, 'during');
-    await daemon.waitForLog((l) => daemon?.lines.indexOf(l) !== undefined && daemon.lines.indexOf(l) >= mark && l.msg === 'ARI connected; Stasis app registered', 15_000);
+    await daemon.waitForLog(
+      (l) =>
+        daemon?.lines.indexOf(l) !== undefined &&
+        daemon.lines.indexOf(l) >= mark &&
+        l.msg === 'ARI connected; Stasis app registered',
+      15_000,
+    );
     await s.placeMany(2, 'allowed', did, 'after');
     await s.placeMany(1, 'denied', did, 'after');
     const after = await s.placeMany(2, 'challenged', did, 'after');
@@ -274,7 +317,9 @@ describe('ARI websocket dropped (RST) while challenged callers are in the CAPTCH
     expect(summary.loggedTwice).toBe(0);
     // nobody interrupted by the fault is judged on keys the daemon never saw: no CAPTCHA failed
     expect(summary.captcha).not.toHaveProperty('failed');
-    expect(daemon.lines.some((l) => String(l.msg).startsWith('CAPTCHA abandoned: the ARI connection was lost'))).toBe(true);
+    expect(daemon.lines.some((l) => String(l.msg).startsWith('CAPTCHA abandoned: the ARI connection was lost'))).toBe(
+      true,
+    );
     expect(Scenario.byPhase(outcomes)).toEqual({
       'before/allowed': { agents: 3 },
       'before/denied': { voicemail: 2 },
@@ -302,7 +347,9 @@ describe('Asterisk restarted with calls in flight', () => {
     await s.placeMany(2, 'denied', did, 'before');
     const challenged = await s.placeMany(6, 'challenged', did, 'before');
     await s.inIvr(challenged);
-    await Promise.all(s.calls.filter((t) => t.kind !== 'challenged').map((t) => t.harness.waitForDestination(t.call, 10_000)));
+    await Promise.all(
+      s.calls.filter((t) => t.kind !== 'challenged').map((t) => t.harness.waitForDestination(t.call, 10_000)),
+    );
     const mark = daemon.lines.length;
     const restartStarted = Date.now();
     try {
@@ -311,7 +358,10 @@ describe('Asterisk restarted with calls in flight', () => {
       await restoreAsterisk(); // the test bed is left with Asterisk up, whatever happened
     }
     const restartMs = Date.now() - restartStarted;
-    await daemon.waitForLog((l) => (daemon as DaemonProcess).lines.indexOf(l) >= mark && l.msg === 'ARI connected; Stasis app registered', 20_000);
+    await daemon.waitForLog(
+      (l) => (daemon as DaemonProcess).lines.indexOf(l) >= mark && l.msg === 'ARI connected; Stasis app registered',
+      20_000,
+    );
     s.harness = await openHarness(); // the first harness's AMI connection died with Asterisk
 
     await s.placeMany(2, 'allowed', did, 'after');
@@ -330,7 +380,10 @@ describe('Asterisk restarted with calls in flight', () => {
       'after/challenged': { agents: 3 },
     });
     // every call that entered screening before the restart was logged once, however it ended
-    for (const t of challenged) expect(daemon.lines.filter((l) => l.callId === t.call.screenedUniqueId && String(l.msg).startsWith('call screened'))).toHaveLength(1);
+    for (const t of challenged)
+      expect(
+        daemon.lines.filter((l) => l.callId === t.call.screenedUniqueId && String(l.msg).startsWith('call screened')),
+      ).toHaveLength(1);
     expect(daemon.child.exitCode).toBeNull();
   });
 });
@@ -377,6 +430,7 @@ describe('SIGTERM with calls in flight', () => {
       'after/challenged': { agents: 2 },
       'after/denied': { agents: 1 },
     });
-    for (const t of s.calls.filter((c) => c.phase === 'after')) expect(t.harness.eventsOf(t.call).some((e) => e.userevent === 'CallscreenFallback')).toBe(true);
+    for (const t of s.calls.filter((c) => c.phase === 'after'))
+      expect(t.harness.eventsOf(t.call).some((e) => e.userevent === 'CallscreenFallback')).toBe(true);
   });
 });

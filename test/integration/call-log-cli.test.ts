@@ -35,7 +35,11 @@ afterAll(async () => {
 });
 
 let callSeq = 0;
-function record(caller: string, verdict: Verdict, extra: { did?: string; score?: number; shadowVerdict?: Verdict; captcha?: ScreenedCallRecord['captcha'] } = {}): ScreenedCallRecord {
+function record(
+  caller: string,
+  verdict: Verdict,
+  extra: { did?: string; score?: number; shadowVerdict?: Verdict; captcha?: ScreenedCallRecord['captcha'] } = {},
+): ScreenedCallRecord {
   const at = new Date().toISOString();
   const decision: Decision = {
     verdict,
@@ -76,31 +80,58 @@ interface Fixture {
 /** A config folder and a RedisCallLog of its own key prefix. */
 function fixture(callLog = ''): Fixture {
   const prefix = `log-it-${++prefixSeq}:`;
-  const dir = writeConfigDir(`numbers:\n  defaultRegion: US\nredis:\n  keyPrefix: "${prefix}"\n${callLog ? `callLog:\n${callLog}` : ''}`, 'allow: []\ndeny: []\n');
+  const dir = writeConfigDir(
+    `numbers:\n  defaultRegion: US\nredis:\n  keyPrefix: "${prefix}"\n${callLog ? `callLog:\n${callLog}` : ''}`,
+    'allow: []\ndeny: []\n',
+  );
   const log = new RedisCallLog(admin, prefix, 'calls', 100_000, { maxAgeDays: 30 });
   return { prefix, dir, log, key: `${prefix}calls` };
 }
 
 /** An entry as if appended at `ms` (the stream id carries the time; older entries must go in first). */
 async function appendAt(f: Fixture, ms: number, r: ScreenedCallRecord): Promise<string> {
-  return (await admin.xadd(f.key, `${ms}-0`, ...entryFields({ ...r, at: new Date(ms).toISOString(), decision: { ...r.decision, at: new Date(ms).toISOString() } }))) as string;
+  return (await admin.xadd(
+    f.key,
+    `${ms}-0`,
+    ...entryFields({
+      ...r,
+      at: new Date(ms).toISOString(),
+      decision: { ...r.decision, at: new Date(ms).toISOString() },
+    }),
+  )) as string;
 }
 
-const cli = (f: Fixture, ...args: string[]) => runCli(f.dir, [...args, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: server.url, TZ: 'America/New_York' });
+const cli = (f: Fixture, ...args: string[]) =>
+  runCli(f.dir, [...args, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: server.url, TZ: 'America/New_York' });
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.length > 0);
 const cells = (line: string): string[] => line.trim().split(/ {2,}/);
 
 describe('callscreen log (table)', () => {
   test('prints one line per call, oldest first, with local time, verdict, shadow verdict, top reasons, IVR outcome and route', async () => {
     const f = fixture();
-    await f.log.append(record('+1 212 555 0147', 'challenge', { score: 45, captcha: { outcome: 'failed', attempts: 3, ms: 20_000, failure: 'wrong' } }));
+    await f.log.append(
+      record('+1 212 555 0147', 'challenge', {
+        score: 45,
+        captcha: { outcome: 'failed', attempts: 3, ms: 20_000, failure: 'wrong' },
+      }),
+    );
     await f.log.append(record('anonymous', 'allow', { score: 40, shadowVerdict: 'voicemail' }));
     await f.log.append(record('+1 900 555 0199', 'reject', { score: 120 }));
     const { code, stdout, stderr } = await cli(f, 'log');
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const out = lines(stdout);
-    expect(cells(out[0] as string)).toEqual(['TIME', 'CALLER', 'DID', 'VERDICT', 'SCORE', 'REASONS', 'IVR', 'MS', 'ROUTED']);
+    expect(cells(out[0] as string)).toEqual([
+      'TIME',
+      'CALLER',
+      'DID',
+      'VERDICT',
+      'SCORE',
+      'REASONS',
+      'IVR',
+      'MS',
+      'ROUTED',
+    ]);
     expect(out.slice(1).map((l) => cells(l).slice(1, 5))).toEqual([
       ['+12125550147', '+12125550100', 'challenge', '45'],
       ['withheld', '+12125550100', 'allow (shadow: voicemail)', '40'],
@@ -149,11 +180,26 @@ describe('callscreen log (table)', () => {
       expect({ code, stderr: stderr.replace(/^no screened calls.*\n/, '') }).toEqual({ code: 0, stderr: '' });
       return lines(stdout).map((l) => JSON.parse(l) as ScreenedCallRecord);
     };
-    const sig = (rs: ScreenedCallRecord[]) => rs.map((r) => `${(r.decision.caller as { e164: string }).e164}>${(r.decision.did as { e164: string }).e164}:${r.decision.verdict}`);
-    expect(sig(await json('--verdict', 'reject'))).toEqual(['+12125550147>+12125550200:reject', '+12125550199>+12125550100:reject']);
-    expect(sig(await json('--verdict', 'allow,challenge'))).toEqual(['+12125550147>+12125550100:challenge', '+12125550199>+12125550200:allow']);
-    expect(sig(await json('--number', '(212) 555-0147'))).toEqual(['+12125550147>+12125550100:challenge', '+12125550147>+12125550200:reject']);
-    expect(sig(await json('--did', '212.555.0200', '--number', '2125550199'))).toEqual(['+12125550199>+12125550200:allow']);
+    const sig = (rs: ScreenedCallRecord[]) =>
+      rs.map(
+        (r) =>
+          `${(r.decision.caller as { e164: string }).e164}>${(r.decision.did as { e164: string }).e164}:${r.decision.verdict}`,
+      );
+    expect(sig(await json('--verdict', 'reject'))).toEqual([
+      '+12125550147>+12125550200:reject',
+      '+12125550199>+12125550100:reject',
+    ]);
+    expect(sig(await json('--verdict', 'allow,challenge'))).toEqual([
+      '+12125550147>+12125550100:challenge',
+      '+12125550199>+12125550200:allow',
+    ]);
+    expect(sig(await json('--number', '(212) 555-0147'))).toEqual([
+      '+12125550147>+12125550100:challenge',
+      '+12125550147>+12125550200:reject',
+    ]);
+    expect(sig(await json('--did', '212.555.0200', '--number', '2125550199'))).toEqual([
+      '+12125550199>+12125550200:allow',
+    ]);
     expect(await json('--number', '+1 212 555 0100')).toEqual([]);
   });
 
@@ -173,7 +219,9 @@ describe('callscreen log (table)', () => {
     expect(await callers('--since', '1h')).toEqual(['0103', '0104']);
     expect(await callers('--since', '7d')).toEqual(['0101', '0102', '0103', '0104']);
     expect(await callers('--since', '4h', '--until', '1h')).toEqual(['0102']);
-    expect(await callers('--since', new Date(now - 4 * DAY).toISOString(), '--until', new Date(now - 2 * DAY).toISOString())).toEqual(['0101']);
+    expect(
+      await callers('--since', new Date(now - 4 * DAY).toISOString(), '--until', new Date(now - 2 * DAY).toISOString()),
+    ).toEqual(['0101']);
     expect(await callers('--since', '90s', '--until', '60s')).toEqual([]);
   });
 
@@ -198,7 +246,10 @@ describe('callscreen log (table)', () => {
 
 describe('callscreen log --follow', () => {
   function follow(f: Fixture, env: Record<string, string> = {}, ...args: string[]): DaemonProcess {
-    return spawnDaemon(f.dir, ['log', '--follow', '--config', 'callscreen.yaml', ...args], { CALLSCREEN_REDIS_URL: server.url, ...env });
+    return spawnDaemon(f.dir, ['log', '--follow', '--config', 'callscreen.yaml', ...args], {
+      CALLSCREEN_REDIS_URL: server.url,
+      ...env,
+    });
   }
   async function stderrContains(p: DaemonProcess, text: string): Promise<void> {
     for (let i = 0; i < 300 && !p.stderr.includes(text); i++) {
@@ -288,7 +339,9 @@ describe('callscreen log export', () => {
     expect(rows).toHaveLength(4);
     expect(col(1, 'caller')).toBe("'+12125550141");
     expect(col(1, 'shadow_verdict')).toBe('challenge');
-    expect(col(1, 'reasons')).toBe('reputation.listed:+40; attestation:-15; caller.number-type:+15; velocity.number:+5');
+    expect(col(1, 'reasons')).toBe(
+      'reputation.listed:+40; attestation:-15; caller.number-type:+15; velocity.number:+5',
+    );
     expect(col(1, 'time')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(col(2, 'caller')).toBe('Smith, "Bob"\nsales');
     expect(col(2, 'explanation')).toContain('caller.unparseable: not a number: "Smith, \nBob"');
@@ -301,7 +354,12 @@ describe('callscreen log export', () => {
     const base = Date.now() - HOUR;
     const pipeline = admin.pipeline();
     const template = record('+1 212 555 0151', 'allow');
-    for (let i = 0; i < 2500; i++) pipeline.xadd(f.key, `${base + Math.floor(i / 3)}-${i % 3}`, ...entryFields({ ...template, callId: `bulk-${i}` }));
+    for (let i = 0; i < 2500; i++)
+      pipeline.xadd(
+        f.key,
+        `${base + Math.floor(i / 3)}-${i % 3}`,
+        ...entryFields({ ...template, callId: `bulk-${i}` }),
+      );
     await pipeline.exec();
     const file = path.join(f.dir, 'calls.csv');
     const csv = await cli(f, 'log', 'export', '--since', '2h', '--output', file, '--verdict', 'allow');
@@ -331,13 +389,16 @@ describe('retention', () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toBe(`${f.key}: pruned 2 entries (2 older than 30 days, 0 over the cap of 100000); 2 left`);
     const left = await admin.xrange(f.key, '-', '+');
-    expect(left.map(([, fields]) => (JSON.parse(fields[7] as string) as ScreenedCallRecord).decision.caller.raw.slice(-4))).toEqual(['0163', '0164']);
+    expect(
+      left.map(([, fields]) => (JSON.parse(fields[7] as string) as ScreenedCallRecord).decision.caller.raw.slice(-4)),
+    ).toEqual(['0163', '0164']);
   });
 
   test('log prune cuts the log to callLog.maxLength, oldest first', async () => {
     const f = fixture('  maxLength: 100\n');
     const pipeline = admin.pipeline();
-    for (let i = 0; i < 150; i++) pipeline.xadd(f.key, '*', ...entryFields({ ...record('+1 212 555 0171', 'allow'), callId: `n-${i}` }));
+    for (let i = 0; i < 150; i++)
+      pipeline.xadd(f.key, '*', ...entryFields({ ...record('+1 212 555 0171', 'allow'), callId: `n-${i}` }));
     await pipeline.exec();
     const { code, stdout, stderr } = await cli(f, 'log', 'prune');
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
@@ -353,7 +414,11 @@ describe('retention', () => {
     for (let i = 0; i < 10; i++) await appendAt(f, now - 2 * DAY + i, record('+1 212 555 0181', 'allow'));
     await f.log.append(record('+1 212 555 0182', 'allow'));
     const trimmed: number[] = [];
-    const log = new RedisCallLog(admin, f.prefix, 'calls', 1000, { maxAgeDays: 1, intervalMs: 100, onTrimmed: (n) => trimmed.push(n) });
+    const log = new RedisCallLog(admin, f.prefix, 'calls', 1000, {
+      maxAgeDays: 1,
+      intervalMs: 100,
+      onTrimmed: (n) => trimmed.push(n),
+    });
     log.startRetention();
     log.startRetention(); // idempotent: one job
     const until = async (pred: () => boolean) => {
@@ -384,7 +449,10 @@ describe('retention in the daemon', () => {
     const now = Date.now();
     for (let i = 0; i < 5; i++) await appendAt(f, now - 2 * DAY + i, record('+1 212 555 0191', 'allow'));
     await f.log.append(record('+1 212 555 0192', 'allow'));
-    const daemon = spawnDaemon(f.dir, undefined, { CALLSCREEN_REDIS_URL: server.url, CALLSCREEN_ARI_URL: 'http://127.0.0.1:9' });
+    const daemon = spawnDaemon(f.dir, undefined, {
+      CALLSCREEN_REDIS_URL: server.url,
+      CALLSCREEN_ARI_URL: 'http://127.0.0.1:9',
+    });
     try {
       for (let i = 0; i < 200 && (await admin.xlen(f.key)) > 1; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await admin.xlen(f.key)).toBe(1);
@@ -404,16 +472,25 @@ describe('exit codes', () => {
     [['log', 'export', '--format', 'xlsx'], "argument 'xlsx' is invalid"],
   ])('bad input %j: exit 2 with a message, before Redis is asked', async (args, message) => {
     const f = fixture();
-    const { code, stderr } = await runCli(f.dir, [...args, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: 'redis://127.0.0.1:16419' });
+    const { code, stderr } = await runCli(f.dir, [...args, '--config', 'callscreen.yaml'], {
+      CALLSCREEN_REDIS_URL: 'redis://127.0.0.1:16419',
+    });
     expect(code).toBe(2);
     expect(stderr).toContain(message);
   });
 
-  test.each([[['log']], [['log', '--follow']], [['log', 'export']], [['log', 'prune']]])('Redis not reachable (%j): exit 1, one clear line, no stack trace', async (args) => {
-    const f = fixture();
-    const { code, stdout, stderr } = await runCli(f.dir, [...args, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: 'redis://127.0.0.1:16419' });
-    expect(code).toBe(1);
-    expect(stdout).toBe('');
-    expect(stderr).toMatch(/^callscreen: Redis at redis:\/\/127\.0\.0\.1:16419 is not reachable \(.*ECONNREFUSED.*\)\n$/);
-  });
+  test.each([[['log']], [['log', '--follow']], [['log', 'export']], [['log', 'prune']]])(
+    'Redis not reachable (%j): exit 1, one clear line, no stack trace',
+    async (args) => {
+      const f = fixture();
+      const { code, stdout, stderr } = await runCli(f.dir, [...args, '--config', 'callscreen.yaml'], {
+        CALLSCREEN_REDIS_URL: 'redis://127.0.0.1:16419',
+      });
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(
+        /^callscreen: Redis at redis:\/\/127\.0\.0\.1:16419 is not reachable \(.*ECONNREFUSED.*\)\n$/,
+      );
+    },
+  );
 });

@@ -9,7 +9,13 @@ import Redis from 'ioredis';
 import type { Decision } from '../../src/domain/decision';
 import type { ScreenedCallRecord } from '../../src/ports/call-log';
 import { CallHarness, type PlacedCall } from '../../tools/testbed/call-harness';
-import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader, freshCallers } from '../support/daemon-process';
+import {
+  startDaemon,
+  type DaemonProcess,
+  type LogLine,
+  testConfigHeader,
+  freshCallers,
+} from '../support/daemon-process';
 import { deleteKeysWithPrefix, screenedCallRecord } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
 
@@ -92,13 +98,20 @@ const of = (call: PlacedCall) => (l: LogLine) => l.callId === call.screenedUniqu
 function ivrHelpers(daemon: () => DaemonProcess) {
   /** The code the IVR says on `attempt` (logged at debug level because of CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1). */
   const codeOf = async (call: PlacedCall, attempt = 1): Promise<string> => {
-    const line = await daemon().waitForLog((l) => of(call)(l) && l.msg === 'captcha code' && l.attempt === attempt, 15_000);
+    const line = await daemon().waitForLog(
+      (l) => of(call)(l) && l.msg === 'captcha code' && l.attempt === attempt,
+      15_000,
+    );
     return String(line.code);
   };
   /** Waits until the code has been said and the IVR waits for keys. */
   const codeSaid = (call: PlacedCall, attempt = 1): Promise<LogLine> =>
-    daemon().waitForLog((l) => of(call)(l) && l.msg === 'captcha code said; waiting for keys' && l.attempt === attempt, 15_000);
-  const screened = (call: PlacedCall, timeoutMs = 30_000): Promise<LogLine> => daemon().screenedLine(of(call), timeoutMs);
+    daemon().waitForLog(
+      (l) => of(call)(l) && l.msg === 'captcha code said; waiting for keys' && l.attempt === attempt,
+      15_000,
+    );
+  const screened = (call: PlacedCall, timeoutMs = 30_000): Promise<LogLine> =>
+    daemon().screenedLine(of(call), timeoutMs);
   return { codeOf, codeSaid, screened };
 }
 
@@ -124,11 +137,22 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
     await harness.pressDigits(call, code);
     expect(await harness.waitForDestination(call, 15_000)).toBe('agents');
     const line = await screened(call);
-    expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'agents', captcha: { outcome: 'passed', attempts: 1 } });
+    expect(line).toMatchObject({
+      verdict: 'challenge',
+      routedTo: 'agents',
+      captcha: { outcome: 'passed', attempts: 1 },
+    });
     const reached = harness.destinationEvent(call);
-    expect(reached).toMatchObject({ verdict: 'challenge', captcha: 'passed', score: String(line.score), callername: 'Ann Smith' }); // a pass is never marked "SPAM?"
+    expect(reached).toMatchObject({
+      verdict: 'challenge',
+      captcha: 'passed',
+      score: String(line.score),
+      callername: 'Ann Smith',
+    }); // a pass is never marked "SPAM?"
     expect(cdrEnabled).toBe(true); // test/testbed/asterisk/cdr.conf: the CDR engine is on, as on FreePBX
-    expect(reached?.userfield).toBe(`callscreen:challenge:${String(line.score)}:${(line.top as string[])[0] ?? 'none'}:captcha-passed`);
+    expect(reached?.userfield).toBe(
+      `callscreen:challenge:${String(line.score)}:${(line.top as string[])[0] ?? 'none'}:captcha-passed`,
+    );
 
     // next call (another DID of the group: no repeat-caller points): trusted, not challenged
     const again = await harness.placeCall({ caller, did: CAPTCHA_DIDS[1] });
@@ -167,7 +191,11 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
     const call = await harness.placeCall({ caller, did: CAPTCHA_DIDS[0] });
     expect(await harness.waitForDestination(call, 20_000)).toBe('voicemail');
     const line = await screened(call);
-    expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'voicemail', captcha: { outcome: 'failed', failure: 'silence', attempts: 1 } });
+    expect(line).toMatchObject({
+      verdict: 'challenge',
+      routedTo: 'voicemail',
+      captcha: { outcome: 'failed', failure: 'silence', attempts: 1 },
+    });
     expect(harness.destinationEvent(call)).toMatchObject({ verdict: 'challenge', captcha: 'failed' });
 
     const again = await harness.placeCall({ caller, did: CAPTCHA_DIDS[1] });
@@ -217,7 +245,10 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
   test('reject, treatment hangup: hung up by Asterisk with the configured cause (busy = 17)', async () => {
     const call = await harness.placeCall({ caller: freshCaller(), did: REJECT_DID });
     expect(await harness.waitForDestination(call, 10_000)).toBe('hangup');
-    const hangup = await harness.waitForEvent((e) => e.event === 'Hangup' && e.uniqueid === call.screenedUniqueId, 5000);
+    const hangup = await harness.waitForEvent(
+      (e) => e.event === 'Hangup' && e.uniqueid === call.screenedUniqueId,
+      5000,
+    );
     expect(hangup.cause).toBe('17');
     expect(await screened(call)).toMatchObject({ verdict: 'reject', routedTo: 'hangup' });
   });
@@ -227,28 +258,50 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
     expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
     const line = await screened(call);
     expect(line).toMatchObject({ verdict: 'allow', shadowVerdict: 'challenge' });
-    expect(harness.destinationEvent(call)).toMatchObject({ verdict: 'allow', score: String(line.score), callername: 'SPAM? Bob', captcha: '' });
+    expect(harness.destinationEvent(call)).toMatchObject({
+      verdict: 'allow',
+      score: String(line.score),
+      callername: 'SPAM? Bob',
+      captcha: '',
+    });
   });
 
   test('a clean call on a line without policies: tags without prefix; reasons joined (| in the test bed event)', async () => {
-    const call = await harness.placeCall({ caller: freshCaller(), did: '+16465550199', callerName: 'Carol', channelVars: { CALLSCREEN_ATTESTATION: 'A' } });
+    const call = await harness.placeCall({
+      caller: freshCaller(),
+      did: '+16465550199',
+      callerName: 'Carol',
+      channelVars: { CALLSCREEN_ATTESTATION: 'A' },
+    });
     expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
     const line = await screened(call);
     const reached = harness.destinationEvent(call);
-    expect(reached).toMatchObject({ verdict: 'allow', score: String(line.score), callername: 'Carol', reasons: (line.top as string[]).join('|') });
+    expect(reached).toMatchObject({
+      verdict: 'allow',
+      score: String(line.score),
+      callername: 'Carol',
+      reasons: (line.top as string[]).join('|'),
+    });
     expect((line.top as string[]).length).toBeGreaterThan(0);
     expect(daemon.lines.filter((l) => l.msg === 'channel variable not set; the call goes on without it')).toEqual([]);
   });
 
   test('per-DID settings: language, attempts and the voicemail target from the DID policy', async () => {
     const call = await harness.placeCall({ caller: freshCaller(), did: FRENCH_DID });
-    await daemon.waitForLog((l) => of(call)(l) && l.msg === 'captcha started' && l.language === 'fr' && l.attempts === 1);
-    const voicemail = await harness.waitForEvent((e) => e.userevent === 'VoicemailReached' && e.testid === call.testId, 20_000);
+    await daemon.waitForLog(
+      (l) => of(call)(l) && l.msg === 'captcha started' && l.language === 'fr' && l.attempts === 1,
+    );
+    const voicemail = await harness.waitForEvent(
+      (e) => e.userevent === 'VoicemailReached' && e.testid === call.testId,
+      20_000,
+    );
     expect(voicemail.did).toBe('4242');
   });
 
   test('50 challenged calls at once, all answered right: all reach the agents, each logged once', async () => {
-    const calls = await Promise.all(Array.from({ length: 50 }, () => harness.placeCall({ caller: freshCaller(), did: BURST_DID })));
+    const calls = await Promise.all(
+      Array.from({ length: 50 }, () => harness.placeCall({ caller: freshCaller(), did: BURST_DID })),
+    );
     await Promise.all(calls.map(async (call) => harness.pressDigits(call, await codeOf(call, 1), { between: 120 })));
     const destinations = await Promise.all(calls.map((call) => harness.waitForDestination(call, 30_000)));
     expect(destinations).toEqual(calls.map(() => 'agents'));
@@ -257,7 +310,8 @@ describe('CAPTCHA IVR (reject treatment: hangup with cause busy)', () => {
       expect(line).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'passed' } });
     }
     await sleep(500);
-    for (const call of calls) expect(daemon.lines.filter((l) => of(call)(l) && String(l.msg).startsWith('call screened'))).toHaveLength(1);
+    for (const call of calls)
+      expect(daemon.lines.filter((l) => of(call)(l) && String(l.msg).startsWith('call screened'))).toHaveLength(1);
     expect(daemon.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });
@@ -268,7 +322,10 @@ describe('reject announcement and the watchdog', () => {
 
   beforeAll(async () => {
     daemon = await startDaemon({
-      config: config('routing:\n  reject: { treatment: announcement }\n').replace('captcha:\n', 'captcha:\n  maxDurationMs: 10000\n'),
+      config: config('routing:\n  reject: { treatment: announcement }\n').replace(
+        'captcha:\n',
+        'captcha:\n  maxDurationMs: 10000\n',
+      ),
       env: { CALLSCREEN_TEST_LOG_CAPTCHA_CODE: '1' },
     });
   });
@@ -280,11 +337,18 @@ describe('reject announcement and the watchdog', () => {
     const call = await harness.placeCall({ caller: freshCaller(), did: REJECT_DID });
     const started = Date.now();
     expect(await harness.waitForDestination(call, 30_000)).toBe('hangup');
-    const hangup = await harness.waitForEvent((e) => e.event === 'Hangup' && e.uniqueid === call.screenedUniqueId, 5000);
+    const hangup = await harness.waitForEvent(
+      (e) => e.event === 'Hangup' && e.uniqueid === call.screenedUniqueId,
+      5000,
+    );
     expect(hangup.cause).toBe('21');
     expect(Date.now() - started).toBeGreaterThan(2000); // the information tone (cut after 1.2 s) and ss-noservice
     expect(await screened(call)).toMatchObject({ verdict: 'reject', routedTo: 'announcement' });
-    expect(harness.eventsOf(call).some((e) => e.event === 'Newstate' && e.uniqueid === call.screenedUniqueId && e.channelstatedesc === 'Up')).toBe(true);
+    expect(
+      harness
+        .eventsOf(call)
+        .some((e) => e.event === 'Newstate' && e.uniqueid === call.screenedUniqueId && e.channelstatedesc === 'Up'),
+    ).toBe(true);
   });
 
   test('watchdog: a caller who never finishes is sent to the agents after captcha.maxDurationMs', async () => {
@@ -296,7 +360,9 @@ describe('reject announcement and the watchdog', () => {
     expect(Date.now() - started).toBeLessThan(11_000);
     const line = await screened(call);
     expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'agents', captcha: { outcome: 'timeout' } });
-    expect(daemon.lines.some((l) => of(call)(l) && l.level === 'warn' && String(l.msg).startsWith('CAPTCHA watchdog'))).toBe(true);
+    expect(
+      daemon.lines.some((l) => of(call)(l) && l.level === 'warn' && String(l.msg).startsWith('CAPTCHA watchdog')),
+    ).toBe(true);
     // not a pass: the agents see the prefix
     expect(harness.destinationEvent(call)).toMatchObject({ captcha: 'timeout', callername: 'SPAM? Dave' });
   });

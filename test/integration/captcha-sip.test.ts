@@ -12,7 +12,13 @@ import Redis from 'ioredis';
 import { CallHarness } from '../../tools/testbed/call-harness';
 import { startSipCall, type SipCall } from '../../tools/testbed/sip-call';
 import type { AmiMessage } from '../../src/ports/ami';
-import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader, freshCallers } from '../support/daemon-process';
+import {
+  startDaemon,
+  type DaemonProcess,
+  type LogLine,
+  testConfigHeader,
+  freshCallers,
+} from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
 
@@ -63,44 +69,64 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const reached = (userevent: 'AgentReached' | 'VoicemailReached', caller: string) => (e: AmiMessage) => e.userevent === userevent && e.calleridnum === caller;
+const reached = (userevent: 'AgentReached' | 'VoicemailReached', caller: string) => (e: AmiMessage) =>
+  e.userevent === userevent && e.calleridnum === caller;
 
 /** Calls `caller` -> `did` over SIP and waits until the IVR says its first code; returns the call, its id in the daemon's log and the code. */
-async function callUntilCodeSaid(caller: string, did: string, dtmfMode: 'rfc4733' | 'info'): Promise<{ sip: SipCall; callId: string; code: string }> {
+async function callUntilCodeSaid(
+  caller: string,
+  did: string,
+  dtmfMode: 'rfc4733' | 'info',
+): Promise<{ sip: SipCall; callId: string; code: string }> {
   const sip = startSipCall({ caller, callerName: 'SIP Caller', did, dtmfMode });
   calls.push(sip);
   const entered = await daemon.waitForLog((l) => l.msg === 'call entered screening' && l.caller === caller, 10_000);
   const callId = String(entered.callId);
-  const code = await daemon.waitForLog((l) => l.callId === callId && l.msg === 'captcha code' && l.attempt === 1, 10_000);
+  const code = await daemon.waitForLog(
+    (l) => l.callId === callId && l.msg === 'captcha code' && l.attempt === 1,
+    10_000,
+  );
   return { sip, callId, code: String(code.code) };
 }
 
 const screened = (callId: string): Promise<LogLine> => daemon.screenedLine((l) => l.callId === callId, 15_000);
 
-test.each(['rfc4733', 'info'] as const)('the right code typed as %s: passed, on to the agents; the decision carries the From-header caller and the PJSIP channel', async (dtmfMode) => {
-  const caller = freshCaller();
-  const { sip, callId, code } = await callUntilCodeSaid(caller, CAPTCHA_DID, dtmfMode);
-  await sip.sendDtmf(code); // typed over the prompt (barge-in) or right after it
+test.each(['rfc4733', 'info'] as const)(
+  'the right code typed as %s: passed, on to the agents; the decision carries the From-header caller and the PJSIP channel',
+  async (dtmfMode) => {
+    const caller = freshCaller();
+    const { sip, callId, code } = await callUntilCodeSaid(caller, CAPTCHA_DID, dtmfMode);
+    await sip.sendDtmf(code); // typed over the prompt (barge-in) or right after it
 
-  const agents = await harness.waitForEvent(reached('AgentReached', caller), 15_000);
-  expect(agents).toMatchObject({ callerid: caller, did: CAPTCHA_DID, verdict: 'challenge', captcha: 'passed', calleridname: 'SIP Caller' });
-  expect(agents.channel).toMatch(/^PJSIP\/pstn-trunk-[0-9a-f]+$/);
+    const agents = await harness.waitForEvent(reached('AgentReached', caller), 15_000);
+    expect(agents).toMatchObject({
+      callerid: caller,
+      did: CAPTCHA_DID,
+      verdict: 'challenge',
+      captcha: 'passed',
+      calleridname: 'SIP Caller',
+    });
+    expect(agents.channel).toMatch(/^PJSIP\/pstn-trunk-[0-9a-f]+$/);
 
-  const line = await screened(callId);
-  expect(line).toMatchObject({
-    channel: agents.channel,
-    caller: { raw: caller, e164: caller, kind: 'e164' },
-    did: CAPTCHA_DID,
-    verdict: 'challenge',
-    routedTo: 'agents',
-    captcha: { outcome: 'passed', attempts: 1 },
-  });
-  // the keys reached the Stasis app as the digits sipp sent (ChannelDtmfReceived)
-  expect(daemon.lines.find((l) => l.callId === callId && l.msg === 'captcha attempt')).toMatchObject({ result: 'right', keys: code });
+    const line = await screened(callId);
+    expect(line).toMatchObject({
+      channel: agents.channel,
+      caller: { raw: caller, e164: caller, kind: 'e164' },
+      did: CAPTCHA_DID,
+      verdict: 'challenge',
+      routedTo: 'agents',
+      captcha: { outcome: 'passed', attempts: 1 },
+    });
+    // the keys reached the Stasis app as the digits sipp sent (ChannelDtmfReceived)
+    expect(daemon.lines.find((l) => l.callId === callId && l.msg === 'captcha attempt')).toMatchObject({
+      result: 'right',
+      keys: code,
+    });
 
-  const result = await sip.hangup();
-  expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200, hangupBy: 'caller', dtmfSent: code });
-});
+    const result = await sip.hangup();
+    expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200, hangupBy: 'caller', dtmfSent: code });
+  },
+);
 
 test('a wrong code typed as rfc4733 on the last attempt: failed, captcha.failVerdict (voicemail)', async () => {
   const caller = freshCaller();
@@ -121,7 +147,10 @@ test('a wrong code typed as rfc4733 on the last attempt: failed, captcha.failVer
     routedTo: 'voicemail',
     captcha: { outcome: 'failed', failure: 'wrong', attempts: 1 },
   });
-  expect(daemon.lines.find((l) => l.callId === callId && l.msg === 'captcha attempt')).toMatchObject({ result: 'wrong', keys: wrong });
+  expect(daemon.lines.find((l) => l.callId === callId && l.msg === 'captcha attempt')).toMatchObject({
+    result: 'wrong',
+    keys: wrong,
+  });
 
   const result = await sip.hangup();
   expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200, dtmfSent: wrong });

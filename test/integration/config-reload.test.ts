@@ -26,7 +26,9 @@ beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   harness = await CallHarness.open();
   // a short CAPTCHA: a silent challenged caller fails it in about a second and goes to voicemail
-  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\ncaptcha:\n  attempts: 1\n  digitTimeoutMs: 1000\n` });
+  daemon = await startDaemon({
+    config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\ncaptcha:\n  attempts: 1\n  digitTimeoutMs: 1000\n`,
+  });
 });
 
 afterAll(async () => {
@@ -61,20 +63,32 @@ describe('callscreen.yaml reload on a running daemon', () => {
     expect(Date.now() - edited).toBeLessThan(2000);
     expect(reloaded).toMatchObject({ level: 'info', config: configFile(), policies: 1 });
     // the test's connection settings come from the environment: they still win, nothing waits for a restart
-    expect(daemon.lines.slice(mark).filter((l) => String(l.msg).startsWith('configuration changed that needs a restart'))).toEqual([]);
+    expect(
+      daemon.lines.slice(mark).filter((l) => String(l.msg).startsWith('configuration changed that needs a restart')),
+    ).toEqual([]);
 
     const after = await liveCall('anonymous', DID);
     expect(after.destination).toBe('agents');
-    expect(after.line).toMatchObject({ verdict: 'allow', shadowVerdict: 'challenge', policies: ['rollout'], score: 30 });
+    expect(after.line).toMatchObject({
+      verdict: 'allow',
+      shadowVerdict: 'challenge',
+      policies: ['rollout'],
+      score: 30,
+    });
   });
 
   test('a bad edit is logged with file, line and column, and the settings in force stay', async () => {
     const good = readFileSync(configFile(), 'utf8');
     const mark = daemon.lines.length;
     writeFileSync(configFile(), `${good}    maxVerdit: voicemail\n`);
-    const rejected = await daemon.waitForLog(since(mark, 'configuration edit rejected; keeping the last good settings'), 3000);
+    const rejected = await daemon.waitForLog(
+      since(mark, 'configuration edit rejected; keeping the last good settings'),
+      3000,
+    );
     const lastLine = good.trimEnd().split('\n').length + 1;
-    expect(rejected.problems).toEqual([expect.stringMatching(new RegExp(`callscreen\\.yaml:${lastLine}:5 unknown key "maxVerdit"`))]);
+    expect(rejected.problems).toEqual([
+      expect.stringMatching(new RegExp(`callscreen\\.yaml:${lastLine}:5 unknown key "maxVerdit"`)),
+    ]);
 
     const still = await liveCall('anonymous', DID);
     expect(still.line).toMatchObject({ verdict: 'allow', shadowVerdict: 'challenge', policies: ['rollout'] });

@@ -27,9 +27,14 @@ describe('Redis fails while the daemon runs', () => {
   test('calls still reach a human inside the decision deadline, and the log says the decision was degraded', async () => {
     await redis.start();
     const seed = redis.client();
-    await new RedisReputationStore(seed, 'callscreen:').put('test', [{ e164: '+18336317911', score: 0.95, reports: 26 }]);
+    await new RedisReputationStore(seed, 'callscreen:').put('test', [
+      { e164: '+18336317911', score: 0.95, reports: 26 },
+    ]);
     seed.disconnect();
-    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n  commandTimeoutMs: 100\n`.replace('deadlineMs: 200', `deadlineMs: ${DEADLINE_MS}`);
+    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n  commandTimeoutMs: 100\n`.replace(
+      'deadlineMs: 200',
+      `deadlineMs: ${DEADLINE_MS}`,
+    );
     const daemon = await startDaemon({ config, env: { CALLSCREEN_REDIS_URL: redis.url } });
     try {
       // Redis up: the listed number is screened out
@@ -57,7 +62,9 @@ describe('Redis fails while the daemon runs', () => {
       // Redis back: screening is whole again
       await redis.start();
       const reseed = redis.client();
-      await new RedisReputationStore(reseed, 'callscreen:').put('test', [{ e164: '+18336317911', score: 0.95, reports: 26 }]);
+      await new RedisReputationStore(reseed, 'callscreen:').put('test', [
+        { e164: '+18336317911', score: 0.95, reports: 26 },
+      ]);
       reseed.disconnect();
       await daemon.waitForLog((l) => l.msg === 'redis connected' && daemon.lines.indexOf(l) >= before, 15_000);
       call = await harness.placeCall({ caller: '+18336317911', did: '+12125550103' });
@@ -71,24 +78,40 @@ describe('Redis fails while the daemon runs', () => {
 describe('bad configuration at start', () => {
   test.each([
     ['malformed rules.yaml', DEFAULT_TEST_CONFIG, 'allow:\n  - "+12125550147"\n deny: [\n', /rules\.yaml:\d+:\d+/],
-    ['a rule that does not parse', DEFAULT_TEST_CONFIG, 'allow:\n  - "+12125550147"\n  - "not a number"\n', /rules\.yaml:3:\d+ .*not a number|rules\.yaml:3:\d+/],
+    [
+      'a rule that does not parse',
+      DEFAULT_TEST_CONFIG,
+      'allow:\n  - "+12125550147"\n  - "not a number"\n',
+      /rules\.yaml:3:\d+ .*not a number|rules\.yaml:3:\d+/,
+    ],
     ['malformed callscreen.yaml', 'screening:\n  deadlineMs: [\n', 'allow: []\n', /callscreen\.yaml:\d+:\d+/],
-    ['an unknown key in callscreen.yaml', 'screening:\n  deadlinMs: 100\n', 'allow: []\n', /callscreen\.yaml:2:3 unknown key "deadlinMs"/],
-  ])('%s: a clear error naming file, line and reason; exit code 2; no stack trace', async (_name, config, rules, pattern) => {
-    const daemon = spawnDaemon(writeConfigDir(config, rules));
-    const code = await daemon.exitCode();
-    expect(code).toBe(2);
-    expect(daemon.stderr).toMatch(/^callscreen: configuration error\n/);
-    expect(daemon.stderr).toMatch(pattern);
-    expect(daemon.stderr).not.toMatch(/\n\s+at /);
-  });
+    [
+      'an unknown key in callscreen.yaml',
+      'screening:\n  deadlinMs: 100\n',
+      'allow: []\n',
+      /callscreen\.yaml:2:3 unknown key "deadlinMs"/,
+    ],
+  ])(
+    '%s: a clear error naming file, line and reason; exit code 2; no stack trace',
+    async (_name, config, rules, pattern) => {
+      const daemon = spawnDaemon(writeConfigDir(config, rules));
+      const code = await daemon.exitCode();
+      expect(code).toBe(2);
+      expect(daemon.stderr).toMatch(/^callscreen: configuration error\n/);
+      expect(daemon.stderr).toMatch(pattern);
+      expect(daemon.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 });
 
 describe('SIGTERM', () => {
   test('a call in flight finishes routing, the daemon exits 0, and the next call falls back to the agents in the dialplan', async () => {
     const redis = new PrivateRedis(16392);
     await redis.start();
-    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n`.replace('deadlineMs: 200', 'deadlineMs: 1500');
+    const config = `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n`.replace(
+      'deadlineMs: 200',
+      'deadlineMs: 1500',
+    );
     const daemon = await startDaemon({ config, env: { CALLSCREEN_REDIS_URL: redis.url } });
     try {
       redis.pause(); // lookups hang until the deadline: the call stays in flight for ~1.5 s
@@ -101,7 +124,10 @@ describe('SIGTERM', () => {
       expect(daemon.lines.filter(byCaller('+13125550177'))).toHaveLength(1);
 
       const after = await harness.placeCall({ caller: '+13125550178', did: '+12125550100' });
-      const fallback = harness.waitForEvent((e) => e.userevent === 'CallscreenFallback' && (e.callerid ?? '').includes('+13125550178'), 10_000);
+      const fallback = harness.waitForEvent(
+        (e) => e.userevent === 'CallscreenFallback' && (e.callerid ?? '').includes('+13125550178'),
+        10_000,
+      );
       expect(await harness.waitForDestination(after, 10_000)).toBe('agents');
       expect((await fallback).stasisstatus).toBe('FAILED');
     } finally {

@@ -37,7 +37,10 @@ beforeAll(async () => {
   harness = await CallHarness.open();
   // a short CAPTCHA: one attempt, 1 s for the keys (the callers below press none)
   const captcha = 'captcha:\n  attempts: 1\n  digitTimeoutMs: 1000\n  prompts:\n    greeting: ["sound:beep"]\n';
-  daemon = await startDaemon({ config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\n${captcha}`, rules: RULES });
+  daemon = await startDaemon({
+    config: `${DEFAULT_TEST_CONFIG}\nredis:\n  keyPrefix: "${prefix}"\n${captcha}`,
+    rules: RULES,
+  });
 });
 
 afterAll(async () => {
@@ -103,7 +106,10 @@ describe('the daemon routes each call as configured', () => {
     const entries = await redis.xrevrange(`${prefix}calls`, '+', '-', 'COUNT', 50);
     const callers = entries.map(([, fields]) => fields[fields.indexOf('caller') + 1]);
     expect(callers).toContain('+13125550112');
-    const record = JSON.parse(entries[0]![1][entries[0]![1].indexOf('record') + 1]!) as { decision: { reasons: unknown[] }; routedTo: string };
+    const record = JSON.parse(entries[0]![1][entries[0]![1].indexOf('record') + 1]!) as {
+      decision: { reasons: unknown[] };
+      routedTo: string;
+    };
     expect(record.decision.reasons.length).toBeGreaterThan(0);
   });
 });
@@ -120,8 +126,15 @@ describe('caller IDs that are not numbers get a decision with a reason', () => {
   ])('%s', async (_name, caller, reason) => {
     const call = await harness.placeCall({ caller, did: '+12125550100' });
     expect(await harness.waitForDestination(call, 15_000)).toBe('voicemail');
-    const line = await daemon.screenedLine((l) => (l.reasons as string[] | undefined)?.includes(reason) === true && (l.caller as { raw: string }).raw === caller);
-    expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'voicemail', captcha: { outcome: 'failed', failure: 'silence', attempts: 1 } });
+    const line = await daemon.screenedLine(
+      (l) =>
+        (l.reasons as string[] | undefined)?.includes(reason) === true && (l.caller as { raw: string }).raw === caller,
+    );
+    expect(line).toMatchObject({
+      verdict: 'challenge',
+      routedTo: 'voicemail',
+      captcha: { outcome: 'failed', failure: 'silence', attempts: 1 },
+    });
   });
 
   test('an empty caller ID', async () => {
@@ -135,7 +148,10 @@ describe('caller IDs that are not numbers get a decision with a reason', () => {
 describe('real SIP', () => {
   test('a call placed over SIP with sipp is screened like the others (deny-listed caller to voicemail)', async () => {
     const caller = '+19005550777';
-    const voicemail = harness.waitForEvent((e) => e.userevent === 'VoicemailReached' && (e.callerid ?? '').includes(caller), 15_000);
+    const voicemail = harness.waitForEvent(
+      (e) => e.userevent === 'VoicemailReached' && (e.callerid ?? '').includes(caller),
+      15_000,
+    );
     const sip = await placeSipCall({ caller, callerName: 'SIP Caller', did: '+12125550100', holdMs: 1500 });
     await voicemail;
     expect(sip.exitCode).toBe(0);

@@ -19,7 +19,11 @@ let harness: CallHarness | undefined;
 beforeAll(async () => {
   harness = await CallHarness.open();
   const config = `${testConfigHeader(`fbc-${randomUUID().slice(0, 8)}:`)}log:\n  level: debug\nfeedback:\n  promoteAfter: 2\nhttp:\n  enabled: true\n  port: ${PORT}\n  auth:\n    tokenEnv: CS_FEEDBACK_TOKEN\n`;
-  daemon = await startDaemon({ config, rules: `deny:\n  - number: "${CALLER}"\n    label: Front desk complaint\n`, env: { CS_FEEDBACK_TOKEN: TOKEN } });
+  daemon = await startDaemon({
+    config,
+    rules: `deny:\n  - number: "${CALLER}"\n    label: Front desk complaint\n`,
+    env: { CS_FEEDBACK_TOKEN: TOKEN },
+  });
 });
 afterAll(async () => {
   await daemon?.stop();
@@ -28,7 +32,11 @@ afterAll(async () => {
 
 const byCaller = (raw: string) => (l: LogLine) => (l.caller as { raw?: string } | undefined)?.raw === raw;
 const report = (verdict: 'ok' | 'spam') =>
-  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ number: CALLER, verdict, agent: 'alice' }) });
+  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ number: CALLER, verdict, agent: 'alice' }),
+  });
 
 test('a number promoted by agents reaches the agents on its next call, allowed by the managed rule', async () => {
   const first = await harness!.placeCall({ caller: CALLER, did: '+12125550100' });
@@ -43,7 +51,13 @@ test('a number promoted by agents reaches the agents on its next call, allowed b
   const count = daemon!.lines.length;
   const second = await harness!.placeCall({ caller: CALLER, did: '+12125550100' });
   expect(await harness!.waitForDestination(second, 10_000)).toBe('agents');
-  const allowed = await daemon!.waitForLog((l) => daemon!.lines.indexOf(l) >= count && typeof l.msg === 'string' && l.msg.startsWith('call screened') && byCaller(CALLER)(l));
+  const allowed = await daemon!.waitForLog(
+    (l) =>
+      daemon!.lines.indexOf(l) >= count &&
+      typeof l.msg === 'string' &&
+      l.msg.startsWith('call screened') &&
+      byCaller(CALLER)(l),
+  );
   expect(allowed).toMatchObject({ verdict: 'allow', routedTo: 'agents' });
   expect(allowed.explanation).toMatch(/agents: not spam x2, last \d{4}-\d\d-\d\d by alice/);
 });

@@ -54,8 +54,15 @@ afterAll(async () => {
 });
 
 const post = (body: unknown, token = TOKEN) =>
-  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-const check = (number: string) => runCli(daemon!.configDir, ['check', number, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: redisServer.url });
+  fetch(`http://127.0.0.1:${PORT}/api/v1/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+const check = (number: string) =>
+  runCli(daemon!.configDir, ['check', number, '--config', 'callscreen.yaml'], {
+    CALLSCREEN_REDIS_URL: redisServer.url,
+  });
 
 describe('promotion through the running daemon', () => {
   test('three ok reports put the number on the managed allow list; the daemon reloads it and the number is allowed by the managed rule', async () => {
@@ -81,7 +88,9 @@ describe('promotion through the running daemon', () => {
     expect(after.stdout).toMatch(/rule\.allow .*agents: not spam x3, last \d{4}-\d\d-\d\d by alice/);
 
     // a spam report demotes it: the daemon reloads the emptied list
-    expect(((await (await post({ number: '+14155550123', verdict: 'spam' })).json()) as { promoted: boolean }).promoted).toBe(false);
+    expect(
+      ((await (await post({ number: '+14155550123', verdict: 'spam' })).json()) as { promoted: boolean }).promoted,
+    ).toBe(false);
     await daemon!.waitForLog((l) => l.msg === 'managed allow list reloaded' && l.allow === 0);
     expect((await check('+14155550123')).stdout).toMatch(/verdict: (voicemail|reject)/);
   });

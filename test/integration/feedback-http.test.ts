@@ -43,7 +43,9 @@ beforeAll(async () => {
   await server.start();
   redis = server.client();
   dir = configDir(PORT);
-  http = await startHttpEndpoint(loadConfig(path.join(dir, 'callscreen.yaml')), redis, memoryLogger(), { CS_FEEDBACK_TOKEN: TOKEN });
+  http = await startHttpEndpoint(loadConfig(path.join(dir, 'callscreen.yaml')), redis, memoryLogger(), {
+    CS_FEEDBACK_TOKEN: TOKEN,
+  });
   expect(http).toBeDefined();
 });
 afterAll(async () => {
@@ -54,37 +56,89 @@ afterAll(async () => {
 
 const url = `http://127.0.0.1:${PORT}/api/v1/feedback`;
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-callscreen-request': '1', authorization: `Bearer ${TOKEN}`, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-callscreen-request': '1',
+      authorization: `Bearer ${TOKEN}`,
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('POST /api/v1/feedback', () => {
   test('401 without credentials, with a WWW-Authenticate challenge; nothing stored', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ number: '+12125550147', verdict: 'spam' }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ number: '+12125550147', verdict: 'spam' }),
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer realm="callscreen"');
     expect(await redis.exists('http:feedback')).toBe(0);
   });
 
   test('401 with a wrong token (same length, one character off) and with another scheme', async () => {
-    expect((await post({ number: '+12125550147', verdict: 'spam' }, { authorization: `Bearer ${WRONG}` })).status).toBe(401);
-    expect((await post({ number: '+12125550147', verdict: 'spam' }, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` })).status).toBe(401);
+    expect((await post({ number: '+12125550147', verdict: 'spam' }, { authorization: `Bearer ${WRONG}` })).status).toBe(
+      401,
+    );
+    expect(
+      (
+        await post(
+          { number: '+12125550147', verdict: 'spam' },
+          { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
+        )
+      ).status,
+    ).toBe(401);
     expect(await redis.exists('http:feedback')).toBe(0);
   });
 
   test('200 with the right token: the counts, stored and audited', async () => {
     const res = await post({ number: '(212) 555-0147', verdict: 'spam', note: 'robot', agent: 'alice' });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ number: '+12125550147', verdict: 'spam', spam: 1, ok: 0, last: 'spam', promoted: false });
+    expect(await res.json()).toEqual({
+      number: '+12125550147',
+      verdict: 'spam',
+      spam: 1,
+      ok: 0,
+      last: 'spam',
+      promoted: false,
+    });
     const [[, fields]] = (await redis.xrange('http:feedback', '-', '+')) as [[string, string[]]];
-    expect(fields.slice(0, 8)).toEqual(['number', '+12125550147', 'verdict', 'spam', 'note', 'robot', 'agent', 'alice']);
+    expect(fields.slice(0, 8)).toEqual([
+      'number',
+      '+12125550147',
+      'verdict',
+      'spam',
+      'note',
+      'robot',
+      'agent',
+      'alice',
+    ]);
     expect(fields[9]).toBe('127.0.0.1');
   });
 
   test('ok reports up to promoteAfter promote the number to the managed allow list; spam demotes it', async () => {
     const number = '+1 415 555 0123';
-    expect(await (await post({ number, verdict: 'ok', agent: 'bob' })).json()).toMatchObject({ ok: 1, promoted: false });
-    expect(await (await post({ number, verdict: 'ok', agent: 'bob' })).json()).toMatchObject({ ok: 2, last: 'ok', promoted: true });
-    expect(readFileSync(path.join(dir, 'rules.managed.yaml'), 'utf8')).toMatch(/number: "\+14155550123"\n {4}label: "agents: not spam x2, last \d{4}-\d\d-\d\d by bob"/);
-    expect(await (await post({ number, verdict: 'spam' })).json()).toMatchObject({ spam: 1, ok: 2, last: 'spam', promoted: false });
+    expect(await (await post({ number, verdict: 'ok', agent: 'bob' })).json()).toMatchObject({
+      ok: 1,
+      promoted: false,
+    });
+    expect(await (await post({ number, verdict: 'ok', agent: 'bob' })).json()).toMatchObject({
+      ok: 2,
+      last: 'ok',
+      promoted: true,
+    });
+    expect(readFileSync(path.join(dir, 'rules.managed.yaml'), 'utf8')).toMatch(
+      /number: "\+14155550123"\n {4}label: "agents: not spam x2, last \d{4}-\d\d-\d\d by bob"/,
+    );
+    expect(await (await post({ number, verdict: 'spam' })).json()).toMatchObject({
+      spam: 1,
+      ok: 2,
+      last: 'spam',
+      promoted: false,
+    });
     expect(readFileSync(path.join(dir, 'rules.managed.yaml'), 'utf8')).not.toContain('+14155550123');
   });
 
@@ -113,7 +167,11 @@ describe('POST /api/v1/feedback', () => {
 
   test('403 csrf without the X-Callscreen-Request header, or with it but from a foreign Origin; nothing stored', async () => {
     const body = { number: '+12125550999', verdict: 'spam' };
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
     expect([res.status, await res.json()]).toEqual([403, expect.objectContaining({ error: 'csrf' })]);
     expect((await post(body, { 'x-callscreen-request': 'yes' })).status).toBe(403);
     for (const origin of ['http://evil.example', `http://127.0.0.1:${PORT + 9}`, 'null']) {
@@ -126,7 +184,9 @@ describe('POST /api/v1/feedback', () => {
 
   test('unknown routes need credentials too (401), then 404', async () => {
     expect((await fetch(`http://127.0.0.1:${PORT}/nope`)).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${PORT}/nope`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    expect(
+      (await fetch(`http://127.0.0.1:${PORT}/nope`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(404);
   });
 
   test('neither the right nor a wrong token ever reaches the log, even at debug level', async () => {
@@ -141,7 +201,9 @@ describe('POST /api/v1/feedback', () => {
 
   test('close() is idempotent', async () => {
     const d = configDir(PORT + 1);
-    const s = await startHttpEndpoint(loadConfig(path.join(d, 'callscreen.yaml')), redis, pino({ level: 'silent' }), { CS_FEEDBACK_TOKEN: TOKEN });
+    const s = await startHttpEndpoint(loadConfig(path.join(d, 'callscreen.yaml')), redis, pino({ level: 'silent' }), {
+      CS_FEEDBACK_TOKEN: TOKEN,
+    });
     await Promise.all([s?.close(), s?.close()]);
     await s?.close();
     await expect(fetch(`http://127.0.0.1:${PORT + 1}/api/v1/feedback`)).rejects.toThrow();
@@ -155,7 +217,9 @@ describe('the endpoint failing to start never stops the caller', () => {
     try {
       const d = configDir(PORT + 2);
       const logger = memoryLogger();
-      const s = await startHttpEndpoint(loadConfig(path.join(d, 'callscreen.yaml')), redis, logger, { CS_FEEDBACK_TOKEN: TOKEN });
+      const s = await startHttpEndpoint(loadConfig(path.join(d, 'callscreen.yaml')), redis, logger, {
+        CS_FEEDBACK_TOKEN: TOKEN,
+      });
       expect(s).toBeUndefined();
       expect(logText).toMatch(/"level":50.*EADDRINUSE.*HTTP endpoint not started/);
     } finally {

@@ -7,7 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-store';
-import { bucketKey, bucketOf, encodeFeedbackEntry, LIVE_BUCKETS, sourcesKey } from '../../src/adapters/redis/reputation-layout';
+import {
+  bucketKey,
+  bucketOf,
+  encodeFeedbackEntry,
+  LIVE_BUCKETS,
+  sourcesKey,
+} from '../../src/adapters/redis/reputation-layout';
 import { runCli, writeConfigDir } from '../support/daemon-process';
 import { PrivateRedis } from '../support/redis-server';
 
@@ -32,13 +38,33 @@ describe('RedisFeedbackStore', () => {
   test('a report counts in the number bucket, creates the source record and appends an audit entry', async () => {
     const prefix = 'fs1:';
     const store = new RedisFeedbackStore(redis, prefix, () => T0);
-    const first = await store.report({ e164: '+12125550147', verdict: 'spam', note: 'robot voice', agent: 'alice', at: T0, host: 'pbx1' });
+    const first = await store.report({
+      e164: '+12125550147',
+      verdict: 'spam',
+      note: 'robot voice',
+      agent: 'alice',
+      at: T0,
+      host: 'pbx1',
+    });
     expect(first).toEqual({ spam: 1, ok: 0, last: 'spam', firstAt: T0, lastAt: T0 });
-    const second = await store.report({ e164: '+12125550147', verdict: 'ok', agent: 'bob', at: T0 + 5 * MIN, host: 'pbx2' });
+    const second = await store.report({
+      e164: '+12125550147',
+      verdict: 'ok',
+      agent: 'bob',
+      at: T0 + 5 * MIN,
+      host: 'pbx2',
+    });
     expect(second).toEqual({ spam: 1, ok: 1, last: 'ok', firstAt: T0, lastAt: T0 + 5 * MIN });
 
     const record = JSON.parse((await redis.hget(sourcesKey(prefix), 'feedback')) ?? 'null') as Record<string, unknown>;
-    expect(record).toEqual({ kind: 'feedback', gen: 0, buckets: LIVE_BUCKETS, entries: 0, categories: [], importedAt: T0 });
+    expect(record).toEqual({
+      kind: 'feedback',
+      gen: 0,
+      buckets: LIVE_BUCKETS,
+      entries: 0,
+      categories: [],
+      importedAt: T0,
+    });
     const key = bucketKey(prefix, 'feedback', 0, bucketOf('12125550147', LIVE_BUCKETS));
     expect(await redis.hget(key, '12125550147')).toBe(encodeFeedbackEntry(second));
     expect(await store.lookup('+12125550147')).toEqual(second);
@@ -46,8 +72,34 @@ describe('RedisFeedbackStore', () => {
 
     const stream = await redis.xrange(`${prefix}feedback`, '-', '+');
     expect(stream.map(([, f]) => f)).toEqual([
-      ['number', '+12125550147', 'verdict', 'spam', 'note', 'robot voice', 'agent', 'alice', 'host', 'pbx1', 'at', String(T0)],
-      ['number', '+12125550147', 'verdict', 'ok', 'note', '', 'agent', 'bob', 'host', 'pbx2', 'at', String(T0 + 5 * MIN)],
+      [
+        'number',
+        '+12125550147',
+        'verdict',
+        'spam',
+        'note',
+        'robot voice',
+        'agent',
+        'alice',
+        'host',
+        'pbx1',
+        'at',
+        String(T0),
+      ],
+      [
+        'number',
+        '+12125550147',
+        'verdict',
+        'ok',
+        'note',
+        '',
+        'agent',
+        'bob',
+        'host',
+        'pbx2',
+        'at',
+        String(T0 + 5 * MIN),
+      ],
     ]);
   });
 
@@ -55,7 +107,13 @@ describe('RedisFeedbackStore', () => {
     const prefix = 'fs2:';
     const store = new RedisFeedbackStore(redis, prefix);
     for (let i = 0; i < 5; i++) {
-      await store.report({ e164: '+13125550100', verdict: i % 2 ? 'ok' : 'spam', agent: `a${i}`, at: T0 + i * MIN, host: 'h' });
+      await store.report({
+        e164: '+13125550100',
+        verdict: i % 2 ? 'ok' : 'spam',
+        agent: `a${i}`,
+        at: T0 + i * MIN,
+        host: 'h',
+      });
       await store.report({ e164: '+13125550199', verdict: 'ok', at: T0 + i * MIN, host: 'h' });
     }
     const history = await store.history('+13125550100', 3);
@@ -69,12 +127,19 @@ describe('RedisFeedbackStore', () => {
 
   test('the record in the source table decides gen and buckets (never assumed)', async () => {
     const prefix = 'fs3:';
-    await redis.hset(sourcesKey(prefix), 'feedback', JSON.stringify({ kind: 'feedback', gen: 7, buckets: 16, entries: 0, categories: [], importedAt: 1 }));
+    await redis.hset(
+      sourcesKey(prefix),
+      'feedback',
+      JSON.stringify({ kind: 'feedback', gen: 7, buckets: 16, entries: 0, categories: [], importedAt: 1 }),
+    );
     const store = new RedisFeedbackStore(redis, prefix);
     await store.report({ e164: '+12125550147', verdict: 'ok', at: T0, host: 'h' });
     const key = bucketKey(prefix, 'feedback', 7, bucketOf('12125550147', 16));
     expect(await redis.hget(key, '12125550147')).toMatch(/^0:1:o:/);
-    expect(JSON.parse((await redis.hget(sourcesKey(prefix), 'feedback')) ?? '{}')).toMatchObject({ gen: 7, buckets: 16 });
+    expect(JSON.parse((await redis.hget(sourcesKey(prefix), 'feedback')) ?? '{}')).toMatchObject({
+      gen: 7,
+      buckets: 16,
+    });
   });
 
   test('concurrent reports from two clients all count (one script per report)', async () => {
@@ -82,7 +147,11 @@ describe('RedisFeedbackStore', () => {
     const other = server.client();
     try {
       const stores = [new RedisFeedbackStore(redis, prefix), new RedisFeedbackStore(other, prefix)];
-      await Promise.all(Array.from({ length: 100 }, (_, i) => stores[i % 2]!.report({ e164: '+12125550147', verdict: i % 4 === 0 ? 'spam' : 'ok', at: T0, host: 'h' })));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          stores[i % 2]!.report({ e164: '+12125550147', verdict: i % 4 === 0 ? 'spam' : 'ok', at: T0, host: 'h' }),
+        ),
+      );
       expect(await stores[0]!.lookup('+12125550147')).toMatchObject({ spam: 25, ok: 75 });
       expect(await redis.xlen(`${prefix}feedback`)).toBe(100);
     } finally {
@@ -99,7 +168,8 @@ describe('RedisFeedbackStore', () => {
 });
 
 describe('callscreen report', () => {
-  const config = (prefix: string) => `numbers:\n  defaultRegion: US\nredis:\n  keyPrefix: "${prefix}"\nfeedback:\n  promoteAfter: 2\n`;
+  const config = (prefix: string) =>
+    `numbers:\n  defaultRegion: US\nredis:\n  keyPrefix: "${prefix}"\nfeedback:\n  promoteAfter: 2\n`;
   const env = () => ({ CALLSCREEN_REDIS_URL: server.url });
 
   test('stores the verdict, prints the counts, promotes at promoteAfter and demotes on spam', async () => {
@@ -117,14 +187,20 @@ describe('callscreen report', () => {
     expect(two.code).toBe(0);
     expect(two.stdout).toContain('now spam 0, ok 2, last ok');
     expect(two.stdout).toMatch(/promoted: added to the managed allow list \(.*rules\.managed\.yaml\)/);
-    expect(readFileSync(managed, 'utf8')).toMatch(/number: "\+12125550147"\n {4}label: "agents: not spam x2, last \d{4}-\d\d-\d\d by bob"/);
+    expect(readFileSync(managed, 'utf8')).toMatch(
+      /number: "\+12125550147"\n {4}label: "agents: not spam x2, last \d{4}-\d\d-\d\d by bob"/,
+    );
 
     const audit = await redis.xrange('cli1:feedback', '-', '+');
     expect(audit.map(([, f]) => [f[1], f[3], f[5], f[7]])).toEqual([
       ['+12125550147', 'ok', 'our customer', 'alice'],
       ['+12125550147', 'ok', '', 'bob'],
     ]);
-    expect(JSON.parse((await redis.hget(sourcesKey('cli1:'), 'feedback')) ?? '{}')).toMatchObject({ kind: 'feedback', gen: 0, buckets: LIVE_BUCKETS });
+    expect(JSON.parse((await redis.hget(sourcesKey('cli1:'), 'feedback')) ?? '{}')).toMatchObject({
+      kind: 'feedback',
+      gen: 0,
+      buckets: LIVE_BUCKETS,
+    });
 
     const spam = await report('2125550147', 'spam', '--agent', 'carol');
     expect(spam.stdout).toContain('now spam 1, ok 2, last spam');

@@ -20,7 +20,8 @@ jest.setTimeout(60_000);
 
 const TOKEN = 'metrics-test-token-4c1d9e77a0';
 
-const get = (base: string, route: string, authorized = false): Promise<Response> => fetch(`${base}${route}`, { headers: authorized ? { authorization: `Bearer ${TOKEN}` } : {} });
+const get = (base: string, route: string, authorized = false): Promise<Response> =>
+  fetch(`${base}${route}`, { headers: authorized ? { authorization: `Bearer ${TOKEN}` } : {} });
 
 /** the value of one series line of the text format, undefined when absent */
 function series(text: string, name: string, labels = ''): number | undefined {
@@ -48,7 +49,10 @@ describe('the routes (in-process server)', () => {
   beforeAll(async () => {
     const http = configSchema.parse({ http: { enabled: true, port: PORT, auth: { tokenEnv: 'CS_TOKEN' } } }).http;
     server = HttpServer.create(http, { logger: pino({ level: 'silent' }), env: { CS_TOKEN: TOKEN } });
-    registerHealthRoutes(server.app, { metrics: new CallscreenMetrics({ defaultMetrics: false }), readiness: () => state });
+    registerHealthRoutes(server.app, {
+      metrics: new CallscreenMetrics({ defaultMetrics: false }),
+      readiness: () => state,
+    });
     await server.listen();
   });
   beforeEach(() => {
@@ -68,15 +72,16 @@ describe('the routes (in-process server)', () => {
     expect(await res.json()).toEqual({ ready: true, ari: 'connected', redis: 'ready' });
   });
 
-  test.each([[{ ari: 'connected', redis: 'reconnecting' }], [{ ari: 'reconnecting', redis: 'ready' }], [{ ari: 'connecting', redis: 'connecting' }]])(
-    '/readyz: 503 naming the part that is not ready: %j',
-    async (s) => {
-      state = s;
-      const res = await get(base, '/readyz');
-      expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ ready: false, ...s });
-    },
-  );
+  test.each([
+    [{ ari: 'connected', redis: 'reconnecting' }],
+    [{ ari: 'reconnecting', redis: 'ready' }],
+    [{ ari: 'connecting', redis: 'connecting' }],
+  ])('/readyz: 503 naming the part that is not ready: %j', async (s) => {
+    state = s;
+    const res = await get(base, '/readyz');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ ready: false, ...s });
+  });
 
   test('/metrics: 401 without credentials, the text format with the bearer token', async () => {
     expect((await get(base, '/metrics')).status).toBe(401);
@@ -92,7 +97,9 @@ describe('the routes (in-process server)', () => {
     await get(base, '/no/such/path', true);
     await get(base, '/no/such/other', true);
     const text = await (await get(base, '/metrics', true)).text();
-    expect(series(text, 'callscreen_http_requests_total', '{route="/healthz",status="200"}')).toBe((series(before, 'callscreen_http_requests_total', '{route="/healthz",status="200"}') ?? 0) + 1);
+    expect(series(text, 'callscreen_http_requests_total', '{route="/healthz",status="200"}')).toBe(
+      (series(before, 'callscreen_http_requests_total', '{route="/healthz",status="200"}') ?? 0) + 1,
+    );
     expect(series(text, 'callscreen_http_requests_total', '{route="unmatched",status="404"}')).toBe(2);
     expect(series(text, 'callscreen_http_requests_total', '{route="/metrics",status="401"}')).toBe(1);
   });
@@ -170,7 +177,9 @@ describe('the daemon', () => {
   test('a rules edit that is refused counts one rules reload error', async () => {
     const before = daemon!.lines.length;
     writeFileSync(path.join(daemon!.configDir, 'rules.yaml'), 'allow:\n  - "not a number"\n');
-    await daemon!.waitForLog((l) => l.msg === 'rules edit rejected; keeping the last good rules' && daemon!.lines.indexOf(l) >= before);
+    await daemon!.waitForLog(
+      (l) => l.msg === 'rules edit rejected; keeping the last good rules' && daemon!.lines.indexOf(l) >= before,
+    );
     const text = await (await get(base, '/metrics', true)).text();
     expect(series(text, 'callscreen_rules_reload_errors_total')).toBe(1);
     expect(series(text, 'callscreen_config_reload_errors_total')).toBe(0);

@@ -16,7 +16,17 @@ import type { CallerHistoryQuery } from '../../src/ports/caller-history-store';
 import { PrivateRedis } from '../support/redis-server';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
-import { dayOf, dayStartMs, encodeFeedbackEntry, encodeFeedEntry, numberField, sourceBucketKey, sourcesKey, type FeedEntry, type SourceRecord } from '../../src/adapters/redis/reputation-layout';
+import {
+  dayOf,
+  dayStartMs,
+  encodeFeedbackEntry,
+  encodeFeedEntry,
+  numberField,
+  sourceBucketKey,
+  sourcesKey,
+  type FeedEntry,
+  type SourceRecord,
+} from '../../src/adapters/redis/reputation-layout';
 
 jest.setTimeout(20_000);
 
@@ -42,7 +52,11 @@ let store: RedisCallerHistoryStore;
 let callSeq = 0;
 
 async function storeConnection(): Promise<Redis> {
-  const redis = createRedisConnection({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, connectionName: 'caller-history-test' });
+  const redis = createRedisConnection({
+    url: server.url,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    connectionName: 'caller-history-test',
+  });
   redis.on('error', () => undefined);
   await redis.connect();
   return redis;
@@ -119,7 +133,10 @@ describe('velocity of the number (sliding windows)', () => {
     const a = await store.fetch(query({ at: T }));
     const b = await store.fetch(query({ at: T + 10_000 }));
     const c = await store.fetch(query({ at: T + 70_000 }));
-    expect(a.numberCalls).toEqual([{ windowSeconds: 60, calls: 1 }, { windowSeconds: 3600, calls: 1 }]);
+    expect(a.numberCalls).toEqual([
+      { windowSeconds: 60, calls: 1 },
+      { windowSeconds: 3600, calls: 1 },
+    ]);
     expect(counts(b.numberCalls)).toEqual([2, 2]);
     // t+10 s is exactly 60 s before t+70 s: out of the 60 s window
     expect(counts(c.numberCalls)).toEqual([1, 3]);
@@ -193,14 +210,18 @@ describe('velocity of the number block', () => {
   test('blockDigits 0, or a number no longer than blockDigits, tracks no block: zeros and no block key', async () => {
     const off = await store.fetch(query({ blockDigits: 0, blockWindowsSeconds: [60, 3600] }));
     const short = await store.fetch(query({ e164: '+1234', blockDigits: 4, blockWindowsSeconds: [60] }));
-    expect(off.blockCalls).toEqual([{ windowSeconds: 60, calls: 0 }, { windowSeconds: 3600, calls: 0 }]);
+    expect(off.blockCalls).toEqual([
+      { windowSeconds: 60, calls: 0 },
+      { windowSeconds: 3600, calls: 0 },
+    ]);
     expect(short.blockCalls).toEqual([{ windowSeconds: 60, calls: 0 }]);
     expect(await admin.keys(`${PREFIX}vel:b:*`)).toEqual([]);
   });
 
   test('a hot block: calls of many numbers are all counted, each once', async () => {
     let last = await store.fetch(query({ e164: '+12015550100', at: T0 }));
-    for (let i = 1; i < 40; i++) last = await store.fetch(query({ e164: `+120155501${String(i).padStart(2, '0')}`, at: T0 + i * 1_000 }));
+    for (let i = 1; i < 40; i++)
+      last = await store.fetch(query({ e164: `+120155501${String(i).padStart(2, '0')}`, at: T0 + i * 1_000 }));
     // the 60 s window at t0+39 s holds all 40 calls; the first number called once
     expect(counts(last.blockCalls)).toEqual([40]);
     expect(counts(last.numberCalls)).toEqual([1, 1]);
@@ -315,7 +336,8 @@ describe('maintenance of the sorted sets (amortised trim and TTL)', () => {
   test('runs once per epoch per set: new sets get their TTL at once, later calls of the epoch only ZADD', async () => {
     const start = await maintenanceCalls();
     // within one block epoch: 8 calls from 8 numbers of the block
-    for (let i = 0; i < 8; i++) await store.fetch(query({ e164: `+120155501${i}0`, at: T0 + i * (BLOCK_INTERVAL / 8) }));
+    for (let i = 0; i < 8; i++)
+      await store.fetch(query({ e164: `+120155501${i}0`, at: T0 + i * (BLOCK_INTERVAL / 8) }));
     let now = await maintenanceCalls();
     // one PEXPIRE per new number set and one for the new block set; nothing to trim yet
     expect(now.pexpire - start.pexpire).toBe(8 + 1);
@@ -381,7 +403,9 @@ describe('maintenance of the sorted sets (amortised trim and TTL)', () => {
       const e164 = `+1201555${String(rnd(40)).padStart(4, '0')}`;
       const at = T0 + rnd(4 * HOUR);
       if (rnd(10) === 0) await store.recordCaptchaOutcome(e164, rnd(2) === 0 ? 'passed' : 'failed', at);
-      await store.fetch(query({ e164, at, did: `+1212555010${rnd(3)}`, record: rnd(5) !== 0, callId: `mix-${rnd(250)}` }));
+      await store.fetch(
+        query({ e164, at, did: `+1212555010${rnd(3)}`, record: rnd(5) !== 0, callId: `mix-${rnd(250)}` }),
+      );
     }
     expect(await keysWithoutTtl()).toEqual([]);
   });
@@ -400,7 +424,9 @@ describe('maintenance of the sorted sets (amortised trim and TTL)', () => {
     expect(check.previousCallToDidAt).toBe(T);
     // the bookkeeping is there all the same
     const members = await admin.zrange(NUMBER_KEY, 0, -1);
-    expect(members).toEqual(expect.arrayContaining(['~m', 'c:p', 'c:f', 'c:n', 'd:+12125550100', 'd:+12125550101', 'd:+12125550102']));
+    expect(members).toEqual(
+      expect.arrayContaining(['~m', 'c:p', 'c:f', 'c:n', 'd:+12125550100', 'd:+12125550101', 'd:+12125550102']),
+    );
     expect(await admin.zrange(BLOCK_KEY, 0, -1)).toEqual(expect.arrayContaining(['~e', '~m']));
     // a later epoch maintains both sets; with windows this long nothing is old enough to trim
     const next = await store.fetch(query({ ...q, at: T + HOUR, did: '+12125550100' }));
@@ -419,34 +445,79 @@ describe('maintenance of the sorted sets (amortised trim and TTL)', () => {
     expect(last.previousCallToDidAt).toBe(T + (ids.length - 1) * 1_000);
     expect(last.captcha).toEqual({ failures: 1, lastFailedAt: T - 1_000 });
     // each counted once when fetched again
-    for (const callId of ids) expect(counts((await store.fetch(query({ at: T + 9_000, callId, record: false }))).numberCalls)).toEqual([ids.length + 1, ids.length + 1]);
+    for (const callId of ids)
+      expect(counts((await store.fetch(query({ at: T + 9_000, callId, record: false }))).numberCalls)).toEqual([
+        ids.length + 1,
+        ids.length + 1,
+      ]);
   });
 });
 
 describe('reputation sources', () => {
   const DAY = 86_400_000;
   /** a feed generation as an import leaves it: the source table record and the number's packed entry in its bucket */
-  async function feed(name: string, gen: number, categories: string[], entries: Record<string, FeedEntry>): Promise<SourceRecord> {
-    const record: SourceRecord = { name, kind: 'feed', gen, buckets: 4, entries: Object.keys(entries).length, categories, importedAt: T };
+  async function feed(
+    name: string,
+    gen: number,
+    categories: string[],
+    entries: Record<string, FeedEntry>,
+  ): Promise<SourceRecord> {
+    const record: SourceRecord = {
+      name,
+      kind: 'feed',
+      gen,
+      buckets: 4,
+      entries: Object.keys(entries).length,
+      categories,
+      importedAt: T,
+    };
     await admin.hset(sourcesKey(PREFIX), name, JSON.stringify(record));
-    for (const [e164, entry] of Object.entries(entries)) await admin.hset(sourceBucketKey(PREFIX, record, numberField(e164)), numberField(e164), encodeFeedEntry(entry));
+    for (const [e164, entry] of Object.entries(entries))
+      await admin.hset(sourceBucketKey(PREFIX, record, numberField(e164)), numberField(e164), encodeFeedEntry(entry));
     return record;
   }
   const withSources = () => new RedisCallerHistoryStore(conn, PREFIX, new ReputationSourceTable(conn, PREFIX));
 
   test('every source’s entry and the agents’ feedback come back from the one fetch, decoded', async () => {
     const day = dayOf(T);
-    await feed('robocall', 7, ['Utility-SupplyCharges'], { [E164]: { score: 100, reports: 26, category: 1, firstDay: day - 10, lastDay: day - 1 } });
+    await feed('robocall', 7, ['Utility-SupplyCharges'], {
+      [E164]: { score: 100, reports: 26, category: 1, firstDay: day - 10, lastDay: day - 1 },
+    });
     await feed('ktipp', 9, [], { [E164]: { score: 80, reports: 1, category: 0, firstDay: day, lastDay: day } });
-    const fb: SourceRecord = { name: 'feedback', kind: 'feedback', gen: 0, buckets: 8, entries: 1, categories: [], importedAt: T };
+    const fb: SourceRecord = {
+      name: 'feedback',
+      kind: 'feedback',
+      gen: 0,
+      buckets: 8,
+      entries: 1,
+      categories: [],
+      importedAt: T,
+    };
     await admin.hset(sourcesKey(PREFIX), 'feedback', JSON.stringify(fb));
-    await admin.hset(sourceBucketKey(PREFIX, fb, numberField(E164)), numberField(E164), encodeFeedbackEntry({ spam: 1, ok: 2, last: 'ok', firstAt: T - 2 * DAY, lastAt: T - DAY }));
+    await admin.hset(
+      sourceBucketKey(PREFIX, fb, numberField(E164)),
+      numberField(E164),
+      encodeFeedbackEntry({ spam: 1, ok: 2, last: 'ok', firstAt: T - 2 * DAY, lastAt: T - DAY }),
+    );
     const h = await withSources().fetch(query());
     expect(h.reputation.entries).toEqual([
       { source: 'ktipp', score: 0.8, reports: 1, firstSeenAt: dayStartMs(day), lastSeenAt: dayStartMs(day) },
-      { source: 'robocall', score: 1, reports: 26, category: 'Utility-SupplyCharges', firstSeenAt: dayStartMs(day - 10), lastSeenAt: dayStartMs(day - 1) },
+      {
+        source: 'robocall',
+        score: 1,
+        reports: 26,
+        category: 'Utility-SupplyCharges',
+        firstSeenAt: dayStartMs(day - 10),
+        lastSeenAt: dayStartMs(day - 1),
+      },
     ]);
-    expect(h.reputation.feedback).toEqual({ spam: 1, ok: 2, last: 'ok', firstAt: Math.floor((T - 2 * DAY) / 60_000) * 60_000, lastAt: Math.floor((T - DAY) / 60_000) * 60_000 });
+    expect(h.reputation.feedback).toEqual({
+      spam: 1,
+      ok: 2,
+      last: 'ok',
+      firstAt: Math.floor((T - 2 * DAY) / 60_000) * 60_000,
+      lastAt: Math.floor((T - DAY) / 60_000) * 60_000,
+    });
     // another number in the same sources: not listed
     expect((await withSources().fetch(query({ e164: '+12015550999' }))).reputation).toEqual({ entries: [] });
   });
@@ -461,9 +532,17 @@ describe('reputation sources', () => {
   });
 
   test('entries written to a live source (manual) are read back through the store and the fetch alike', async () => {
-    await new RedisReputationStore(conn, PREFIX).put('manual', [{ e164: E164, score: 0.7, reports: 2, category: 'debt collector', at: T }]);
+    await new RedisReputationStore(conn, PREFIX).put('manual', [
+      { e164: E164, score: 0.7, reports: 2, category: 'debt collector', at: T },
+    ]);
     const [entry] = (await withSources().fetch(query())).reputation.entries;
-    expect(entry).toMatchObject({ source: 'manual', score: 0.7, reports: 2, category: 'debt collector', lastSeenAt: dayStartMs(dayOf(T)) });
+    expect(entry).toMatchObject({
+      source: 'manual',
+      score: 0.7,
+      reports: 2,
+      category: 'debt collector',
+      lastSeenAt: dayStartMs(dayOf(T)),
+    });
     expect((await new RedisReputationStore(conn, PREFIX).lookup(E164)).entries).toEqual([entry]);
   });
 });
@@ -479,10 +558,18 @@ describe('CAPTCHA history', () => {
     expect((await store.fetch(query({ at: T + 20_000 }))).captcha).toEqual({ failures: 2, lastFailedAt: T + 10_000 });
 
     await store.recordCaptchaOutcome(E164, 'passed', T + 30_000);
-    expect((await store.fetch(query({ at: T + 40_000 }))).captcha).toEqual({ failures: 0, lastPassedAt: T + 30_000, lastFailedAt: T + 10_000 });
+    expect((await store.fetch(query({ at: T + 40_000 }))).captcha).toEqual({
+      failures: 0,
+      lastPassedAt: T + 30_000,
+      lastFailedAt: T + 10_000,
+    });
 
     await store.recordCaptchaOutcome(E164, 'failed', T + 50_000);
-    expect((await store.fetch(query({ at: T + 60_000 }))).captcha).toEqual({ failures: 1, lastPassedAt: T + 30_000, lastFailedAt: T + 50_000 });
+    expect((await store.fetch(query({ at: T + 60_000 }))).captcha).toEqual({
+      failures: 1,
+      lastPassedAt: T + 30_000,
+      lastFailedAt: T + 50_000,
+    });
   });
 
   test('expires 90 days after the last outcome', async () => {
@@ -519,7 +606,13 @@ describe('one round trip per fetch', () => {
   test('Redis sees exactly one command from the client per fetch: EVAL the first time on a connection, EVALSHA after; INFO commandstats agrees', async () => {
     const fresh = await storeConnection();
     // with reputation sources known (the table read before): still one command per fetch
-    await admin.hset(sourcesKey(PREFIX), 'robocall', JSON.stringify({ kind: 'feed', gen: 1, buckets: 4, entries: 0, categories: [], importedAt: T }), 'manual', JSON.stringify({ kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: T }));
+    await admin.hset(
+      sourcesKey(PREFIX),
+      'robocall',
+      JSON.stringify({ kind: 'feed', gen: 1, buckets: 4, entries: 0, categories: [], importedAt: T }),
+      'manual',
+      JSON.stringify({ kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: T }),
+    );
     const sources = new ReputationSourceTable(fresh, PREFIX);
     expect((await sources.refresh()).map((s) => s.name)).toEqual(['feedback', 'manual', 'robocall']);
     const freshStore = new RedisCallerHistoryStore(fresh, PREFIX, sources);

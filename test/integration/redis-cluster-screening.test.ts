@@ -9,8 +9,18 @@ import type { Cluster } from 'ioredis';
 import { RedisCallerHistoryStore } from '../../src/adapters/redis/redis-caller-history-store';
 import { createRedisClient, type RedisClient } from '../../src/adapters/redis/redis-connection';
 import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-store';
-import { purgeStaleGenerations, writeFeedGeneration, type PackedEntries } from '../../src/adapters/redis/reputation-import';
-import { dayOf, encodeFeedEntry, generationPattern, numberField, RETIRE_GRACE_MS } from '../../src/adapters/redis/reputation-layout';
+import {
+  purgeStaleGenerations,
+  writeFeedGeneration,
+  type PackedEntries,
+} from '../../src/adapters/redis/reputation-import';
+import {
+  dayOf,
+  encodeFeedEntry,
+  generationPattern,
+  numberField,
+  RETIRE_GRACE_MS,
+} from '../../src/adapters/redis/reputation-layout';
 import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
 import { loadConfigText } from '../../src/config/load-config';
 import type { CallerHistoryQuery } from '../../src/ports/caller-history-store';
@@ -31,12 +41,34 @@ let client: RedisClient;
 /** a feed as the import hands it to the writer: digits -> packed entry */
 function entries(numbers: Record<string, { score: number; reports: number; category?: number }>): PackedEntries {
   const day = dayOf(T);
-  const map = new Map<number, string>(Object.entries(numbers).map(([e164, e]) => [Number(numberField(e164)), encodeFeedEntry({ score: e.score, reports: e.reports, category: e.category ?? 0, firstDay: day - 3, lastDay: day })]));
+  const map = new Map<number, string>(
+    Object.entries(numbers).map(([e164, e]) => [
+      Number(numberField(e164)),
+      encodeFeedEntry({
+        score: e.score,
+        reports: e.reports,
+        category: e.category ?? 0,
+        firstDay: day - 3,
+        lastDay: day,
+      }),
+    ]),
+  );
   return { size: map.size, get: (key) => map.get(key), forEach: (fn) => map.forEach((value, key) => fn(key, value)) };
 }
 
 function query(q: Partial<CallerHistoryQuery> = {}): CallerHistoryQuery {
-  return { e164: CALLER, did: '+12125550100', at: T, callId: randomUUID(), numberWindowsSeconds: [60, 3600], blockWindowsSeconds: [60], blockDigits: 2, repeatWithinSeconds: 900, record: true, ...q };
+  return {
+    e164: CALLER,
+    did: '+12125550100',
+    at: T,
+    callId: randomUUID(),
+    numberWindowsSeconds: [60, 3600],
+    blockWindowsSeconds: [60],
+    blockDigits: 2,
+    repeatWithinSeconds: 900,
+    record: true,
+    ...q,
+  };
 }
 
 /** keys matching a pattern on every master */
@@ -48,7 +80,11 @@ async function keysOnCluster(pattern: string): Promise<string[]> {
 beforeAll(async () => {
   cluster = new ClusterTopology(PORTS, BUS_PORTS);
   await cluster.start();
-  const config = loadConfigText(`redis:\n  keyPrefix: "${prefix}"\n  cluster:\n    nodes: [${cluster.clusterNodes.map((n) => `"${n}"`).join(', ')}]\n`, 'callscreen.yaml', {}).config;
+  const config = loadConfigText(
+    `redis:\n  keyPrefix: "${prefix}"\n  cluster:\n    nodes: [${cluster.clusterNodes.map((n) => `"${n}"`).join(', ')}]\n`,
+    'callscreen.yaml',
+    {},
+  ).config;
   client = createRedisClient(config.redis, { connectionName: 'cluster-screening-test', commandTimeoutMs: 2000 });
   client.on('error', () => undefined);
   await client.connect();
@@ -61,13 +97,21 @@ afterAll(async () => {
 });
 
 test('a feed import, an agent’s verdict and a call’s history all come back from one fetch on a Cluster', async () => {
-  const imported = await writeFeedGeneration(client, prefix, { source: 'robocall', origin: 'robocall.csv', entries: entries({ [CALLER]: { score: 100, reports: 26, category: 1 }, '+18336317911': { score: 90, reports: 3 } }), categories: ['warranty'], now: T });
+  const imported = await writeFeedGeneration(client, prefix, {
+    source: 'robocall',
+    origin: 'robocall.csv',
+    entries: entries({ [CALLER]: { score: 100, reports: 26, category: 1 }, '+18336317911': { score: 90, reports: 3 } }),
+    categories: ['warranty'],
+    now: T,
+  });
   expect(imported.entries).toBe(2);
   await new RedisFeedbackStore(client, prefix, () => T).report({ e164: CALLER, verdict: 'spam', at: T, host: 'test' });
 
   const store = new RedisCallerHistoryStore(client, prefix, new ReputationSourceTable(client, prefix));
   const first = await store.fetch(query());
-  expect(first.reputation.entries).toEqual([expect.objectContaining({ source: 'robocall', score: 1, reports: 26, category: 'warranty' })]);
+  expect(first.reputation.entries).toEqual([
+    expect.objectContaining({ source: 'robocall', score: 1, reports: 26, category: 'warranty' }),
+  ]);
   expect(first.reputation.feedback).toMatchObject({ spam: 1, ok: 0, last: 'spam' });
   expect(first.numberCalls.map((w) => w.calls)).toEqual([1, 1]);
 
@@ -82,18 +126,39 @@ test('a feed import, an agent’s verdict and a call’s history all come back f
 
   // a CAPTCHA outcome lands in the same set the next fetch reads
   await store.recordCaptchaOutcome(CALLER, 'failed', T + 4_000);
-  expect((await store.fetch(query({ at: T + 5_000, record: false }))).captcha).toEqual({ failures: 1, lastFailedAt: T + 4_000 });
+  expect((await store.fetch(query({ at: T + 5_000, record: false }))).captcha).toEqual({
+    failures: 1,
+    lastFailedAt: T + 4_000,
+  });
 });
 
 test('a re-import replaces the source at once; the replaced generation is deleted from every master after its grace', async () => {
-  const first = await writeFeedGeneration(client, prefix, { source: 'ftc', origin: 'a.csv', entries: entries(Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`+1201555${String(1000 + i)}`, { score: 80, reports: 1 }]))), categories: [], now: T });
+  const first = await writeFeedGeneration(client, prefix, {
+    source: 'ftc',
+    origin: 'a.csv',
+    entries: entries(
+      Object.fromEntries(
+        Array.from({ length: 300 }, (_, i) => [`+1201555${String(1000 + i)}`, { score: 80, reports: 1 }]),
+      ),
+    ),
+    categories: [],
+    now: T,
+  });
   const oldKeys = await keysOnCluster(generationPattern(prefix, 'ftc', first.record.gen));
   expect(oldKeys.length).toBe(first.record.buckets);
-  const second = await writeFeedGeneration(client, prefix, { source: 'ftc', origin: 'b.csv', entries: entries({ '+12015551000': { score: 60, reports: 2 } }), categories: [], now: T });
+  const second = await writeFeedGeneration(client, prefix, {
+    source: 'ftc',
+    origin: 'b.csv',
+    entries: entries({ '+12015551000': { score: 60, reports: 2 } }),
+    categories: [],
+    now: T,
+  });
   expect(second.removed).toBe(299);
 
   const store = new RedisCallerHistoryStore(client, prefix, new ReputationSourceTable(client, prefix));
-  expect((await store.fetch(query({ e164: '+12015551000', record: false }))).reputation.entries).toEqual([expect.objectContaining({ source: 'ftc', score: 0.6, reports: 2 })]);
+  expect((await store.fetch(query({ e164: '+12015551000', record: false }))).reputation.entries).toEqual([
+    expect.objectContaining({ source: 'ftc', score: 0.6, reports: 2 }),
+  ]);
   expect((await store.fetch(query({ e164: '+12015551001', record: false }))).reputation.entries).toEqual([]);
 
   expect((await purgeStaleGenerations(client, prefix, T)).generations).toBe(0); // still in its grace

@@ -75,7 +75,9 @@ test('the call log written through the cluster client is read back whole, newest
   const recent = await log.recent(10);
   expect(recent.map((r) => r.callId)).toEqual([...ids].reverse());
   // the stream lives on exactly one master (the one owning its slot), as a stream
-  const holders = await Promise.all(PORTS.map((port) => withRedis(port, (r) => r.call('EXISTS', `${prefix}calls`).catch(() => 0))));
+  const holders = await Promise.all(
+    PORTS.map((port) => withRedis(port, (r) => r.call('EXISTS', `${prefix}calls`).catch(() => 0))),
+  );
   expect(holders.filter((n) => n === 1)).toHaveLength(1);
 });
 
@@ -88,26 +90,41 @@ test('keys spread over the three masters are all reachable through the one clien
   expect(perNode.every((n) => n > 0)).toBe(true);
 });
 
-test('callscreen check consults the cluster for a number\'s history', async () => {
+test("callscreen check consults the cluster for a number's history", async () => {
   const dir = writeConfigDir(configText(), 'allow: []\ndeny: []\n');
-  const { code, stdout, stderr } = await runCli(dir, ['check', '+13125550111', '--json', '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: '' });
+  const { code, stdout, stderr } = await runCli(
+    dir,
+    ['check', '+13125550111', '--json', '--config', 'callscreen.yaml'],
+    { CALLSCREEN_REDIS_URL: '' },
+  );
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   const result = JSON.parse(stdout) as { redis: { status: string; url: string } };
-  expect(result.redis).toMatchObject({ status: 'consulted', url: `cluster ${cluster.clusterNodes[0]!},redis://${cluster.clusterNodes[1]!},${cluster.clusterNodes[2]!}` });
+  expect(result.redis).toMatchObject({
+    status: 'consulted',
+    url: `cluster ${cluster.clusterNodes[0]!},redis://${cluster.clusterNodes[1]!},${cluster.clusterNodes[2]!}`,
+  });
 });
 
 test('a daemon on the cluster screens a call with its history and logs it there', async () => {
   const app = 'cs-scale-cluster';
-  const daemon = await startDaemon({ config: `${configText()}ari:\n  app: ${app}\nscreening:\n  deadlineMs: 500\n  timeZone: UTC\n`, env: { CALLSCREEN_REDIS_URL: '' } });
+  const daemon = await startDaemon({
+    config: `${configText()}ari:\n  app: ${app}\nscreening:\n  deadlineMs: 500\n  timeZone: UTC\n`,
+    env: { CALLSCREEN_REDIS_URL: '' },
+  });
   const harness = await CallHarness.open();
   try {
-    const call = await harness.placeCall({ caller: '+13126609911', did: '+12125550100', channelVars: { CALLSCREEN_APP: app } });
+    const call = await harness.placeCall({
+      caller: '+13126609911',
+      did: '+12125550100',
+      channelVars: { CALLSCREEN_APP: app },
+    });
     expect(await harness.waitForDestination(call, 15_000)).toBe('agents');
     const line = await daemon.screenedLine((l) => l.callId === call.screenedUniqueId);
     expect(line).toMatchObject({ verdict: 'allow', degraded: false });
     const log = new RedisCallLog(client, prefix, 'calls', 1000);
     const deadline = Date.now() + 5000;
-    while (!(await log.recent(20)).some((r) => r.callId === call.screenedUniqueId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!(await log.recent(20)).some((r) => r.callId === call.screenedUniqueId) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await log.recent(20)).filter((r) => r.callId === call.screenedUniqueId)).toHaveLength(1);
   } finally {
     await daemon.stop();

@@ -69,7 +69,9 @@ afterAll(async () => {
 });
 
 async function streamRecords(port: number): Promise<ScreenedCallRecord[]> {
-  const entries = (await topology.data(port, (r: Redis) => r.xrange(`${prefix}calls`, '-', '+'))) as Array<[string, string[]]>;
+  const entries = (await topology.data(port, (r: Redis) => r.xrange(`${prefix}calls`, '-', '+'))) as Array<
+    [string, string[]]
+  >;
   return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('record') + 1] ?? '{}') as ScreenedCallRecord);
 }
 
@@ -84,7 +86,10 @@ async function replicaCaughtUp(): Promise<void> {
   throw new Error('the replica did not catch up with the master');
 }
 
-async function placeAndRoute(count: number, gapMs: number): Promise<Array<{ call: PlacedCall; destination: Promise<string> }>> {
+async function placeAndRoute(
+  count: number,
+  gapMs: number,
+): Promise<Array<{ call: PlacedCall; destination: Promise<string> }>> {
   const calls: Array<{ call: PlacedCall; destination: Promise<string> }> = [];
   for (let i = 0; i < count; i++) {
     const call = await harness.placeCall({ caller: nextCaller(), did: '+12125550100' });
@@ -117,25 +122,33 @@ test('calls keep reaching the agents through a Sentinel failover, and the daemon
   const after = await placeAndRoute(6, 100);
 
   for (const { destination } of [...during, ...after]) expect(await destination).toBe('agents');
-  for (const { call } of after) expect(await daemon.screenedLine(screened(call))).toMatchObject({ verdict: 'allow', degraded: false });
+  for (const { call } of after)
+    expect(await daemon.screenedLine(screened(call))).toMatchObject({ verdict: 'allow', degraded: false });
 
   expect(await topology.role(PORTS.replica)).toBe('master');
   await topology.waitForRole(PORTS.master, 'slave'); // the sentinels demote the old master a moment later
 
   const records = await streamRecords(PORTS.replica);
   const countOf = (call: PlacedCall) => records.filter((r) => r.callId === call.screenedUniqueId).length;
-  for (const { call } of [...before, ...after]) expect({ call: call.testId, records: countOf(call) }).toEqual({ call: call.testId, records: 1 });
+  for (const { call } of [...before, ...after])
+    expect({ call: call.testId, records: countOf(call) }).toEqual({ call: call.testId, records: 1 });
   for (const { call } of during) expect(countOf(call)).toBeLessThanOrEqual(1);
   // the newest entry on the new master is the last call: the daemon writes there now
   expect(records.at(-1)?.callId).toBe(after.at(-1)!.call.screenedUniqueId);
 
   // the daemon said which Redis it uses, and never the password
-  expect(daemon.lines.find((l) => l.msg === 'redis connected')).toMatchObject({ redis: `sentinel ${MASTER_NAME} via ${topology.sentinelNodes.join(',')} (db 0)` });
+  expect(daemon.lines.find((l) => l.msg === 'redis connected')).toMatchObject({
+    redis: `sentinel ${MASTER_NAME} via ${topology.sentinelNodes.join(',')} (db 0)`,
+  });
   expect(JSON.stringify(daemon.lines) + daemon.stderr).not.toContain(PASSWORD);
 });
 
 test('with no sentinel answering, connectInBackground gives up at once instead of holding up the start', async () => {
-  const settings = loadConfigText(`redis:\n  sentinel:\n    name: ${MASTER_NAME}\n    nodes: ["127.0.0.1:26429", "127.0.0.1:26428"]\n`, 'callscreen.yaml', {}).config.redis;
+  const settings = loadConfigText(
+    `redis:\n  sentinel:\n    name: ${MASTER_NAME}\n    nodes: ["127.0.0.1:26429", "127.0.0.1:26428"]\n`,
+    'callscreen.yaml',
+    {},
+  ).config.redis;
   const client = createRedisClient(settings, { connectionName: 'scale-out-no-sentinel' });
   client.on('error', () => undefined);
   try {

@@ -45,9 +45,14 @@ const listed = nextCaller();
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   // written once, before the daemons start (a daemon learns new reputation sources on its periodic refresh)
-  await new RedisReputationStore(redis, prefix).put('scale-out-feed', [{ e164: listed, score: 0.95, reports: 30, category: 'robocall' }]);
+  await new RedisReputationStore(redis, prefix).put('scale-out-feed', [
+    { e164: listed, score: 0.95, reports: 30, category: 'robocall' },
+  ]);
   harness = await CallHarness.open();
-  [daemonA, daemonB] = await Promise.all([startDaemon({ config: config(APP_A) }), startDaemon({ config: config(APP_B) })]);
+  [daemonA, daemonB] = await Promise.all([
+    startDaemon({ config: config(APP_A) }),
+    startDaemon({ config: config(APP_B) }),
+  ]);
 });
 
 afterAll(async () => {
@@ -58,7 +63,12 @@ afterAll(async () => {
 });
 
 /** One call through the daemon registered as `app`: where Asterisk says it went, and that daemon's log line. */
-async function callThrough(daemon: DaemonProcess, app: string, caller: string, did: string): Promise<{ destination: CallDestination; line: LogLine; callId: string }> {
+async function callThrough(
+  daemon: DaemonProcess,
+  app: string,
+  caller: string,
+  did: string,
+): Promise<{ destination: CallDestination; line: LogLine; callId: string }> {
   const call = await harness.placeCall({ caller, did, channelVars: { CALLSCREEN_APP: app } });
   const destination = await harness.waitForDestination(call, 15_000);
   const line = await daemon.screenedLine((l) => l.callId === call.screenedUniqueId);

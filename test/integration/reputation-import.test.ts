@@ -4,7 +4,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { purgeStaleGenerations, removeSource, writeFeedGeneration } from '../../src/adapters/redis/reputation-import';
-import { bucketKey, decodeFeedEntry, generationCounterKey, numberField, parseSourceTable, pendingKey, RETIRE_GRACE_MS, sourceBucketKey, sourcesKey, type SourceRecord } from '../../src/adapters/redis/reputation-layout';
+import {
+  bucketKey,
+  decodeFeedEntry,
+  generationCounterKey,
+  numberField,
+  parseSourceTable,
+  pendingKey,
+  RETIRE_GRACE_MS,
+  sourceBucketKey,
+  sourcesKey,
+  type SourceRecord,
+} from '../../src/adapters/redis/reputation-layout';
 import { FeedAggregate } from '../../src/reputation/feeds/feed-aggregate';
 import { FeedParser, readFeedFile } from '../../src/reputation/feeds/reputation-feed';
 import { PrivateRedis } from '../support/redis-server';
@@ -60,11 +71,28 @@ async function lookup(name: string, e164: string): Promise<ReturnType<typeof dec
 describe('writeFeedGeneration', () => {
   test('an imported fixture reads back through the layout codecs', async () => {
     const aggregate = await aggregateOf(path.join(__dirname, '../fixtures/robocall-admin-sample.csv'));
-    const result = await writeFeedGeneration(redis, PREFIX, { source: 'robocall', origin: 'robocall-admin-sample.csv', entries: aggregate, categories: aggregate.categories });
+    const result = await writeFeedGeneration(redis, PREFIX, {
+      source: 'robocall',
+      origin: 'robocall-admin-sample.csv',
+      entries: aggregate,
+      categories: aggregate.categories,
+    });
     expect(result).toMatchObject({ entries: aggregate.size, added: aggregate.size, updated: 0, removed: 0 });
     const record = await source('robocall');
-    expect(record).toMatchObject({ kind: 'feed', gen: result.record.gen, entries: aggregate.size, origin: 'robocall-admin-sample.csv', categories: ['Utility-SupplyCharges', 'Made-Up'] });
-    expect(await lookup('robocall', '+17244428039')).toEqual({ score: 100, reports: 20, category: 1, firstDay: TODAY, lastDay: TODAY });
+    expect(record).toMatchObject({
+      kind: 'feed',
+      gen: result.record.gen,
+      entries: aggregate.size,
+      origin: 'robocall-admin-sample.csv',
+      categories: ['Utility-SupplyCharges', 'Made-Up'],
+    });
+    expect(await lookup('robocall', '+17244428039')).toEqual({
+      score: 100,
+      reports: 20,
+      category: 1,
+      firstDay: TODAY,
+      lastDay: TODAY,
+    });
     expect(await redis.hlen(pendingKey(PREFIX))).toBe(0);
   });
 
@@ -72,7 +100,12 @@ describe('writeFeedGeneration', () => {
     const first = await aggregateOf(numbersFile(['+12025550143', '+13125550178']));
     await writeFeedGeneration(redis, PREFIX, { source: 'feed-a', origin: 'a', entries: first, categories: [] });
     const second = await aggregateOf(numbersFile(['+12025550143', '+12025550143', '+16175550110']));
-    const result = await writeFeedGeneration(redis, PREFIX, { source: 'feed-a', origin: 'b', entries: second, categories: [] });
+    const result = await writeFeedGeneration(redis, PREFIX, {
+      source: 'feed-a',
+      origin: 'b',
+      entries: second,
+      categories: [],
+    });
     expect(result).toMatchObject({ entries: 2, added: 1, updated: 1, removed: 1 });
     expect(await lookup('feed-a', '+13125550178')).toBeUndefined();
     expect(await lookup('feed-a', '+12025550143')).toMatchObject({ reports: 2 });
@@ -82,9 +115,16 @@ describe('writeFeedGeneration', () => {
   test('during a re-import a reader never misses a number in both lists and the source table switches once', async () => {
     const numbers = Array.from({ length: 20_000 }, (_, i) => `+1212${String(2_000_000 + i * 37).padStart(7, '0')}`);
     const watched = '+12122000000';
-    await writeFeedGeneration(redis, PREFIX, { source: 'big', origin: 'a', entries: await aggregateOf(numbersFile(numbers)), categories: [] });
+    await writeFeedGeneration(redis, PREFIX, {
+      source: 'big',
+      origin: 'a',
+      entries: await aggregateOf(numbersFile(numbers)),
+      categories: [],
+    });
     const before = (await source('big'))?.gen;
-    const next = await aggregateOf(numbersFile([...numbers.slice(0, 10_000), ...numbers.map((n) => n.replace('+1212', '+1646'))]));
+    const next = await aggregateOf(
+      numbersFile([...numbers.slice(0, 10_000), ...numbers.map((n) => n.replace('+1212', '+1646'))]),
+    );
 
     const reader = server.client();
     let stop = false;
@@ -103,7 +143,13 @@ describe('writeFeedGeneration', () => {
         reads++;
       }
     })();
-    const result = await writeFeedGeneration(redis, PREFIX, { source: 'big', origin: 'b', entries: next, categories: [], inFlight: 4 });
+    const result = await writeFeedGeneration(redis, PREFIX, {
+      source: 'big',
+      origin: 'b',
+      entries: next,
+      categories: [],
+      inFlight: 4,
+    });
     await new Promise((r) => setTimeout(r, 20));
     stop = true;
     await poll;
@@ -114,10 +160,21 @@ describe('writeFeedGeneration', () => {
   });
 
   test('the replaced generation is deleted once its grace period is over, not before', async () => {
-    await writeFeedGeneration(redis, PREFIX, { source: 'feed-a', origin: 'a', entries: await aggregateOf(numbersFile(['+12025550143'])), categories: [] });
+    await writeFeedGeneration(redis, PREFIX, {
+      source: 'feed-a',
+      origin: 'a',
+      entries: await aggregateOf(numbersFile(['+12025550143'])),
+      categories: [],
+    });
     const old = (await source('feed-a')) as SourceRecord;
     const now = Date.now();
-    await writeFeedGeneration(redis, PREFIX, { source: 'feed-a', origin: 'b', entries: await aggregateOf(numbersFile(['+13125550178'])), categories: [], now });
+    await writeFeedGeneration(redis, PREFIX, {
+      source: 'feed-a',
+      origin: 'b',
+      entries: await aggregateOf(numbersFile(['+13125550178'])),
+      categories: [],
+      now,
+    });
     const oldKey = bucketKey(PREFIX, 'feed-a', old.gen, 0);
     expect(await redis.exists(oldKey)).toBe(1);
     await purgeStaleGenerations(redis, PREFIX, now + RETIRE_GRACE_MS - 1);
@@ -135,7 +192,11 @@ describe('writeFeedGeneration', () => {
     await redis.hset(bucketKey(PREFIX, 'crashed', gen, 0), '12025550143', '1');
     await redis.hset(bucketKey(PREFIX, 'crashed', gen, 5), '13125550178', '1');
     // a recent pending import (still running) stays
-    await redis.hset(pendingKey(PREFIX), 'running', JSON.stringify({ gen: gen + 1, startedAt: Date.now(), host: 'h', pid: 2 }));
+    await redis.hset(
+      pendingKey(PREFIX),
+      'running',
+      JSON.stringify({ gen: gen + 1, startedAt: Date.now(), host: 'h', pid: 2 }),
+    );
     await redis.hset(bucketKey(PREFIX, 'running', gen + 1, 0), '12025550143', '1');
     const purged = await purgeStaleGenerations(redis, PREFIX);
     expect(purged).toEqual({ generations: 1, keys: 2, crashed: 1 });
@@ -144,7 +205,12 @@ describe('writeFeedGeneration', () => {
   });
 
   test('remove-source takes the source out of the table at once and its keys after the grace period', async () => {
-    await writeFeedGeneration(redis, PREFIX, { source: 'feed-a', origin: 'a', entries: await aggregateOf(numbersFile(['+12025550143'])), categories: [] });
+    await writeFeedGeneration(redis, PREFIX, {
+      source: 'feed-a',
+      origin: 'a',
+      entries: await aggregateOf(numbersFile(['+12025550143'])),
+      categories: [],
+    });
     const now = Date.now();
     expect(await removeSource(redis, PREFIX, 'feed-a', now)).toMatchObject({ name: 'feed-a', entries: 1 });
     expect(await source('feed-a')).toBeUndefined();
@@ -154,16 +220,33 @@ describe('writeFeedGeneration', () => {
   });
 
   test('a source of another kind is not overwritten by an import', async () => {
-    await redis.hset(sourcesKey(PREFIX), 'manual', JSON.stringify({ kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: 0 }));
-    await expect(writeFeedGeneration(redis, PREFIX, { source: 'manual', origin: 'a', entries: await aggregateOf(numbersFile(['+12025550143'])), categories: [] })).rejects.toThrow(/live source/);
+    await redis.hset(
+      sourcesKey(PREFIX),
+      'manual',
+      JSON.stringify({ kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: 0 }),
+    );
+    await expect(
+      writeFeedGeneration(redis, PREFIX, {
+        source: 'manual',
+        origin: 'a',
+        entries: await aggregateOf(numbersFile(['+12025550143'])),
+        categories: [],
+      }),
+    ).rejects.toThrow(/live source/);
   });
 
   test('buckets of ~5,000 numbers stay listpack-encoded', async () => {
     const numbers = Array.from({ length: 5000 }, (_, i) => `+1${200 + (i % 800)}555${String(i).padStart(4, '0')}`);
-    const result = await writeFeedGeneration(redis, PREFIX, { source: 'mem', origin: 'a', entries: await aggregateOf(numbersFile(numbers)), categories: [] });
+    const result = await writeFeedGeneration(redis, PREFIX, {
+      source: 'mem',
+      origin: 'a',
+      entries: await aggregateOf(numbersFile(numbers)),
+      categories: [],
+    });
     expect(result.record.buckets).toBe(128);
     const encodings = new Set<string>();
-    for (let b = 0; b < result.record.buckets; b++) encodings.add(String(await redis.object('ENCODING', bucketKey(PREFIX, 'mem', result.record.gen, b))));
+    for (let b = 0; b < result.record.buckets; b++)
+      encodings.add(String(await redis.object('ENCODING', bucketKey(PREFIX, 'mem', result.record.gen, b))));
     expect([...encodings]).toEqual(['listpack']);
   });
 });
@@ -171,37 +254,79 @@ describe('writeFeedGeneration', () => {
 describe('callscreen import (CLI)', () => {
   function cli(args: string[], port = PORT): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, [path.join(repoRoot, 'bin', 'callscreen.js'), ...args, '--config', path.join(repoRoot, 'config', 'callscreen.yaml')], { cwd: repoRoot, env: { ...process.env, CALLSCREEN_REDIS_URL: `redis://127.0.0.1:${port}` } }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [
+          path.join(repoRoot, 'bin', 'callscreen.js'),
+          ...args,
+          '--config',
+          path.join(repoRoot, 'config', 'callscreen.yaml'),
+        ],
+        { cwd: repoRoot, env: { ...process.env, CALLSCREEN_REDIS_URL: `redis://127.0.0.1:${port}` } },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
   }
   const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', name);
 
   test('imports with rejected lines: exit 0, the summary on stdout, FILE:LINE: reason on stderr', async () => {
-    const run = await cli(['import', fixture('robocall-admin-sample.csv'), '--source', 'robocall', '--skip', 'likely_admin=yes']);
+    const run = await cli([
+      'import',
+      fixture('robocall-admin-sample.csv'),
+      '--source',
+      'robocall',
+      '--skip',
+      'likely_admin=yes',
+    ]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^imported 4 \(new 4, updated 0, removed 0\), rejected 1, skipped 3, duplicates 1 in \d+\.\d s\n/);
-    expect(run.stderr).toBe(`${fixture('robocall-admin-sample.csv')}:12: number "+1800555": +1800555 has a length no number in its country has\n`);
+    expect(run.stdout).toMatch(
+      /^imported 4 \(new 4, updated 0, removed 0\), rejected 1, skipped 3, duplicates 1 in \d+\.\d s\n/,
+    );
+    expect(run.stderr).toBe(
+      `${fixture('robocall-admin-sample.csv')}:12: number "+1800555": +1800555 has a length no number in its country has\n`,
+    );
     const again = await cli(['import', fixture('robocall-admin-sample.csv'), '--source', 'robocall']);
     expect(again.stdout).toMatch(/^imported 7 \(new 3, updated 0, removed 0\), rejected 1, skipped 0, duplicates 1/);
     const sources = await cli(['reputation', 'sources']);
-    expect(sources.stdout).toMatch(/^NAME +KIND +ENTRIES +BUCKETS +IMPORTED AT +ORIGIN\nrobocall +feed +7 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +robocall-admin-sample\.csv\n$/);
+    expect(sources.stdout).toMatch(
+      /^NAME +KIND +ENTRIES +BUCKETS +IMPORTED AT +ORIGIN\nrobocall +feed +7 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +robocall-admin-sample\.csv\n$/,
+    );
   });
 
   test('the Swiss layout with --region CH', async () => {
     const run = await cli(['import', fixture('ch-blocklist-layout.csv'), '--source', 'ktipp', '--region', 'CH']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^imported 5 \(new 5, updated 0, removed 0\), rejected 2, skipped 0, duplicates 1 in/);
-    expect(run.stderr.split('\n').filter(Boolean).map((l) => l.replace(/: .*/, ''))).toEqual([`${fixture('ch-blocklist-layout.csv')}:9`, `${fixture('ch-blocklist-layout.csv')}:10`]);
+    expect(
+      run.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/: .*/, '')),
+    ).toEqual([`${fixture('ch-blocklist-layout.csv')}:9`, `${fixture('ch-blocklist-layout.csv')}:10`]);
   });
 
   test('bad options and unreadable files exit 2 and leave the source alone; no Redis exits 1', async () => {
-    expect(await cli(['import', fixture('numbers.txt'), '--source', 'x', '--format', 'xml'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--format "xml"') });
-    expect(await cli(['import', fixture('robocall-sample.csv'), '--source', 'x', '--skip', 'admin=yes'])).toMatchObject({ code: 2, stderr: expect.stringContaining('no column "admin"') });
-    expect(await cli(['import', fixture('nonexistent.csv'), '--source', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot read') });
-    expect(await cli(['import', fixture('numbers.txt'), '--source', 'Bad Name'])).toMatchObject({ code: 2, stderr: expect.stringContaining('source name') });
-    expect(await cli(['reputation', 'remove-source', 'nothing'])).toMatchObject({ code: 2, stderr: expect.stringContaining('no source "nothing"') });
+    expect(await cli(['import', fixture('numbers.txt'), '--source', 'x', '--format', 'xml'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--format "xml"'),
+    });
+    expect(await cli(['import', fixture('robocall-sample.csv'), '--source', 'x', '--skip', 'admin=yes'])).toMatchObject(
+      { code: 2, stderr: expect.stringContaining('no column "admin"') },
+    );
+    expect(await cli(['import', fixture('nonexistent.csv'), '--source', 'x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('cannot read'),
+    });
+    expect(await cli(['import', fixture('numbers.txt'), '--source', 'Bad Name'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('source name'),
+    });
+    expect(await cli(['reputation', 'remove-source', 'nothing'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('no source "nothing"'),
+    });
     expect((await cli(['import', fixture('numbers.txt'), '--source', 'x'], DEAD_PORT)).code).toBe(1);
     expect(await redis.hlen(sourcesKey(PREFIX))).toBe(0);
   });

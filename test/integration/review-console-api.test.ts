@@ -30,7 +30,8 @@ const PASSWORD = 'console-api-pass-4b7d2e';
 const TOKEN = 'console-api-token-9e1c4a7f3b';
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 const XSS_NAME = '<script>alert(1)</script>';
-const RULES = 'allow:\n  - number: "+1 212 555 0100"\n    label: Head office\ndeny:\n  - number: "+1 900*"\n    label: Premium-rate lines\n';
+const RULES =
+  'allow:\n  - number: "+1 212 555 0100"\n    label: Head office\ndeny:\n  - number: "+1 900*"\n    label: Premium-rate lines\n';
 const env = { CS_CONSOLE_PASS: PASSWORD, CS_CONSOLE_TOKEN: TOKEN };
 
 const redisServer = new PrivateRedis(16485);
@@ -91,9 +92,14 @@ function record(spec: RecordSpec): ScreenedCallRecord {
   };
 }
 
-const get = (p: string, headers: Record<string, string> = {}) => fetch(`${base}${p}`, { headers: { authorization: basic, ...headers } });
+const get = (p: string, headers: Record<string, string> = {}) =>
+  fetch(`${base}${p}`, { headers: { authorization: basic, ...headers } });
 const postJson = (p: string, body: unknown, headers: Record<string, string> = {}, at = base) =>
-  fetch(`${at}${p}`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json', 'x-callscreen-request': '1', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${at}${p}`, {
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/json', 'x-callscreen-request': '1', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 interface CallJson {
   id: string;
@@ -165,7 +171,13 @@ describe('authentication', () => {
   test.each(ROUTES)('%s %s answers 401 without credentials and with a wrong password', async (method, p) => {
     const wrong = `Basic ${Buffer.from(`${USER}:${PASSWORD}x`).toString('base64')}`;
     for (const headers of [{}, { authorization: wrong }] as Array<Record<string, string>>) {
-      const init: RequestInit = { method, headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json', 'x-callscreen-request': '1' } : {}) } };
+      const init: RequestInit = {
+        method,
+        headers: {
+          ...headers,
+          ...(method === 'POST' ? { 'content-type': 'application/json', 'x-callscreen-request': '1' } : {}),
+        },
+      };
       if (method === 'POST') init.body = JSON.stringify({ number: '+12125550147', verdict: 'spam' });
       const res = await fetch(`${base}${p}`, init);
       expect([p, res.status]).toEqual([p, 401]);
@@ -207,12 +219,18 @@ describe('GET /api/v1/calls', () => {
     });
     expect(calls.find((c) => c.id === ids[2])?.callerName).toBe(XSS_NAME);
     expect(calls.find((c) => c.id === ids[0])?.callerName).toBe('ACME Corp');
-    expect(calls.find((c) => c.id === ids[3])).toMatchObject({ caller: { raw: 'anonymous', e164: null }, captcha: { outcome: 'passed', attempts: 1 } });
+    expect(calls.find((c) => c.id === ids[3])).toMatchObject({
+      caller: { raw: 'anonymous', e164: null },
+      captcha: { outcome: 'passed', attempts: 1 },
+    });
   });
 
   test('filters: verdicts, caller number (any spelling), DID, and the limit with `more`', async () => {
     expect((await callsOf('?verdict=voicemail,reject')).calls.map((c) => c.id)).toEqual([ids[4], ids[1]]);
-    expect((await callsOf(`?number=${encodeURIComponent('(833) 631-7944')}`)).calls.map((c) => c.id)).toEqual([ids[4], ids[1]]);
+    expect((await callsOf(`?number=${encodeURIComponent('(833) 631-7944')}`)).calls.map((c) => c.id)).toEqual([
+      ids[4],
+      ids[1],
+    ]);
     expect((await callsOf('?number=withheld')).calls.map((c) => c.id)).toEqual([ids[3]]);
     expect((await callsOf(`?did=${encodeURIComponent('+1 212 555 0199')}`)).calls.map((c) => c.id)).toEqual([ids[4]]);
     expect((await callsOf('?verdict=allow&limit=1')).calls.map((c) => c.id)).toEqual([ids[2]]);
@@ -291,12 +309,20 @@ describe('security headers', () => {
   });
 
   test('/api answers are never cached', async () => {
-    for (const p of ['/api/v1/calls', '/api/v1/rules', '/api/v1/summary', '/api/v1/calls/1-0']) expect([p, (await get(p)).headers.get('cache-control')]).toEqual([p, 'no-store']);
+    for (const p of ['/api/v1/calls', '/api/v1/rules', '/api/v1/summary', '/api/v1/calls/1-0'])
+      expect([p, (await get(p)).headers.get('cache-control')]).toEqual([p, 'no-store']);
     expect((await fetch(`${base}/api/v1/calls`)).headers.get('cache-control')).toBe('no-store');
   });
 
   test('no CORS: a preflight gets no Access-Control-Allow-* headers', async () => {
-    const res = await fetch(`${base}/api/v1/allow`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-callscreen-request' } });
+    const res = await fetch(`${base}/api/v1/allow`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'x-callscreen-request',
+      },
+    });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect([...res.headers.keys()].filter((h) => h.startsWith('access-control-'))).toEqual([]);
   });
@@ -333,7 +359,20 @@ describe('rules', () => {
   test('GET /api/v1/rules/source refuses every other path: relative, absolute, encoded, a symlink out of the folder, the config itself', async () => {
     symlinkSync('/etc/passwd', path.join(dir, 'evil.yaml'));
     symlinkSync('/etc', path.join(dir, 'etc'));
-    for (const name of ['../callscreen.yaml', '/etc/passwd', '..%2f..%2fetc%2fpasswd', '..%252f..%252fetc%252fpasswd', 'evil.yaml', 'etc/passwd', 'callscreen.yaml', '..', '.', 'rules.yaml%00.txt', '%2e%2e%2fcallscreen.yaml', '']) {
+    for (const name of [
+      '../callscreen.yaml',
+      '/etc/passwd',
+      '..%2f..%2fetc%2fpasswd',
+      '..%252f..%252fetc%252fpasswd',
+      'evil.yaml',
+      'etc/passwd',
+      'callscreen.yaml',
+      '..',
+      '.',
+      'rules.yaml%00.txt',
+      '%2e%2e%2fcallscreen.yaml',
+      '',
+    ]) {
       const res = await get(`/api/v1/rules/source?name=${name}`);
       expect([name, res.status === 400 || res.status === 404]).toEqual([name, true]);
       const text = await res.text();
@@ -343,10 +382,18 @@ describe('rules', () => {
     expect((await get('/api/v1/rules/source')).status).toBe(400);
   });
 
-  test('a rejected edit shows as lastReloadError and on its file, from the daemon\'s running reloader', async () => {
+  test("a rejected edit shows as lastReloadError and on its file, from the daemon's running reloader", async () => {
     const d = configDir(PORT_B, 'rcb:');
     const loaded = loadConfig(path.join(d, 'callscreen.yaml'));
-    const reloader = new RulesReloader({ file: loaded.rulesFile, displayName: 'rules.yaml', managedFile: path.join(d, 'rules.managed.yaml'), managedDisplayName: 'rules.managed.yaml', defaultRegion: 'US', logger: pino({ level: 'silent' }), pollIntervalMs: 50 });
+    const reloader = new RulesReloader({
+      file: loaded.rulesFile,
+      displayName: 'rules.yaml',
+      managedFile: path.join(d, 'rules.managed.yaml'),
+      managedDisplayName: 'rules.managed.yaml',
+      defaultRegion: 'US',
+      logger: pino({ level: 'silent' }),
+      pollIntervalMs: 50,
+    });
     reloader.load();
     reloader.start();
     const server = await startHttpEndpoint(loaded, redis, pino({ level: 'silent' }), env, { rules: reloader });
@@ -354,7 +401,9 @@ describe('rules', () => {
       const rejected = once(reloader, 'rejected');
       writeFileSync(path.join(d, 'rules.yaml'), `${RULES}  - number: "not a number"\n`);
       await rejected;
-      const body = (await (await fetch(`http://127.0.0.1:${PORT_B}/api/v1/rules`, { headers: { authorization: basic } })).json()) as {
+      const body = (await (
+        await fetch(`http://127.0.0.1:${PORT_B}/api/v1/rules`, { headers: { authorization: basic } })
+      ).json()) as {
         files: Array<{ name: string; rules: unknown[]; error: { file: string; line: number; reason: string } | null }>;
         lastReloadError: string | null;
       };
@@ -375,8 +424,12 @@ describe('POST /api/v1/allow', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ number: '+13125550188', added: true, file: 'rules.managed.yaml' });
     const text = readFileSync(path.join(dir, 'rules.managed.yaml'), 'utf8');
-    expect(text).toMatch(/number: "\+13125550188"\n {4}label: "agents: always allow \(our courier\), \d{4}-\d\d-\d\d by reviewer"/);
-    expect(await (await postJson('/api/v1/allow', { number: '+13125550188', note: 'our courier' })).json()).toMatchObject({ added: false });
+    expect(text).toMatch(
+      /number: "\+13125550188"\n {4}label: "agents: always allow \(our courier\), \d{4}-\d\d-\d\d by reviewer"/,
+    );
+    expect(
+      await (await postJson('/api/v1/allow', { number: '+13125550188', note: 'our courier' })).json(),
+    ).toMatchObject({ added: false });
     expect((await get('/api/v1/rules/source?name=rules.managed.yaml')).status).toBe(200);
   });
 
@@ -393,7 +446,13 @@ describe('POST /api/v1/allow', () => {
   });
 
   test('415 for a body that is not JSON', async () => {
-    expect((await postJson('/api/v1/allow', 'number=%2B13125550177', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect(
+      (
+        await postJson('/api/v1/allow', 'number=%2B13125550177', {
+          'content-type': 'application/x-www-form-urlencoded',
+        })
+      ).status,
+    ).toBe(415);
   });
 });
 
@@ -403,18 +462,32 @@ describe('CSRF', () => {
 
   test('403 csrf without X-Callscreen-Request: 1, and with it from a foreign Origin; nothing written', async () => {
     await postJson('/api/v1/allow', { number: '+13125550156' }); // the file exists from here on
-    const noHeader = await fetch(`${base}/api/v1/allow`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ number }) });
+    const noHeader = await fetch(`${base}/api/v1/allow`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ number }),
+    });
     expect([noHeader.status, await noHeader.json()]).toEqual([403, expect.objectContaining({ error: 'csrf' })]);
-    for (const origin of ['http://evil.example', `http://127.0.0.1:${PORT + 1}`, `http://localhost:${PORT}`, 'null', 'not a url']) {
+    for (const origin of [
+      'http://evil.example',
+      `http://127.0.0.1:${PORT + 1}`,
+      `http://localhost:${PORT}`,
+      'null',
+      'not a url',
+    ]) {
       const res = await postJson('/api/v1/allow', { number }, { origin });
       expect([origin, res.status]).toEqual([origin, 403]);
     }
-    const feedback = await fetch(`${base}/api/v1/feedback`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ number, verdict: 'ok' }) });
+    const feedback = await fetch(`${base}/api/v1/feedback`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ number, verdict: 'ok' }),
+    });
     expect(feedback.status).toBe(403);
     expect(onList()).toBe(false);
   });
 
-  test('the same request from the page\'s own origin (or without an Origin) goes through', async () => {
+  test("the same request from the page's own origin (or without an Origin) goes through", async () => {
     expect((await postJson('/api/v1/allow', { number }, { origin: base })).status).toBe(200);
     expect(onList()).toBe(true);
   });
@@ -443,9 +516,16 @@ describe('GET /api/v1/summary', () => {
       { caller: '+13125550005', verdict: 'allow', at: hoursAgo(0) },
     ];
     for (const s of specs) await log.append(record(s));
-    const server = await startHttpEndpoint(loadConfig(path.join(d, 'callscreen.yaml')), redis, pino({ level: 'silent' }), env);
+    const server = await startHttpEndpoint(
+      loadConfig(path.join(d, 'callscreen.yaml')),
+      redis,
+      pino({ level: 'silent' }),
+      env,
+    );
     try {
-      const res = await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary?hours=6`, { headers: { authorization: basic } });
+      const res = await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary?hours=6`, {
+        headers: { authorization: basic },
+      });
       expect(res.status).toBe(200);
       const s = (await res.json()) as {
         byHour: Array<{ hour: string; allow: number; challenge: number; voicemail: number; reject: number }>;
@@ -474,25 +554,51 @@ describe('GET /api/v1/summary', () => {
       expect(s.captcha).toEqual({ passed: 2, failed: 1, other: 1, passRate: 0.5 });
       expect([s.calls, s.capped]).toEqual([specs.length, false]);
 
-      const none = (await (await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary`, { headers: { authorization: basic } })).json()) as { byHour: unknown[] };
+      const none = (await (
+        await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary`, { headers: { authorization: basic } })
+      ).json()) as { byHour: unknown[] };
       expect(none.byHour).toHaveLength(24);
-      for (const bad of ['0', '169', '1.5', 'x']) expect([bad, (await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary?hours=${bad}`, { headers: { authorization: basic } })).status]).toEqual([bad, 400]);
+      for (const bad of ['0', '169', '1.5', 'x'])
+        expect([
+          bad,
+          (await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary?hours=${bad}`, { headers: { authorization: basic } }))
+            .status,
+        ]).toEqual([bad, 400]);
     } finally {
       await server?.close();
     }
   });
 
-  test('the main server\'s calls over the last hour; an empty log: zeros and passRate null', async () => {
-    const s = (await (await get('/api/v1/summary?hours=1')).json()) as { captcha: unknown; calls: number; topSpam: unknown };
+  test("the main server's calls over the last hour; an empty log: zeros and passRate null", async () => {
+    const s = (await (await get('/api/v1/summary?hours=1')).json()) as {
+      captcha: unknown;
+      calls: number;
+      topSpam: unknown;
+    };
     expect(s.calls).toBe(seeded.length);
     expect(s.captcha).toEqual({ passed: 1, failed: 0, other: 0, passRate: 1 });
     expect(s.topSpam).toEqual([{ number: SPAM, calls: 2 }]);
     const d = configDir(PORT_B, 'rc-empty:');
-    const server = await startHttpEndpoint(loadConfig(path.join(d, 'callscreen.yaml')), redis, pino({ level: 'silent' }), env);
+    const server = await startHttpEndpoint(
+      loadConfig(path.join(d, 'callscreen.yaml')),
+      redis,
+      pino({ level: 'silent' }),
+      env,
+    );
     try {
-      const empty = (await (await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary?hours=2`, { headers: { authorization: basic } })).json()) as Record<string, unknown>;
-      expect(empty).toMatchObject({ topSpam: [], captcha: { passed: 0, failed: 0, other: 0, passRate: null }, calls: 0, capped: false });
-      expect(empty.byHour).toEqual([expect.objectContaining({ allow: 0, challenge: 0, voicemail: 0, reject: 0 }), expect.objectContaining({ allow: 0, challenge: 0, voicemail: 0, reject: 0 })]);
+      const empty = (await (
+        await fetch(`http://127.0.0.1:${PORT_B}/api/v1/summary?hours=2`, { headers: { authorization: basic } })
+      ).json()) as Record<string, unknown>;
+      expect(empty).toMatchObject({
+        topSpam: [],
+        captcha: { passed: 0, failed: 0, other: 0, passRate: null },
+        calls: 0,
+        capped: false,
+      });
+      expect(empty.byHour).toEqual([
+        expect.objectContaining({ allow: 0, challenge: 0, voicemail: 0, reject: 0 }),
+        expect.objectContaining({ allow: 0, challenge: 0, voicemail: 0, reject: 0 }),
+      ]);
     } finally {
       await server?.close();
     }

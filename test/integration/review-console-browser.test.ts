@@ -43,12 +43,19 @@ let page: Page;
 const dialogs: string[] = [];
 const pageErrors: string[] = [];
 
-const row = (attrs: Record<string, string>) => `tr[data-testid="call-row"]${Object.entries(attrs).map(([k, v]) => `[data-${k}="${v}"]`).join('')}`;
+const row = (attrs: Record<string, string>) =>
+  `tr[data-testid="call-row"]${Object.entries(attrs)
+    .map(([k, v]) => `[data-${k}="${v}"]`)
+    .join('')}`;
 const byCaller = (raw: string) => (l: LogLine) => (l.caller as { raw?: string } | undefined)?.raw === raw;
 
 /** the rows the console shows now: caller and verdict */
 function rowsShown(): Promise<Array<{ caller: string | null; verdict: string | null }>> {
-  return page.locator('tr[data-testid="call-row"]').evaluateAll((els) => els.map((e) => ({ caller: e.getAttribute('data-caller'), verdict: e.getAttribute('data-verdict') })));
+  return page
+    .locator('tr[data-testid="call-row"]')
+    .evaluateAll((els) =>
+      els.map((e) => ({ caller: e.getAttribute('data-caller'), verdict: e.getAttribute('data-verdict') })),
+    );
 }
 
 /** read() again every 100 ms until ok() holds; the last value is in the error when it never does */
@@ -57,7 +64,8 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
   for (;;) {
     const value = await read();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms; last seen: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`not reached within ${timeoutMs} ms; last seen: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -74,7 +82,10 @@ beforeAll(async () => {
   const config = `${testConfigHeader(prefix)}log:\n  level: debug\nfeedback:\n  promoteAfter: 1\nhttp:\n  enabled: true\n  port: ${PORT}\n  auth:\n    basic:\n      user: ${USER}\n      passwordEnv: CS_CONSOLE_PASSWORD\n`;
   daemon = await startDaemon({ config, rules: RULES, env: { CS_CONSOLE_PASSWORD: PASSWORD } });
   browser = await launchChromium();
-  context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1400, height: 900 } });
+  context = await browser.newContext({
+    httpCredentials: { username: USER, password: PASSWORD },
+    viewport: { width: 1400, height: 900 },
+  });
   page = await context.newPage();
   page.on('dialog', (d) => {
     dialogs.push(d.message());
@@ -125,7 +136,10 @@ test('an agent reviews screened calls in the console and lets a wrongly listed n
   // the listed call's detail: every reason the API gives, with its points (where it has any)
   // (asked from the page, with the browser's Basic credentials: Playwright's own request context does not
   // answer a 401 whose first challenge is Bearer)
-  const apiCall = (await page.evaluate(async (url) => (await fetch(url)).json(), `/api/v1/calls?number=${encodeURIComponent(LISTED)}`)) as {
+  const apiCall = (await page.evaluate(
+    async (url) => (await fetch(url)).json(),
+    `/api/v1/calls?number=${encodeURIComponent(LISTED)}`,
+  )) as {
     calls: Array<{ callId: string; reasons: Array<{ code: string; text: string; points: number | null }> }>;
   };
   const logged = apiCall.calls.find((c) => c.callId === listed.placed.screenedUniqueId);
@@ -138,7 +152,12 @@ test('an agent reviews screened calls in the console and lets a wrongly listed n
   const reasonTexts = await reasons.allTextContents();
   expect(reasonTexts).toHaveLength(logged!.reasons.length);
   for (const reason of logged!.reasons) {
-    expect([reason.code, reasonTexts.some((t) => t.includes(reason.text) && (reason.points === null || t.includes(String(Math.abs(reason.points)))))]).toEqual([reason.code, true]);
+    expect([
+      reason.code,
+      reasonTexts.some(
+        (t) => t.includes(reason.text) && (reason.points === null || t.includes(String(Math.abs(reason.points)))),
+      ),
+    ]).toEqual([reason.code, true]);
   }
   await detail.screenshot({ path: testOutputPath('review-console-detail.png') });
 
@@ -147,12 +166,16 @@ test('an agent reviews screened calls in the console and lets a wrongly listed n
   await detail.getByTestId('btn-not-spam').click();
   await page.getByTestId('feedback-status').filter({ hasText: /\S/ }).waitFor();
   expect(await page.getByTestId('feedback-status').textContent()).not.toMatch(/error|fail|denied|forbidden/i);
-  await daemon.waitForLog((l) => daemon.lines.indexOf(l) >= count && l.msg === 'managed allow list reloaded' && l.allow === 1);
+  await daemon.waitForLog(
+    (l) => daemon.lines.indexOf(l) >= count && l.msg === 'managed allow list reloaded' && l.allow === 1,
+  );
 
   // its next call reaches the agents, and the console shows it as allowed without a reload
   const again = await call(LISTED);
   expect(again.destination).toBe('agents');
-  await page.locator(row({ 'call-id': again.placed.screenedUniqueId, caller: LISTED, verdict: 'allow' })).waitFor({ timeout: 10_000 });
+  await page
+    .locator(row({ 'call-id': again.placed.screenedUniqueId, caller: LISTED, verdict: 'allow' }))
+    .waitFor({ timeout: 10_000 });
 
   // the summary: the chart, the listed number among the top spam, a captcha pass rate text
   const summary = page.getByTestId('summary');
@@ -181,12 +204,17 @@ test('an agent reviews screened calls in the console and lets a wrongly listed n
 
 test('the filters narrow the list: by verdict, and by number', async () => {
   await page.getByTestId('filter-verdict').selectOption('voicemail');
-  const voicemailOnly = await until(rowsShown, (rows) => rows.length > 0 && rows.every((r) => r.verdict === 'voicemail'));
+  const voicemailOnly = await until(
+    rowsShown,
+    (rows) => rows.length > 0 && rows.every((r) => r.verdict === 'voicemail'),
+  );
   expect(voicemailOnly.map((r) => r.caller)).toContain(LISTED);
   await page.getByTestId('filter-verdict').selectOption('');
   await page.getByTestId('filter-number').fill(CLEAN);
   await page.getByTestId('filter-number').press('Enter');
-  expect(await until(rowsShown, (rows) => rows.length === 1 && rows[0]?.caller === CLEAN)).toEqual([{ caller: CLEAN, verdict: 'allow' }]);
+  expect(await until(rowsShown, (rows) => rows.length === 1 && rows[0]?.caller === CLEAN)).toEqual([
+    { caller: CLEAN, verdict: 'allow' },
+  ]);
 });
 
 test('without credentials the page and the API answer 401', async () => {
@@ -194,7 +222,11 @@ test('without credentials the page and the API answer 401', async () => {
   try {
     for (const route of ['/', '/api/v1/calls', '/api/v1/summary']) {
       const res = await bare.request.get(`${BASE}${route}`);
-      expect([route, res.status(), res.headers()['www-authenticate']]).toEqual([route, 401, expect.stringContaining('Basic realm="callscreen"')]);
+      expect([route, res.status(), res.headers()['www-authenticate']]).toEqual([
+        route,
+        401,
+        expect.stringContaining('Basic realm="callscreen"'),
+      ]);
     }
   } finally {
     await bare.close();

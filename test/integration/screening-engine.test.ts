@@ -79,10 +79,22 @@ async function loggedDecision(callId: string): Promise<Decision> {
   return (await screenedCallRecord(redis, prefix, callId)).decision;
 }
 
-async function liveCall(caller: string, did: string, attestation?: string): Promise<{ destination: string; decision: Decision; line: LogLine }> {
-  const call = await harness.placeCall({ caller, did, ...(attestation ? { channelVars: { CALLSCREEN_ATTESTATION: attestation } } : {}) });
+async function liveCall(
+  caller: string,
+  did: string,
+  attestation?: string,
+): Promise<{ destination: string; decision: Decision; line: LogLine }> {
+  const call = await harness.placeCall({
+    caller,
+    did,
+    ...(attestation ? { channelVars: { CALLSCREEN_ATTESTATION: attestation } } : {}),
+  });
   // a challenged caller types the code (answers the CAPTCHA); the others never see one
-  const answered = daemon.waitForLog((l) => l.callId === call.screenedUniqueId && (l.msg === 'captcha code' || String(l.msg).startsWith('call screened')), 15_000);
+  const answered = daemon.waitForLog(
+    (l) =>
+      l.callId === call.screenedUniqueId && (l.msg === 'captcha code' || String(l.msg).startsWith('call screened')),
+    15_000,
+  );
   const codeLine = await answered.catch(() => undefined);
   if (codeLine?.msg === 'captcha code') await harness.pressDigits(call, String(codeLine.code));
   const destination = await harness.waitForDestination(call, 15_000);
@@ -91,22 +103,66 @@ async function liveCall(caller: string, did: string, attestation?: string): Prom
 }
 
 async function check(caller: string, did: string, attestation?: string): Promise<Decision> {
-  const args = ['check', caller, '--to', did, '--json', '--config', 'callscreen.yaml', ...(attestation ? ['--attest', attestation] : [])];
+  const args = [
+    'check',
+    caller,
+    '--to',
+    did,
+    '--json',
+    '--config',
+    'callscreen.yaml',
+    ...(attestation ? ['--attest', attestation] : []),
+  ];
   const { code, stdout, stderr } = await runCli(daemon.configDir, args);
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   return JSON.parse(stdout) as Decision;
 }
 
-const explained = (d: Decision) => ({ verdict: d.verdict, score: d.score, shadowVerdict: d.shadowVerdict, policies: d.policies, degraded: d.degraded, reasons: d.reasons.map((r) => ({ code: r.code, points: r.points, text: r.text })) });
+const explained = (d: Decision) => ({
+  verdict: d.verdict,
+  score: d.score,
+  shadowVerdict: d.shadowVerdict,
+  policies: d.policies,
+  degraded: d.degraded,
+  reasons: d.reasons.map((r) => ({ code: r.code, points: r.points, text: r.text })),
+});
 
 describe('a live call and `callscreen check` agree', () => {
   // check first (it writes nothing), then the call: both see the same history
   test.each([
-    ['a listed robocaller without STIR/SHAKEN identity, on a line without policy', '+18336317911', '+16465559999', 'none', 'voicemail', 'voicemail'],
+    [
+      'a listed robocaller without STIR/SHAKEN identity, on a line without policy',
+      '+18336317911',
+      '+16465559999',
+      'none',
+      'voicemail',
+      'voicemail',
+    ],
     // challenged: the CAPTCHA answers, the caller types the code it says and reaches the agents
-    ['the same robocaller on the crisis hotline: capped at challenge', '+18336317911', HOTLINE, 'B', 'challenge', 'agents'],
-    ['a withheld caller on the sales line: challenge becomes voicemail', 'anonymous', SALES, undefined, 'voicemail', 'voicemail'],
-    ['a suspect caller in shadow mode: decided, logged, let through', '+13125550150', ROLLOUT, 'none', 'allow', 'agents'],
+    [
+      'the same robocaller on the crisis hotline: capped at challenge',
+      '+18336317911',
+      HOTLINE,
+      'B',
+      'challenge',
+      'agents',
+    ],
+    [
+      'a withheld caller on the sales line: challenge becomes voicemail',
+      'anonymous',
+      SALES,
+      undefined,
+      'voicemail',
+      'voicemail',
+    ],
+    [
+      'a suspect caller in shadow mode: decided, logged, let through',
+      '+13125550150',
+      ROLLOUT,
+      'none',
+      'allow',
+      'agents',
+    ],
     ['an allow-listed customer with failed verification', '+12125550147', SALES, 'failed', 'allow', 'agents'],
     ['a deny-listed number', '+12015550123', '+16465559999', 'A', 'voicemail', 'voicemail'],
     ['a clean number with attestation A', '+13125550111', SALES, 'A', 'allow', 'agents'],
@@ -149,7 +205,11 @@ describe('history across calls', () => {
 
 describe('`callscreen check` without Redis', () => {
   test('says plainly that Redis is not reachable and decides on rules and the number alone', async () => {
-    const { code, stdout } = await runCli(daemon.configDir, ['check', '+1 (833) 631-7911', '--to', SALES, '--config', 'callscreen.yaml'], { CALLSCREEN_REDIS_URL: 'redis://127.0.0.1:1' });
+    const { code, stdout } = await runCli(
+      daemon.configDir,
+      ['check', '+1 (833) 631-7911', '--to', SALES, '--config', 'callscreen.yaml'],
+      { CALLSCREEN_REDIS_URL: 'redis://127.0.0.1:1' },
+    );
     expect(code).toBe(0);
     expect(stdout).toMatch(/^redis: NOT REACHABLE at redis:\/\/127\.0\.0\.1:1 /m);
     expect(stdout).toMatch(/verdict: allow .*DEGRADED/);
@@ -157,10 +217,24 @@ describe('`callscreen check` without Redis', () => {
   });
 
   test('bad input is a clear error with exit code 2', async () => {
-    const bad = await runCli(daemon.configDir, ['check', '+13125550111', '--at', 'yesterday', '--config', 'callscreen.yaml']);
+    const bad = await runCli(daemon.configDir, [
+      'check',
+      '+13125550111',
+      '--at',
+      'yesterday',
+      '--config',
+      'callscreen.yaml',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--at: "yesterday" is not an ISO time/);
-    const attest = await runCli(daemon.configDir, ['check', '+13125550111', '--attest', 'Z', '--config', 'callscreen.yaml']);
+    const attest = await runCli(daemon.configDir, [
+      'check',
+      '+13125550111',
+      '--attest',
+      'Z',
+      '--config',
+      'callscreen.yaml',
+    ]);
     expect(attest.code).toBe(2);
     expect(attest.stderr).toMatch(/--attest: "Z" is not one of A, B, C, none, failed/);
   });
@@ -185,7 +259,10 @@ describe('rules hot reload on a running daemon', () => {
   test('an invalid edit is logged with file, line, column and reason, and the last good rules stay', async () => {
     const before = daemon.lines.length;
     writeFileSync(rulesFile(), `${RULES}  - number: "not a number at all"\n`);
-    const rejected = await daemon.waitForLog((l) => daemon.lines.indexOf(l) >= before && String(l.msg).startsWith('rules edit rejected'), 3000);
+    const rejected = await daemon.waitForLog(
+      (l) => daemon.lines.indexOf(l) >= before && String(l.msg).startsWith('rules edit rejected'),
+      3000,
+    );
     expect(JSON.stringify(rejected)).toMatch(/rules\.yaml:8:\d+ .*not a number at all/);
     const still = await liveCall('+13125550170', '+16465559995');
     expect(still.destination).toBe('voicemail'); // the rule added before is still in force

@@ -24,7 +24,10 @@ export const CHROMIUM_ARGS = [
 
 /** Headless Chromium; fails with a clear message when the browser is not installed. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}: run \`sudo scripts/testbed up\` (installs Debian's chromium) or set CALLSCREEN_CHROMIUM`);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: run \`sudo scripts/testbed up\` (installs Debian's chromium) or set CALLSCREEN_CHROMIUM`,
+    );
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 

@@ -66,7 +66,12 @@ export class DaemonProcess {
       this.stderr += chunk;
       this.notify();
     });
-    this.exited = new Promise((resolve) => child.once('exit', (code) => { this.notify(); resolve(code); }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.notify();
+        resolve(code);
+      }),
+    );
   }
 
   private notify(): void {
@@ -81,12 +86,22 @@ export class DaemonProcess {
     for (;;) {
       const found = this.lines.find(pred);
       if (found) return found;
-      if (this.child.exitCode !== null) throw new Error(`daemon exited (${this.child.exitCode}) before the log line appeared; stderr: ${this.stderr}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`daemon exited (${this.child.exitCode}) before the log line appeared; stderr: ${this.stderr}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${this.lines.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
+      if (left <= 0)
+        throw new Error(
+          `no matching log line within ${timeoutMs} ms; last lines:\n${this.lines
+            .slice(-8)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -110,7 +125,11 @@ export class DaemonProcess {
   }
 }
 
-export function spawnDaemon(configDir: string, args: string[] = ['run', '--config', 'callscreen.yaml'], env: Record<string, string> = {}): DaemonProcess {
+export function spawnDaemon(
+  configDir: string,
+  args: string[] = ['run', '--config', 'callscreen.yaml'],
+  env: Record<string, string> = {},
+): DaemonProcess {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'callscreen.js'), ...args], {
     cwd: configDir,
     env: {
@@ -129,12 +148,17 @@ export function spawnDaemon(configDir: string, args: string[] = ['run', '--confi
 export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonProcess> {
   const dir = writeConfigDir(options.config ?? DEFAULT_TEST_CONFIG, options.rules ?? 'allow: []\ndeny: []\n');
   const daemon = spawnDaemon(dir, undefined, options.env);
-  if (options.waitForAri ?? true) await daemon.waitForLog((l) => l.msg === 'ARI connected; Stasis app registered', 15_000);
+  if (options.waitForAri ?? true)
+    await daemon.waitForLog((l) => l.msg === 'ARI connected; Stasis app registered', 15_000);
   return daemon;
 }
 
 /** Run a one-shot `callscreen` command (check, rules validate, import) in a config folder; resolves when it exits. */
-export async function runCli(configDir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  configDir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cli = spawnDaemon(configDir, args, env);
   const code = await cli.exitCode();
   const stdout = cli.lines.map((l) => (l.level === 'raw' ? String(l.msg) : JSON.stringify(l))).join('\n');

@@ -24,7 +24,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** One short-lived connection: run fn, always disconnect. Rejects if the server does not answer. */
 export async function withRedis<T>(port: number, fn: (r: Redis) => Promise<T>, password?: string): Promise<T> {
-  const r = new Redis({ host: '127.0.0.1', port, ...(password ? { password } : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 1000 });
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    ...(password ? { password } : {}),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    connectTimeout: 1000,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -43,7 +52,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not ready within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not ready within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await sleep(100);
   }
 }
@@ -65,7 +75,9 @@ class ServerProcess {
     await shutdownLeftover(this.port, this.password);
     const file = path.join(this.dir, `${this.sentinel ? 'sentinel' : 'redis'}-${this.port}.conf`);
     writeFileSync(file, this.config);
-    const child = spawn('redis-server', this.sentinel ? [file, '--sentinel'] : [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('redis-server', this.sentinel ? [file, '--sentinel'] : [file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString()).slice(-4000);
     };
@@ -98,11 +110,24 @@ async function shutdownLeftover(port: number, password?: string): Promise<void> 
   } catch {
     return; // nothing there
   }
-  await waitFor(`leftover on ${port} to go`, async () => withRedis(port, () => Promise.resolve(false)).catch(() => true), 5000);
+  await waitFor(
+    `leftover on ${port} to go`,
+    async () => withRedis(port, () => Promise.resolve(false)).catch(() => true),
+    5000,
+  );
 }
 
 const serverConfig = (port: number, dir: string, extra: string[] = []): string =>
-  [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'save ""', 'appendonly no', 'daemonize no', `logfile ""`, ...extra].join('\n') + '\n';
+  [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    `dir ${dir}`,
+    'save ""',
+    'appendonly no',
+    'daemonize no',
+    `logfile ""`,
+    ...extra,
+  ].join('\n') + '\n';
 
 export interface SentinelPorts {
   master: number;
@@ -125,7 +150,13 @@ export class SentinelTopology {
     const auth = password ? [`requirepass ${password}`, `masterauth ${password}`] : [];
     this.servers = [
       new ServerProcess(ports.master, this.dir, serverConfig(ports.master, this.dir, auth), false, password),
-      new ServerProcess(ports.replica, this.dir, serverConfig(ports.replica, this.dir, [...auth, `replicaof 127.0.0.1 ${ports.master}`]), false, password),
+      new ServerProcess(
+        ports.replica,
+        this.dir,
+        serverConfig(ports.replica, this.dir, [...auth, `replicaof 127.0.0.1 ${ports.master}`]),
+        false,
+        password,
+      ),
     ];
     this.sentinels = ports.sentinels.map(
       (port) =>
@@ -156,7 +187,9 @@ export class SentinelTopology {
 
   async start(): Promise<void> {
     for (const s of this.servers) await s.start();
-    await waitFor('replica in sync', async () => (await this.data(this.ports.replica, (r) => r.info('replication'))).includes('master_link_status:up'));
+    await waitFor('replica in sync', async () =>
+      (await this.data(this.ports.replica, (r) => r.info('replication'))).includes('master_link_status:up'),
+    );
     for (const s of this.sentinels) await s.start();
     // every sentinel knows the replica and the two other sentinels, and the quorum can be reached
     await waitFor(
@@ -165,7 +198,11 @@ export class SentinelTopology {
         for (const port of this.ports.sentinels) {
           const ok = await withRedis(port, async (r) => {
             const master = flat((await r.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[]);
-            return master['num-slaves'] === '1' && master['num-other-sentinels'] === '2' && String(await r.call('SENTINEL', 'CKQUORUM', MASTER_NAME)).startsWith('OK');
+            return (
+              master['num-slaves'] === '1' &&
+              master['num-other-sentinels'] === '2' &&
+              String(await r.call('SENTINEL', 'CKQUORUM', MASTER_NAME)).startsWith('OK')
+            );
           });
           if (!ok) return false;
         }
@@ -177,7 +214,9 @@ export class SentinelTopology {
 
   /** The master's port as a sentinel reports it now. */
   async masterPort(sentinelPort = this.ports.sentinels[0]): Promise<number> {
-    const [, port] = (await withRedis(sentinelPort, (r) => r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME))) as [string, string];
+    const [, port] = (await withRedis(sentinelPort, (r) =>
+      r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME),
+    )) as [string, string];
     return Number(port);
   }
 
@@ -237,7 +276,12 @@ export class ClusterTopology {
         new ServerProcess(
           port,
           this.dir,
-          serverConfig(port, this.dir, ['cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, 'cluster-node-timeout 2000', `cluster-port ${busPorts[i]!}`]),
+          serverConfig(port, this.dir, [
+            'cluster-enabled yes',
+            `cluster-config-file nodes-${port}.conf`,
+            'cluster-node-timeout 2000',
+            `cluster-port ${busPorts[i]!}`,
+          ]),
         ),
     );
   }
@@ -249,7 +293,9 @@ export class ClusterTopology {
 
   async start(): Promise<void> {
     for (const n of this.nodes) await n.start();
-    await run('redis-cli', ['--cluster', 'create', ...this.clusterNodes, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...this.clusterNodes, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
     await waitFor(
       'cluster_state:ok on every node',
       async () => {

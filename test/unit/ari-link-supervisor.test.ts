@@ -1,4 +1,9 @@
-import { type EventLink, type LinkHandlers, LinkSupervisor, type SupervisorOptions } from '../../src/adapters/ari/link-supervisor';
+import {
+  type EventLink,
+  type LinkHandlers,
+  LinkSupervisor,
+  type SupervisorOptions,
+} from '../../src/adapters/ari/link-supervisor';
 import { AriUnavailableError } from '../../src/errors/ari-unavailable-error';
 import type { AriConnectionState, AriStateChange } from '../../src/ports/ari';
 
@@ -45,7 +50,10 @@ const options: SupervisorOptions = {
   random: () => 0.5,
 };
 
-function supervise(transport: FakeTransport, overrides: Partial<SupervisorOptions> = {}): { sup: LinkSupervisor; states: AriStateChange[] } {
+function supervise(
+  transport: FakeTransport,
+  overrides: Partial<SupervisorOptions> = {},
+): { sup: LinkSupervisor; states: AriStateChange[] } {
   const states: AriStateChange[] = [];
   let current: AriConnectionState = 'idle';
   const sup = new LinkSupervisor(transport.open, { ...options, ...overrides }, (state, details) => {
@@ -114,7 +122,10 @@ describe('LinkSupervisor: connect, reconnect forever, liveness, close', () => {
     transport.answerPings = false;
     await jest.advanceTimersByTimeAsync(1000 + 500);
     expect(silent?.terminated).toBe(true);
-    expect(states.find((s) => s.state === 'reconnecting')).toMatchObject({ reason: 'no pong within 500 ms', attempt: 1 });
+    expect(states.find((s) => s.state === 'reconnecting')).toMatchObject({
+      reason: 'no pong within 500 ms',
+      attempt: 1,
+    });
     transport.answerPings = true;
     await jest.advanceTimersByTimeAsync(1000);
     expect(states.at(-1)?.state).toBe('connected');

@@ -6,12 +6,15 @@ import { AriRequestError } from '../../src/errors/ari-request-error';
 const base = { username: 'u', password: 'p', apps: ['callscreen', 'cs test'] };
 
 describe('ARI options', () => {
-  test.each(['http://pbx:8088', 'http://pbx:8088/', 'http://pbx:8088/ari', 'http://pbx:8088/ari/'])('url %s is accepted with or without /ari', (url) => {
-    const o = resolveAriOptions({ ...base, url });
-    expect(o.restBase).toBe('http://pbx:8088/ari');
-    expect(o.eventsUrl).toBe('ws://pbx:8088/ari/events?app=callscreen,cs%20test&subscribeAll=false');
-    expect(o.origin).toBe('http://pbx:8088');
-  });
+  test.each(['http://pbx:8088', 'http://pbx:8088/', 'http://pbx:8088/ari', 'http://pbx:8088/ari/'])(
+    'url %s is accepted with or without /ari',
+    (url) => {
+      const o = resolveAriOptions({ ...base, url });
+      expect(o.restBase).toBe('http://pbx:8088/ari');
+      expect(o.eventsUrl).toBe('ws://pbx:8088/ari/events?app=callscreen,cs%20test&subscribeAll=false');
+      expect(o.origin).toBe('http://pbx:8088');
+    },
+  );
 
   test('https becomes wss and a path prefix is kept', () => {
     const o = resolveAriOptions({ ...base, url: 'https://pbx.example/asterisk/ari' });
@@ -21,7 +24,14 @@ describe('ARI options', () => {
 
   test('defaults are filled in and the result is frozen', () => {
     const o = resolveAriOptions({ ...base, url: 'http://pbx:8088' });
-    expect(o).toMatchObject({ requestTimeoutMs: 2000, connectTimeoutMs: 10_000, reconnectMinDelayMs: 250, reconnectMaxDelayMs: 5000, pingIntervalMs: 5000, pongTimeoutMs: 3000 });
+    expect(o).toMatchObject({
+      requestTimeoutMs: 2000,
+      connectTimeoutMs: 10_000,
+      reconnectMinDelayMs: 250,
+      reconnectMaxDelayMs: 5000,
+      pingIntervalMs: 5000,
+      pongTimeoutMs: 3000,
+    });
     expect(Object.isFrozen(o)).toBe(true);
   });
 
@@ -55,7 +65,10 @@ describe('ARI REST helpers', () => {
   test('ari-client resources become plain ARI data', () => {
     const client = { self: undefined as unknown };
     client.self = client;
-    expect(plainJson({ id: '1', _client: client, answer: () => undefined, caller: { number: '+1' } })).toEqual({ id: '1', caller: { number: '+1' } });
+    expect(plainJson({ id: '1', _client: client, answer: () => undefined, caller: { number: '+1' } })).toEqual({
+      id: '1',
+      caller: { number: '+1' },
+    });
   });
 });
 

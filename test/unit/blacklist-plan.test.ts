@@ -1,11 +1,22 @@
-import { blacklistKeys, blacklistValue, CALLSCREEN_VALUE_PREFIX, desiredBlacklist, diffBlacklist, effectiveReputationScore, planBlacklist, type BlacklistPlanInput, type ReputationCandidate } from '../../src/blacklist/blacklist-plan';
+import {
+  blacklistKeys,
+  blacklistValue,
+  CALLSCREEN_VALUE_PREFIX,
+  desiredBlacklist,
+  diffBlacklist,
+  effectiveReputationScore,
+  planBlacklist,
+  type BlacklistPlanInput,
+  type ReputationCandidate,
+} from '../../src/blacklist/blacklist-plan';
 import { compileRulesText } from '../../src/config/rules-file';
 import type { Rule } from '../../src/domain/rule-set';
 
 const NOW = new Date('2026-06-15T12:00:00Z');
 const DAY = 86_400_000;
 
-const rules = (yaml: string, region: 'US' | 'DE' = 'US'): readonly Rule[] => compileRulesText(yaml, 'rules.yaml', region).rules;
+const rules = (yaml: string, region: 'US' | 'DE' = 'US'): readonly Rule[] =>
+  compileRulesText(yaml, 'rules.yaml', region).rules;
 
 const input = (over: Partial<BlacklistPlanInput> = {}): BlacklistPlanInput => ({
   rules: [],
@@ -19,13 +30,28 @@ const input = (over: Partial<BlacklistPlanInput> = {}): BlacklistPlanInput => ({
   ...over,
 });
 
-const rep = (e164: string, score: number, extra: Partial<ReputationCandidate> = {}): ReputationCandidate => ({ e164, score, reports: 1, ...extra });
+const rep = (e164: string, score: number, extra: Partial<ReputationCandidate> = {}): ReputationCandidate => ({
+  e164,
+  score,
+  reports: 1,
+  ...extra,
+});
 
 describe('blacklistKeys: the forms a trunk may present', () => {
   test.each([
     ['US number, region US: E.164 and 10 digits', '+12015550123', 'US', ['+12015550123', '2015550123']],
-    ['Canadian number, region US (same calling code): national form too', '+14165550123', 'US', ['+14165550123', '4165550123']],
-    ['German number, region DE: national form with the trunk prefix 0', '+49301234567', 'DE', ['+49301234567', '0301234567']],
+    [
+      'Canadian number, region US (same calling code): national form too',
+      '+14165550123',
+      'US',
+      ['+14165550123', '4165550123'],
+    ],
+    [
+      'German number, region DE: national form with the trunk prefix 0',
+      '+49301234567',
+      'DE',
+      ['+49301234567', '0301234567'],
+    ],
     ['German number, region US: E.164 only', '+49301234567', 'US', ['+49301234567']],
     ['US number, region DE: E.164 only', '+12015550123', 'DE', ['+12015550123']],
   ] as const)('%s', (_name, e164, region, keys) => {
@@ -45,7 +71,9 @@ describe('blacklistValue', () => {
 
 describe('effectiveReputationScore', () => {
   test('halves every halfLifeDays since the last report; no date or no half-life: the score as listed', () => {
-    expect(effectiveReputationScore({ score: 0.96, lastSeenAt: NOW.getTime() - 30 * DAY }, NOW.getTime(), 30)).toBeCloseTo(0.48);
+    expect(
+      effectiveReputationScore({ score: 0.96, lastSeenAt: NOW.getTime() - 30 * DAY }, NOW.getTime(), 30),
+    ).toBeCloseTo(0.48);
     expect(effectiveReputationScore({ score: 0.96 }, NOW.getTime(), 30)).toBe(0.96);
     expect(effectiveReputationScore({ score: 0.96, lastSeenAt: 0 }, NOW.getTime(), undefined)).toBe(0.96);
     expect(effectiveReputationScore({ score: 7 }, NOW.getTime(), 30)).toBe(1);
@@ -83,7 +111,15 @@ deny:
   });
 
   test('ranges, wildcards, regexes, DID-scoped and expired rules are counted as skipped', () => {
-    expect(result.skipped).toMatchObject({ range: 1, wildcard: 2, regex: 1, didScoped: 1, expired: 1, allowListed: 0, overLimitNumbers: 0 });
+    expect(result.skipped).toMatchObject({
+      range: 1,
+      wildcard: 2,
+      regex: 1,
+      didScoped: 1,
+      expired: 1,
+      allowListed: 0,
+      overLimitNumbers: 0,
+    });
   });
 });
 
@@ -98,13 +134,24 @@ describe('desiredBlacklist: reputation numbers', () => {
       rep('not a number', 1),
     ];
     const { desired, numbers } = desiredBlacklist(input({ reputation }));
-    expect(desired.filter((e) => e.key.startsWith('+')).map((e) => e.key)).toEqual(['+12015550202', '+12015550205', '+12015550201']);
-    expect(desired[0]).toEqual({ key: '+12015550202', value: 'callscreen: reputation 0.99 robocall', e164: '+12015550202', origin: 'reputation' });
+    expect(desired.filter((e) => e.key.startsWith('+')).map((e) => e.key)).toEqual([
+      '+12015550202',
+      '+12015550205',
+      '+12015550201',
+    ]);
+    expect(desired[0]).toEqual({
+      key: '+12015550202',
+      value: 'callscreen: reputation 0.99 robocall',
+      e164: '+12015550202',
+      origin: 'reputation',
+    });
     expect(numbers).toEqual({ deny: 0, reputation: 3 });
   });
 
   test('a number both denied and on the reputation list is written once, as a deny', () => {
-    const { desired } = desiredBlacklist(input({ rules: rules('deny: ["+1 201 555 0301"]'), reputation: [rep('+12015550301', 1)] }));
+    const { desired } = desiredBlacklist(
+      input({ rules: rules('deny: ["+1 201 555 0301"]'), reputation: [rep('+12015550301', 1)] }),
+    );
     expect(desired.map((e) => e.origin)).toEqual(['deny', 'deny']);
   });
 
@@ -118,7 +165,9 @@ deny:
   - "+1 201 555 0401"
   - "+1 201 555 0402"
 `;
-    const { desired, skipped } = desiredBlacklist(input({ rules: rules(yaml), reputation: [rep('+12015550599', 1), rep('+12015550600', 1)] }));
+    const { desired, skipped } = desiredBlacklist(
+      input({ rules: rules(yaml), reputation: [rep('+12015550599', 1), rep('+12015550600', 1)] }),
+    );
     expect(desired.map((e) => e.key)).toEqual(['+12015550402', '2015550402', '+12015550600', '2015550600']);
     expect(skipped.allowListed).toBe(2);
   });
@@ -131,13 +180,21 @@ describe('desiredBlacklist: maxEntries', () => {
   test('deny rules first, then reputation; both forms count; a number is written whole or not at all', () => {
     const { desired, skipped } = desiredBlacklist(input({ rules: rules(yaml), reputation, maxEntries: 6 }));
     // 2 + 2 (US deny) + 1 (DE deny, E.164 only) = 5; the next reputation number needs 2: left out, and all after it
-    expect(desired.map((e) => e.key)).toEqual(['+12015550001', '2015550001', '+12015550002', '2015550002', '+49301234567']);
+    expect(desired.map((e) => e.key)).toEqual([
+      '+12015550001',
+      '2015550001',
+      '+12015550002',
+      '2015550002',
+      '+49301234567',
+    ]);
     expect(skipped).toMatchObject({ overLimitNumbers: 2, overLimitEntries: 4 });
   });
 
   test('never more entries than maxEntries', () => {
     for (let max = 1; max <= 10; max++) {
-      const { desired, skipped, numbers } = desiredBlacklist(input({ rules: rules(yaml), reputation, maxEntries: max }));
+      const { desired, skipped, numbers } = desiredBlacklist(
+        input({ rules: rules(yaml), reputation, maxEntries: max }),
+      );
       expect(desired.length).toBeLessThanOrEqual(max);
       expect(numbers.deny + numbers.reputation + skipped.overLimitNumbers).toBe(5);
     }
@@ -202,8 +259,18 @@ describe('diffBlacklist / planBlacklist: only callscreen entries are touched', (
     const after = new Map(current);
     for (const { key, value } of first.put) after.set(key, value);
     for (const key of first.del) after.delete(key);
-    expect([...after.keys()].sort()).toEqual(['+12015550101', '+12015550102', '+12015550700', '2015550101', '2015550102', '2015550700', '3055550000']);
-    const second = planBlacklist(input({ rules: rules(denyYaml), reputation: [rep('+12015550700', 0.97)], current: after }));
+    expect([...after.keys()].sort()).toEqual([
+      '+12015550101',
+      '+12015550102',
+      '+12015550700',
+      '2015550101',
+      '2015550102',
+      '2015550700',
+      '3055550000',
+    ]);
+    const second = planBlacklist(
+      input({ rules: rules(denyYaml), reputation: [rep('+12015550700', 0.97)], current: after }),
+    );
     expect(second.put).toEqual([]);
     expect(second.del).toEqual([]);
   });

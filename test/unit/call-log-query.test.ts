@@ -2,7 +2,14 @@
  * `callscreen log` input: --since/--until as durations and ISO times, --verdict, --number/--did
  * normalised like live callers, the filter matching stored records, and the stream-id range.
  */
-import { idRange, matchesFilter, parseLogQuery, parseNumberFilter, parseTimeSpec, parseVerdicts } from '../../src/call-log/call-log-query';
+import {
+  idRange,
+  matchesFilter,
+  parseLogQuery,
+  parseNumberFilter,
+  parseTimeSpec,
+  parseVerdicts,
+} from '../../src/call-log/call-log-query';
 import type { Decision } from '../../src/domain/decision';
 import { normalisePhoneNumber } from '../../src/domain/phone-number';
 import { ConfigError } from '../../src/errors/config-error';
@@ -21,7 +28,15 @@ function record(caller: string, did: string, verdict: Decision['verdict']): Scre
     did: normalisePhoneNumber(did, 'US'),
     at: '2026-11-23T14:00:00.000Z',
   };
-  return { callId: 'c1', at: decision.at, channel: 'PJSIP/trunk-1', decision, routedTo: 'agents', decisionMs: 3, host: 'pbx1' };
+  return {
+    callId: 'c1',
+    at: decision.at,
+    channel: 'PJSIP/trunk-1',
+    decision,
+    routedTo: 'agents',
+    decisionMs: 3,
+    host: 'pbx1',
+  };
 }
 
 function problem(fn: () => unknown): string {
@@ -59,16 +74,21 @@ describe('--since / --until', () => {
   it('takes a bare date as local midnight, not UTC midnight', () => {
     expect(parseTimeSpec('2026-11-23', NOW, '--until')).toBe(new Date(2026, 10, 23).getTime());
     // UTC midnight shifted by the host's offset (holds in any time zone, UTC included)
-    expect(parseTimeSpec('2026-11-23', NOW, '--until')).toBe(Date.parse('2026-11-23T00:00:00Z') + new Date(2026, 10, 23).getTimezoneOffset() * 60_000);
+    expect(parseTimeSpec('2026-11-23', NOW, '--until')).toBe(
+      Date.parse('2026-11-23T00:00:00Z') + new Date(2026, 10, 23).getTimezoneOffset() * 60_000,
+    );
   });
 
   it('takes now', () => {
     expect(parseTimeSpec('now', NOW, '--until')).toBe(NOW);
   });
 
-  it.each(['yesterday', '2h ago', '15', '-2h', '2026-13-45', '2026-11-23T25:00', '12:00', ''])('rejects %j naming the option', (text) => {
-    expect(problem(() => parseTimeSpec(text, NOW, '--since'))).toContain('--since');
-  });
+  it.each(['yesterday', '2h ago', '15', '-2h', '2026-13-45', '2026-11-23T25:00', '12:00', ''])(
+    'rejects %j naming the option',
+    (text) => {
+      expect(problem(() => parseTimeSpec(text, NOW, '--since'))).toContain('--since');
+    },
+  );
 
   it('rejects --until before --since', () => {
     expect(problem(() => parseLogQuery({ since: '1h', until: '2h' }, 'US', NOW))).toContain('--until');
@@ -95,7 +115,9 @@ describe('--verdict', () => {
   });
 
   it('names the verdicts when one is unknown', () => {
-    expect(problem(() => parseVerdicts('allow,block'))).toMatch(/"block" is not a verdict.*allow, challenge, voicemail, reject/);
+    expect(problem(() => parseVerdicts('allow,block'))).toMatch(
+      /"block" is not a verdict.*allow, challenge, voicemail, reject/,
+    );
   });
 });
 

@@ -25,7 +25,9 @@ import type { ScreenedCallRecord } from '../../src/ports/call-log';
 
 const AT = '2026-11-23T14:05:09.250Z';
 
-function record(over: { caller?: string; decision?: Partial<Decision>; call?: Partial<ScreenedCallRecord> } = {}): ScreenedCallRecord {
+function record(
+  over: { caller?: string; decision?: Partial<Decision>; call?: Partial<ScreenedCallRecord> } = {},
+): ScreenedCallRecord {
   const decision: Decision = {
     verdict: 'challenge',
     score: 45,
@@ -43,7 +45,17 @@ function record(over: { caller?: string; decision?: Partial<Decision>; call?: Pa
     at: AT,
     ...over.decision,
   };
-  return { callId: '1700000000.42', at: AT, channel: 'PJSIP/trunk-00000001', decision, routedTo: 'agents', decisionMs: 4, host: 'pbx1', captcha: { outcome: 'passed', attempts: 1, ms: 9000 }, ...over.call };
+  return {
+    callId: '1700000000.42',
+    at: AT,
+    channel: 'PJSIP/trunk-00000001',
+    decision,
+    routedTo: 'agents',
+    decisionMs: 4,
+    host: 'pbx1',
+    captcha: { outcome: 'passed', attempts: 1, ms: 9000 },
+    ...over.call,
+  };
 }
 
 /** a rendered line's cells (cells hold single spaces at most; columns are two or more apart) */
@@ -53,23 +65,64 @@ describe('table', () => {
   it('prints the call time in the host local time, ISO-like', () => {
     const d = new Date(AT);
     const p = (n: number): string => String(n).padStart(2, '0');
-    expect(formatLocalTime(AT)).toBe(`${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`);
+    expect(formatLocalTime(AT)).toBe(
+      `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`,
+    );
     expect(formatLocalTime(AT)).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   });
 
   it('shows the three reasons with the largest |points|, compactly, a decisive rule first', () => {
     expect(compactReasons(record().decision)).toBe('reputation.listed +40, caller.number-type +15, attestation -15');
     const deny: Reason = { code: 'rule.deny', text: 'denied by rules.yaml:3' };
-    expect(compactReasons(record({ decision: { reasons: [...record().decision.reasons, deny] } }).decision)).toBe('rule.deny, reputation.listed +40, caller.number-type +15');
+    expect(compactReasons(record({ decision: { reasons: [...record().decision.reasons, deny] } }).decision)).toBe(
+      'rule.deny, reputation.listed +40, caller.number-type +15',
+    );
   });
 
   it('shows one line per call under a header, columns aligned', () => {
-    const rows = [record(), record({ caller: 'anonymous', decision: { verdict: 'allow', score: 0, reasons: [] }, call: { captcha: undefined, decisionMs: 1234 } })].map(tableRow);
+    const rows = [
+      record(),
+      record({
+        caller: 'anonymous',
+        decision: { verdict: 'allow', score: 0, reasons: [] },
+        call: { captcha: undefined, decisionMs: 1234 },
+      }),
+    ].map(tableRow);
     const lines = renderTable(rows).trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    expect(cells(lines[0] as string)).toEqual(['TIME', 'CALLER', 'DID', 'VERDICT', 'SCORE', 'REASONS', 'IVR', 'MS', 'ROUTED']);
-    expect(cells(lines[1] as string)).toEqual([formatLocalTime(AT), '+12125550147', '+12125550100', 'challenge', '45', 'reputation.listed +40, caller.number-type +15, attestation -15', 'passed', '4', 'agents']);
-    expect(cells(lines[2] as string)).toEqual([formatLocalTime(AT), 'withheld', '+12125550100', 'allow', '0', '-', '-', '1234', 'agents']);
+    expect(cells(lines[0] as string)).toEqual([
+      'TIME',
+      'CALLER',
+      'DID',
+      'VERDICT',
+      'SCORE',
+      'REASONS',
+      'IVR',
+      'MS',
+      'ROUTED',
+    ]);
+    expect(cells(lines[1] as string)).toEqual([
+      formatLocalTime(AT),
+      '+12125550147',
+      '+12125550100',
+      'challenge',
+      '45',
+      'reputation.listed +40, caller.number-type +15, attestation -15',
+      'passed',
+      '4',
+      'agents',
+    ]);
+    expect(cells(lines[2] as string)).toEqual([
+      formatLocalTime(AT),
+      'withheld',
+      '+12125550100',
+      'allow',
+      '0',
+      '-',
+      '-',
+      '1234',
+      'agents',
+    ]);
     // the last column starts at the same place on every line; numbers are right-aligned
     const routed = (lines[0] as string).indexOf('ROUTED');
     expect(lines.map((l) => l.slice(routed))).toEqual(['ROUTED', 'agents', 'agents']);
@@ -171,11 +224,14 @@ describe('CSV', () => {
     expect(csvText('a"b')).toBe('"a""b"');
   });
 
-  it.each(['=HYPERLINK("http://x","y")', '+cmd|x', '-2+3', '@SUM(A1)', '\t=1'])('defuses a text cell that starts like a formula: %j', (raw) => {
-    const rows = parseCsv(csvRow(record({ caller: raw })));
-    const cell = rows[0]?.[CSV_COLUMNS.indexOf('caller')] as string;
-    expect(cell).toBe(`'${raw}`);
-  });
+  it.each(['=HYPERLINK("http://x","y")', '+cmd|x', '-2+3', '@SUM(A1)', '\t=1'])(
+    'defuses a text cell that starts like a formula: %j',
+    (raw) => {
+      const rows = parseCsv(csvRow(record({ caller: raw })));
+      const cell = rows[0]?.[CSV_COLUMNS.indexOf('caller')] as string;
+      expect(cell).toBe(`'${raw}`);
+    },
+  );
 
   it('writes numbers as numbers (a negative score stays a number)', () => {
     const rows = parseCsv(csvRow(record({ decision: { score: -20 } })));

@@ -44,7 +44,11 @@ describe('callTags', () => {
   });
 
   test('a clean call: no reasons, no prefix, no CDR userfield when switched off: two variables', () => {
-    const clean = decision({ verdict: 'allow', score: 0, reasons: [{ code: 'reputation.unlisted', text: 'not listed', points: 0 }] });
+    const clean = decision({
+      verdict: 'allow',
+      score: 0,
+      reasons: [{ code: 'reputation.unlisted', text: 'not listed', points: 0 }],
+    });
     expect(callTags(input({ decision: clean, tags: { callerNamePrefix: 'SPAM? ', cdrUserfield: false } }))).toEqual([
       ['CALLSCREEN_VERDICT', 'allow'],
       ['CALLSCREEN_SCORE', '0'],
@@ -76,7 +80,12 @@ describe('per-DID CAPTCHA and voicemail settings from the policies', () => {
     captcha: { attempts: 2, prompts: { greeting: ['sound:hello'] } },
     policies: [
       { name: 'all', captcha: { language: 'de', prompts: { wrong: ['sound:beep'] } } },
-      { name: 'hotline', dids: ['+12125550100'], captcha: { attempts: 4, prompts: { passed: ['sound:queue-thankyou'] } }, voicemail: { context: 'vm-hotline' } },
+      {
+        name: 'hotline',
+        dids: ['+12125550100'],
+        captcha: { attempts: 4, prompts: { passed: ['sound:queue-thankyou'] } },
+        voicemail: { context: 'vm-hotline' },
+      },
     ],
   });
   const { model } = compileScreening(config);
@@ -86,7 +95,13 @@ describe('per-DID CAPTCHA and voicemail settings from the policies', () => {
     const hotline = resolveSettings(model, normalisePhoneNumber('+12125550100', 'US'), at);
     expect(hotline.voicemail).toEqual({ context: 'vm-hotline', priority: 1 });
     const settings = captchaSettingsFor(config.captcha, hotline.captcha);
-    expect(settings).toMatchObject({ attempts: 4, language: 'de', codeLength: 2, digitTimeoutMs: 5000, failVerdict: 'voicemail' });
+    expect(settings).toMatchObject({
+      attempts: 4,
+      language: 'de',
+      codeLength: 2,
+      digitTimeoutMs: 5000,
+      failVerdict: 'voicemail',
+    });
     expect(settings.prompts).toEqual({
       greeting: ['sound:hello'],
       enterCode: ['sound:vm-press'],

@@ -59,7 +59,14 @@ describe('Limiter', () => {
     };
     const results = await Promise.allSettled([0, 1, 2, 3, 4, 5].map((i) => limiter.run(task(i))));
     expect(peak).toBe(2);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([0, 1, 2, 'task 3', 4, 5]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      0,
+      1,
+      2,
+      'task 3',
+      4,
+      5,
+    ]);
     expect(limiter.inFlight).toBe(0);
     expect(limiter.queued).toBe(0);
   });

@@ -11,14 +11,25 @@ import type { ScreenerAri } from '../../src/calls/limited-ari';
 import type { AriChannel, AriPlayRequest, AriPlayback } from '../../src/ports/ari';
 
 const CHANNEL = 'chan-1';
-const channel: AriChannel = { id: CHANNEL, name: 'Local/x;2', state: 'Up', caller: { name: '', number: '+13125550100' } };
+const channel: AriChannel = {
+  id: CHANNEL,
+  name: 'Local/x;2',
+  state: 'Up',
+  caller: { name: '', number: '+13125550100' },
+};
 const settings: CaptchaSettings = {
   codeLength: 2,
   attempts: 2,
   digitTimeoutMs: 10_000,
   failVerdict: 'voicemail',
   language: 'en',
-  prompts: { greeting: ['sound:hello'], enterCode: ['sound:vm-press'], wrong: ['sound:please-try-again'], passed: ['sound:auth-thankyou'], failed: ['sound:goodbye'] },
+  prompts: {
+    greeting: ['sound:hello'],
+    enterCode: ['sound:vm-press'],
+    wrong: ['sound:please-try-again'],
+    passed: ['sound:auth-thankyou'],
+    failed: ['sound:goodbye'],
+  },
 };
 
 /**
@@ -28,7 +39,11 @@ const settings: CaptchaSettings = {
 function fakeChannel(onPlay: (media: string[], session: ChannelSession) => void, endless: string[] = []) {
   const calls: string[] = [];
   const finish = (id: string): void =>
-    session.handle({ type: 'PlaybackFinished', application: 'callscreen', playback: { id, media_uri: '', target_uri: `channel:${CHANNEL}`, state: 'done' } });
+    session.handle({
+      type: 'PlaybackFinished',
+      application: 'callscreen',
+      playback: { id, media_uri: '', target_uri: `channel:${CHANNEL}`, state: 'done' },
+    });
   const ari: ScreenerAri = {
     answer: async () => {
       calls.push('answer');
@@ -55,21 +70,29 @@ function fakeChannel(onPlay: (media: string[], session: ChannelSession) => void,
 
 const log = pino({ level: 'silent' });
 const press = (session: ChannelSession, keys: string): void => {
-  for (const digit of keys) session.handle({ type: 'ChannelDtmfReceived', application: 'callscreen', digit, duration_ms: 100, channel });
+  for (const digit of keys)
+    session.handle({ type: 'ChannelDtmfReceived', application: 'callscreen', digit, duration_ms: 100, channel });
 };
 
 describe('CaptchaIvr.linkLost (the ARI connection dropped)', () => {
   test('while the caller is typing: abandoned at once (to the agents), not failed for the keys it never saw', async () => {
-    const { session, calls } = fakeChannel((media, s) => {
-      if (media.some((m) => m.startsWith('digits:'))) {
-        press(s, '4'); // the first key arrives, the second is lost with the link
-        ivr.linkLost('the ARI connection was lost (websocket closed)');
-      }
-    }, ['sound:vm-press']);
+    const { session, calls } = fakeChannel(
+      (media, s) => {
+        if (media.some((m) => m.startsWith('digits:'))) {
+          press(s, '4'); // the first key arrives, the second is lost with the link
+          ivr.linkLost('the ARI connection was lost (websocket closed)');
+        }
+      },
+      ['sound:vm-press'],
+    );
     const ivr = new CaptchaIvr({ session, settings, log, newCode: () => '42' });
     const started = Date.now();
     const result = await ivr.run();
-    expect(result).toMatchObject({ outcome: 'abandoned', attempts: 1, detail: 'the ARI connection was lost (websocket closed)' });
+    expect(result).toMatchObject({
+      outcome: 'abandoned',
+      attempts: 1,
+      detail: 'the ARI connection was lost (websocket closed)',
+    });
     expect(result.failure).toBeUndefined();
     expect(Date.now() - started).toBeLessThan(1000); // not after the 10 s digit timeout
     expect(calls).toContain('stop'); // the code prompt is cut
@@ -80,10 +103,11 @@ describe('CaptchaIvr.linkLost (the ARI connection dropped)', () => {
       ['42', 'passed'],
       ['13', 'failed'],
     ] as const) {
-        const { session } = fakeChannel(
+      const { session } = fakeChannel(
         (media, s) => {
           if (media.some((m) => m.startsWith('digits:'))) press(s, keys);
-          if (media.includes('sound:auth-thankyou') || media.includes('sound:goodbye')) ivr.linkLost('the ARI connection was lost');
+          if (media.includes('sound:auth-thankyou') || media.includes('sound:goodbye'))
+            ivr.linkLost('the ARI connection was lost');
         },
         ['sound:auth-thankyou', 'sound:goodbye'],
       );
@@ -95,9 +119,12 @@ describe('CaptchaIvr.linkLost (the ARI connection dropped)', () => {
   });
 
   test('a shutdown (abandon) keeps its reason and detail', async () => {
-    const { session } = fakeChannel((media) => {
-      if (media.some((m) => m.startsWith('digits:'))) ivr.abandon('abandoned', 'the daemon is shutting down');
-    }, ['sound:vm-press']);
+    const { session } = fakeChannel(
+      (media) => {
+        if (media.some((m) => m.startsWith('digits:'))) ivr.abandon('abandoned', 'the daemon is shutting down');
+      },
+      ['sound:vm-press'],
+    );
     const ivr = new CaptchaIvr({ session, settings, log, newCode: () => '42' });
     expect(await ivr.run()).toMatchObject({ outcome: 'abandoned', detail: 'the daemon is shutting down' });
   });

@@ -10,14 +10,25 @@ import type { AriChannel, AriEvent, AriPlayRequest, AriPlayback } from '../../sr
 import { AriRequestError } from '../../src/errors/ari-request-error';
 
 const CHANNEL = 'chan-1';
-const channel: AriChannel = { id: CHANNEL, name: 'Local/x;2', state: 'Up', caller: { name: '', number: '+13125550100' } };
+const channel: AriChannel = {
+  id: CHANNEL,
+  name: 'Local/x;2',
+  state: 'Up',
+  caller: { name: '', number: '+13125550100' },
+};
 const settings: CaptchaSettings = {
   codeLength: 2,
   attempts: 2,
   digitTimeoutMs: 60,
   failVerdict: 'voicemail',
   language: 'en',
-  prompts: { greeting: ['sound:hello'], enterCode: ['sound:vm-press'], wrong: ['sound:please-try-again'], passed: ['sound:auth-thankyou'], failed: ['sound:goodbye'] },
+  prompts: {
+    greeting: ['sound:hello'],
+    enterCode: ['sound:vm-press'],
+    wrong: ['sound:please-try-again'],
+    passed: ['sound:auth-thankyou'],
+    failed: ['sound:goodbye'],
+  },
 };
 
 /** A channel that plays each playback for `playMs` and then reports PlaybackFinished; everything it was asked is in `calls`. */
@@ -32,7 +43,12 @@ class FakeChannel {
   readonly ari: ScreenerAri;
 
   constructor() {
-    const finish = (id: string, state = 'done'): void => this.emit({ type: 'PlaybackFinished', application: 'callscreen', playback: { id, media_uri: '', target_uri: `channel:${CHANNEL}`, state } });
+    const finish = (id: string, state = 'done'): void =>
+      this.emit({
+        type: 'PlaybackFinished',
+        application: 'callscreen',
+        playback: { id, media_uri: '', target_uri: `channel:${CHANNEL}`, state },
+      });
     const playing = new Map<string, NodeJS.Timeout>();
     this.ari = {
       answer: async () => {
@@ -47,7 +63,10 @@ class FakeChannel {
         this.calls.push(`play ${media.join(',')}`);
         await this.outcome('play');
         const id = request.playbackId ?? 'pb';
-        playing.set(id, setTimeout(() => finish(id), this.playMs));
+        playing.set(
+          id,
+          setTimeout(() => finish(id), this.playMs),
+        );
         setImmediate(() => this.onPlay(media, id));
         return { id, media_uri: media.join(','), target_uri: `channel:${CHANNEL}`, state: 'queued' };
       },
@@ -71,7 +90,8 @@ class FakeChannel {
   }
 
   press(keys: string): void {
-    for (const digit of keys) this.emit({ type: 'ChannelDtmfReceived', application: 'callscreen', digit, duration_ms: 100, channel });
+    for (const digit of keys)
+      this.emit({ type: 'ChannelDtmfReceived', application: 'callscreen', digit, duration_ms: 100, channel });
   }
 
   hangUp(): void {
@@ -87,8 +107,12 @@ class FakeChannel {
 }
 
 const log = pino({ level: 'silent' });
-const codes = (...list: string[]) => () => list.shift() ?? '00';
-const ivrFor = (fake: FakeChannel, newCode = codes('42', '17'), over: Partial<CaptchaSettings> = {}) => new CaptchaIvr({ session: fake.session, settings: { ...settings, ...over }, log, newCode });
+const codes =
+  (...list: string[]) =>
+  () =>
+    list.shift() ?? '00';
+const ivrFor = (fake: FakeChannel, newCode = codes('42', '17'), over: Partial<CaptchaSettings> = {}) =>
+  new CaptchaIvr({ session: fake.session, settings: { ...settings, ...over }, log, newCode });
 const isCode = (media: string[]) => media.some((m) => m.startsWith('digits:'));
 
 describe('CaptchaIvr', () => {
@@ -97,7 +121,13 @@ describe('CaptchaIvr', () => {
     fake.onPlay = (media) => isCode(media) && setTimeout(() => fake.press('42'), 20);
     const result = await ivrFor(fake).run();
     expect(result).toMatchObject({ outcome: 'passed', attempts: 1 });
-    expect(fake.calls).toEqual(['answer', 'set CHANNEL(language)=en', 'play sound:hello', 'play sound:vm-press,digits:42', 'play sound:auth-thankyou']);
+    expect(fake.calls).toEqual([
+      'answer',
+      'set CHANNEL(language)=en',
+      'play sound:hello',
+      'play sound:vm-press,digits:42',
+      'play sound:auth-thankyou',
+    ]);
   });
 
   test('keys during the code prompt count, and the first one stops it (barge-in)', async () => {
@@ -166,8 +196,16 @@ describe('CaptchaIvr', () => {
       },
       0,
     ],
-    ['during the greeting', (fake: FakeChannel) => (fake.onPlay = (media) => media.includes('sound:hello') && fake.hangUp()), 0],
-    ['while waiting for keys', (fake: FakeChannel) => (fake.onPlay = (media) => isCode(media) && setTimeout(() => fake.hangUp(), 20)), 1],
+    [
+      'during the greeting',
+      (fake: FakeChannel) => (fake.onPlay = (media) => media.includes('sound:hello') && fake.hangUp()),
+      0,
+    ],
+    [
+      'while waiting for keys',
+      (fake: FakeChannel) => (fake.onPlay = (media) => isCode(media) && setTimeout(() => fake.hangUp(), 20)),
+      1,
+    ],
   ])('a hang-up %s: outcome hangup, no further ARI calls', async (_when, arrange, attempts) => {
     const fake = new FakeChannel();
     arrange(fake);
@@ -180,7 +218,12 @@ describe('CaptchaIvr', () => {
 
   test('a 404 from ARI (channel gone) counts as a hang-up', async () => {
     const fake = new FakeChannel();
-    fake.failNext.play = new AriRequestError({ statusCode: 404, method: 'POST', path: '/channels/x/play', responseMessage: 'Channel not found' });
+    fake.failNext.play = new AriRequestError({
+      statusCode: 404,
+      method: 'POST',
+      path: '/channels/x/play',
+      responseMessage: 'Channel not found',
+    });
     expect((await ivrFor(fake).run()).outcome).toBe('hangup');
   });
 
@@ -207,7 +250,12 @@ describe('CaptchaIvr', () => {
 
   test('an error (not a hang-up) ends it with outcome error', async () => {
     const fake = new FakeChannel();
-    fake.failNext.answer = new AriRequestError({ statusCode: 500, method: 'POST', path: '/channels/x/answer', responseMessage: 'boom' });
+    fake.failNext.answer = new AriRequestError({
+      statusCode: 500,
+      method: 'POST',
+      path: '/channels/x/answer',
+      responseMessage: 'boom',
+    });
     const result = await ivrFor(fake).run();
     expect(result.outcome).toBe('error');
     expect(result.error).toMatch(/boom|500/);

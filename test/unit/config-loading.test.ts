@@ -25,7 +25,11 @@ describe('loadConfig', () => {
   });
 
   test('environment variables override connection settings', () => {
-    const { config } = loadConfig(write('env.yaml', 'ari:\n  url: http://pbx:8088\n'), { CALLSCREEN_ARI_URL: 'http://10.0.0.5:8088', CALLSCREEN_REDIS_URL: 'redis://cache:6379', CALLSCREEN_AMI_PORT: '5039' });
+    const { config } = loadConfig(write('env.yaml', 'ari:\n  url: http://pbx:8088\n'), {
+      CALLSCREEN_ARI_URL: 'http://10.0.0.5:8088',
+      CALLSCREEN_REDIS_URL: 'redis://cache:6379',
+      CALLSCREEN_AMI_PORT: '5039',
+    });
     expect(config.ari.url).toBe('http://10.0.0.5:8088');
     expect(config.redis.url).toBe('redis://cache:6379');
     expect(config.ami.port).toBe(5039);
@@ -64,12 +68,21 @@ describe('loadRulesFile', () => {
   });
 
   test('each rule remembers its line', () => {
-    const set = loadRulesFile(write('rules-ok.yaml', 'allow:\n  - "+49 30 1234567"\ndeny:\n  - number: "+1 833 631 7911"\n    label: robo\n'), 'DE');
-    expect(set.rules.map((r) => [r.list, r.source.line, r.label])).toEqual([['allow', 2, undefined], ['deny', 4, 'robo']]);
+    const set = loadRulesFile(
+      write('rules-ok.yaml', 'allow:\n  - "+49 30 1234567"\ndeny:\n  - number: "+1 833 631 7911"\n    label: robo\n'),
+      'DE',
+    );
+    expect(set.rules.map((r) => [r.list, r.source.line, r.label])).toEqual([
+      ['allow', 2, undefined],
+      ['deny', 4, 'robo'],
+    ]);
   });
 
   test('a number that does not parse is reported with its line, and nothing is loaded', () => {
-    const file = write('rules-bad.yaml', 'allow:\n  - "+49 30 1234567"\n  - "call me maybe"\ndeny:\n  - number: "+4*"\n');
+    const file = write(
+      'rules-bad.yaml',
+      'allow:\n  - "+49 30 1234567"\n  - "call me maybe"\ndeny:\n  - number: "+4*"\n',
+    );
     const problems = problemsOf(() => loadRulesFile(file, 'DE'));
     expect(problems.map((p) => p.line)).toEqual([3, 5]);
   });
@@ -86,25 +99,36 @@ describe('loadRulesFile', () => {
 
 describe('policies and DID groups', () => {
   test('a policy naming a DID group that does not exist is an error at its line', () => {
-    const file = write('policy-bad-group.yaml', 'didGroups:\n  hotline: ["+1 212 555 0100"]\npolicies:\n  - name: x\n    dids: [hotlne]\n');
+    const file = write(
+      'policy-bad-group.yaml',
+      'didGroups:\n  hotline: ["+1 212 555 0100"]\npolicies:\n  - name: x\n    dids: [hotlne]\n',
+    );
     const [p] = problemsOf(() => loadConfig(file, {}));
     expect(p).toMatchObject({ line: 5 });
     expect(p?.reason).toMatch(/"hotlne" is neither a DID group \(didGroups: hotline\) nor a number/);
   });
 
   test('thresholds must rise', () => {
-    const [p] = problemsOf(() => loadConfig(write('thresholds.yaml', 'screening:\n  thresholds:\n    challenge: 70\n    voicemail: 60\n'), {}));
+    const [p] = problemsOf(() =>
+      loadConfig(write('thresholds.yaml', 'screening:\n  thresholds:\n    challenge: 70\n    voicemail: 60\n'), {}),
+    );
     expect(p?.reason).toMatch(/challenge <= voicemail <= reject/);
   });
 
   test('a time window with a bad time and an unknown time zone are errors at their lines', () => {
-    const file = write('window.yaml', 'policies:\n  - name: nights\n    timeZone: Mars/Olympus\n    when:\n      - { from: "25:00", to: "07:00" }\n');
+    const file = write(
+      'window.yaml',
+      'policies:\n  - name: nights\n    timeZone: Mars/Olympus\n    when:\n      - { from: "25:00", to: "07:00" }\n',
+    );
     const problems = problemsOf(() => loadConfig(file, {}));
     expect(problems.map((p) => p.line).sort()).toEqual([3, 5]);
   });
 
   test('policy DIDs are normalised like numbers and resolved through groups', () => {
-    const file = write('policy-ok.yaml', 'didGroups:\n  sales: ["(212) 555-0200"]\npolicies:\n  - name: s\n    dids: [sales, "+1 212 555 0201", "100"]\n');
+    const file = write(
+      'policy-ok.yaml',
+      'didGroups:\n  sales: ["(212) 555-0200"]\npolicies:\n  - name: s\n    dids: [sales, "+1 212 555 0201", "100"]\n',
+    );
     const { screening } = loadConfig(file, {});
     expect([...(screening.policies[0]?.dids ?? [])]).toEqual(['+12125550200', '+12125550201', '100']);
   });

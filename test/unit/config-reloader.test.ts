@@ -48,7 +48,10 @@ let lines: LogLine[];
 
 function memoryLogger(): pino.Logger {
   lines = [];
-  return pino({ level: 'info', base: null }, { write: (chunk: string) => void lines.push(JSON.parse(chunk) as LogLine) });
+  return pino(
+    { level: 'info', base: null },
+    { write: (chunk: string) => void lines.push(JSON.parse(chunk) as LogLine) },
+  );
 }
 
 function startReloader(text: string, env: NodeJS.ProcessEnv = {}): ConfigReloader {
@@ -62,7 +65,8 @@ function startReloader(text: string, env: NodeJS.ProcessEnv = {}): ConfigReloade
 async function waitFor(what: string, condition: () => boolean, withinMs = TAKES_EFFECT_MS): Promise<number> {
   const started = Date.now();
   while (!condition()) {
-    if (Date.now() - started > withinMs) throw new Error(`not within ${withinMs} ms: ${what}; log: ${JSON.stringify(lines)}`);
+    if (Date.now() - started > withinMs)
+      throw new Error(`not within ${withinMs} ms: ${what}; log: ${JSON.stringify(lines)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - started;
@@ -156,7 +160,14 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
     await waitFor('the edit rejected', () => r.lastError !== undefined);
     expect(r.current()).toBe(good);
     expect(r.lastError).toBeInstanceOf(ConfigError);
-    expect(r.lastError?.problems).toEqual([expect.objectContaining({ file: 'callscreen.yaml', line: 12, column: 5, reason: expect.stringMatching(/unknown key "shadoww"/) })]);
+    expect(r.lastError?.problems).toEqual([
+      expect.objectContaining({
+        file: 'callscreen.yaml',
+        line: 12,
+        column: 5,
+        reason: expect.stringMatching(/unknown key "shadoww"/),
+      }),
+    ]);
 
     // the poll goes on and the same bad content is touched again: still one log line, one event
     const later = new Date(Date.now() + 5000);
@@ -164,7 +175,11 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
     await sleep(1200);
     const warnings = logged(REJECTED);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ level: 40, config: 'callscreen.yaml', problems: [expect.stringMatching(/^callscreen\.yaml:12:5 unknown key "shadoww"/)] });
+    expect(warnings[0]).toMatchObject({
+      level: 40,
+      config: 'callscreen.yaml',
+      problems: [expect.stringMatching(/^callscreen\.yaml:12:5 unknown key "shadoww"/)],
+    });
     expect(rejected).toHaveBeenCalledTimes(1);
 
     writeFileSync(file, `${BASE}${ROLLOUT}${AFTER_HOURS}`);
@@ -176,7 +191,13 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
     const r = startReloader(BASE);
     writeFileSync(file, `${BASE}${ROLLOUT.replace('"+1 646 555 0123"', '"+1 646 555 0123", "sales-line"')}`);
     await waitFor('the edit rejected', () => r.lastError !== undefined);
-    expect(logged(REJECTED)).toEqual([expect.objectContaining({ problems: [expect.stringMatching(/^callscreen\.yaml:10:31 policies\.0\.dids\.1: "sales-line" is neither a DID group/)] })]);
+    expect(logged(REJECTED)).toEqual([
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^callscreen\.yaml:10:31 policies\.0\.dids\.1: "sales-line" is neither a DID group/),
+        ],
+      }),
+    ]);
     expect(policyNames(r.current())).toEqual([]);
   });
 
@@ -198,13 +219,17 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
     unlinkSync(file);
     await waitFor('the deletion noticed', () => r.lastError !== undefined);
     expect(r.current()).toBe(good);
-    expect(logged(REJECTED)).toEqual([expect.objectContaining({ problems: [expect.stringMatching(/^callscreen\.yaml: file not found/)] })]);
+    expect(logged(REJECTED)).toEqual([
+      expect.objectContaining({ problems: [expect.stringMatching(/^callscreen\.yaml: file not found/)] }),
+    ]);
   });
 });
 
 describe('ConfigReloader: sections that need a restart', () => {
   test('every section but screening, didGroups, policies, captcha and tags', () => {
-    expect([...RESTART_SECTIONS].sort()).toEqual(['ami', 'ari', 'callLog', 'feedback', 'http', 'log', 'numbers', 'redis', 'routing', 'rules'].sort());
+    expect([...RESTART_SECTIONS].sort()).toEqual(
+      ['ami', 'ari', 'callLog', 'feedback', 'http', 'log', 'numbers', 'redis', 'routing', 'rules'].sort(),
+    );
   });
 
   test('a new redis.url is not applied and the warning names redis; the screening change in the same edit is', async () => {
@@ -212,17 +237,25 @@ describe('ConfigReloader: sections that need a restart', () => {
     writeFileSync(file, `${BASE.replace('redis://127.0.0.1:6379', 'redis://cache.internal:6380')}${ROLLOUT}`);
     await waitFor('the policy in force', () => policyNames(r.current()).length === 1);
     expect(r.current().config.redis.url).toBe('redis://127.0.0.1:6379');
-    expect(logged(RESTART)).toEqual([expect.objectContaining({ level: 40, config: 'callscreen.yaml', sections: ['redis'] })]);
+    expect(logged(RESTART)).toEqual([
+      expect.objectContaining({ level: 40, config: 'callscreen.yaml', sections: ['redis'] }),
+    ]);
     expect(JSON.stringify(lines)).not.toMatch(/cache\.internal/);
 
     // a later policy edit while the change still waits for a restart: not warned again
-    writeFileSync(file, `${BASE.replace('redis://127.0.0.1:6379', 'redis://cache.internal:6380')}${ROLLOUT}${AFTER_HOURS}`);
+    writeFileSync(
+      file,
+      `${BASE.replace('redis://127.0.0.1:6379', 'redis://cache.internal:6380')}${ROLLOUT}${AFTER_HOURS}`,
+    );
     await waitFor('the second policy in force', () => policyNames(r.current()).length === 2);
     expect(logged(RESTART)).toHaveLength(1);
     expect(r.current().config.redis.url).toBe('redis://127.0.0.1:6379');
 
     // another change that needs a restart: warned, naming everything still waiting
-    writeFileSync(file, `${BASE.replace('redis://127.0.0.1:6379', 'redis://cache.internal:6380')}routing:\n  agents: { context: other-agents }\n${ROLLOUT}`);
+    writeFileSync(
+      file,
+      `${BASE.replace('redis://127.0.0.1:6379', 'redis://cache.internal:6380')}routing:\n  agents: { context: other-agents }\n${ROLLOUT}`,
+    );
     await waitFor('the second warning', () => logged(RESTART).length === 2);
     expect(logged(RESTART)[1]).toMatchObject({ sections: ['redis', 'routing'] });
     expect(r.current().config.routing.agents.context).toBe('callscreen-agents');
@@ -231,7 +264,10 @@ describe('ConfigReloader: sections that need a restart', () => {
 
   test('a new numbers.defaultRegion is not applied: the policies are compiled with the running region', async () => {
     const r = startReloader(BASE);
-    writeFileSync(file, `${BASE.replace('defaultRegion: US', 'defaultRegion: GB')}policies:\n  - name: local\n    dids: ["(646) 555-0123"]\n`);
+    writeFileSync(
+      file,
+      `${BASE.replace('defaultRegion: US', 'defaultRegion: GB')}policies:\n  - name: local\n    dids: ["(646) 555-0123"]\n`,
+    );
     await waitFor('the policy in force', () => policyNames(r.current()).length === 1);
     expect(r.current().config.numbers.defaultRegion).toBe('US');
     expect(r.current().screening.defaultRegion).toBe('US');
@@ -243,7 +279,9 @@ describe('ConfigReloader: sections that need a restart', () => {
     const r = startReloader(BASE);
     writeFileSync(file, `${BASE.replace('redis://127.0.0.1:6379', 'http://cache:6379')}${ROLLOUT}`);
     await waitFor('the edit rejected', () => r.lastError !== undefined);
-    expect(r.lastError?.problems).toEqual([expect.objectContaining({ line: 4, reason: expect.stringMatching(/redis\.url: must start with redis:\/\//) })]);
+    expect(r.lastError?.problems).toEqual([
+      expect.objectContaining({ line: 4, reason: expect.stringMatching(/redis\.url: must start with redis:\/\//) }),
+    ]);
     expect(policyNames(r.current())).toEqual([]);
     expect(logged(RESTART)).toHaveLength(0);
   });
@@ -262,7 +300,7 @@ describe('ConfigReloader: sections that need a restart', () => {
 });
 
 describe('ConfigReloader: lifecycle', () => {
-  test('watching holds nothing open: its timers are unref\'d and its watcher not persistent', () => {
+  test("watching holds nothing open: its timers are unref'd and its watcher not persistent", () => {
     writeFileSync(file, BASE);
     const loaded = loadConfig(file, {});
     const before = process.getActiveResourcesInfo().sort();
@@ -303,7 +341,12 @@ describe('loadConfigText', () => {
 
   test('keep: the named sections come from the running configuration', () => {
     const running = loadConfigText(BASE, 'callscreen.yaml', {});
-    const edited = loadConfigText(`${BASE.replace('defaultRegion: US', 'defaultRegion: CH')}${ROLLOUT}`, 'callscreen.yaml', {}, { keep: { config: running.config, sections: ['numbers'] } });
+    const edited = loadConfigText(
+      `${BASE.replace('defaultRegion: US', 'defaultRegion: CH')}${ROLLOUT}`,
+      'callscreen.yaml',
+      {},
+      { keep: { config: running.config, sections: ['numbers'] } },
+    );
     expect(edited.config.numbers).toBe(running.config.numbers);
     expect(edited.screening.defaultRegion).toBe('US');
     expect(edited.config.policies).toHaveLength(1);

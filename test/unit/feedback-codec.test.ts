@@ -1,5 +1,9 @@
 import fc from 'fast-check';
-import { decodeFeedbackEntry, encodeFeedbackEntry, type FeedbackEntry } from '../../src/adapters/redis/reputation-layout';
+import {
+  decodeFeedbackEntry,
+  encodeFeedbackEntry,
+  type FeedbackEntry,
+} from '../../src/adapters/redis/reputation-layout';
 import { resolveCredentials } from '../../src/http-api/http-auth';
 import { numberForFeedback } from '../../src/reputation/managed-allow-list';
 
@@ -18,13 +22,18 @@ describe('feedback entry codec', () => {
   });
 
   test('times are cut to the minute', () => {
-    const e = decodeFeedbackEntry(encodeFeedbackEntry({ spam: 1, ok: 2, last: 'ok', firstAt: 90_000, lastAt: 179_999 }));
+    const e = decodeFeedbackEntry(
+      encodeFeedbackEntry({ spam: 1, ok: 2, last: 'ok', firstAt: 90_000, lastAt: 179_999 }),
+    );
     expect(e).toEqual({ spam: 1, ok: 2, last: 'ok', firstAt: 60_000, lastAt: 120_000 });
   });
 
-  test.each(['', '1:2:o:3', '1:2:x:3:4', 'a:2:o:3:4', '-1:2:s:3:4', '1:2:o:3:4:5', '1.5:2:o:3:4'])('%j is not an entry', (v) => {
-    expect(decodeFeedbackEntry(v)).toBeNull();
-  });
+  test.each(['', '1:2:o:3', '1:2:x:3:4', 'a:2:o:3:4', '-1:2:s:3:4', '1:2:o:3:4:5', '1.5:2:o:3:4'])(
+    '%j is not an entry',
+    (v) => {
+      expect(decodeFeedbackEntry(v)).toBeNull();
+    },
+  );
 });
 
 describe('numbers agents report', () => {
@@ -44,7 +53,8 @@ describe('numbers agents report', () => {
 
 describe('HTTP credentials', () => {
   const TOKEN = 'tok-0123456789abcdef';
-  const auth = (a: Partial<Parameters<typeof resolveCredentials>[0]>, env: NodeJS.ProcessEnv = {}) => resolveCredentials({ tokens: [], ...a }, env);
+  const auth = (a: Partial<Parameters<typeof resolveCredentials>[0]>, env: NodeJS.ProcessEnv = {}) =>
+    resolveCredentials({ tokens: [], ...a }, env);
 
   test('a bearer token from the environment, several separated by commas', () => {
     const { credentials } = auth({ tokenEnv: 'CS_TOKENS' }, { CS_TOKENS: `${TOKEN}, other-token-0123456789` });

@@ -9,7 +9,8 @@ import { describeRule } from '../../src/domain/rule-set';
 
 jest.setTimeout(15_000);
 
-const ADMIN = 'allow:\n  - "+1 212 555 0147"\ndeny:\n  - "+1 900*"\n  - number: "+1 415 555 0123"\n    label: harasser\n';
+const ADMIN =
+  'allow:\n  - "+1 212 555 0147"\ndeny:\n  - "+1 900*"\n  - number: "+1 415 555 0123"\n    label: harasser\n';
 const ctx = { did: { raw: '' }, now: new Date('2026-11-23T12:00:00Z') };
 
 interface Line {
@@ -38,8 +39,19 @@ afterEach(() => {
 });
 
 function start(): RulesReloader {
-  const logger = pino({ level: 'info', base: null }, { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Line) });
-  reloader = new RulesReloader({ file: rulesFile, displayName: 'rules.yaml', managedFile, managedDisplayName: 'rules.managed.yaml', defaultRegion: 'US', logger, pollIntervalMs: 50 });
+  const logger = pino(
+    { level: 'info', base: null },
+    { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Line) },
+  );
+  reloader = new RulesReloader({
+    file: rulesFile,
+    displayName: 'rules.yaml',
+    managedFile,
+    managedDisplayName: 'rules.managed.yaml',
+    defaultRegion: 'US',
+    logger,
+    pollIntervalMs: 50,
+  });
   reloader.load();
   reloader.start();
   return reloader;
@@ -60,11 +72,16 @@ describe('rules in force = rules.yaml + the managed allow list', () => {
     const r = start();
     expect(r.current().rules).toHaveLength(3);
     expect(verdictOf(r, '+14155550123')).toBe('deny');
-    await new ManagedAllowList({ file: managedFile, defaultRegion: 'US' }).promote('+14155550123', 'agents: not spam x3, last 2026-11-23 by alice');
+    await new ManagedAllowList({ file: managedFile, defaultRegion: 'US' }).promote(
+      '+14155550123',
+      'agents: not spam x3, last 2026-11-23 by alice',
+    );
     await waitFor('the promotion in force', () => verdictOf(r, '+14155550123') === 'allow');
     const rule = r.current().match('+14155550123', ctx);
     // the decision's reason names the managed rule, its label and file
-    expect(describeRule(rule!)).toBe('allow +14155550123 (agents: not spam x3, last 2026-11-23 by alice) at rules.managed.yaml:8');
+    expect(describeRule(rule!)).toBe(
+      'allow +14155550123 (agents: not spam x3, last 2026-11-23 by alice) at rules.managed.yaml:8',
+    );
     expect(lines.map((l) => l.msg)).toContain('managed allow list reloaded');
   });
 
@@ -78,7 +95,9 @@ describe('rules in force = rules.yaml + the managed allow list', () => {
     await waitFor('the bad edit rejected', () => rejected === 1);
     expect(r.lastError?.problems.map((p) => `${p.file}:${p.line}:${p.column}`)).toEqual(['rules.managed.yaml:4:5']);
     expect(r.managedError).toBe(r.lastError);
-    expect(lines.find((l) => l.msg === 'managed allow list edit rejected; keeping its last good entries')?.problems?.[0]).toMatch(/^rules\.managed\.yaml:4:5 the managed allow list takes allow entries only/);
+    expect(
+      lines.find((l) => l.msg === 'managed allow list edit rejected; keeping its last good entries')?.problems?.[0],
+    ).toMatch(/^rules\.managed\.yaml:4:5 the managed allow list takes allow entries only/);
     expect(verdictOf(r, '+13125550100')).toBe('allow');
     expect(verdictOf(r, '+12125550147')).toBe('allow');
     // an admin edit of rules.yaml still takes effect while the managed file is broken
@@ -93,7 +112,13 @@ describe('rules in force = rules.yaml + the managed allow list', () => {
   test('a broken managed file at the start stops the start like a broken rules file', () => {
     writeFileSync(managedFile, 'allow:\n  - "no number"\n');
     const logger = pino({ level: 'silent' });
-    const r = new RulesReloader({ file: rulesFile, managedFile, managedDisplayName: 'rules.managed.yaml', defaultRegion: 'US', logger });
+    const r = new RulesReloader({
+      file: rulesFile,
+      managedFile,
+      managedDisplayName: 'rules.managed.yaml',
+      defaultRegion: 'US',
+      logger,
+    });
     expect(() => r.load()).toThrow(/rules\.managed\.yaml:2:5/);
   });
 

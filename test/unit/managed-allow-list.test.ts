@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, utimesSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fork } from 'node:child_process';
-import { ManagedAllowList, managedFilePath, promotionFor, promotionLabel, recordFeedback } from '../../src/reputation/managed-allow-list';
+import {
+  ManagedAllowList,
+  managedFilePath,
+  promotionFor,
+  promotionLabel,
+  recordFeedback,
+} from '../../src/reputation/managed-allow-list';
 import { compileManagedRulesText, loadManagedRulesFile } from '../../src/config/rules-file';
 import type { FeedbackEntry } from '../../src/adapters/redis/reputation-layout';
 import { ConfigError } from '../../src/errors/config-error';
@@ -17,7 +23,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const list = () => new ManagedAllowList({ file, defaultRegion: 'US', displayName: 'rules.managed.yaml' });
-const allowed = (text: string) => compileManagedRulesText(text, 'rules.managed.yaml', 'US').rules.map((r) => `${r.list} ${r.match.kind === 'exact' ? r.match.e164 : r.written} ${r.label ?? ''}`.trim());
+const allowed = (text: string) =>
+  compileManagedRulesText(text, 'rules.managed.yaml', 'US').rules.map((r) =>
+    `${r.list} ${r.match.kind === 'exact' ? r.match.e164 : r.written} ${r.label ?? ''}`.trim(),
+  );
 
 describe('ManagedAllowList: promote and demote', () => {
   test('the first promotion creates the file with a header comment and one quoted allow entry', async () => {
@@ -57,7 +66,11 @@ describe('ManagedAllowList: promote and demote', () => {
     let text = readFileSync(file, 'utf8');
     expect(text).toContain('# my header');
     expect(text).toContain('# the front desk, added by hand');
-    expect(allowed(text)).toEqual(['allow +12125550147 front desk', 'allow +1 900 555 0100 .. +1 900 555 0199', 'allow +14155550123 agents: new']);
+    expect(allowed(text)).toEqual([
+      'allow +12125550147 front desk',
+      'allow +1 900 555 0100 .. +1 900 555 0199',
+      'allow +14155550123 agents: new',
+    ]);
     // the admin's national spelling is the same number: demote finds it
     expect(await l.demote('+12125550147')).toBe('removed');
     text = readFileSync(file, 'utf8');
@@ -69,7 +82,11 @@ describe('ManagedAllowList: promote and demote', () => {
     await l.promote('+12125550147', 'agents: a');
     writeFileSync(file, `${readFileSync(file, 'utf8')}  - number: "+14155550100"\n    label: added by the admin\n`);
     await l.promote('+13125550100', 'agents: c');
-    expect(allowed(readFileSync(file, 'utf8'))).toEqual(['allow +12125550147 agents: a', 'allow +14155550100 added by the admin', 'allow +13125550100 agents: c']);
+    expect(allowed(readFileSync(file, 'utf8'))).toEqual([
+      'allow +12125550147 agents: a',
+      'allow +14155550100 added by the admin',
+      'allow +13125550100 agents: c',
+    ]);
   });
 
   test('a file with a problem is not written over: the change fails naming file, line and column', async () => {
@@ -88,7 +105,9 @@ describe('ManagedAllowList: promote and demote', () => {
     const lock = `${file}.lock`;
     writeFileSync(lock, '999999@elsewhere\n');
     const short = new ManagedAllowList({ file, defaultRegion: 'US', lockTimeoutMs: 100 });
-    await expect(short.promote('+12125550147', 'agents: a')).rejects.toThrow(/locked by another writer \(999999@elsewhere/);
+    await expect(short.promote('+12125550147', 'agents: a')).rejects.toThrow(
+      /locked by another writer \(999999@elsewhere/,
+    );
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
     expect(await short.promote('+12125550147', 'agents: a')).toBe('added');
@@ -113,7 +132,12 @@ describe('ManagedAllowList: promote and demote', () => {
        const l = new ManagedAllowList({ file: process.env.FILE, defaultRegion: 'US', lockTimeoutMs: 10000 });
        (async () => { for (let i = 0; i < 8; i++) await l.promote('+1312555' + process.env.BLOCK + String(i).padStart(2, '0'), 'agents: p' + process.env.BLOCK); })().catch((e) => { console.error(e); process.exitCode = 1; });`,
     );
-    const env = { ...process.env, SWC: require.resolve('@swc/core'), MODULE: require.resolve('../../src/reputation/managed-allow-list'), FILE: file };
+    const env = {
+      ...process.env,
+      SWC: require.resolve('@swc/core'),
+      MODULE: require.resolve('../../src/reputation/managed-allow-list'),
+      FILE: file,
+    };
     const children = ['10', '20', '30', '40'].map(
       (block) =>
         new Promise<number | null>((resolve) => {
@@ -145,12 +169,24 @@ describe('the managed file as rules', () => {
   });
 
   test('managedFilePath resolves rules.managedFile against the config file folder', () => {
-    expect(managedFilePath({ file: '/etc/callscreen/callscreen.yaml', config: { rules: { managedFile: 'rules.managed.yaml' } } as never })).toBe('/etc/callscreen/rules.managed.yaml');
+    expect(
+      managedFilePath({
+        file: '/etc/callscreen/callscreen.yaml',
+        config: { rules: { managedFile: 'rules.managed.yaml' } } as never,
+      }),
+    ).toBe('/etc/callscreen/rules.managed.yaml');
   });
 });
 
 describe('promotion', () => {
-  const entry = (e: Partial<FeedbackEntry>): FeedbackEntry => ({ spam: 0, ok: 0, last: 'ok', firstAt: 0, lastAt: 0, ...e });
+  const entry = (e: Partial<FeedbackEntry>): FeedbackEntry => ({
+    spam: 0,
+    ok: 0,
+    last: 'ok',
+    firstAt: 0,
+    lastAt: 0,
+    ...e,
+  });
 
   test('promote at promoteAfter ok reports with the last one ok; demote on a spam report', () => {
     expect(promotionFor(entry({ ok: 2 }), 3)).toBe('none');
@@ -159,8 +195,12 @@ describe('promotion', () => {
   });
 
   test('the label says why and when', () => {
-    expect(promotionLabel(entry({ ok: 3 }), Date.UTC(2026, 10, 23, 12), 'alice')).toBe('agents: not spam x3, last 2026-11-23 by alice');
-    expect(promotionLabel(entry({ ok: 4, spam: 1 }), Date.UTC(2026, 10, 23), undefined)).toBe('agents: not spam x4 (spam x1), last 2026-11-23');
+    expect(promotionLabel(entry({ ok: 3 }), Date.UTC(2026, 10, 23, 12), 'alice')).toBe(
+      'agents: not spam x3, last 2026-11-23 by alice',
+    );
+    expect(promotionLabel(entry({ ok: 4, spam: 1 }), Date.UTC(2026, 10, 23), undefined)).toBe(
+      'agents: not spam x4 (spam x1), last 2026-11-23',
+    );
   });
 
   test('recordFeedback promotes, then demotes, and reports a list problem without losing the report', async () => {
@@ -172,7 +212,8 @@ describe('promotion', () => {
       },
     };
     const deps = { store, list: list(), promoteAfter: 2 };
-    const report = (verdict: 'spam' | 'ok') => recordFeedback(deps, { e164: '+12125550147', verdict, at: Date.UTC(2026, 10, 23), host: 'h', agent: 'bob' });
+    const report = (verdict: 'spam' | 'ok') =>
+      recordFeedback(deps, { e164: '+12125550147', verdict, at: Date.UTC(2026, 10, 23), host: 'h', agent: 'bob' });
     expect(await report('ok')).toMatchObject({ promoted: false, change: 'unchanged' });
     expect(await report('ok')).toMatchObject({ promoted: true, change: 'added' });
     expect(await report('spam')).toMatchObject({ promoted: false, change: 'removed' });

@@ -9,7 +9,9 @@ import type { ScreenedCallRecord } from '../../src/ports/call-log';
 
 const AT = '2026-11-23T14:05:09.250Z';
 
-function record(over: { verdict?: Decision['verdict']; did?: string; call?: Partial<ScreenedCallRecord> } = {}): ScreenedCallRecord {
+function record(
+  over: { verdict?: Decision['verdict']; did?: string; call?: Partial<ScreenedCallRecord> } = {},
+): ScreenedCallRecord {
   const decision: Decision = {
     verdict: over.verdict ?? 'allow',
     score: 0,
@@ -20,19 +22,36 @@ function record(over: { verdict?: Decision['verdict']; did?: string; call?: Part
     did: normalisePhoneNumber(over.did ?? '+1 212 555 0100', 'US'),
     at: AT,
   };
-  return { callId: '1700000000.42', at: AT, channel: 'PJSIP/trunk-00000001', decision, routedTo: 'agents', decisionMs: 3, host: 'pbx1', ...over.call };
+  return {
+    callId: '1700000000.42',
+    at: AT,
+    channel: 'PJSIP/trunk-00000001',
+    decision,
+    routedTo: 'agents',
+    decisionMs: 3,
+    host: 'pbx1',
+    ...over.call,
+  };
 }
 
 /** a histogram value's series name (_bucket, _sum, _count); prom-client's MetricValue type leaves it out */
 const nameOf = (v: object): string | undefined => (v as { metricName?: string }).metricName;
 
 /** the value of one series (undefined when it does not exist); histogram series by their _count/_sum/_bucket name */
-async function value(metrics: CallscreenMetrics, series: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+async function value(
+  metrics: CallscreenMetrics,
+  series: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   const name = series.replace(/_(count|sum|bucket)$/, '');
   const metric = metrics.registry.getSingleMetric(metrics.registry.getSingleMetric(series) ? series : name);
   if (!metric) throw new Error(`no metric ${series}`);
   const { values } = await metric.get();
-  const found = values.find((v) => (nameOf(v) ?? series) === series && Object.entries(labels).every(([k, l]) => String((v.labels as Record<string, unknown>)[k]) === l));
+  const found = values.find(
+    (v) =>
+      (nameOf(v) ?? series) === series &&
+      Object.entries(labels).every(([k, l]) => String((v.labels as Record<string, unknown>)[k]) === l),
+  );
   return found?.value;
 }
 
@@ -48,7 +67,9 @@ describe('callScreened', () => {
     metrics.callScreened(record({ verdict: 'voicemail', did: '(212) 555-0101' }));
     expect(await value(metrics, 'callscreen_calls_total', { verdict: 'allow', did: '+12125550100' })).toBe(2);
     expect(await value(metrics, 'callscreen_calls_total', { verdict: 'voicemail', did: '+12125550101' })).toBe(1);
-    expect(await value(metrics, 'callscreen_calls_total', { verdict: 'voicemail', did: '+12125550100' })).toBeUndefined();
+    expect(
+      await value(metrics, 'callscreen_calls_total', { verdict: 'voicemail', did: '+12125550100' }),
+    ).toBeUndefined();
   });
 
   test('observes the decision time and the Redis round trip in seconds; no round trip, no observation', async () => {
@@ -64,7 +85,9 @@ describe('callScreened', () => {
 
   test('the histogram buckets run from 0.5 ms to 0.5 s', async () => {
     const { values } = await metrics.registry.getSingleMetric('callscreen_decision_duration_seconds')!.get();
-    const bounds = values.filter((v) => nameOf(v) === 'callscreen_decision_duration_seconds_bucket').map((v) => v.labels.le);
+    const bounds = values
+      .filter((v) => nameOf(v) === 'callscreen_decision_duration_seconds_bucket')
+      .map((v) => v.labels.le);
     expect(bounds[0]).toBe(0.0005);
     expect(bounds.at(-2)).toBe(0.5);
     expect(bounds.at(-1)).toBe('+Inf');
@@ -72,9 +95,18 @@ describe('callScreened', () => {
 
   test('counts CAPTCHA outcomes only for challenged calls', async () => {
     metrics.callScreened(record());
-    metrics.callScreened(record({ verdict: 'challenge', call: { captcha: { outcome: 'passed', attempts: 1, ms: 8000 } } }));
-    metrics.callScreened(record({ verdict: 'challenge', call: { captcha: { outcome: 'failed', attempts: 3, ms: 20000, failure: 'wrong' } } }));
-    metrics.callScreened(record({ verdict: 'challenge', call: { captcha: { outcome: 'passed', attempts: 2, ms: 12000 } } }));
+    metrics.callScreened(
+      record({ verdict: 'challenge', call: { captcha: { outcome: 'passed', attempts: 1, ms: 8000 } } }),
+    );
+    metrics.callScreened(
+      record({
+        verdict: 'challenge',
+        call: { captcha: { outcome: 'failed', attempts: 3, ms: 20000, failure: 'wrong' } },
+      }),
+    );
+    metrics.callScreened(
+      record({ verdict: 'challenge', call: { captcha: { outcome: 'passed', attempts: 2, ms: 12000 } } }),
+    );
     expect(await value(metrics, 'callscreen_captcha_outcomes_total', { outcome: 'passed' })).toBe(2);
     expect(await value(metrics, 'callscreen_captcha_outcomes_total', { outcome: 'failed' })).toBe(1);
     expect(await value(metrics, 'callscreen_captcha_outcomes_total', { outcome: 'timeout' })).toBeUndefined();
@@ -124,14 +156,20 @@ describe('state gauges and reload counters', () => {
     metrics.httpRequest('/api/v1/feedback', 200);
     metrics.httpRequest('/api/v1/feedback', 200);
     metrics.httpRequest('/api/v1/feedback', 401);
-    expect(await value(metrics, 'callscreen_http_requests_total', { route: '/api/v1/feedback', status: '200' })).toBe(2);
-    expect(await value(metrics, 'callscreen_http_requests_total', { route: '/api/v1/feedback', status: '401' })).toBe(1);
+    expect(await value(metrics, 'callscreen_http_requests_total', { route: '/api/v1/feedback', status: '200' })).toBe(
+      2,
+    );
+    expect(await value(metrics, 'callscreen_http_requests_total', { route: '/api/v1/feedback', status: '401' })).toBe(
+      1,
+    );
   });
 });
 
 describe('text exposition', () => {
   test('names every callscreen metric with HELP and TYPE, the series with their labels', async () => {
-    metrics.callScreened(record({ verdict: 'challenge', call: { captcha: { outcome: 'passed', attempts: 1, ms: 8000 } } }));
+    metrics.callScreened(
+      record({ verdict: 'challenge', call: { captcha: { outcome: 'passed', attempts: 1, ms: 8000 } } }),
+    );
     const text = await metrics.text();
     for (const [name, type] of [
       ['callscreen_calls_total', 'counter'],

@@ -40,7 +40,11 @@ describe('normalisePhoneNumber', () => {
   });
 
   test('a number outside the numbering plan is still E.164 but marked invalid', () => {
-    expect(normalisePhoneNumber('+15551234567', 'US')).toMatchObject({ kind: 'e164', e164: '+15551234567', valid: false });
+    expect(normalisePhoneNumber('+15551234567', 'US')).toMatchObject({
+      kind: 'e164',
+      e164: '+15551234567',
+      valid: false,
+    });
   });
 
   test('the number type is reported (toll free)', () => {
@@ -62,7 +66,10 @@ describe('guessE164: the cheap guess that starts the Redis lookup early', () => 
 
   test('10,000 random caller IDs: a guess is almost always what normalisation gives (a wrong one only costs a second lookup)', () => {
     // international numbers with spaces, and NANP numbers written nationally
-    const callerIds = fc.oneof(fc.stringMatching(/^\+[1-9][0-9 ]{6,16}$/), fc.stringMatching(/^\(?[2-9][0-9]{2}\)? ?[0-9]{3}-?[0-9]{4}$/));
+    const callerIds = fc.oneof(
+      fc.stringMatching(/^\+[1-9][0-9 ]{6,16}$/),
+      fc.stringMatching(/^\(?[2-9][0-9]{2}\)? ?[0-9]{3}-?[0-9]{4}$/),
+    );
     let guessed = 0;
     let wrong = 0;
     fc.assert(

@@ -12,23 +12,27 @@ function reference(raw: string, region: CountryCode): string | undefined {
 }
 
 describe('feed number fast path', () => {
-  test.each<CountryCode>(['US', 'CH', 'DE', 'GB', 'FR', 'AR'])('agrees with normalisePhoneNumber on random numbers (region %s)', (region) => {
-    const normalise = createFeedNumberNormaliser(region);
-    const digits = (min: number, max: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''));
-    const raw = fc.oneof(
-      fc.tuple(fc.constantFrom(...CALLING_CODES), digits(4, 13)).map(([cc, d]) => `+${cc}${d}`),
-      digits(6, 14).map((d) => `0${d}`),
-      fc.tuple(fc.constantFrom(...CALLING_CODES), digits(4, 13)).map(([cc, d]) => `00${cc}${d}`),
-      digits(7, 12),
-    );
-    fc.assert(
-      fc.property(raw, (r) => {
-        const result = normalise(r);
-        expect('e164' in result ? result.e164 : undefined).toBe(reference(r, region));
-      }),
-      { numRuns: 1000 },
-    );
-  });
+  test.each<CountryCode>(['US', 'CH', 'DE', 'GB', 'FR', 'AR'])(
+    'agrees with normalisePhoneNumber on random numbers (region %s)',
+    (region) => {
+      const normalise = createFeedNumberNormaliser(region);
+      const digits = (min: number, max: number) =>
+        fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''));
+      const raw = fc.oneof(
+        fc.tuple(fc.constantFrom(...CALLING_CODES), digits(4, 13)).map(([cc, d]) => `+${cc}${d}`),
+        digits(6, 14).map((d) => `0${d}`),
+        fc.tuple(fc.constantFrom(...CALLING_CODES), digits(4, 13)).map(([cc, d]) => `00${cc}${d}`),
+        digits(7, 12),
+      );
+      fc.assert(
+        fc.property(raw, (r) => {
+          const result = normalise(r);
+          expect('e164' in result ? result.e164 : undefined).toBe(reference(r, region));
+        }),
+        { numRuns: 1000 },
+      );
+    },
+  );
 
   test('answers E.164 and national NANP numbers without libphonenumber, and leaves the rest to it', () => {
     const us = createFeedNumberNormaliser('US');

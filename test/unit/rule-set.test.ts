@@ -1,4 +1,14 @@
-import { buildRuleSet, compileRule, countRules, describeRule, expiredRules, parseExpiry, type Rule, type RuleDefinition, type RuleMatchContext } from '../../src/domain/rule-set';
+import {
+  buildRuleSet,
+  compileRule,
+  countRules,
+  describeRule,
+  expiredRules,
+  parseExpiry,
+  type Rule,
+  type RuleDefinition,
+  type RuleMatchContext,
+} from '../../src/domain/rule-set';
 import { compileGuardedRegex } from '../../src/domain/regex-guard';
 
 const at = (line: number) => ({ file: 'rules.yaml', line, column: 5 });
@@ -6,15 +16,29 @@ type Extras = Partial<Pick<RuleDefinition, 'label' | 'expires' | 'dids'>>;
 type What = { number: string } | { range: { from: string; to: string } } | { regex: string };
 
 /** Compile a rule that must compile (region US unless told). */
-const rule = (list: 'allow' | 'deny', what: string | What, line = 1, extras: Extras = {}, region: 'US' | 'DE' = 'US'): Rule => {
-  const def = { list, ...(typeof what === 'string' ? { number: what } : what), ...extras, source: at(line) } as RuleDefinition;
+const rule = (
+  list: 'allow' | 'deny',
+  what: string | What,
+  line = 1,
+  extras: Extras = {},
+  region: 'US' | 'DE' = 'US',
+): Rule => {
+  const def = {
+    list,
+    ...(typeof what === 'string' ? { number: what } : what),
+    ...extras,
+    source: at(line),
+  } as RuleDefinition;
   const r = compileRule(def, region);
   if ('reason' in r) throw new Error(r.reason);
   return r;
 };
 
 const NOW = new Date('2026-06-15T12:00:00Z');
-const call = (did = '+12125550100', now = NOW): RuleMatchContext => ({ did: { raw: did, ...(did.startsWith('+') ? { e164: did } : {}) }, now });
+const call = (did = '+12125550100', now = NOW): RuleMatchContext => ({
+  did: { raw: did, ...(did.startsWith('+') ? { e164: did } : {}) },
+  now,
+});
 
 describe('compileRule: exact numbers are normalised to E.164', () => {
   test.each([
@@ -27,7 +51,10 @@ describe('compileRule: exact numbers are normalised to E.164', () => {
     ['US national with the trunk 1', '1-212-555-0147', 'US', '+12125550147'],
     ['dots as separators', '+41.44.668.18.00', 'DE', '+41446681800'],
   ] as const)('%s: %s', (_name, number, region, e164) => {
-    expect(compileRule({ list: 'deny', number, source: at(3) }, region)).toMatchObject({ match: { kind: 'exact', e164 }, written: number });
+    expect(compileRule({ list: 'deny', number, source: at(3) }, region)).toMatchObject({
+      match: { kind: 'exact', e164 },
+      written: number,
+    });
   });
 });
 
@@ -43,7 +70,10 @@ describe('compileRule: wildcards', () => {
     ['? and * combined', '+1 900 ??? *', 'US', '+1900???*', 3],
     ['the US premium-rate prefix', '+1 900*', 'US', '+1900*', 3],
   ] as const)('%s: %s', (_name, number, region, pattern, fixedDigits) => {
-    expect(compileRule({ list: 'deny', number, source: at(3) }, region)).toMatchObject({ match: { kind: 'wildcard', pattern, fixedDigits }, written: number });
+    expect(compileRule({ list: 'deny', number, source: at(3) }, region)).toMatchObject({
+      match: { kind: 'wildcard', pattern, fixedDigits },
+      written: number,
+    });
   });
 
   test.each([
@@ -67,11 +97,22 @@ describe('compileRule: wildcards', () => {
 
 describe('compileRule: ranges', () => {
   test.each([
-    ['object form', { range: { from: '+1 212 555 0100', to: '+1 (212) 555-0199' } }, '+1 212 555 0100 .. +1 (212) 555-0199'],
-    ['string shorthand in number', { number: '+1 212 555 0100 .. +1 212 555 0199' }, '+1 212 555 0100 .. +1 212 555 0199'],
+    [
+      'object form',
+      { range: { from: '+1 212 555 0100', to: '+1 (212) 555-0199' } },
+      '+1 212 555 0100 .. +1 (212) 555-0199',
+    ],
+    [
+      'string shorthand in number',
+      { number: '+1 212 555 0100 .. +1 212 555 0199' },
+      '+1 212 555 0100 .. +1 212 555 0199',
+    ],
     ['national ends', { range: { from: '212 555 0100', to: '212 555 0199' } }, '212 555 0100 .. 212 555 0199'],
   ])('%s', (_name, what, written) => {
-    expect(rule('deny', what as What)).toMatchObject({ match: { kind: 'range', from: '+12125550100', to: '+12125550199' }, written });
+    expect(rule('deny', what as What)).toMatchObject({
+      match: { kind: 'range', from: '+12125550100', to: '+12125550199' },
+      written,
+    });
   });
 
   test.each([
@@ -94,7 +135,11 @@ describe('compileRule: ranges', () => {
     ['a start that is not a number', 'front desk', '+1 212 555 0199', /range start/, ['range', 'from']],
     ['an end that is not a number', '+1 212 555 0100', '+1 212 555 01', /range end/, ['range', 'to']],
   ])('a bad range says why: %s', (_name, from, to, reason, field) => {
-    expect(compileRule({ list: 'deny', range: { from, to }, source: at(9) }, 'US')).toMatchObject({ source: at(9), reason: expect.stringMatching(reason), field });
+    expect(compileRule({ list: 'deny', range: { from, to }, source: at(9) }, 'US')).toMatchObject({
+      source: at(9),
+      reason: expect.stringMatching(reason),
+      field,
+    });
   });
 });
 
@@ -127,12 +172,19 @@ describe('compileRule: regular expressions', () => {
     ['invalid quantifier', '^+*', /does not compile/],
     ['many repetitions in a row', '\\d*\\d*\\d*\\d*x', /too many optional or repeated parts/],
   ])('unsafe or broken regexes are refused with the reason: %s', (_name, regex, reason) => {
-    expect(compileRule({ list: 'deny', regex, source: at(12) }, 'US')).toMatchObject({ source: at(12), reason: expect.stringMatching(reason), field: ['regex'] });
+    expect(compileRule({ list: 'deny', regex, source: at(12) }, 'US')).toMatchObject({
+      source: at(12),
+      reason: expect.stringMatching(reason),
+      field: ['regex'],
+    });
   });
 
-  test.each([['[(]+'], ['(?:00)?'], ['a{2,3}'], ['[]+'], ['^\\+1\\d{3}555\\d{4}$'], ['(?<area>212)555']])('harmless constructs pass: %s', (regex) => {
-    expect(compileGuardedRegex(regex)).toHaveProperty('regex');
-  });
+  test.each([['[(]+'], ['(?:00)?'], ['a{2,3}'], ['[]+'], ['^\\+1\\d{3}555\\d{4}$'], ['(?<area>212)555']])(
+    'harmless constructs pass: %s',
+    (regex) => {
+      expect(compileGuardedRegex(regex)).toHaveProperty('regex');
+    },
+  );
 
   test('a regex runs without flags: no g state between calls, no u', () => {
     const r = compileGuardedRegex('^\\+1900');
@@ -172,9 +224,15 @@ describe('expiry', () => {
     expect(parseExpiry(new Date('2026-12-31T18:00:00Z'))).toEqual({ iso: '2026-12-31T18:00:00.000Z' });
   });
 
-  test.each([['tomorrow'], ['2026-02-30'], ['2026-12-31T25:00:00Z'], ['2026-12-31T18:00:00'], ['31.12.2026']])('%s is refused', (text) => {
-    expect(compileRule({ list: 'deny', number: '+1 900*', expires: text, source: at(4) }, 'US')).toMatchObject({ reason: expect.stringMatching(/expires/), field: ['expires'] });
-  });
+  test.each([['tomorrow'], ['2026-02-30'], ['2026-12-31T25:00:00Z'], ['2026-12-31T18:00:00'], ['31.12.2026']])(
+    '%s is refused',
+    (text) => {
+      expect(compileRule({ list: 'deny', number: '+1 900*', expires: text, source: at(4) }, 'US')).toMatchObject({
+        reason: expect.stringMatching(/expires/),
+        field: ['expires'],
+      });
+    },
+  );
 
   test('an expiring rule matches before its expiry and not from it on', () => {
     const set = buildRuleSet([rule('deny', '+1 201 555 0123', 1, { expires: '2026-07-01T00:00:00Z' })]);
@@ -184,12 +242,19 @@ describe('expiry', () => {
   });
 
   test('an expired rule lets the next one decide', () => {
-    const set = buildRuleSet([rule('allow', '+1 900 555 0100', 1, { expires: '2026-01-01' }), rule('deny', '+1 900*', 2)]);
+    const set = buildRuleSet([
+      rule('allow', '+1 900 555 0100', 1, { expires: '2026-01-01' }),
+      rule('deny', '+1 900*', 2),
+    ]);
     expect(set.match('+19005550100', call())?.source.line).toBe(2);
   });
 
   test('expiredRules lists what no longer matches', () => {
-    const set = buildRuleSet([rule('deny', '+1 201 555 0123', 1, { expires: '2026-01-01' }), rule('deny', '+1 900*', 2, { expires: '2027-01-01' }), rule('deny', '+1 976*', 3)]);
+    const set = buildRuleSet([
+      rule('deny', '+1 201 555 0123', 1, { expires: '2026-01-01' }),
+      rule('deny', '+1 900*', 2, { expires: '2027-01-01' }),
+      rule('deny', '+1 976*', 3),
+    ]);
     expect(expiredRules(set, NOW).map((r) => r.source.line)).toEqual([1]);
   });
 });
@@ -223,12 +288,21 @@ describe('DID scope', () => {
     expect(open.match('+19005550100', call(sales))).toBeDefined();
   });
 
-  test.each([['+1 212 555 01', /length no number/], ['  ', /empty/], ['(212) 5550', /./]])('a DID that is neither a number nor an extension is refused: %j', (did, reason) => {
-    expect(compileRule({ list: 'deny', number: '+1 900*', dids: [did], source: at(5) }, 'US')).toMatchObject({ reason: expect.stringMatching(reason), field: ['dids', 0] });
+  test.each([
+    ['+1 212 555 01', /length no number/],
+    ['  ', /empty/],
+    ['(212) 5550', /./],
+  ])('a DID that is neither a number nor an extension is refused: %j', (did, reason) => {
+    expect(compileRule({ list: 'deny', number: '+1 900*', dids: [did], source: at(5) }, 'US')).toMatchObject({
+      reason: expect.stringMatching(reason),
+      field: ['dids', 0],
+    });
   });
 
   test('an empty dids list is refused rather than read as "every DID"', () => {
-    expect(compileRule({ list: 'deny', number: '+1 900*', dids: [], source: at(5) }, 'US')).toMatchObject({ field: ['dids'] });
+    expect(compileRule({ list: 'deny', number: '+1 900*', dids: [], source: at(5) }, 'US')).toMatchObject({
+      field: ['dids'],
+    });
   });
 });
 
@@ -239,13 +313,23 @@ describe('precedence', () => {
     ['wildcard', '+1 212 555 01??'],
     ['regex', { regex: '^\\+1212' }],
   ] as const)('allow beats deny whatever the kinds: a %s allow over every kind of deny', (_kind, allow) => {
-    const denies = [rule('deny', '+1 212 555 0147', 1), rule('deny', '+1 212 555 0100 .. +1 212 555 0199', 2), rule('deny', '+1 212*', 3), rule('deny', { regex: '^\\+1212555' }, 4)];
+    const denies = [
+      rule('deny', '+1 212 555 0147', 1),
+      rule('deny', '+1 212 555 0100 .. +1 212 555 0199', 2),
+      rule('deny', '+1 212*', 3),
+      rule('deny', { regex: '^\\+1212555' }, 4),
+    ];
     const set = buildRuleSet([...denies, rule('allow', allow, 9)]);
     expect(set.match('+12125550147', call())).toMatchObject({ list: 'allow', source: { line: 9 } });
   });
 
   test('within a list: exact, then range, then wildcard, then regex, whatever the file order', () => {
-    const kinds = [rule('deny', { regex: '^\\+1212' }, 1), rule('deny', '+1 212 555*', 2), rule('deny', '+1 212 555 0100 .. +1 212 555 0199', 3), rule('deny', '+1 212 555 0147', 4)];
+    const kinds = [
+      rule('deny', { regex: '^\\+1212' }, 1),
+      rule('deny', '+1 212 555*', 2),
+      rule('deny', '+1 212 555 0100 .. +1 212 555 0199', 3),
+      rule('deny', '+1 212 555 0147', 4),
+    ];
     for (let n = kinds.length; n > 0; n--) {
       const expected = kinds[n - 1]?.match.kind;
       expect(buildRuleSet(kinds.slice(0, n)).match('+12125550147', call())?.match.kind).toBe(expected);
@@ -253,35 +337,56 @@ describe('precedence', () => {
   });
 
   test('the narrowest range wins', () => {
-    const set = buildRuleSet([rule('deny', '+1 212 555 0000 .. +1 212 555 9999', 1), rule('deny', '+1 212 555 0100 .. +1 212 555 0199', 2), rule('deny', '+1 212 555 0000 .. +1 212 555 0999', 3)]);
+    const set = buildRuleSet([
+      rule('deny', '+1 212 555 0000 .. +1 212 555 9999', 1),
+      rule('deny', '+1 212 555 0100 .. +1 212 555 0199', 2),
+      rule('deny', '+1 212 555 0000 .. +1 212 555 0999', 3),
+    ]);
     expect(set.match('+12125550147', call())?.source.line).toBe(2);
   });
 
   test('the wildcard with most digits written out wins; a longer prefix beats a shorter one', () => {
-    const set = buildRuleSet([rule('deny', '+49301*', 1, {}, 'DE'), rule('deny', '+49301234*', 2, {}, 'DE'), rule('deny', '+49 30 123 45??', 3, {}, 'DE')]);
+    const set = buildRuleSet([
+      rule('deny', '+49301*', 1, {}, 'DE'),
+      rule('deny', '+49301234*', 2, {}, 'DE'),
+      rule('deny', '+49 30 123 45??', 3, {}, 'DE'),
+    ]);
     expect(set.match('+49301234567', call())?.source.line).toBe(3);
     expect(set.match('+49301234000', call())?.source.line).toBe(2);
     expect(set.match('+49301000000', call())?.source.line).toBe(1);
   });
 
   test('regexes go in file order', () => {
-    const set = buildRuleSet([rule('deny', { regex: '^\\+1212' }, 1, { label: 'first' }), rule('deny', { regex: '^\\+1212555' }, 2)]);
+    const set = buildRuleSet([
+      rule('deny', { regex: '^\\+1212' }, 1, { label: 'first' }),
+      rule('deny', { regex: '^\\+1212555' }, 2),
+    ]);
     expect(set.match('+12125550147', call())?.label).toBe('first');
   });
 
   test('between equal exact rules the first written wins', () => {
-    const set = buildRuleSet([rule('deny', '+1 201 555 0123', 1, { label: 'a' }), rule('deny', '(201) 555-0123', 2, { label: 'b' })]);
+    const set = buildRuleSet([
+      rule('deny', '+1 201 555 0123', 1, { label: 'a' }),
+      rule('deny', '(201) 555-0123', 2, { label: 'b' }),
+    ]);
     expect(set.match('+12015550123', call())?.label).toBe('a');
   });
 
   test('a scoped exact rule for another DID does not hide an unscoped one', () => {
-    const set = buildRuleSet([rule('deny', '+1 201 555 0123', 1, { dids: ['+1 212 555 0200'] }), rule('deny', '+1 201 555 0123', 2)]);
+    const set = buildRuleSet([
+      rule('deny', '+1 201 555 0123', 1, { dids: ['+1 212 555 0200'] }),
+      rule('deny', '+1 201 555 0123', 2),
+    ]);
     expect(set.match('+12015550123', call('+12125550100'))?.source.line).toBe(2);
   });
 });
 
 describe('RuleSet.match', () => {
-  const set = buildRuleSet([rule('deny', '+49301*', 1, { label: 'Berlin block' }, 'DE'), rule('allow', '+49 30 1234567', 3, { label: 'customer' }, 'DE'), rule('deny', '+49 89 999999', 4, {}, 'DE')]);
+  const set = buildRuleSet([
+    rule('deny', '+49301*', 1, { label: 'Berlin block' }, 'DE'),
+    rule('allow', '+49 30 1234567', 3, { label: 'customer' }, 'DE'),
+    rule('deny', '+49 89 999999', 4, {}, 'DE'),
+  ]);
 
   test('an exact deny matches', () => {
     expect(set.match('+4989999999', call())?.source.line).toBe(4);
@@ -289,12 +394,19 @@ describe('RuleSet.match', () => {
   test('no rule, no match', () => {
     expect(set.match('+4940123456', call())).toBeUndefined();
   });
-  test.each([[''], ['4930123'], ['+49 30 1234567'], ['+0301234567'], [`+${'1'.repeat(16)}`]])('a caller that is not E.164 matches nothing: %j', (caller) => {
-    expect(buildRuleSet([rule('deny', { regex: '.*' })]).match(caller, call())).toBeUndefined();
-  });
+  test.each([[''], ['4930123'], ['+49 30 1234567'], ['+0301234567'], [`+${'1'.repeat(16)}`]])(
+    'a caller that is not E.164 matches nothing: %j',
+    (caller) => {
+      expect(buildRuleSet([rule('deny', { regex: '.*' })]).match(caller, call())).toBeUndefined();
+    },
+  );
   test('thousands of rules: exact ones are looked up, the rest scanned', () => {
-    const many = Array.from({ length: 5000 }, (_, i) => rule('deny', `+1 212 555 ${String(i).padStart(4, '0')}`, i + 1));
-    const wild = Array.from({ length: 2000 }, (_, i) => rule('deny', `+1 ${String(300 + (i % 600)).padStart(3, '0')} ${String(i).padStart(4, '0')}*`, 6000 + i));
+    const many = Array.from({ length: 5000 }, (_, i) =>
+      rule('deny', `+1 212 555 ${String(i).padStart(4, '0')}`, i + 1),
+    );
+    const wild = Array.from({ length: 2000 }, (_, i) =>
+      rule('deny', `+1 ${String(300 + (i % 600)).padStart(3, '0')} ${String(i).padStart(4, '0')}*`, 6000 + i),
+    );
     const big = buildRuleSet([...many, ...wild]);
     const started = performance.now();
     for (let i = 0; i < 1000; i++) big.match('+13125550111', call());
@@ -305,9 +417,13 @@ describe('RuleSet.match', () => {
 
 describe('reporting', () => {
   test('describeRule gives one line for logs', () => {
-    expect(describeRule(rule('deny', '+1 900*', 14, { label: 'US premium-rate numbers' }))).toBe('deny +1 900* (US premium-rate numbers) at rules.yaml:14');
+    expect(describeRule(rule('deny', '+1 900*', 14, { label: 'US premium-rate numbers' }))).toBe(
+      'deny +1 900* (US premium-rate numbers) at rules.yaml:14',
+    );
     expect(describeRule(rule('deny', { regex: '^\\+1900' }, 3))).toBe('deny regex ^\\+1900 at rules.yaml:3');
-    expect(describeRule(rule('allow', '+1 212 555 0147', 2, { dids: ['+1 212 555 0100'], expires: '2027-01-01' }))).toBe('allow +1 212 555 0147 for calls to +12125550100 until 2027-01-01T00:00:00.000Z at rules.yaml:2');
+    expect(
+      describeRule(rule('allow', '+1 212 555 0147', 2, { dids: ['+1 212 555 0100'], expires: '2027-01-01' })),
+    ).toBe('allow +1 212 555 0147 for calls to +12125550100 until 2027-01-01T00:00:00.000Z at rules.yaml:2');
   });
 
   test('a rule exposes what an explanation needs', () => {
@@ -323,8 +439,15 @@ describe('reporting', () => {
   });
 
   test('countRules counts by list and kind', () => {
-    const counts = countRules([rule('allow', '+1 212 555 0147'), rule('deny', '+1 900*'), rule('deny', { regex: '^\\+1976' })]);
-    expect(counts).toEqual({ allow: { exact: 1, range: 0, wildcard: 0, regex: 0 }, deny: { exact: 0, range: 0, wildcard: 1, regex: 1 } });
+    const counts = countRules([
+      rule('allow', '+1 212 555 0147'),
+      rule('deny', '+1 900*'),
+      rule('deny', { regex: '^\\+1976' }),
+    ]);
+    expect(counts).toEqual({
+      allow: { exact: 1, range: 0, wildcard: 0, regex: 0 },
+      deny: { exact: 0, range: 0, wildcard: 1, regex: 1 },
+    });
   });
 
   test('compiled rules are frozen', () => {

@@ -40,7 +40,9 @@ describe('the shipped example', () => {
 
 describe('compileRulesText', () => {
   test('each rule remembers its line and column, the label and the text as written', () => {
-    const set = compile('allow:\n  - "+49 30 1234567"\ndeny:\n  - number: "+1 833 631 7911"\n    label: robo\n  - regex: \'^\\+1900\\d{7}$\'\n');
+    const set = compile(
+      'allow:\n  - "+49 30 1234567"\ndeny:\n  - number: "+1 833 631 7911"\n    label: robo\n  - regex: \'^\\+1900\\d{7}$\'\n',
+    );
     expect(set.rules.map((r) => [r.list, r.source.line, r.source.column, r.label, r.written])).toEqual([
       ['allow', 2, 5, undefined, '+49 30 1234567'],
       ['deny', 4, 5, 'robo', '+1 833 631 7911'],
@@ -50,7 +52,9 @@ describe('compileRulesText', () => {
   });
 
   test('range in flow style, and as a "FROM .. TO" string', () => {
-    const set = compile('deny:\n  - range: { from: "+1 212 555 0100", to: "+1 212 555 0199" }\n  - range: "+1 212 555 0300 .. +1 212 555 0399"\n  - "+1 212 555 0500 .. +1 212 555 0599"\n');
+    const set = compile(
+      'deny:\n  - range: { from: "+1 212 555 0100", to: "+1 212 555 0199" }\n  - range: "+1 212 555 0300 .. +1 212 555 0399"\n  - "+1 212 555 0500 .. +1 212 555 0599"\n',
+    );
     expect(set.rules.map((r) => r.match)).toEqual([
       { kind: 'range', from: '+12125550100', to: '+12125550199' },
       { kind: 'range', from: '+12125550300', to: '+12125550399' },
@@ -108,11 +112,17 @@ describe('problems: every one reported together, at its line and column', () => 
   });
 
   test('a bad range end is located at that end', () => {
-    expect(problemsOf('deny:\n  - range:\n      from: "+1 212 555 0100"\n      to: "+1 212 555 01"\n')).toEqual([{ line: 4, column: 11, reason: expect.stringMatching(/range end/) }]);
+    expect(problemsOf('deny:\n  - range:\n      from: "+1 212 555 0100"\n      to: "+1 212 555 01"\n')).toEqual([
+      { line: 4, column: 11, reason: expect.stringMatching(/range end/) },
+    ]);
   });
 
   test('a range missing its end, and one with a misspelt key', () => {
-    expect(problemsOf('deny:\n  - range: { from: "+1 212 555 0100" }\n  - range: { from: "+1 212 555 0100", too: "+1 212 555 0199" }\n')).toEqual([
+    expect(
+      problemsOf(
+        'deny:\n  - range: { from: "+1 212 555 0100" }\n  - range: { from: "+1 212 555 0100", too: "+1 212 555 0199" }\n',
+      ),
+    ).toEqual([
       { line: 2, column: 12, reason: 'range.to is missing' },
       { line: 3, column: 12, reason: 'range.to is missing' },
       { line: 3, column: 39, reason: 'unknown key "too" in range (expected from and to)' },
@@ -120,7 +130,9 @@ describe('problems: every one reported together, at its line and column', () => 
   });
 
   test('a range string that is not "FROM .. TO"', () => {
-    expect(problemsOf('deny:\n  - range: "+1 212 555 0100 - +1 212 555 0199"\n')).toEqual([{ line: 2, column: 12, reason: expect.stringMatching(/FROM \.\. TO/) }]);
+    expect(problemsOf('deny:\n  - range: "+1 212 555 0100 - +1 212 555 0199"\n')).toEqual([
+      { line: 2, column: 12, reason: expect.stringMatching(/FROM \.\. TO/) },
+    ]);
   });
 
   test('exactly one of number, range or regex', () => {
@@ -138,7 +150,9 @@ describe('problems: every one reported together, at its line and column', () => 
   });
 
   test('a wrong type for expires, label and dids', () => {
-    const problems = problemsOf('deny:\n  - number: "+1 900*"\n    expires: 2026\n    label: [a]\n    dids: "+1 212 555 0100"\n');
+    const problems = problemsOf(
+      'deny:\n  - number: "+1 900*"\n    expires: 2026\n    label: [a]\n    dids: "+1 212 555 0100"\n',
+    );
     expect(problems.map((p) => [p.line, p.reason])).toEqual([
       [3, expect.stringMatching(/^expires must be a date/)],
       [4, expect.stringMatching(/^label must be text/)],
@@ -147,7 +161,9 @@ describe('problems: every one reported together, at its line and column', () => 
   });
 
   test('an unknown top-level key is an error at its line', () => {
-    expect(problemsOf('allow: []\ndenny: []\n')).toEqual([{ line: 2, column: 1, reason: expect.stringMatching(/unknown key "denny"/) }]);
+    expect(problemsOf('allow: []\ndenny: []\n')).toEqual([
+      { line: 2, column: 1, reason: expect.stringMatching(/unknown key "denny"/) },
+    ]);
   });
 
   test('YAML syntax errors are located', () => {

@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -32,7 +41,10 @@ let lines: LogLine[];
 
 function memoryLogger(): pino.Logger {
   lines = [];
-  return pino({ level: 'info', base: null }, { write: (chunk: string) => void lines.push(JSON.parse(chunk) as LogLine) });
+  return pino(
+    { level: 'info', base: null },
+    { write: (chunk: string) => void lines.push(JSON.parse(chunk) as LogLine) },
+  );
 }
 
 function startReloader(file: string, text?: string): RulesReloader {
@@ -73,7 +85,9 @@ describe('RulesReloader: edits take effect without a restart', () => {
     expect(ruleCount(r.current())).toBe(2);
     writeFileSync(file, V2);
     await waitFor('the edit in force', () => ruleCount(r.current()) === 3);
-    expect(logged('rules reloaded')).toEqual([expect.objectContaining({ level: 30, rulesFile: 'rules.yaml', rules: 3, allow: 2, deny: 1 })]);
+    expect(logged('rules reloaded')).toEqual([
+      expect.objectContaining({ level: 30, rulesFile: 'rules.yaml', rules: 3, allow: 2, deny: 1 }),
+    ]);
   });
 
   test('a rename over the file (vim, sed -i)', async () => {
@@ -149,8 +163,18 @@ describe('RulesReloader: a bad edit keeps the last good rules', () => {
     expect(r.current()).toBe(good);
     expect(r.lastError).toBeInstanceOf(ConfigError);
     expect(r.lastError?.problems).toEqual([
-      expect.objectContaining({ file: 'rules.yaml', line: 3, column: 5, reason: expect.stringMatching(/call me maybe/) }),
-      expect.objectContaining({ file: 'rules.yaml', line: 5, column: 12, reason: expect.stringMatching(/repeats a group/) }),
+      expect.objectContaining({
+        file: 'rules.yaml',
+        line: 3,
+        column: 5,
+        reason: expect.stringMatching(/call me maybe/),
+      }),
+      expect.objectContaining({
+        file: 'rules.yaml',
+        line: 5,
+        column: 12,
+        reason: expect.stringMatching(/repeats a group/),
+      }),
     ]);
 
     // polls go on, and the same bad content is touched again: still one log line, one event
@@ -159,7 +183,11 @@ describe('RulesReloader: a bad edit keeps the last good rules', () => {
     await sleep(1200);
     const warnings = logged('rules edit rejected; keeping the last good rules');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ level: 40, rulesFile: 'rules.yaml', problems: [expect.stringMatching(/^rules\.yaml:3:5 /), expect.stringMatching(/^rules\.yaml:5:12 /)] });
+    expect(warnings[0]).toMatchObject({
+      level: 40,
+      rulesFile: 'rules.yaml',
+      problems: [expect.stringMatching(/^rules\.yaml:3:5 /), expect.stringMatching(/^rules\.yaml:5:12 /)],
+    });
     expect(rejected).toHaveBeenCalledTimes(1);
 
     writeFileSync(file, V2);
@@ -197,7 +225,9 @@ describe('RulesReloader: a bad edit keeps the last good rules', () => {
     await waitFor('the deletion noticed', () => r.lastError !== undefined);
     expect(r.current()).toBe(good);
     expect(r.lastError?.problems[0]?.reason).toMatch(/file not found/);
-    expect(logged('rules edit rejected; keeping the last good rules')).toEqual([expect.objectContaining({ problems: [expect.stringMatching(/^rules\.yaml: file not found/)] })]);
+    expect(logged('rules edit rejected; keeping the last good rules')).toEqual([
+      expect.objectContaining({ problems: [expect.stringMatching(/^rules\.yaml: file not found/)] }),
+    ]);
 
     writeFileSync(file, V2);
     await waitFor('the new file in force', () => ruleCount(r.current()) === 3);
@@ -215,11 +245,16 @@ describe('RulesReloader: lifecycle', () => {
   });
 
   test('a missing file on the first load throws ConfigError', () => {
-    const r = new RulesReloader({ file: path.join(dir, 'nope.yaml'), displayName: 'nope.yaml', defaultRegion: 'US', logger: memoryLogger() });
+    const r = new RulesReloader({
+      file: path.join(dir, 'nope.yaml'),
+      displayName: 'nope.yaml',
+      defaultRegion: 'US',
+      logger: memoryLogger(),
+    });
     expect(() => r.load()).toThrow(/nope\.yaml: file not found/);
   });
 
-  test('watching holds nothing open: its timers are unref\'d and its watcher not persistent', () => {
+  test("watching holds nothing open: its timers are unref'd and its watcher not persistent", () => {
     const file = path.join(dir, 'rules.yaml');
     const before = process.getActiveResourcesInfo().sort();
     startReloader(file, V1);

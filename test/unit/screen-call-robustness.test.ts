@@ -12,12 +12,16 @@ const { model } = compileScreening(
     numbers: { defaultRegion: 'DE' },
     screening: { timeZone: 'Europe/Berlin' },
     didGroups: { hotline: ['+49 30 1234567'] },
-    policies: [{ name: 'hotline', dids: ['hotline'], maxVerdict: 'challenge' }, { name: 'nights', when: [{ from: '20:00', to: '07:00' }], verdicts: { challenge: 'voicemail' } }],
+    policies: [
+      { name: 'hotline', dids: ['hotline'], maxVerdict: 'challenge' },
+      { name: 'nights', when: [{ from: '20:00', to: '07:00' }], verdicts: { challenge: 'voicemail' } },
+    ],
   }),
 );
 const rules = buildRuleSet([]);
 const ms = fc.integer({ min: 0, max: 4_000_000_000_000 });
-const count = (windowSeconds: number) => fc.record({ windowSeconds: fc.constant(windowSeconds), calls: fc.integer({ min: 0, max: 1_000_000 }) });
+const count = (windowSeconds: number) =>
+  fc.record({ windowSeconds: fc.constant(windowSeconds), calls: fc.integer({ min: 0, max: 1_000_000 }) });
 // whatever Redis hands back, including nonsense scores and times in the future
 const histories: fc.Arbitrary<HistoryLookup> = fc.oneof(
   fc.constant<HistoryLookup>({ status: 'unavailable', reason: 'down' }),
@@ -25,12 +29,33 @@ const histories: fc.Arbitrary<HistoryLookup> = fc.oneof(
     status: fc.constant('found' as const),
     history: fc.record({
       reputation: fc.record({
-        entries: fc.array(fc.record({ score: fc.double(), reports: fc.integer(), source: fc.option(fc.constantFrom('robocall', 'manual', 'x'), { nil: undefined }), lastSeenAt: fc.option(ms, { nil: undefined }) }), { maxLength: 3 }),
-        feedback: fc.option(fc.record({ spam: fc.integer({ min: 0, max: 1000 }), ok: fc.integer({ min: 0, max: 1000 }), last: fc.constantFrom('spam' as const, 'ok' as const), firstAt: ms, lastAt: ms }), { nil: undefined }),
+        entries: fc.array(
+          fc.record({
+            score: fc.double(),
+            reports: fc.integer(),
+            source: fc.option(fc.constantFrom('robocall', 'manual', 'x'), { nil: undefined }),
+            lastSeenAt: fc.option(ms, { nil: undefined }),
+          }),
+          { maxLength: 3 },
+        ),
+        feedback: fc.option(
+          fc.record({
+            spam: fc.integer({ min: 0, max: 1000 }),
+            ok: fc.integer({ min: 0, max: 1000 }),
+            last: fc.constantFrom('spam' as const, 'ok' as const),
+            firstAt: ms,
+            lastAt: ms,
+          }),
+          { nil: undefined },
+        ),
       }),
       numberCalls: fc.tuple(count(60), count(3600)),
       blockCalls: fc.tuple(count(60)),
-      captcha: fc.record({ lastPassedAt: fc.option(ms, { nil: undefined }), lastFailedAt: fc.option(ms, { nil: undefined }), failures: fc.integer({ min: 0, max: 1000 }) }),
+      captcha: fc.record({
+        lastPassedAt: fc.option(ms, { nil: undefined }),
+        lastFailedAt: fc.option(ms, { nil: undefined }),
+        failures: fc.integer({ min: 0, max: 1000 }),
+      }),
       previousCallToDidAt: fc.option(ms, { nil: undefined }),
     }),
   }),
@@ -45,10 +70,21 @@ const callerIds = fc.oneof(
 describe('robustness', () => {
   test('10,000 random caller IDs, DIDs, attestations, histories and times never throw and always give a verdict with reasons and a finite score', () => {
     fc.assert(
-      fc.property(callerIds, fc.oneof(callerIds, fc.constant('+49 30 1234567')), fc.option(fc.string({ maxLength: 8 }), { nil: undefined }), histories, ms, (caller, did, attestation, history, at) => {
-        const d = screenCall({ callerNumber: caller, did, at: new Date(at), ...(attestation !== undefined ? { attestation } : {}) }, { rules, history }, model);
-        return VERDICTS.includes(d.verdict) && d.reasons.length > 0 && Number.isFinite(d.score);
-      }),
+      fc.property(
+        callerIds,
+        fc.oneof(callerIds, fc.constant('+49 30 1234567')),
+        fc.option(fc.string({ maxLength: 8 }), { nil: undefined }),
+        histories,
+        ms,
+        (caller, did, attestation, history, at) => {
+          const d = screenCall(
+            { callerNumber: caller, did, at: new Date(at), ...(attestation !== undefined ? { attestation } : {}) },
+            { rules, history },
+            model,
+          );
+          return VERDICTS.includes(d.verdict) && d.reasons.length > 0 && Number.isFinite(d.score);
+        },
+      ),
       { numRuns: 10_000 },
     );
   });

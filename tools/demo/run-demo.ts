@@ -97,15 +97,30 @@ async function main(): Promise<number> {
       let seen: Row['seen'];
       let callId: string | undefined;
       if (call.sip) {
-        const reached = harness.waitForEvent((e) => ['AgentReached', 'VoicemailReached'].includes(e.userevent ?? '') && (e.calleridnum ?? e.callerid ?? '') === call.caller, 15_000);
-        const sip = await placeSipCall({ caller: call.caller, callerName: call.label, did: call.did ?? DEMO_DID, holdMs: 1000 });
+        const reached = harness.waitForEvent(
+          (e) =>
+            ['AgentReached', 'VoicemailReached'].includes(e.userevent ?? '') &&
+            (e.calleridnum ?? e.callerid ?? '') === call.caller,
+          15_000,
+        );
+        const sip = await placeSipCall({
+          caller: call.caller,
+          callerName: call.label,
+          did: call.did ?? DEMO_DID,
+          holdMs: 1000,
+        });
         const event = await reached.catch(() => undefined);
         seen = event ? (event.userevent === 'AgentReached' ? 'agents' : 'voicemail') : 'not seen';
         callId = event?.uniqueid;
         if (sip.exitCode !== 0) console.error(`sipp exited ${sip.exitCode}: ${sip.stderr.slice(0, 300)}`);
       } else {
         const channelVars = call.attestation ? { CALLSCREEN_ATTESTATION: call.attestation } : undefined;
-        const placed = await harness.placeCall({ caller: call.caller, did: call.did ?? DEMO_DID, callerName: call.label, ...(channelVars ? { channelVars } : {}) });
+        const placed = await harness.placeCall({
+          caller: call.caller,
+          did: call.did ?? DEMO_DID,
+          callerName: call.label,
+          ...(channelVars ? { channelVars } : {}),
+        });
         if (call.captcha) await answerCaptcha(harness, placed, call.captcha, waitFor);
         seen = await harness.waitForDestination(placed, 30_000).catch(() => 'not seen' as const);
         callId = placed.screenedUniqueId;
@@ -127,7 +142,11 @@ async function main(): Promise<number> {
   console.log('\n== callscreen log --since 10m --limit 8 (the screened-call log, newest last)');
   cli(['log', '--since', '10m', '--limit', '8']);
   const wrong = rows.filter((r) => r.seen !== r.call.expected);
-  console.log(wrong.length === 0 ? `\nall ${rows.length} calls ended where the configuration sends them` : `\n${wrong.length} of ${rows.length} calls did NOT end where expected`);
+  console.log(
+    wrong.length === 0
+      ? `\nall ${rows.length} calls ended where the configuration sends them`
+      : `\n${wrong.length} of ${rows.length} calls did NOT end where expected`,
+  );
   return wrong.length === 0 ? 0 : 1;
 }
 
@@ -135,20 +154,45 @@ async function main(): Promise<number> {
  * Plays a challenged caller: reads each code the CAPTCHA says from the daemon's log (test-only switch)
  * and types it ('pass') or a wrong one ('wrong', on every attempt), or presses nothing ('silent').
  */
-async function answerCaptcha(harness: CallHarness, placed: PlacedCall, how: 'pass' | 'wrong' | 'silent', waitFor: (pred: (l: LogLine) => boolean, ms: number) => Promise<LogLine | undefined>): Promise<void> {
+async function answerCaptcha(
+  harness: CallHarness,
+  placed: PlacedCall,
+  how: 'pass' | 'wrong' | 'silent',
+  waitFor: (pred: (l: LogLine) => boolean, ms: number) => Promise<LogLine | undefined>,
+): Promise<void> {
   if (how === 'silent') return;
   const mine = (l: LogLine): boolean => l.callId === placed.screenedUniqueId;
   for (let attempt = 1; ; attempt++) {
-    const line = await waitFor((l) => mine(l) && ((l.msg === 'captcha code' && l.attempt === attempt) || String(l.msg).startsWith('call screened')), 20_000);
+    const line = await waitFor(
+      (l) =>
+        mine(l) && ((l.msg === 'captcha code' && l.attempt === attempt) || String(l.msg).startsWith('call screened')),
+      20_000,
+    );
     if (line?.msg !== 'captcha code') return; // screened: the CAPTCHA is over
     const code = String(line.code);
-    await harness.pressDigits(placed, how === 'pass' ? code : [...code].map((d) => String((Number(d) + 1) % 10)).join(''));
+    await harness.pressDigits(
+      placed,
+      how === 'pass' ? code : [...code].map((d) => String((Number(d) + 1) % 10)).join(''),
+    );
     if (how === 'pass') return;
   }
 }
 
 function printTable(rows: Row[]): void {
-  const head = ['#', 'call', 'caller ID sent', 'DID', 'expected', 'Asterisk saw', 'verdict', 'CAPTCHA', 'score', 'top reasons', 'decide ms', 'in Stasis ms'];
+  const head = [
+    '#',
+    'call',
+    'caller ID sent',
+    'DID',
+    'expected',
+    'Asterisk saw',
+    'verdict',
+    'CAPTCHA',
+    'score',
+    'top reasons',
+    'decide ms',
+    'in Stasis ms',
+  ];
   const body = rows.map((r, i) => [
     String(i + 1),
     r.call.label,
@@ -164,19 +208,29 @@ function printTable(rows: Row[]): void {
     r.stasisMs !== undefined ? String(r.stasisMs) : '?',
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => [...(row[c] ?? '')].length)));
-  const fmt = (cells: string[]): string => cells.map((cell, c) => cell + ' '.repeat((widths[c] ?? 0) - [...cell].length)).join('  ');
+  const fmt = (cells: string[]): string =>
+    cells.map((cell, c) => cell + ' '.repeat((widths[c] ?? 0) - [...cell].length)).join('  ');
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of body) console.log(fmt(row));
   const stats = (values: number[]): string => {
     if (values.length === 0) return 'n/a';
     const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    const median =
+      sorted.length % 2
+        ? sorted[(sorted.length - 1) / 2]!
+        : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
     return `median ${median.toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms (${values.length} calls)`;
   };
-  console.log(`\nStasisStart -> StasisEnd (Asterisk's clock): ${stats(rows.flatMap((r) => (r.stasisMs !== undefined ? [r.stasisMs] : [])))}`);
-  console.log(`StasisStart received -> route accepted (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.routeMs === 'number' ? [r.line.routeMs] : [])))}`);
-  console.log(`decision time (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.decisionMs === 'number' ? [r.line.decisionMs] : [])))}`);
+  console.log(
+    `\nStasisStart -> StasisEnd (Asterisk's clock): ${stats(rows.flatMap((r) => (r.stasisMs !== undefined ? [r.stasisMs] : [])))}`,
+  );
+  console.log(
+    `StasisStart received -> route accepted (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.routeMs === 'number' ? [r.line.routeMs] : [])))}`,
+  );
+  console.log(
+    `decision time (daemon): ${stats(rows.flatMap((r) => (typeof r.line?.decisionMs === 'number' ? [r.line.decisionMs] : [])))}`,
+  );
 }
 
 /** Runs `callscreen ARGS --config config/callscreen.yaml` against the test bed, printing its output; returns the exit code. */
@@ -199,7 +253,9 @@ async function forgetCallerHistory(prefix: string): Promise<number> {
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
       cursor = next;
-      const forget = keys.filter((k) => k.startsWith(`${prefix}caller:`) || k.startsWith(`${prefix}rep:${FEEDBACK_SOURCE}.`));
+      const forget = keys.filter(
+        (k) => k.startsWith(`${prefix}caller:`) || k.startsWith(`${prefix}rep:${FEEDBACK_SOURCE}.`),
+      );
       if (forget.length > 0) deleted += await redis.del(...forget);
     } while (cursor !== '0');
     await redis.hdel(sourcesKey(prefix), FEEDBACK_SOURCE);

@@ -176,7 +176,8 @@ export class CallHarness {
    */
   async placeCall(options: PlaceCallOptions): Promise<PlacedCall> {
     const { caller, did, callerName = '', channelVars = {}, answerTimeoutMs = 30_000 } = options;
-    if (!/^[^/@,\s]+$/.test(did)) throw new Error(`placeCall: DID ${JSON.stringify(did)} cannot be used in Local/<did>@callscreen-inbound`);
+    if (!/^[^/@,\s]+$/.test(did))
+      throw new Error(`placeCall: DID ${JSON.stringify(did)} cannot be used in Local/<did>@callscreen-inbound`);
     const testId = `cstest-${this.tag}-${++this.seq}`;
     const variables: string[] = [
       `__CS_TEST_ID=${testId}`,
@@ -184,7 +185,8 @@ export class CallHarness {
       `CONNECTEDLINE(name,i)=${escapeArg(callerName)}`,
     ];
     for (const [name, value] of Object.entries(channelVars)) {
-      if (!/^[A-Za-z0-9_]+(\([^()]*\))?$/.test(name)) throw new Error(`placeCall: channel variable name ${JSON.stringify(name)} is not usable`);
+      if (!/^[A-Za-z0-9_]+(\([^()]*\))?$/.test(name))
+        throw new Error(`placeCall: channel variable name ${JSON.stringify(name)} is not usable`);
       variables.push(`${name}=${escapeArg(value)}`);
     }
     const call = {
@@ -244,7 +246,9 @@ export class CallHarness {
       () => found as CallDestination,
       () => {
         const seen = this.eventsOf(call).map(label).join(', ') || 'none';
-        throw new Error(`waitForDestination: call ${call.testId} (caller ${JSON.stringify(call.caller)} -> ${call.did}) reached no destination within ${timeoutMs} ms; its events: ${seen}`);
+        throw new Error(
+          `waitForDestination: call ${call.testId} (caller ${JSON.stringify(call.caller)} -> ${call.did}) reached no destination within ${timeoutMs} ms; its events: ${seen}`,
+        );
       },
     );
   }
@@ -257,7 +261,11 @@ export class CallHarness {
   /** Every event received so far that belongs to the call (either half, or anything carrying its TestId). */
   eventsOf(call: PlacedCall): AmiMessage[] {
     return this.eventsMatching(
-      (e) => e.uniqueid === call.screenedUniqueId || e.uniqueid === call.callerUniqueId || e.testid === call.testId || (e.event === 'OriginateResponse' && e.actionid === call.actionId),
+      (e) =>
+        e.uniqueid === call.screenedUniqueId ||
+        e.uniqueid === call.callerUniqueId ||
+        e.testid === call.testId ||
+        (e.event === 'OriginateResponse' && e.actionid === call.actionId),
     );
   }
 
@@ -272,9 +280,14 @@ export class CallHarness {
    * key, `between` ms apart (default 150), each `duration` ms long (default 100). Only useful once the
    * screened half answered (the CAPTCHA IVR answers before its greeting).
    */
-  async pressDigits(call: PlacedCall, digits: string, options: { between?: number; duration?: number } = {}): Promise<void> {
+  async pressDigits(
+    call: PlacedCall,
+    digits: string,
+    options: { between?: number; duration?: number } = {},
+  ): Promise<void> {
     const { between = 150, duration = 100 } = options;
-    if (!/^[0-9*#A-D]*$/.test(digits)) throw new Error(`pressDigits: ${JSON.stringify(digits)} are not DTMF keys (0-9 * # A-D)`);
+    if (!/^[0-9*#A-D]*$/.test(digits))
+      throw new Error(`pressDigits: ${JSON.stringify(digits)} are not DTMF keys (0-9 * # A-D)`);
     const ami = await this.keyConnection(call);
     for (const [i, digit] of [...digits].entries()) {
       if (i > 0 && between > 0) await new Promise((resolve) => setTimeout(resolve, between));
@@ -301,7 +314,9 @@ export class CallHarness {
 
   /** The UserEvent (AgentReached or VoicemailReached) that told where the call went, if one did. */
   destinationEvent(call: PlacedCall): AmiMessage | undefined {
-    return this.history.find((e) => e.event === 'UserEvent' && (destinationOf(call, e) === 'agents' || destinationOf(call, e) === 'voicemail'));
+    return this.history.find(
+      (e) => e.event === 'UserEvent' && (destinationOf(call, e) === 'agents' || destinationOf(call, e) === 'voicemail'),
+    );
   }
 
   /** Hangs up both halves of a call (those still up). */
@@ -327,7 +342,9 @@ export class CallHarness {
       const left = (await this.channels()).filter(filter);
       if (left.length === 0) return;
       if (Date.now() >= deadline) {
-        throw new Error(`waitForNoChannels: still up after ${timeoutMs} ms: ${left.map((c) => `${c.channel} (${c.context},${c.exten},${c.application})`).join('; ')}`);
+        throw new Error(
+          `waitForNoChannels: still up after ${timeoutMs} ms: ${left.map((c) => `${c.channel} (${c.context},${c.exten},${c.application})`).join('; ')}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -338,7 +355,8 @@ export class CallHarness {
     const response = await this.ami.action({ action: 'Command', command: 'ari show apps' });
     const lines = (response.output ?? '').split('\n').map((l) => l.trim());
     const start = lines.findIndex((l) => /^=+$/.test(l));
-    if (start < 0) throw new Error(`isStasisAppRegistered: unexpected 'ari show apps' output: ${response.output ?? '(none)'}`);
+    if (start < 0)
+      throw new Error(`isStasisAppRegistered: unexpected 'ari show apps' output: ${response.output ?? '(none)'}`);
     return lines.slice(start + 1).includes(app);
   }
 
@@ -357,7 +375,8 @@ export class CallHarness {
       } catch (error) {
         why = error; // Asterisk down, shutting down, or still booting: try again
       }
-      if (Date.now() >= deadline) throw new Error(`waitUntilStasisAppAbsent: not confirmed within ${timeoutMs} ms`, { cause: why });
+      if (Date.now() >= deadline)
+        throw new Error(`waitUntilStasisAppAbsent: not confirmed within ${timeoutMs} ms`, { cause: why });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

@@ -114,7 +114,10 @@ export function startSipCall(options: ControlledSipCallOptions): SipCall {
   const maxDigits = options.maxDigits ?? 24;
   let digitsLeft = maxDigits;
   let settled = false;
-  const result = runCall({ ...options, dtmf: '', dtmfDelayMs: 0, holdMs: 0, timeoutMs: options.timeoutMs ?? 60_000, positions: maxDigits }, control).finally(() => {
+  const result = runCall(
+    { ...options, dtmf: '', dtmfDelayMs: 0, holdMs: 0, timeoutMs: options.timeoutMs ?? 60_000, positions: maxDigits },
+    control,
+  ).finally(() => {
     settled = true;
     control.close();
   });
@@ -123,9 +126,11 @@ export function startSipCall(options: ControlledSipCallOptions): SipCall {
     callId: control.callId,
     result,
     sendDtmf: async (digits) => {
-      if (!/^[0-9*#]+$/.test(digits)) throw new Error(`sendDtmf: ${JSON.stringify(digits)} may hold only 0-9 * # (and at least one)`);
+      if (!/^[0-9*#]+$/.test(digits))
+        throw new Error(`sendDtmf: ${JSON.stringify(digits)} may hold only 0-9 * # (and at least one)`);
       if (settled) throw new Error('sendDtmf: the call has ended');
-      if (digits.length > digitsLeft) throw new Error(`sendDtmf: more than maxDigits (${maxDigits}) digits in one call`);
+      if (digits.length > digitsLeft)
+        throw new Error(`sendDtmf: more than maxDigits (${maxDigits}) digits in one call`);
       digitsLeft -= digits.length;
       await control.command(`dtmf=${digits}`, 5000 + digits.length * 1000, result);
     },
@@ -141,12 +146,19 @@ export function startSipCall(options: ControlledSipCallOptions): SipCall {
 }
 
 async function runCall(
-  options: SipCallOptions & { dtmf: string; dtmfDelayMs: number; timeoutMs: number; /** digits the RFC 4733 pcaps cover */ positions: number },
+  options: SipCallOptions & {
+    dtmf: string;
+    dtmfDelayMs: number;
+    timeoutMs: number;
+    /** digits the RFC 4733 pcaps cover */ positions: number;
+  },
   control: SipControl | undefined,
 ): Promise<SipCallResult> {
   const { caller, callerName = '', did, dtmf, dtmfMode = 'rfc4733', dtmfDelayMs, holdMs, timeoutMs } = options;
-  if (caller === '') throw new Error('placeSipCall: caller must not be empty (real trunks send "anonymous" for a withheld number)');
-  if (/[\r\n]/.test(caller + callerName + did)) throw new Error('placeSipCall: caller, callerName and did must not contain line breaks');
+  if (caller === '')
+    throw new Error('placeSipCall: caller must not be empty (real trunks send "anonymous" for a withheld number)');
+  if (/[\r\n]/.test(caller + callerName + did))
+    throw new Error('placeSipCall: caller, callerName and did must not contain line breaks');
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'callscreen-sipp-'));
   try {
@@ -157,23 +169,53 @@ async function runCall(
       const logFile = path.join(dir, `calls-${attempt}.log`);
       const args = [
         `127.0.0.1:${testbed.sipPort}`,
-        '-sf', scenario,
-        '-s', escapeUriUser(did),
-        '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort),
-        '-m', '1', '-l', '1', '-nostdin',
-        '-timeout', String(Math.ceil(timeoutMs / 1000)), '-timeout_error',
-        '-key', 'caller', escapeUriUser(caller),
-        '-key', 'callername', callerName.replace(/["\\]/g, (c) => `\\${c}`),
-        '-key', 'dtmf', dtmf,
-        '-key', 'dtmfmode', dtmfMode,
-        '-key', 'dtmfdelay', String(dtmfDelayMs),
-        '-key', 'hold', String(holdMs),
-        '-key', 'control', control ? '1' : '0',
+        '-sf',
+        scenario,
+        '-s',
+        escapeUriUser(did),
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(sipPort),
+        '-mp',
+        String(mediaPort),
+        '-m',
+        '1',
+        '-l',
+        '1',
+        '-nostdin',
+        '-timeout',
+        String(Math.ceil(timeoutMs / 1000)),
+        '-timeout_error',
+        '-key',
+        'caller',
+        escapeUriUser(caller),
+        '-key',
+        'callername',
+        callerName.replace(/["\\]/g, (c) => `\\${c}`),
+        '-key',
+        'dtmf',
+        dtmf,
+        '-key',
+        'dtmfmode',
+        dtmfMode,
+        '-key',
+        'dtmfdelay',
+        String(dtmfDelayMs),
+        '-key',
+        'hold',
+        String(holdMs),
+        '-key',
+        'control',
+        control ? '1' : '0',
         ...(control ? ['-cid_str', control.callId.replace('-1@127.0.0.1', '-%u@%s')] : []),
-        '-trace_logs', '-log_file', logFile,
+        '-trace_logs',
+        '-log_file',
+        logFile,
       ];
       const run = await runSipp(args, dir, timeoutMs + 5000, (child) => control?.attach(child, sipPort));
-      const bindFailed = run.exitCode !== 0 && /Unable to bind|bind.*(in use|failed)|Address already in use/i.test(run.stderr);
+      const bindFailed =
+        run.exitCode !== 0 && /Unable to bind|bind.*(in use|failed)|Address already in use/i.test(run.stderr);
       if (bindFailed && attempt < 3) continue; // another process took a port between our check and sipp's bind
       const log = await readFile(logFile, 'utf8').catch(() => '');
       const status = /^invite-final (\d{3})$/m.exec(log);
@@ -210,7 +252,12 @@ function runSipp(
     const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.once('error', (error) => {
       clearTimeout(killer);
-      reject(new Error(`placeSipCall: could not run sipp (${error.message}); scripts/testbed up installs it (Debian package sip-tester)`, { cause: error }));
+      reject(
+        new Error(
+          `placeSipCall: could not run sipp (${error.message}); scripts/testbed up installs it (Debian package sip-tester)`,
+          { cause: error },
+        ),
+      );
     });
     child.once('close', (exitCode, signal) => {
       clearTimeout(killer);
@@ -233,10 +280,13 @@ async function writeScenario(dir: string, positions: number): Promise<string> {
   await mkdir(pcapDir);
   const flag = (key: string): string => (key === '*' ? 'star' : key === '#' ? 'pound' : key);
   const sources = new Map<string, Buffer>();
-  for (const key of DTMF_KEYS) sources.set(key, await readFile(path.join(DEBIAN_DTMF_PCAPS, `dtmf_2833_${flag(key)}.pcap`)));
+  for (const key of DTMF_KEYS)
+    sources.set(key, await readFile(path.join(DEBIAN_DTMF_PCAPS, `dtmf_2833_${flag(key)}.pcap`)));
   const lines = ['  <!-- rfc4733 pcaps (generated by sip-call.ts): the digit at position dtmf_pos -->'];
   for (let at = 0; at < positions; at++) {
-    lines.push(`  <nop hide="true"><action><test assign_to="dtmf_at" variable="dtmf_pos" compare="equal" value="${at}"/></action></nop>`);
+    lines.push(
+      `  <nop hide="true"><action><test assign_to="dtmf_at" variable="dtmf_pos" compare="equal" value="${at}"/></action></nop>`,
+    );
     lines.push(`  <nop hide="true" test="dtmf_at" next="rfc4733_${at}"/>`);
   }
   lines.push('  <nop hide="true" next="rfc4733_played"/>');
@@ -245,7 +295,9 @@ async function writeScenario(dir: string, positions: number): Promise<string> {
     for (const key of DTMF_KEYS) {
       const file = path.join(pcapDir, `${at}-${flag(key)}.pcap`);
       await writeFile(file, renumberRtpEvent(sources.get(key) as Buffer, at));
-      lines.push(`  <nop hide="true" condexec="is_${flag(key)}"><action><exec play_pcap_audio="${file}"/></action></nop>`);
+      lines.push(
+        `  <nop hide="true" condexec="is_${flag(key)}"><action><exec play_pcap_audio="${file}"/></action></nop>`,
+      );
     }
     lines.push('  <nop hide="true" next="rfc4733_played"/>');
   }
@@ -262,13 +314,15 @@ async function writeScenario(dir: string, positions: number): Promise<string> {
  */
 function renumberRtpEvent(pcap: Buffer, at: number): Buffer {
   const out = Buffer.from(pcap);
-  if (out.readUInt32LE(0) !== 0xa1b2c3d4 || out.readUInt32LE(20) !== 1) throw new Error('renumberRtpEvent: not a little-endian Ethernet pcap');
+  if (out.readUInt32LE(0) !== 0xa1b2c3d4 || out.readUInt32LE(20) !== 1)
+    throw new Error('renumberRtpEvent: not a little-endian Ethernet pcap');
   const rtp = 14 + 20 + 8;
   let firstSeq: number | undefined;
-  for (let offset = 24; offset + 16 <= out.length; ) {
+  for (let offset = 24; offset + 16 <= out.length;) {
     const length = out.readUInt32LE(offset + 8);
     const packet = offset + 16;
-    if (length < rtp + 16 || out.readUInt8(packet + 23) !== 17 || out.readUInt8(packet + rtp) >> 6 !== 2) throw new Error('renumberRtpEvent: a packet is not RTP over UDP/IPv4');
+    if (length < rtp + 16 || out.readUInt8(packet + 23) !== 17 || out.readUInt8(packet + rtp) >> 6 !== 2)
+      throw new Error('renumberRtpEvent: a packet is not RTP over UDP/IPv4');
     const seq = out.readUInt16BE(packet + rtp + 2);
     firstSeq ??= seq;
     out.writeUInt16BE((1000 + 16 * at + ((seq - firstSeq + 0x10000) % 0x10000)) % 0x10000, packet + rtp + 2);
@@ -307,7 +361,8 @@ class SipControl {
   }
 
   private async send(body: string, timeoutMs: number, ended: Promise<unknown>): Promise<void> {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`SIP call control: sipp is not running (${body})`);
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
+      throw new Error(`SIP call control: sipp is not running (${body})`);
     const socket = (this.socket ??= await new Promise<dgram.Socket>((resolve, reject) => {
       const s = dgram.createSocket('udp4');
       s.once('error', reject);
@@ -335,14 +390,19 @@ class SipControl {
         if (/^SIP\/2\.0 200 /.test(text) && new RegExp(`^CSeq:\\s*${cseq} MESSAGE`, 'mi').test(text)) resolve();
       };
       socket.on('message', onMessage);
-      timer = setTimeout(() => reject(new Error(`SIP call control: sipp did not answer "${body}" within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`SIP call control: sipp did not answer "${body}" within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       ended.then(
         () => reject(new Error(`SIP call control: the call ended before sipp answered "${body}"`)),
         () => reject(new Error(`SIP call control: sipp failed before it answered "${body}"`)),
       );
     });
     try {
-      await new Promise<void>((resolve, reject) => socket.send(message, this.sipPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        socket.send(message, this.sipPort, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+      );
       await answered;
     } finally {
       clearTimeout(timer);
@@ -377,13 +437,18 @@ async function freeUdpPorts(from: number, to: number, count: number, step: numbe
         socket.bind(port, '127.0.0.1', () => resolve(true));
       });
     }
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => {
-      try {
-        s.close(() => resolve());
-      } catch {
-        resolve(); // never bound
-      }
-    })));
+    await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            try {
+              s.close(() => resolve());
+            } catch {
+              resolve(); // never bound
+            }
+          }),
+      ),
+    );
     if (ok) return base;
   }
   throw new Error(`placeSipCall: no ${count} free UDP ports found in ${from}-${to}`);

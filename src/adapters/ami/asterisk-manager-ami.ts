@@ -66,7 +66,13 @@ interface Attempt {
   abort(error: Error): void;
 }
 
-const DEFAULTS = { actionTimeoutMs: 5000, connectTimeoutMs: 10_000, pingIntervalMs: 15_000, reconnectMinDelayMs: 250, reconnectMaxDelayMs: 5000 };
+const DEFAULTS = {
+  actionTimeoutMs: 5000,
+  connectTimeoutMs: 10_000,
+  pingIntervalMs: 15_000,
+  reconnectMinDelayMs: 250,
+  reconnectMaxDelayMs: 5000,
+};
 /** How long close() waits for Asterisk to close a socket we ended. */
 const END_WAIT_MS = 1000;
 
@@ -172,12 +178,17 @@ export class AsteriskManagerAmi implements AmiPort {
         return;
       } catch (error) {
         if (error instanceof AmiDisconnectedError && this.isClosed()) throw error;
-        if (this.isClosed()) throw new AmiDisconnectedError({ action: 'Login', reason: 'adapter closed during start()' }, { cause: error });
+        if (this.isClosed())
+          throw new AmiDisconnectedError(
+            { action: 'Login', reason: 'adapter closed during start()' },
+            { cause: error },
+          );
         if (error instanceof AmiActionError) {
           this.setState('idle', `login refused: ${error.responseMessage}`);
           throw error;
         }
-        lastError = error instanceof AmiTimeoutError || error instanceof AmiDisconnectedError ? (error.cause ?? error) : error;
+        lastError =
+          error instanceof AmiTimeoutError || error instanceof AmiDisconnectedError ? (error.cause ?? error) : error;
       }
       tries += 1;
       await this.waitBeforeRetry(Math.min(this.backoff(tries), Math.max(0, deadline - Date.now())));
@@ -228,7 +239,10 @@ export class AsteriskManagerAmi implements AmiPort {
       if (connected) this.endLink(manager);
       finish?.reject(error);
     };
-    const timer = setTimeout(() => fail(new AmiTimeoutError({ action: 'Login', timeoutMs }, { cause: this.lastSocketError })), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new AmiTimeoutError({ action: 'Login', timeoutMs }, { cause: this.lastSocketError })),
+      timeoutMs,
+    );
 
     manager.on('error', (error: Error) => {
       this.lastSocketError = error;
@@ -236,7 +250,15 @@ export class AsteriskManagerAmi implements AmiPort {
     });
     manager.on('close', () => {
       const cause = this.lastSocketError;
-      fail(new AmiDisconnectedError({ action: 'Login', reason: cause ? `connection failed (${cause.message})` : 'connection closed before login' }, { cause }));
+      fail(
+        new AmiDisconnectedError(
+          {
+            action: 'Login',
+            reason: cause ? `connection failed (${cause.message})` : 'connection closed before login',
+          },
+          { cause },
+        ),
+      );
       if (manager === this.manager) this.linkDown(manager, 'connection lost');
     });
     manager.on('response', (message: RawMessage) => this.onResponse(manager, message));
@@ -375,14 +397,22 @@ export class AsteriskManagerAmi implements AmiPort {
     return this.send(action, false, options?.timeoutMs).then((result) => result.response);
   }
 
-  listAction(action: AmiAction, options?: { timeoutMs?: number }): Promise<{ response: AmiMessage; events: AmiMessage[] }> {
+  listAction(
+    action: AmiAction,
+    options?: { timeoutMs?: number },
+  ): Promise<{ response: AmiMessage; events: AmiMessage[] }> {
     return this.send(action, true, options?.timeoutMs);
   }
 
-  private send(action: AmiAction, list: boolean, timeoutMs: number | undefined): Promise<{ response: AmiMessage; events: AmiMessage[] }> {
+  private send(
+    action: AmiAction,
+    list: boolean,
+    timeoutMs: number | undefined,
+  ): Promise<{ response: AmiMessage; events: AmiMessage[] }> {
     const name = typeof action.action === 'string' ? action.action : '';
     const invalid = checkAction(action);
-    if (invalid) return Promise.reject(new AmiActionError({ action: name || '(none)', responseMessage: `${invalid}; not sent` }));
+    if (invalid)
+      return Promise.reject(new AmiActionError({ action: name || '(none)', responseMessage: `${invalid}; not sent` }));
     const manager = this.manager;
     if (this.current !== 'connected' || !manager) {
       return Promise.reject(new AmiDisconnectedError({ action: name, reason: `not connected (${this.current})` }));
@@ -428,7 +458,9 @@ export class AsteriskManagerAmi implements AmiPort {
     if (!pending || pending.manager !== manager || pending.response || id === undefined) return;
     if ((message.response ?? '').toLowerCase() === 'error') {
       this.settle(id);
-      pending.reject(new AmiActionError({ action: pending.action, responseMessage: message.message ?? '', response: message }));
+      pending.reject(
+        new AmiActionError({ action: pending.action, responseMessage: message.message ?? '', response: message }),
+      );
       return;
     }
     pending.response = message;

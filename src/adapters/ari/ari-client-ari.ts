@@ -112,8 +112,10 @@ export class AriClientAri extends AriEmitter implements AriPort {
     this.options = resolveAriOptions(options);
     silenceSwaggerLog();
     stopSwaggerFailThrowing();
-    this.supervisor = new LinkSupervisor((handlers, signal) => this.openLink(handlers, signal), this.options, (state, details) =>
-      this.setState(state, details),
+    this.supervisor = new LinkSupervisor(
+      (handlers, signal) => this.openLink(handlers, signal),
+      this.options,
+      (state, details) => this.setState(state, details),
     );
   }
 
@@ -138,15 +140,21 @@ export class AriClientAri extends AriEmitter implements AriPort {
   }
 
   async hangup(channelId: string, reason?: string): Promise<void> {
-    await this.call(channelOp('DELETE', channelId, '', 'hangup'), (c) => c.channels.hangup({ channelId, ...defined({ reason }) }));
+    await this.call(channelOp('DELETE', channelId, '', 'hangup'), (c) =>
+      c.channels.hangup({ channelId, ...defined({ reason }) }),
+    );
   }
 
   async setChannelVar(channelId: string, variable: string, value: string): Promise<void> {
-    await this.call(channelOp('POST', channelId, '/variable', 'setChannelVar'), (c) => c.channels.setChannelVar({ channelId, variable, value }));
+    await this.call(channelOp('POST', channelId, '/variable', 'setChannelVar'), (c) =>
+      c.channels.setChannelVar({ channelId, variable, value }),
+    );
   }
 
   async getChannelVar(channelId: string, variable: string): Promise<string> {
-    const answer = await this.call(channelOp('GET', channelId, '/variable', 'getChannelVar'), (c) => c.channels.getChannelVar({ channelId, variable }));
+    const answer = await this.call(channelOp('GET', channelId, '/variable', 'getChannelVar'), (c) =>
+      c.channels.getChannelVar({ channelId, variable }),
+    );
     return answer.value;
   }
 
@@ -157,21 +165,40 @@ export class AriClientAri extends AriEmitter implements AriPort {
       const op = channelOp('POST', channelId, '/play', 'play');
       return plainJson(await this.call(op, (c) => c.channels.play({ channelId, media, ...defined({ lang }) })));
     }
-    const op = channelOp('POST', channelId, `/play/${segment('playbackId', playbackId, 'POST', '/channels/{channelId}/play/{playbackId}')}`, 'playWithId');
-    return plainJson(await this.call(op, (c) => c.channels.playWithId({ channelId, playbackId, media, ...defined({ lang }) })));
+    const op = channelOp(
+      'POST',
+      channelId,
+      `/play/${segment('playbackId', playbackId, 'POST', '/channels/{channelId}/play/{playbackId}')}`,
+      'playWithId',
+    );
+    return plainJson(
+      await this.call(op, (c) => c.channels.playWithId({ channelId, playbackId, media, ...defined({ lang }) })),
+    );
   }
 
   async stopPlayback(playbackId: string): Promise<void> {
     const path = `/playbacks/${segment('playbackId', playbackId, 'DELETE', '/playbacks/{playbackId}')}`;
-    await this.call({ method: 'DELETE', path, resource: 'playbacks', operation: 'stop' }, (c) => c.playbacks.stop({ playbackId }));
+    await this.call({ method: 'DELETE', path, resource: 'playbacks', operation: 'stop' }, (c) =>
+      c.playbacks.stop({ playbackId }),
+    );
   }
 
-  async sendDtmf(channelId: string, dtmf: string, options: { before?: number; between?: number; duration?: number; after?: number } = {}): Promise<void> {
-    await this.call(channelOp('POST', channelId, '/dtmf', 'sendDTMF'), (c) => c.channels.sendDTMF({ channelId, dtmf, ...defined(options) }));
+  async sendDtmf(
+    channelId: string,
+    dtmf: string,
+    options: { before?: number; between?: number; duration?: number; after?: number } = {},
+  ): Promise<void> {
+    await this.call(channelOp('POST', channelId, '/dtmf', 'sendDTMF'), (c) =>
+      c.channels.sendDTMF({ channelId, dtmf, ...defined(options) }),
+    );
   }
 
   async originate(request: OriginateRequest): Promise<AriChannel> {
-    const params = { ...defined(originateQuery(request)), endpoint: request.endpoint, ...(request.variables ? { variables: request.variables } : {}) };
+    const params = {
+      ...defined(originateQuery(request)),
+      endpoint: request.endpoint,
+      ...(request.variables ? { variables: request.variables } : {}),
+    };
     if (request.channelId === undefined) {
       const op: Operation = { method: 'POST', path: '/channels', resource: 'channels', operation: 'originate' };
       return plainJson(await this.call(op, (c) => c.channels.originate(params)));
@@ -208,10 +235,13 @@ export class AriClientAri extends AriEmitter implements AriPort {
 
   /** Runs one ari-client operation: refused when closed or disconnected, bounded by requestTimeoutMs, errors typed. */
   private call<T>(op: Operation, run: (client: Client) => Promise<T>): Promise<T> {
-    if (this.closePromise) return Promise.reject(new AriUnavailableError({ reason: 'adapter closed', method: op.method, path: op.path }));
+    if (this.closePromise)
+      return Promise.reject(new AriUnavailableError({ reason: 'adapter closed', method: op.method, path: op.path }));
     const client = this.client;
     if (!client || this.state !== 'connected') {
-      const reason = client ? `event websocket ${this.state}, Asterisk not reachable` : 'not connected yet: call start() first';
+      const reason = client
+        ? `event websocket ${this.state}, Asterisk not reachable`
+        : 'not connected yet: call start() first';
       return Promise.reject(new AriUnavailableError({ reason, method: op.method, path: op.path }));
     }
     const pending = this.runBounded(client, op, run);
@@ -226,7 +256,10 @@ export class AriClientAri extends AriEmitter implements AriPort {
   private runBounded<T>(client: Client, op: Operation, run: (client: Client) => Promise<T>): Promise<T> {
     const timeoutMs = this.options.requestTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new AriTimeoutError({ method: op.method, path: op.path, timeoutMs })), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new AriTimeoutError({ method: op.method, path: op.path, timeoutMs })),
+        timeoutMs,
+      );
       let raw: Promise<T>;
       try {
         raw = Promise.resolve(run(client));
@@ -259,7 +292,8 @@ export class AriClientAri extends AriEmitter implements AriPort {
     const internals = client as unknown as ClientInternals;
     client.start(this.options.apps).catch(() => undefined); // settles never or late: the supervisor decides
     const ws = internals._ws;
-    if (!ws || typeof ws.prependListener !== 'function') throw new Error('ari-client internals changed: no websocket after start()');
+    if (!ws || typeof ws.prependListener !== 'function')
+      throw new Error('ari-client internals changed: no websocket after start()');
     this.takeOver(client, internals, ws, handlers);
     await waitOpen(ws, internals, signal);
     this.client = client;
@@ -280,7 +314,10 @@ export class AriClientAri extends AriEmitter implements AriPort {
       lastError = e;
     });
     ws.on('close', (code: unknown, reason: unknown) => {
-      if (wasOpened.has(ws)) handlers.onDown(`websocket closed (code ${String(code)}${reason ? `: ${String(reason)}` : ''})${lastError ? `: ${errorText(lastError)}` : ''}`);
+      if (wasOpened.has(ws))
+        handlers.onDown(
+          `websocket closed (code ${String(code)}${reason ? `: ${String(reason)}` : ''})${lastError ? `: ${errorText(lastError)}` : ''}`,
+        );
     });
     client.on('pong', () => handlers.onPong());
   }
@@ -314,7 +351,10 @@ function waitOpen(ws: Ws6, internals: ClientInternals, signal: AbortSignal): Pro
     });
     ws.once('close', (code: unknown) => {
       signal.removeEventListener('abort', abandon);
-      if (!wasOpened.has(ws)) reject(isErrorLike(lastError) ? lastError : new Error(`websocket closed before it opened (code ${String(code)})`));
+      if (!wasOpened.has(ws))
+        reject(
+          isErrorLike(lastError) ? lastError : new Error(`websocket closed before it opened (code ${String(code)})`),
+        );
     });
   });
 }
@@ -359,12 +399,23 @@ function requestError(client: Client, op: Operation, e: unknown): Error {
   }
   const text = isErrorLike(e) ? e.message : String(e);
   const message = bodyMessage(text) ?? (text || undefined);
-  return new AriRequestError({ statusCode: recoverStatus(documentedErrors(client, op), message), method: op.method, path: op.path, responseMessage: message }, { cause: e });
+  return new AriRequestError(
+    {
+      statusCode: recoverStatus(documentedErrors(client, op), message),
+      method: op.method,
+      path: op.path,
+      responseMessage: message,
+    },
+    { cause: e },
+  );
 }
 
 /** The operation's documented error responses, from the swagger docs ari-client loaded. */
 function documentedErrors(client: Client, op: Pick<Operation, 'resource' | 'operation'>): DocumentedError[] {
-  return (client as unknown as ClientInternals)._swagger?.apis?.[op.resource]?.operations?.[op.operation]?.responseMessages ?? [];
+  return (
+    (client as unknown as ClientInternals)._swagger?.apis?.[op.resource]?.operations?.[op.operation]
+      ?.responseMessages ?? []
+  );
 }
 
 /** Drops undefined values: swagger-client would send them as the string "undefined". */
@@ -397,7 +448,9 @@ function stopSwaggerFailThrowing(): void {
   if (swaggerFailPatched) return;
   const proto = swaggerClient.SwaggerApi?.prototype;
   if (!proto || typeof proto.fail !== 'function') {
-    throw new Error('swagger-client internals changed: SwaggerApi.prototype.fail not found (ari-client adapter needs 2.0.26)');
+    throw new Error(
+      'swagger-client internals changed: SwaggerApi.prototype.fail not found (ari-client adapter needs 2.0.26)',
+    );
   }
   proto.fail = function failWithoutThrowing(message: unknown): void {
     this.failure(message);

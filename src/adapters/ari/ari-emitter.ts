@@ -19,7 +19,11 @@ type AnyListener = AriEventListener | AriStateListener | AriErrorListener;
  * (and dropped if an 'error' listener throws in turn).
  */
 export class AriEmitter {
-  private readonly listeners: Record<Channel, Set<AnyListener>> = { event: new Set(), state: new Set(), error: new Set() };
+  private readonly listeners: Record<Channel, Set<AnyListener>> = {
+    event: new Set(),
+    state: new Set(),
+    error: new Set(),
+  };
   private currentState: AriConnectionState = 'idle';
 
   get state(): AriConnectionState {

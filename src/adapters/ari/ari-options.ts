@@ -30,14 +30,16 @@ export const ariDefaults = {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`ARI option ${name} must be a positive number of milliseconds, got ${String(value)}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new RangeError(`ARI option ${name} must be a positive number of milliseconds, got ${String(value)}`);
   return v;
 }
 
 /** Accepts http://host:port, http://host:port/, http://host:port/ari and http://host:port/ari/. */
 export function resolveAriOptions(options: AriPortOptions): ResolvedAriOptions {
   const url = new URL(options.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`ARI url must be http(s), got ${options.url}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new RangeError(`ARI url must be http(s), got ${options.url}`);
   if (options.apps.length === 0) throw new RangeError('ARI needs at least one Stasis application in apps');
   const basePath = url.pathname.replace(/\/+$/, '').replace(/\/ari$/, '');
   const restBase = `${url.origin}${basePath}/ari`;

@@ -93,7 +93,8 @@ export class LinkSupervisor {
     this.phase = 'closed';
     this.clearTimers();
     this.attemptAbort?.abort(new Error('adapter closed'));
-    if (wasStarting) this.failStart(new AriUnavailableError({ reason: 'adapter closed before the first connection was made' }));
+    if (wasStarting)
+      this.failStart(new AriUnavailableError({ reason: 'adapter closed before the first connection was made' }));
     const link = this.link;
     this.link = undefined;
     if (link) {
@@ -109,7 +110,8 @@ export class LinkSupervisor {
   private async tryOpen(): Promise<void> {
     const abort = new AbortController();
     this.attemptAbort = abort;
-    const timeoutMs = this.phase === 'starting' ? Math.max(1, this.startDeadline - Date.now()) : this.options.connectTimeoutMs;
+    const timeoutMs =
+      this.phase === 'starting' ? Math.max(1, this.startDeadline - Date.now()) : this.options.connectTimeoutMs;
     const timer = setTimeout(() => abort.abort(new Error(`websocket not open after ${timeoutMs} ms`)), timeoutMs);
     let link: EventLink | undefined;
     const handlers: LinkHandlers = {
@@ -176,7 +178,14 @@ export class LinkSupervisor {
   }
 
   private scheduleRetry(state: 'connecting' | 'reconnecting', reason: string, capMs = Infinity): void {
-    const delayMs = Math.min(capMs, backoffDelay(this.attempt, { minDelayMs: this.options.reconnectMinDelayMs, maxDelayMs: this.options.reconnectMaxDelayMs }, this.options.random));
+    const delayMs = Math.min(
+      capMs,
+      backoffDelay(
+        this.attempt,
+        { minDelayMs: this.options.reconnectMinDelayMs, maxDelayMs: this.options.reconnectMaxDelayMs },
+        this.options.random,
+      ),
+    );
     this.report(state, { attempt: this.attempt, delayMs, reason });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

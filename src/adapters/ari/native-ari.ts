@@ -29,7 +29,16 @@ import { AriTimeoutError } from '../../errors/ari-timeout-error';
 import { AriUnavailableError } from '../../errors/ari-unavailable-error';
 import { AriEmitter, isErrorLike } from './ari-emitter';
 import { basicAuth, resolveAriOptions, type ResolvedAriOptions } from './ari-options';
-import { bodyMessage, continueQuery, type HttpMethod, originateQuery, playMedia, type Query, queryString, segment } from './ari-rest';
+import {
+  bodyMessage,
+  continueQuery,
+  type HttpMethod,
+  originateQuery,
+  playMedia,
+  type Query,
+  queryString,
+  segment,
+} from './ari-rest';
 import { parseEventFrame } from './event-frame';
 import { errorText, type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
 
@@ -60,10 +69,17 @@ export class NativeAri extends AriEmitter implements AriPort {
     this.options = resolveAriOptions(options);
     const secure = this.options.restBase.startsWith('https:');
     this.transport = secure ? https : http;
-    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, timeout: 10_000, maxSockets: 64, scheduling: 'lifo' });
+    this.agent = new (secure ? https.Agent : http.Agent)({
+      keepAlive: true,
+      timeout: 10_000,
+      maxSockets: 64,
+      scheduling: 'lifo',
+    });
     this.authorization = basicAuth(this.options.username, this.options.password);
-    this.supervisor = new LinkSupervisor((handlers, signal) => this.openLink(handlers, signal), this.options, (state, details) =>
-      this.setState(state, details),
+    this.supervisor = new LinkSupervisor(
+      (handlers, signal) => this.openLink(handlers, signal),
+      this.options,
+      (state, details) => this.setState(state, details),
     );
   }
 
@@ -100,20 +116,35 @@ export class NativeAri extends AriEmitter implements AriPort {
   }
 
   async play(channelId: string, request: AriPlayRequest): Promise<AriPlayback> {
-    const suffix = request.playbackId === undefined ? '/play' : `/play/${segment('playbackId', request.playbackId, 'POST', '/channels/{channelId}/play/{playbackId}')}`;
-    return this.channelCall<AriPlayback>('POST', channelId, suffix, { query: { media: playMedia(request), lang: request.lang } });
+    const suffix =
+      request.playbackId === undefined
+        ? '/play'
+        : `/play/${segment('playbackId', request.playbackId, 'POST', '/channels/{channelId}/play/{playbackId}')}`;
+    return this.channelCall<AriPlayback>('POST', channelId, suffix, {
+      query: { media: playMedia(request), lang: request.lang },
+    });
   }
 
   async stopPlayback(playbackId: string): Promise<void> {
-    await this.request('DELETE', `/playbacks/${segment('playbackId', playbackId, 'DELETE', '/playbacks/{playbackId}')}`);
+    await this.request(
+      'DELETE',
+      `/playbacks/${segment('playbackId', playbackId, 'DELETE', '/playbacks/{playbackId}')}`,
+    );
   }
 
-  async sendDtmf(channelId: string, dtmf: string, options: { before?: number; between?: number; duration?: number; after?: number } = {}): Promise<void> {
+  async sendDtmf(
+    channelId: string,
+    dtmf: string,
+    options: { before?: number; between?: number; duration?: number; after?: number } = {},
+  ): Promise<void> {
     await this.channelCall('POST', channelId, '/dtmf', { query: { dtmf, ...options } });
   }
 
   async originate(request: OriginateRequest): Promise<AriChannel> {
-    const path = request.channelId === undefined ? '/channels' : `/channels/${segment('channelId', request.channelId, 'POST', '/channels/{channelId}')}`;
+    const path =
+      request.channelId === undefined
+        ? '/channels'
+        : `/channels/${segment('channelId', request.channelId, 'POST', '/channels/{channelId}')}`;
     const body = request.variables ? { variables: request.variables } : undefined;
     return this.request<AriChannel>('POST', path, { query: originateQuery(request), body });
   }
@@ -134,13 +165,20 @@ export class NativeAri extends AriEmitter implements AriPort {
   }
 
   async asteriskInfo(): Promise<AsteriskInfo> {
-    const info = await this.request<{ system?: { version?: string; entity_id?: string } }>('GET', '/asterisk/info', { query: { only: 'system' } });
+    const info = await this.request<{ system?: { version?: string; entity_id?: string } }>('GET', '/asterisk/info', {
+      query: { only: 'system' },
+    });
     return { version: info.system?.version ?? '', entityId: info.system?.entity_id };
   }
 
   // ------------------------------------------------------------------ internals
 
-  private channelCall<T = unknown>(method: HttpMethod, channelId: string, suffix: string, init?: RequestInit): Promise<T> {
+  private channelCall<T = unknown>(
+    method: HttpMethod,
+    channelId: string,
+    suffix: string,
+    init?: RequestInit,
+  ): Promise<T> {
     const id = segment('channelId', channelId, method, `/channels/{channelId}${suffix}`);
     return this.request<T>(method, `/channels/${id}${suffix}`, init);
   }
@@ -168,21 +206,37 @@ export class NativeAri extends AriEmitter implements AriPort {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await this.exchange(method, `${this.options.restBase}${path}${queryString(init.query)}`, headers, body, timeoutMs));
+      ({ status, text } = await this.exchange(
+        method,
+        `${this.options.restBase}${path}${queryString(init.query)}`,
+        headers,
+        body,
+        timeoutMs,
+      ));
     } catch (e) {
       throw transportError(e, method, path, timeoutMs);
     }
-    if (status < 200 || status > 299) throw new AriRequestError({ statusCode: status, method, path, responseMessage: bodyMessage(text) });
+    if (status < 200 || status > 299)
+      throw new AriRequestError({ statusCode: status, method, path, responseMessage: bodyMessage(text) });
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch (e) {
-      throw new AriRequestError({ statusCode: status, method, path, responseMessage: 'answer is not JSON' }, { cause: e });
+      throw new AriRequestError(
+        { statusCode: status, method, path, responseMessage: 'answer is not JSON' },
+        { cause: e },
+      );
     }
   }
 
   /** One HTTP request and its whole answer, or a rejection: a TimeoutError after timeoutMs, or the socket's error. */
-  private exchange(method: HttpMethod, url: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  private exchange(
+    method: HttpMethod,
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number,
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const req = this.transport.request(url, { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
@@ -218,7 +272,10 @@ export class NativeAri extends AriEmitter implements AriPort {
   // ------------------------------------------------------------------ event websocket
 
   private openLink(handlers: LinkHandlers, signal: AbortSignal): Promise<EventLink> {
-    const ws = new WebSocket(this.options.eventsUrl, { headers: { authorization: this.authorization }, perMessageDeflate: false });
+    const ws = new WebSocket(this.options.eventsUrl, {
+      headers: { authorization: this.authorization },
+      perMessageDeflate: false,
+    });
     let lastError: Error | undefined;
     let opened = false;
     ws.on('message', (data: WebSocket.RawData) => this.onFrame(rawText(data)));

@@ -4,5 +4,6 @@
  * throws the message from inside an HTTP callback.
  */
 declare module 'swagger-client' {
-  export const SwaggerApi: { prototype: { fail?: (this: { failure(message: unknown): void }, message: unknown) => void } } | undefined;
+  export const SwaggerApi:
+    { prototype: { fail?: (this: { failure(message: unknown): void }, message: unknown) => void } } | undefined;
 }

@@ -12,7 +12,14 @@
  * time, so a time range is an XRANGE bound instead of a scan; batches of 1000 with an exclusive start.
  */
 import type { RedisClient } from './redis-connection';
-import type { CallLog, CallLogReader, IdRange, LoggedCall, ReadOptions, ScreenedCallRecord } from '../../ports/call-log';
+import type {
+  CallLog,
+  CallLogReader,
+  IdRange,
+  LoggedCall,
+  ReadOptions,
+  ScreenedCallRecord,
+} from '../../ports/call-log';
 import { describePhoneNumber } from '../../domain/phone-number';
 
 const DAY_MS = 86_400_000;
@@ -46,10 +53,14 @@ type StreamEntry = [id: string, fields: string[]];
 /** The fields one entry is written with (XADD ... <fields>). */
 export function entryFields(record: ScreenedCallRecord): string[] {
   return [
-    'verdict', record.decision.verdict,
-    'caller', describePhoneNumber(record.decision.caller),
-    'did', describePhoneNumber(record.decision.did),
-    'record', JSON.stringify(record),
+    'verdict',
+    record.decision.verdict,
+    'caller',
+    describePhoneNumber(record.decision.caller),
+    'did',
+    describePhoneNumber(record.decision.did),
+    'record',
+    JSON.stringify(record),
   ];
 }
 
@@ -156,7 +167,11 @@ export class RedisCallLog implements CallLog, CallLogReader {
     const batch = options.batchSize ?? DEFAULT_BATCH;
     let { start, end } = range;
     for (;;) {
-      const page = (first === 'oldest' ? await this.redis.xrange(this.key, start, end, 'COUNT', batch) : await this.redis.xrevrange(this.key, end, start, 'COUNT', batch)) as StreamEntry[];
+      const page = (
+        first === 'oldest'
+          ? await this.redis.xrange(this.key, start, end, 'COUNT', batch)
+          : await this.redis.xrevrange(this.key, end, start, 'COUNT', batch)
+      ) as StreamEntry[];
       for (const entry of page) {
         const parsed = parseEntry(entry);
         if (parsed) yield parsed;
@@ -169,8 +184,15 @@ export class RedisCallLog implements CallLog, CallLogReader {
     }
   }
 
-  async readAfter(afterId: string, blockMs: number, count = DEFAULT_BATCH, options: Pick<ReadOptions, 'onUnreadable'> = {}): Promise<{ calls: LoggedCall[]; lastId: string }> {
-    const reply = (await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, afterId)) as Array<[string, StreamEntry[]]> | null;
+  async readAfter(
+    afterId: string,
+    blockMs: number,
+    count = DEFAULT_BATCH,
+    options: Pick<ReadOptions, 'onUnreadable'> = {},
+  ): Promise<{ calls: LoggedCall[]; lastId: string }> {
+    const reply = (await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, afterId)) as Array<
+      [string, StreamEntry[]]
+    > | null;
     const calls: LoggedCall[] = [];
     let lastId = afterId;
     for (const [, entries] of reply ?? []) {
@@ -196,7 +218,13 @@ function parseEntry([id, fields]: StreamEntry): LoggedCall | undefined {
   if (!json) return undefined;
   try {
     const record = JSON.parse(json) as ScreenedCallRecord;
-    if (typeof record !== 'object' || record === null || typeof record.decision !== 'object' || record.decision === null) return undefined;
+    if (
+      typeof record !== 'object' ||
+      record === null ||
+      typeof record.decision !== 'object' ||
+      record.decision === null
+    )
+      return undefined;
     return { id, record };
   } catch {
     return undefined;

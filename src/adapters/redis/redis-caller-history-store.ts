@@ -20,7 +20,14 @@ import type { ReputationEntry, ReputationView } from '../../domain/reputation';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../../ports/caller-history-store';
 import { CALLER_HISTORY_COMMAND, CALLER_HISTORY_LUA } from './caller-history-script';
 import type { RedisClient } from './redis-connection';
-import { dayStartMs, decodeFeedbackEntry, decodeFeedEntry, numberField, sourceBucketKey, type SourceRecord } from './reputation-layout';
+import {
+  dayStartMs,
+  decodeFeedbackEntry,
+  decodeFeedEntry,
+  numberField,
+  sourceBucketKey,
+  type SourceRecord,
+} from './reputation-layout';
 
 /** a CAPTCHA outcome is remembered this long after the last one */
 export const CAPTCHA_TTL_MS = 90 * 24 * 3600 * 1000;
@@ -120,20 +127,28 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
   }
 
   async fetch(query: CallerHistoryQuery): Promise<CallerHistory> {
-    if (!Number.isFinite(query.at) || query.at < 1) throw new RangeError(`caller history: call time ${query.at} is not a positive epoch ms`);
+    if (!Number.isFinite(query.at) || query.at < 1)
+      throw new RangeError(`caller history: call time ${query.at} is not a positive epoch ms`);
     const listed = this.reputation.sources();
     const sources = Array.isArray(listed) ? (listed as readonly SourceRecord[]) : await listed;
     const at = Math.trunc(query.at);
     const repeatMs = secondsToMs(query.repeatWithinSeconds);
     const blockPlan = (this.blockPlan = planFor(this.blockPlan, query.blockWindowsSeconds, 0));
-    const numberPlan = (this.numberPlan = planFor(this.numberPlan, query.numberWindowsSeconds, Math.max(repeatMs, blockPlan.longestMs)));
+    const numberPlan = (this.numberPlan = planFor(
+      this.numberPlan,
+      query.numberWindowsSeconds,
+      Math.max(repeatMs, blockPlan.longestMs),
+    ));
     this.blockDigits = query.blockDigits;
     const block = blockPlan.longestMs > 0 ? numberBlock(query.e164, query.blockDigits) : null;
     const tracked = numberPlan.longestMs > 0 || repeatMs > 0 || block !== null;
     const field = numberField(query.e164);
     const buckets = sources.map((source) => sourceBucketKey(this.keyPrefix, source, field));
     const inScript = this.cluster ? 0 : buckets.length;
-    const args: Array<string | number> = [1 + (block === null ? 0 : 1) + inScript, this.numberKey(query.e164, this.cluster ? numberBlock(query.e164, query.blockDigits) : block)];
+    const args: Array<string | number> = [
+      1 + (block === null ? 0 : 1) + inScript,
+      this.numberKey(query.e164, this.cluster ? numberBlock(query.e164, query.blockDigits) : block),
+    ];
     if (block !== null) args.push(this.blockKey(block));
     for (let i = 0; i < inScript; i++) args.push(buckets[i] as string);
     args.push(
@@ -152,11 +167,23 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
       values = Array.isArray(reply) ? reply.slice(reply.length - buckets.length) : [];
     } else {
       // Cluster: the buckets live in other slots; send their reads together with the script
-      const [scriptReply, ...bucketValues] = await Promise.all([this.command(args), ...buckets.map((key) => this.redis.hget(key, field))]);
+      const [scriptReply, ...bucketValues] = await Promise.all([
+        this.command(args),
+        ...buckets.map((key) => this.redis.hget(key, field)),
+      ]);
       reply = Array.isArray(scriptReply) ? [...(scriptReply as unknown[]), ...bucketValues] : scriptReply;
       values = bucketValues;
     }
-    return parseReply(reply, query, at, repeatMs, numberPlan, block === null ? null : blockPlan, sources.length, reputationView(sources, values));
+    return parseReply(
+      reply,
+      query,
+      at,
+      repeatMs,
+      numberPlan,
+      block === null ? null : blockPlan,
+      sources.length,
+      reputationView(sources, values),
+    );
   }
 
   /**
@@ -174,7 +201,8 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
     // NX: a set without a TTL (just created) gets one; GT: one that lives shorter lives longer now
     tx.pexpire(key, CAPTCHA_TTL_MS, 'NX').pexpire(key, CAPTCHA_TTL_MS, 'GT');
     const results = await tx.exec();
-    if (results === null) throw new Error(`caller history: CAPTCHA outcome for ${e164} was not written (transaction aborted)`);
+    if (results === null)
+      throw new Error(`caller history: CAPTCHA outcome for ${e164} was not written (transaction aborted)`);
     for (const [err] of results) if (err) throw err;
   }
 }
@@ -200,16 +228,22 @@ function secondsToMs(seconds: number): number {
  */
 function callMember(callId: string): string {
   const c = callId.charCodeAt(0);
-  const escape = callId === '' || c === 0x7e /* ~ */ || c === 0x2d /* - */ || ((c === 0x63 /* c */ || c === 0x64) /* d */ && callId.charCodeAt(1) === 0x3a); /* : */
+  const escape =
+    callId === '' ||
+    c === 0x7e /* ~ */ ||
+    c === 0x2d /* - */ ||
+    ((c === 0x63 /* c */ || c === 0x64) /* d */ && callId.charCodeAt(1) === 0x3a); /* : */
   return escape ? `~${callId}` : callId;
 }
 
 /** the cached plan when it was made for the same windows and floor, else a new one */
 function planFor(cached: SetPlan | undefined, windowsSeconds: readonly number[], floorMs: number): SetPlan {
-  if (cached !== undefined && cached.floorMs === floorMs && sameNumbers(cached.windowsSeconds, windowsSeconds)) return cached;
+  if (cached !== undefined && cached.floorMs === floorMs && sameNumbers(cached.windowsSeconds, windowsSeconds))
+    return cached;
   const windowsMs = windowsSeconds.map(secondsToMs);
   const countedMs = windowsMs.filter((ms) => ms > 0);
-  if (countedMs.length > MAX_WINDOWS) throw new RangeError(`caller history: at most ${MAX_WINDOWS} windows per scope, got ${countedMs.length}`);
+  if (countedMs.length > MAX_WINDOWS)
+    throw new RangeError(`caller history: at most ${MAX_WINDOWS} windows per scope, got ${countedMs.length}`);
   const longestMs = Math.max(0, ...countedMs);
   const retentionMs = Math.max(CALL_MEMORY_MIN_MS, floorMs, longestMs);
   const intervalMs = maintenanceIntervalMs(retentionMs);
@@ -245,9 +279,21 @@ function pushSection(args: Array<string | number>, at: number, plan: SetPlan): v
 }
 
 /** reply: the call's own score, the d:<did> score, the c:p, c:f, c:n scores, the counts, then one value per reputation bucket */
-function parseReply(reply: unknown, query: CallerHistoryQuery, at: number, repeatMs: number, numberPlan: SetPlan, blockPlan: SetPlan | null, buckets: number, reputation: ReputationView): CallerHistory {
+function parseReply(
+  reply: unknown,
+  query: CallerHistoryQuery,
+  at: number,
+  repeatMs: number,
+  numberPlan: SetPlan,
+  blockPlan: SetPlan | null,
+  buckets: number,
+  reputation: ReputationView,
+): CallerHistory {
   const numberCounted = numberPlan.countedMs.length;
-  if (!Array.isArray(reply) || reply.length !== 5 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + buckets) {
+  if (
+    !Array.isArray(reply) ||
+    reply.length !== 5 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + buckets
+  ) {
     throw new Error('caller history: unexpected reply from the Redis script');
   }
   const list = reply as unknown[];
@@ -288,7 +334,13 @@ export function reputationView(sources: readonly SourceRecord[], values: readonl
     }
     const packed = decodeFeedEntry(value);
     if (!packed) return;
-    const entry: ReputationEntry = { source: source.name, score: packed.score / 100, reports: packed.reports, firstSeenAt: dayStartMs(packed.firstDay), lastSeenAt: dayStartMs(packed.lastDay) };
+    const entry: ReputationEntry = {
+      source: source.name,
+      score: packed.score / 100,
+      reports: packed.reports,
+      firstSeenAt: dayStartMs(packed.firstDay),
+      lastSeenAt: dayStartMs(packed.lastDay),
+    };
     const category = packed.category > 0 ? source.categories[packed.category - 1] : undefined;
     if (category) entry.category = category;
     view.entries.push(entry);
@@ -316,9 +368,17 @@ function previousCall(ownScore: unknown, didScore: unknown, at: number, repeatMs
 }
 
 /** the script counted only the positive windows, in order, from reply[offset]; the others are 0 */
-function windowCounts(windowsSeconds: readonly number[], windowsMs: readonly number[], reply: readonly unknown[], offset: number): WindowCount[] {
+function windowCounts(
+  windowsSeconds: readonly number[],
+  windowsMs: readonly number[],
+  reply: readonly unknown[],
+  offset: number,
+): WindowCount[] {
   let next = offset;
-  return windowsSeconds.map((windowSeconds, i) => ({ windowSeconds, calls: (windowsMs[i] ?? 0) > 0 ? (toInteger(reply[next++]) ?? 0) : 0 }));
+  return windowsSeconds.map((windowSeconds, i) => ({
+    windowSeconds,
+    calls: (windowsMs[i] ?? 0) > 0 ? (toInteger(reply[next++]) ?? 0) : 0,
+  }));
 }
 
 function toInteger(value: unknown): number | undefined {

@@ -89,7 +89,10 @@ export function createRedisClient(settings: RedisSettings, options: RedisClientO
       db: s.db,
       ...credentials(s, 'redis.sentinel', env),
       ...(s.sentinelUsername !== undefined ? { sentinelUsername: s.sentinelUsername } : {}),
-      ...optional('sentinelPassword', secretFrom(s.sentinelPassword, s.sentinelPasswordEnv, 'redis.sentinel.sentinelPasswordEnv', env)),
+      ...optional(
+        'sentinelPassword',
+        secretFrom(s.sentinelPassword, s.sentinelPasswordEnv, 'redis.sentinel.sentinelPasswordEnv', env),
+      ),
       ...(s.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
       sentinelRetryStrategy: retry,
       retryStrategy: retry,
@@ -121,7 +124,8 @@ export function createRedisClient(settings: RedisSettings, options: RedisClientO
  */
 export function describeRedis(settings: RedisSettings): string {
   if (settings.cluster) return `cluster ${settings.cluster.nodes.join(',')}`;
-  if (settings.sentinel) return `sentinel ${settings.sentinel.name} via ${settings.sentinel.nodes.join(',')} (db ${settings.sentinel.db})`;
+  if (settings.sentinel)
+    return `sentinel ${settings.sentinel.name} via ${settings.sentinel.nodes.join(',')} (db ${settings.sentinel.db})`;
   return redactUrl(settings.url ?? 'redis://127.0.0.1:6379');
 }
 
@@ -142,10 +146,15 @@ export interface RedisConnectionOptions {
 
 /** @deprecated one Redis by URL only: use createRedisClient(config.redis, ...), which also knows Sentinel and Cluster */
 export function createRedisConnection(options: RedisConnectionOptions): Redis {
-  if (options.url === undefined) throw new Error('this command only knows redis.url; redis.sentinel and redis.cluster need createRedisClient');
+  if (options.url === undefined)
+    throw new Error('this command only knows redis.url; redis.sentinel and redis.cluster need createRedisClient');
   return createRedisClient(
     { url: options.url, keyPrefix: '', commandTimeoutMs: options.commandTimeoutMs },
-    { connectionName: options.connectionName ?? 'callscreen', commandTimeoutMs: options.commandTimeoutMs, ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }) },
+    {
+      connectionName: options.connectionName ?? 'callscreen',
+      commandTimeoutMs: options.commandTimeoutMs,
+      ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
+    },
   ) as Redis;
 }
 
@@ -176,17 +185,30 @@ export function connectedAddress(redis: RedisClient): string | undefined {
   return stream?.remoteAddress && stream.remotePort ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
 }
 
-function credentials(auth: { username?: string | undefined; password?: string | undefined; passwordEnv?: string | undefined }, where: string, env: NodeJS.ProcessEnv): { username?: string; password?: string } {
-  const password = secretFrom(auth.password, auth.passwordEnv, `${where}.passwordEnv`, env) ?? (env[REDIS_PASSWORD_ENV] || undefined);
+function credentials(
+  auth: { username?: string | undefined; password?: string | undefined; passwordEnv?: string | undefined },
+  where: string,
+  env: NodeJS.ProcessEnv,
+): { username?: string; password?: string } {
+  const password =
+    secretFrom(auth.password, auth.passwordEnv, `${where}.passwordEnv`, env) ?? (env[REDIS_PASSWORD_ENV] || undefined);
   return { ...optional('username', auth.username), ...optional('password', password) };
 }
 
 /** The secret written in the file, or read from the environment variable it names (which must be set). */
-function secretFrom(direct: string | undefined, envName: string | undefined, key: string, env: NodeJS.ProcessEnv): string | undefined {
+function secretFrom(
+  direct: string | undefined,
+  envName: string | undefined,
+  key: string,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   if (direct !== undefined) return direct;
   if (envName === undefined) return undefined;
   const value = env[envName];
-  if (!value) throw new ConfigError([{ file: '(environment)', line: 0, column: 0, reason: `${key} names ${envName}, which is not set or empty` }]);
+  if (!value)
+    throw new ConfigError([
+      { file: '(environment)', line: 0, column: 0, reason: `${key} names ${envName}, which is not set or empty` },
+    ]);
   return value;
 }
 
@@ -229,7 +251,12 @@ export async function connectForCommand(redis: RedisClient): Promise<true | stri
 }
 
 /** connectForCommand, throwing `Redis at <where> is not reachable (<why>)<suffix>` (the CLI exits 1 with it) */
-export async function connectOrThrow(redis: RedisClient, settings: CallscreenConfig['redis'], suffix = ''): Promise<void> {
+export async function connectOrThrow(
+  redis: RedisClient,
+  settings: CallscreenConfig['redis'],
+  suffix = '',
+): Promise<void> {
   const connected = await connectForCommand(redis);
-  if (connected !== true) throw new Error(`Redis at ${describeRedis(settings)} is not reachable (${connected})${suffix}`);
+  if (connected !== true)
+    throw new Error(`Redis at ${describeRedis(settings)} is not reachable (${connected})${suffix}`);
 }

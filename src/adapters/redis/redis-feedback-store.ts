@@ -81,7 +81,8 @@ export class RedisFeedbackStore implements FeedbackStore {
     private readonly now: () => number = Date.now,
   ) {
     const commands = redis as unknown as Record<string, unknown>;
-    if (typeof commands[FEEDBACK_COMMAND] !== 'function') redis.defineCommand(FEEDBACK_COMMAND, { lua: FEEDBACK_LUA, numberOfKeys: 1 });
+    if (typeof commands[FEEDBACK_COMMAND] !== 'function')
+      redis.defineCommand(FEEDBACK_COMMAND, { lua: FEEDBACK_LUA, numberOfKeys: 1 });
     this.command = (commands[FEEDBACK_COMMAND] as FeedbackCommand).bind(redis);
   }
 
@@ -92,7 +93,12 @@ export class RedisFeedbackStore implements FeedbackStore {
   async report(report: FeedbackReport): Promise<FeedbackEntry> {
     const source = await this.source();
     const field = numberField(report.e164);
-    const value = await this.command(sourceBucketKey(this.keyPrefix, source, field), field, report.verdict === 'ok' ? 'o' : 's', String(Math.floor(report.at / 60_000)));
+    const value = await this.command(
+      sourceBucketKey(this.keyPrefix, source, field),
+      field,
+      report.verdict === 'ok' ? 'o' : 's',
+      String(Math.floor(report.at / 60_000)),
+    );
     const entry = decodeFeedbackEntry(value);
     if (!entry) throw new Error(`feedback script returned an unreadable entry ${JSON.stringify(value)}`);
     await this.redis.xadd(
@@ -128,7 +134,7 @@ export class RedisFeedbackStore implements FeedbackStore {
   async history(e164: string, limit: number): Promise<FeedbackAuditEntry[]> {
     const found: FeedbackAuditEntry[] = [];
     let end = '+';
-    for (let scanned = 0; scanned < HISTORY_SCAN_LIMIT && found.length < limit; ) {
+    for (let scanned = 0; scanned < HISTORY_SCAN_LIMIT && found.length < limit;) {
       const page = await this.redis.xrevrange(this.streamKey, end, '-', 'COUNT', HISTORY_PAGE);
       for (const [id, fields] of page) {
         const entry = auditEntry(id, fields);
@@ -150,14 +156,25 @@ export class RedisFeedbackStore implements FeedbackStore {
     const key = sourcesKey(this.keyPrefix);
     let json = await this.redis.hget(key, FEEDBACK_SOURCE);
     if (json === null) {
-      const fresh: Omit<SourceRecord, 'name'> = { kind: 'feedback', gen: 0, buckets: LIVE_BUCKETS, entries: 0, categories: [], importedAt: now };
+      const fresh: Omit<SourceRecord, 'name'> = {
+        kind: 'feedback',
+        gen: 0,
+        buckets: LIVE_BUCKETS,
+        entries: 0,
+        categories: [],
+        importedAt: now,
+      };
       await this.redis.hsetnx(key, FEEDBACK_SOURCE, JSON.stringify(fresh));
       json = await this.redis.hget(key, FEEDBACK_SOURCE); // whoever won the HSETNX
     }
     const { sources, problems } = parseSourceTable(json === null ? {} : { [FEEDBACK_SOURCE]: json });
     const record = sources[0];
-    if (!record) throw new Error(`the source table has no usable record for "${FEEDBACK_SOURCE}"${problems.length ? `: ${problems.join('; ')}` : ''}`);
-    if (record.kind !== 'feedback') throw new Error(`source "${FEEDBACK_SOURCE}" in the source table is of kind ${record.kind}, not feedback`);
+    if (!record)
+      throw new Error(
+        `the source table has no usable record for "${FEEDBACK_SOURCE}"${problems.length ? `: ${problems.join('; ')}` : ''}`,
+      );
+    if (record.kind !== 'feedback')
+      throw new Error(`source "${FEEDBACK_SOURCE}" in the source table is of kind ${record.kind}, not feedback`);
     this.record = { value: record, readAt: now };
     return record;
   }
@@ -169,5 +186,13 @@ function auditEntry(id: string, fields: string[]): FeedbackAuditEntry | undefine
   const verdict = map.get('verdict');
   const e164 = map.get('number');
   if (!e164 || (verdict !== 'spam' && verdict !== 'ok')) return undefined;
-  return { id, e164, verdict, note: map.get('note') ?? '', agent: map.get('agent') ?? '', host: map.get('host') ?? '', at: Number(map.get('at') ?? 0) };
+  return {
+    id,
+    e164,
+    verdict,
+    note: map.get('note') ?? '',
+    agent: map.get('agent') ?? '',
+    host: map.get('host') ?? '',
+    at: Number(map.get('at') ?? 0),
+  };
 }

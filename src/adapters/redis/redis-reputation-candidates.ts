@@ -9,7 +9,15 @@
  * last verdict was `ok` is never a candidate (the agents overrule the feeds).
  */
 import type { RedisClient } from './redis-connection';
-import { bucketKey, dayStartMs, decodeFeedbackEntry, decodeFeedEntry, parseSourceTable, sourcesKey, type SourceRecord } from './reputation-layout';
+import {
+  bucketKey,
+  dayStartMs,
+  decodeFeedbackEntry,
+  decodeFeedEntry,
+  parseSourceTable,
+  sourcesKey,
+  type SourceRecord,
+} from './reputation-layout';
 import { compareCandidates, effectiveReputationScore, type ReputationCandidate } from '../../blacklist/blacklist-plan';
 
 export interface ReputationCandidateQuery {
@@ -46,20 +54,31 @@ export class RedisReputationCandidates implements ReputationCandidateSource {
     // per number the best entry; trimmed to the best `limit` numbers whenever it grows large
     let best = new Map<string, Ranked>();
     const trim = (): void => {
-      best = new Map([...best.values()].sort(compareCandidates).slice(0, query.limit).map((c) => [c.e164, c]));
+      best = new Map(
+        [...best.values()]
+          .sort(compareCandidates)
+          .slice(0, query.limit)
+          .map((c) => [c.e164, c]),
+      );
     };
     for (const source of sources.filter((s) => s.kind !== 'feedback')) {
       await this.eachBucket(source, (field, value) => {
         if (cleared.has(field)) return;
         const entry = decodeFeedEntry(value);
         if (!entry || entry.score / 100 < query.minScore) return;
-        const candidate: ReputationCandidate = { e164: `+${field}`, score: entry.score / 100, reports: entry.reports, lastSeenAt: dayStartMs(entry.lastDay) };
+        const candidate: ReputationCandidate = {
+          e164: `+${field}`,
+          score: entry.score / 100,
+          reports: entry.reports,
+          lastSeenAt: dayStartMs(entry.lastDay),
+        };
         const category = entry.category > 0 ? source.categories[entry.category - 1] : undefined;
         if (category) candidate.category = category;
         const effective = effectiveReputationScore(candidate, query.now, query.halfLifeDays);
         if (effective < query.minScore) return;
         const held = best.get(candidate.e164);
-        if (!held || compareCandidates({ ...candidate, effective }, held) < 0) best.set(candidate.e164, { ...candidate, effective });
+        if (!held || compareCandidates({ ...candidate, effective }, held) < 0)
+          best.set(candidate.e164, { ...candidate, effective });
       });
       if (best.size > 2 * query.limit + 1000) trim();
     }

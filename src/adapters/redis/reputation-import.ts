@@ -83,15 +83,23 @@ export interface GenerationResult {
 }
 
 /** Write `entries` as a new generation of `source` and make it the live one. */
-export async function writeFeedGeneration(redis: RedisClient, prefix: string, input: GenerationInput): Promise<GenerationResult> {
+export async function writeFeedGeneration(
+  redis: RedisClient,
+  prefix: string,
+  input: GenerationInput,
+): Promise<GenerationResult> {
   const { source, entries } = input;
-  if (!SOURCE_NAME_PATTERN.test(source)) throw new ImportRefusedError(`source name ${JSON.stringify(source)}: lower case letters, digits, - and _, at most 32 characters`);
+  if (!SOURCE_NAME_PATTERN.test(source))
+    throw new ImportRefusedError(
+      `source name ${JSON.stringify(source)}: lower case letters, digits, - and _, at most 32 characters`,
+    );
   const started = input.now ?? Date.now();
   const inFlight = Math.max(1, input.inFlight ?? DEFAULT_IN_FLIGHT);
   await purgeStaleGenerations(redis, prefix, started);
 
   const before = await readSource(redis, prefix, source);
-  if (before && before.kind !== 'feed') throw new ImportRefusedError(`source ${source} is a ${before.kind} source, not a feed: import into another name`);
+  if (before && before.kind !== 'feed')
+    throw new ImportRefusedError(`source ${source} is a ${before.kind} source, not a feed: import into another name`);
 
   const gen = await redis.incr(generationCounterKey(prefix));
   const pending: PendingImport = { gen, startedAt: started, host: hostname(), pid: process.pid };
@@ -101,7 +109,9 @@ export async function writeFeedGeneration(redis: RedisClient, prefix: string, in
     const other = parsePending(earlier);
     if (other) {
       await redis.zadd(retiredKey(prefix), started + RETIRE_GRACE_MS, generationId(source, other.gen));
-      input.onWarning?.(`an unfinished import of ${source} (generation ${other.gen}, pid ${other.pid} on ${other.host}, started ${new Date(other.startedAt).toISOString()}) is abandoned; its partial generation will be deleted`);
+      input.onWarning?.(
+        `an unfinished import of ${source} (generation ${other.gen}, pid ${other.pid} on ${other.host}, started ${new Date(other.startedAt).toISOString()}) is abandoned; its partial generation will be deleted`,
+      );
     }
   }
 
@@ -117,18 +127,43 @@ export async function writeFeedGeneration(redis: RedisClient, prefix: string, in
 
     // the switch: only if this import is still the pending one for the source
     const mine = parsePending((await redis.hget(pendingKey(prefix), source)) ?? '');
-    if (!mine || mine.gen !== gen) throw new Error(`another import of ${source} started meanwhile (pending generation ${mine?.gen ?? 'none'}); this one (generation ${gen}) is abandoned`);
+    if (!mine || mine.gen !== gen)
+      throw new Error(
+        `another import of ${source} started meanwhile (pending generation ${mine?.gen ?? 'none'}); this one (generation ${gen}) is abandoned`,
+      );
     const previous = await readSource(redis, prefix, source);
-    if (previous && previous.kind !== 'feed') throw new ImportRefusedError(`source ${source} became a ${previous.kind} source meanwhile`);
+    if (previous && previous.kind !== 'feed')
+      throw new ImportRefusedError(`source ${source} became a ${previous.kind} source meanwhile`);
     const switchedAt = input.now ?? Date.now();
-    const record: SourceRecord = { name: source, kind: 'feed', gen, buckets, entries: entries.size, categories: input.categories, importedAt: switchedAt, origin: input.origin };
-    const multi = redis.multi().hset(sourcesKey(prefix), source, JSON.stringify(record)).hdel(pendingKey(prefix), source);
+    const record: SourceRecord = {
+      name: source,
+      kind: 'feed',
+      gen,
+      buckets,
+      entries: entries.size,
+      categories: input.categories,
+      importedAt: switchedAt,
+      origin: input.origin,
+    };
+    const multi = redis
+      .multi()
+      .hset(sourcesKey(prefix), source, JSON.stringify(record))
+      .hdel(pendingKey(prefix), source);
     if (previous) multi.zadd(retiredKey(prefix), switchedAt + RETIRE_GRACE_MS, generationId(source, previous.gen));
     await execOrThrow(multi);
 
     await purgeStaleGenerations(redis, prefix, switchedAt);
     const added = !before ? entries.size : diff ? diff.added : undefined;
-    return { record, previous, entries: entries.size, added, updated: before ? diff?.updated : 0, removed: before ? diff?.removed : 0, writeMs, diffMs };
+    return {
+      record,
+      previous,
+      entries: entries.size,
+      added,
+      updated: before ? diff?.updated : 0,
+      removed: before ? diff?.removed : 0,
+      writeMs,
+      diffMs,
+    };
   } catch (e) {
     await abandon(redis, prefix, source, gen).catch(() => undefined);
     throw e;
@@ -199,7 +234,13 @@ async function writeBuckets(
 }
 
 /** new / updated / removed numbers of `entries` against a generation already in Redis */
-async function compare(redis: RedisClient, prefix: string, old: SourceRecord, entries: PackedEntries, inFlight: number): Promise<{ added: number; updated: number; removed: number }> {
+async function compare(
+  redis: RedisClient,
+  prefix: string,
+  old: SourceRecord,
+  entries: PackedEntries,
+  inFlight: number,
+): Promise<{ added: number; updated: number; removed: number }> {
   let kept = 0;
   let updated = 0;
   let removed = 0;
@@ -259,7 +300,12 @@ function parsePending(json: string): PendingImport | undefined {
   try {
     const v = JSON.parse(json) as Partial<PendingImport>;
     if (!Number.isSafeInteger(v.gen)) return undefined;
-    return { gen: v.gen as number, startedAt: Number(v.startedAt) || 0, host: String(v.host ?? '?'), pid: Number(v.pid) || 0 };
+    return {
+      gen: v.gen as number,
+      startedAt: Number(v.startedAt) || 0,
+      host: String(v.host ?? '?'),
+      pid: Number(v.pid) || 0,
+    };
   } catch {
     return undefined;
   }
@@ -272,12 +318,20 @@ async function execOrThrow(multi: ReturnType<RedisClient['multi']>): Promise<voi
 }
 
 /** The source table, parsed (unparseable entries are named in `problems`). */
-export async function listSources(redis: RedisClient, prefix: string): Promise<{ sources: SourceRecord[]; problems: string[] }> {
+export async function listSources(
+  redis: RedisClient,
+  prefix: string,
+): Promise<{ sources: SourceRecord[]; problems: string[] }> {
   return parseSourceTable(await redis.hgetall(sourcesKey(prefix)));
 }
 
 /** Take a source out of the table and retire its generation; undefined when there is no such source. */
-export async function removeSource(redis: RedisClient, prefix: string, source: string, now = Date.now()): Promise<SourceRecord | undefined> {
+export async function removeSource(
+  redis: RedisClient,
+  prefix: string,
+  source: string,
+  now = Date.now(),
+): Promise<SourceRecord | undefined> {
   const raw = await redis.hget(sourcesKey(prefix), source);
   if (raw === null) return undefined;
   const record = parseSourceTable({ [source]: raw }).sources[0];
@@ -301,10 +355,20 @@ export interface PurgeResult {
  * several processes at once; the daemon runs it periodically. A retired generation that the source
  * table still points at is not deleted (only taken off the retired set).
  */
-export async function purgeStaleGenerations(redis: RedisClient, prefix: string, now = Date.now(), pendingMaxAgeMs = PENDING_MAX_AGE_MS): Promise<PurgeResult> {
+export async function purgeStaleGenerations(
+  redis: RedisClient,
+  prefix: string,
+  now = Date.now(),
+  pendingMaxAgeMs = PENDING_MAX_AGE_MS,
+): Promise<PurgeResult> {
   const result: PurgeResult = { generations: 0, keys: 0, crashed: 0 };
   const due = await redis.zrangebyscore(retiredKey(prefix), '-inf', now);
-  const live = due.length > 0 ? new Set(parseSourceTable(await redis.hgetall(sourcesKey(prefix))).sources.map((s) => generationId(s.name, s.gen))) : new Set<string>();
+  const live =
+    due.length > 0
+      ? new Set(
+          parseSourceTable(await redis.hgetall(sourcesKey(prefix))).sources.map((s) => generationId(s.name, s.gen)),
+        )
+      : new Set<string>();
   for (const id of due) {
     const dot = id.lastIndexOf('.');
     const source = id.slice(0, dot);

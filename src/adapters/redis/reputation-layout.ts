@@ -241,7 +241,8 @@ function parseSourceRecord(name: string, json: string): SourceRecord | string {
   if (!SOURCE_KINDS.includes(v.kind as SourceKind)) return `unknown kind ${JSON.stringify(v.kind)}`;
   if (!Number.isSafeInteger(v.gen) || (v.gen as number) < 0) return 'gen is not a whole number';
   const buckets = v.buckets as number;
-  if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS || (buckets & (buckets - 1)) !== 0) return 'buckets is not a power of two';
+  if (!Number.isSafeInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS || (buckets & (buckets - 1)) !== 0)
+    return 'buckets is not a power of two';
   const categories = Array.isArray(v.categories) ? v.categories.filter((c): c is string => typeof c === 'string') : [];
   const record: SourceRecord = {
     name,

@@ -8,7 +8,14 @@
 import type { Logger } from 'pino';
 import type { ReputationSourceList } from './redis-caller-history-store';
 import type { RedisClient } from './redis-connection';
-import { FEEDBACK_SOURCE, LIVE_BUCKETS, parseSourceTable, SOURCE_REFRESH_MS, sourcesKey, type SourceRecord } from './reputation-layout';
+import {
+  FEEDBACK_SOURCE,
+  LIVE_BUCKETS,
+  parseSourceTable,
+  SOURCE_REFRESH_MS,
+  sourcesKey,
+  type SourceRecord,
+} from './reputation-layout';
 
 export class ReputationSourceTable implements ReputationSourceList {
   private current: readonly SourceRecord[] | undefined;
@@ -57,7 +64,14 @@ export class ReputationSourceTable implements ReputationSourceList {
     if (raw[FEEDBACK_SOURCE] === undefined) {
       // the feedback source exists before the first report: a call right after an agent's first ever
       // verdict must already read it (the store that writes it creates the record the same way, HSETNX)
-      const record: Omit<SourceRecord, 'name'> = { kind: 'feedback', gen: 0, buckets: LIVE_BUCKETS, entries: 0, categories: [], importedAt: Date.now() };
+      const record: Omit<SourceRecord, 'name'> = {
+        kind: 'feedback',
+        gen: 0,
+        buckets: LIVE_BUCKETS,
+        entries: 0,
+        categories: [],
+        importedAt: Date.now(),
+      };
       await this.redis.hsetnx(key, FEEDBACK_SOURCE, JSON.stringify(record));
       raw[FEEDBACK_SOURCE] = (await this.redis.hget(key, FEEDBACK_SOURCE)) ?? JSON.stringify(record);
     }
@@ -69,7 +83,11 @@ export class ReputationSourceTable implements ReputationSourceList {
     }
     const changed = this.current === undefined || describe(this.current) !== describe(sources);
     this.current = Object.freeze(sources.map((s) => Object.freeze(s)));
-    if (changed) this.logger?.info({ sources: sources.map((s) => `${s.name}.${s.gen} (${s.kind}, ${s.entries} numbers)`) }, 'reputation sources');
+    if (changed)
+      this.logger?.info(
+        { sources: sources.map((s) => `${s.name}.${s.gen} (${s.kind}, ${s.entries} numbers)`) },
+        'reputation sources',
+      );
     return this.current;
   }
 }

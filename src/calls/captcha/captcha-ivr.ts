@@ -22,7 +22,10 @@ import { CallEnded, type ChannelSession } from '../channel-session';
 import { CodeEntry, randomCode } from './code-entry';
 
 /** The CAPTCHA settings one call uses: `captcha` with the overrides of the policies matching the call. */
-export type CaptchaSettings = Pick<CaptchaConfig, 'codeLength' | 'attempts' | 'digitTimeoutMs' | 'language' | 'prompts' | 'failVerdict'>;
+export type CaptchaSettings = Pick<
+  CaptchaConfig,
+  'codeLength' | 'attempts' | 'digitTimeoutMs' | 'language' | 'prompts' | 'failVerdict'
+>;
 
 export type { CaptchaOutcome };
 
@@ -88,15 +91,24 @@ export class CaptchaIvr {
     let outcome: 'passed' | 'failed' | undefined;
     let failure: CaptchaResult['failure'];
     try {
-      log.debug({ attempts: settings.attempts, codeLength: settings.codeLength, language: settings.language }, 'captcha started');
+      log.debug(
+        { attempts: settings.attempts, codeLength: settings.codeLength, language: settings.language },
+        'captcha started',
+      );
       await session.step(
-        Promise.all([session.ari.answer(session.channelId), session.ari.setChannelVar(session.channelId, 'CHANNEL(language)', settings.language)]),
+        Promise.all([
+          session.ari.answer(session.channelId),
+          session.ari.setChannelVar(session.channelId, 'CHANNEL(language)', settings.language),
+        ]),
       );
       await session.playToEnd(settings.prompts.greeting, settings.language, PROMPT_MAX_MS);
       for (;;) {
         const { result, keys } = await this.attempt();
         // the keys themselves only in test mode (with the codes): in production they would be the code
-        log.debug({ attempt: this.attempts, result, keyCount: keys.length, ...(this.options.logCode ? { keys } : {}) }, 'captcha attempt');
+        log.debug(
+          { attempt: this.attempts, result, keyCount: keys.length, ...(this.options.logCode ? { keys } : {}) },
+          'captcha attempt',
+        );
         if (result === 'right') {
           outcome = 'passed';
           break;
@@ -108,7 +120,11 @@ export class CaptchaIvr {
         }
         await session.playToEnd(settings.prompts.wrong, settings.language, PROMPT_MAX_MS);
       }
-      await session.playToEnd(outcome === 'passed' ? settings.prompts.passed : settings.prompts.failed, settings.language, PROMPT_MAX_MS);
+      await session.playToEnd(
+        outcome === 'passed' ? settings.prompts.passed : settings.prompts.failed,
+        settings.language,
+        PROMPT_MAX_MS,
+      );
       return this.result(outcome, failure);
     } catch (e) {
       if (e instanceof CallEnded) {
@@ -124,7 +140,12 @@ export class CaptchaIvr {
   }
 
   private result(outcome: CaptchaOutcome, failure?: CaptchaResult['failure']): CaptchaResult {
-    return { outcome, attempts: this.attempts, ms: Math.round(performance.now() - this.started), ...(failure ? { failure } : {}) };
+    return {
+      outcome,
+      attempts: this.attempts,
+      ms: Math.round(performance.now() - this.started),
+      ...(failure ? { failure } : {}),
+    };
   }
 
   /** One attempt: a new code said after the prompt, keys collected until right, wrong, or the digit timeout. */
@@ -154,7 +175,10 @@ export class CaptchaIvr {
         if (input.playbackId === prompt && playing) {
           playing = false;
           deadline = Date.now() + settings.digitTimeoutMs;
-          log.debug({ attempt: this.attempts, digitTimeoutMs: settings.digitTimeoutMs }, 'captcha code said; waiting for keys');
+          log.debug(
+            { attempt: this.attempts, digitTimeoutMs: settings.digitTimeoutMs },
+            'captcha code said; waiting for keys',
+          );
         }
         continue;
       }

@@ -49,7 +49,14 @@ const MAX_PRESIZED_SLOTS = 1 << 23;
 
 export class FeedAggregate implements FeedSink, PackedEntries {
   readonly categories: string[] = [];
-  readonly counts: AggregateCounts = { rows: 0, duplicates: 0, rejected: 0, skipped: 0, stale: 0, categoriesDropped: 0 };
+  readonly counts: AggregateCounts = {
+    rows: 0,
+    duplicates: 0,
+    rejected: 0,
+    skipped: 0,
+    stale: 0,
+    categoriesDropped: 0,
+  };
   /** numbers held (after finish(): without the stale ones) */
   size = 0;
   private mask: number;
@@ -148,8 +155,15 @@ export class FeedAggregate implements FeedSink, PackedEntries {
       }
       const reports = this.reports[slot] as number;
       const percent = this.scores[slot] as number;
-      const score = percent >= 0 ? percent : Math.round(100 * (complaints ? defaultScore * (1 - 0.5 ** reports) : defaultScore));
-      values[slot] = encodeFeedEntry({ score, reports, category: this.category[slot] as number, firstDay: this.firstDay[slot] as number, lastDay });
+      const score =
+        percent >= 0 ? percent : Math.round(100 * (complaints ? defaultScore * (1 - 0.5 ** reports) : defaultScore));
+      values[slot] = encodeFeedEntry({
+        score,
+        reports,
+        category: this.category[slot] as number,
+        firstDay: this.firstDay[slot] as number,
+        lastDay,
+      });
     }
     this.values = values;
   }
@@ -197,7 +211,15 @@ export class FeedAggregate implements FeedSink, PackedEntries {
   }
 
   private grow(): void {
-    const old = { keys: this.keys, scores: this.scores, reports: this.reports, category: this.category, categoryRows: this.categoryRows, firstDay: this.firstDay, lastDay: this.lastDay };
+    const old = {
+      keys: this.keys,
+      scores: this.scores,
+      reports: this.reports,
+      category: this.category,
+      categoryRows: this.categoryRows,
+      firstDay: this.firstDay,
+      lastDay: this.lastDay,
+    };
     const slots = (this.mask + 1) * 2;
     this.mask = slots - 1;
     this.allocate(slots);
@@ -239,6 +261,13 @@ export class FeedAggregate implements FeedSink, PackedEntries {
       this.categoryRows[slot] = 1;
     } else if (current === cat) this.categoryRows[slot] = (this.categoryRows[slot] as number) + 1;
     // a second category: count from here on (insertion order keeps the first seen first for ties)
-    else this.categoryVotes.set(key, new Map([[current, this.categoryRows[slot] as number], [cat, 1]]));
+    else
+      this.categoryVotes.set(
+        key,
+        new Map([
+          [current, this.categoryRows[slot] as number],
+          [cat, 1],
+        ]),
+      );
   }
 }

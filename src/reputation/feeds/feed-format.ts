@@ -48,7 +48,10 @@ const KNOWN_HEADERS: Record<string, FeedField> = {
 const COMPLAINT_HEADERS = new Set(['company_phone_number']);
 
 export function headerKey(header: string): string {
-  return header.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return header
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 }
 
 export interface ColumnOption {
@@ -67,7 +70,10 @@ export function parseColumnOption(text: string, option: string): ColumnOption {
 export function parseMapOption(text: string): { column: string; field: FeedField } {
   const { column, value } = parseColumnOption(text, '--map');
   const field = FEED_FIELDS.find((f) => f.toLowerCase() === value.toLowerCase());
-  if (!field) throw new FeedUsageError(`--map ${JSON.stringify(text)}: unknown field ${JSON.stringify(value)} (fields: ${FEED_FIELDS.join(', ')})`);
+  if (!field)
+    throw new FeedUsageError(
+      `--map ${JSON.stringify(text)}: unknown field ${JSON.stringify(value)} (fields: ${FEED_FIELDS.join(', ')})`,
+    );
   return { column, field };
 }
 
@@ -89,7 +95,12 @@ export interface ColumnPlan {
  * Header (or, without one, the column count) + options -> plan. A --map or --skip naming a column the
  * file does not have, and a file without a number column, are FeedUsageErrors.
  */
-export function planColumns(header: string[] | undefined, columnCount: number, maps: Array<{ column: string; field: FeedField }>, skips: ColumnOption[]): ColumnPlan {
+export function planColumns(
+  header: string[] | undefined,
+  columnCount: number,
+  maps: Array<{ column: string; field: FeedField }>,
+  skips: ColumnOption[],
+): ColumnPlan {
   const keys = header?.map(headerKey);
   const width = Math.max(columnCount, keys?.length ?? 0);
   const indexOf = (column: string, option: string): number => {
@@ -100,7 +111,9 @@ export function planColumns(header: string[] | undefined, columnCount: number, m
       const i = keys.indexOf(headerKey(column));
       if (i >= 0) return i;
     }
-    const known = keys ? `columns: ${(header ?? []).join(', ')}` : `the file has no header: name columns by number, 1 to ${width}`;
+    const known = keys
+      ? `columns: ${(header ?? []).join(', ')}`
+      : `the file has no header: name columns by number, 1 to ${width}`;
     throw new FeedUsageError(`${option}: no column ${JSON.stringify(column)} (${known})`);
   };
   const fieldOf = new Map<number, FeedField>();
@@ -116,19 +129,26 @@ export function planColumns(header: string[] | undefined, columnCount: number, m
   for (const m of maps) {
     const i = indexOf(m.column, `--map ${m.column}=${m.field}`);
     // the mapped column takes the field over from a column that had it by its header
-    if (m.field !== 'firstSeen' && m.field !== 'lastSeen') for (const [j, f] of fieldOf) if (f === m.field) fieldOf.delete(j);
+    if (m.field !== 'firstSeen' && m.field !== 'lastSeen')
+      for (const [j, f] of fieldOf) if (f === m.field) fieldOf.delete(j);
     fieldOf.set(i, m.field);
   }
   const find = (field: FeedField): number => [...fieldOf].find(([, f]) => f === field)?.[0] ?? -1;
   const number = find('number');
-  if (number < 0) throw new FeedUsageError(`no number column (a header such as number, phone, phone_e164, Company_Phone_Number, or --map COLUMN=number); ${keys ? `columns: ${(header ?? []).join(', ')}` : 'no header'}`);
+  if (number < 0)
+    throw new FeedUsageError(
+      `no number column (a header such as number, phone, phone_e164, Company_Phone_Number, or --map COLUMN=number); ${keys ? `columns: ${(header ?? []).join(', ')}` : 'no header'}`,
+    );
   return {
     number,
     score: find('score'),
     reports: find('reports'),
     category: find('category'),
     dates: [...fieldOf].filter(([, f]) => f === 'firstSeen' || f === 'lastSeen').map(([i]) => i),
-    skip: skips.map((s) => ({ index: indexOf(s.column, `--skip ${s.column}=${s.value}`), value: s.value.toLowerCase() })),
+    skip: skips.map((s) => ({
+      index: indexOf(s.column, `--skip ${s.column}=${s.value}`),
+      value: s.value.toLowerCase(),
+    })),
     complaints: keys?.some((k) => COMPLAINT_HEADERS.has(k)) ?? false,
   };
 }
@@ -153,7 +173,9 @@ export function detectLayout(firstLine: string, format?: FeedFormat): DetectedLa
   const delimiter = pickDelimiter(line);
   const cells = line.split(delimiter).map((c) => c.trim().replace(/^"|"$/g, ''));
   // a header has no cell that looks like a phone number, and some word
-  const header = !cells.some((c) => /[0-9]{5}/.test(c)) && (HEADER_WORDS.test(line) || cells.every((c) => /^[A-Za-z_][A-Za-z0-9_ .-]*$/.test(c)));
+  const header =
+    !cells.some((c) => /[0-9]{5}/.test(c)) &&
+    (HEADER_WORDS.test(line) || cells.every((c) => /^[A-Za-z_][A-Za-z0-9_ .-]*$/.test(c)));
   if (format) return { format, delimiter, header: format === 'csv' && header };
   if (line.startsWith('[') || line.startsWith('{')) return { format: 'json', delimiter, header: false };
   if (delimiter === ';' && line.includes(';') && !header) return { format: 'csv', delimiter: ';', header: false };

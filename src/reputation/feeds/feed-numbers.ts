@@ -76,7 +76,11 @@ function regionPlan(region: CountryCode): { cc: string; national: CallingCodePla
     const md = new Metadata(metadata);
     md.selectNumberingPlan(region);
     const plan = plans().get(cc);
-    r = { cc, national: plan && plan.nationalPrefix !== '' ? plan : undefined, idd00: (md.numberingPlan as unknown as PlanDetails).IDDPrefix() === '00' };
+    r = {
+      cc,
+      national: plan && plan.nationalPrefix !== '' ? plan : undefined,
+      idd00: (md.numberingPlan as unknown as PlanDetails).IDDPrefix() === '00',
+    };
     regionCache.set(region, r);
   }
   return r;
@@ -128,14 +132,22 @@ export function createFeedNumberNormaliser(region: CountryCode): (raw: string) =
     const fast = fastPath(raw, nanp, national, cc, idd00);
     if (fast !== undefined) return { e164: fast };
     const n = normalisePhoneNumber(raw, region);
-    if (n.kind === 'withheld') return { problem: raw.trim() === '' ? 'no number' : `${JSON.stringify(raw)} is not a number` };
+    if (n.kind === 'withheld')
+      return { problem: raw.trim() === '' ? 'no number' : `${JSON.stringify(raw)} is not a number` };
     if (n.kind === 'unparseable') return { problem: `number ${JSON.stringify(raw)}: ${n.reason}` };
-    if (!n.possible) return { problem: `number ${JSON.stringify(raw)}: ${n.e164} has a length no number in its country has` };
+    if (!n.possible)
+      return { problem: `number ${JSON.stringify(raw)}: ${n.e164} has a length no number in its country has` };
     return { e164: n.e164 };
   };
 }
 
-function fastPath(raw: string, nanp: boolean, national: CallingCodePlan | undefined, cc: string, idd00: boolean): string | undefined {
+function fastPath(
+  raw: string,
+  nanp: boolean,
+  national: CallingCodePlan | undefined,
+  cc: string,
+  idd00: boolean,
+): string | undefined {
   const first = raw.charCodeAt(0);
   if (first === 0x2b) return fastInternational(raw);
   if (!isDigits(raw, 0)) return undefined;

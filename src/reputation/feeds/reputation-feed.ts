@@ -16,7 +16,17 @@
 import { createReadStream } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
 import { createFeedNumberNormaliser, type NumberResult } from './feed-numbers';
-import { detectLayout, FeedUsageError, parseDay, planColumns, type ColumnOption, type ColumnPlan, type DetectedLayout, type FeedField, type FeedFormat } from './feed-format';
+import {
+  detectLayout,
+  FeedUsageError,
+  parseDay,
+  planColumns,
+  type ColumnOption,
+  type ColumnPlan,
+  type DetectedLayout,
+  type FeedField,
+  type FeedFormat,
+} from './feed-format';
 
 export interface FeedReadOptions {
   /** forced format; detected from the first line when absent */
@@ -179,7 +189,8 @@ export class FeedParser {
   private setPlan(header: string[] | undefined, columns: number): void {
     this.plan = planColumns(header, columns, this.options.maps ?? [], this.options.skips ?? []);
     const p = this.plan;
-    this.cellsNeeded = 1 + Math.max(p.number, p.score, p.reports, p.category, ...p.dates, ...p.skip.map((x) => x.index));
+    this.cellsNeeded =
+      1 + Math.max(p.number, p.score, p.reports, p.category, ...p.dates, ...p.skip.map((x) => x.index));
     if (this.options.complaints) this.plan.complaints = true;
   }
 
@@ -239,7 +250,11 @@ export class FeedParser {
     this.cells(
       this.jsonKeys.map((k) => {
         const v = record[k];
-        return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+        return v === undefined || v === null
+          ? ''
+          : typeof v === 'object'
+            ? JSON.stringify(v)
+            : String(v as string | number | boolean);
       }),
       lineNo,
     );
@@ -304,7 +319,6 @@ export class FeedParser {
     this.sink.row(Number(n.e164.slice(1)), score, reports, category, firstDay, lastDay);
   }
 }
-
 
 /** "123" -> 123; -1 when not 1 to 9 digits */
 function wholeNumber(text: string): number {
