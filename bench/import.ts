@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRedisClient } from '../src/adapters/redis/redis-connection';
 import { writeFeedGeneration, type GenerationResult } from '../src/adapters/redis/reputation-import';
-import { dayOf } from '../src/adapters/redis/reputation-layout';
+import { dayOf } from '../src/domain/reputation-entry';
 import { FeedAggregate } from '../src/reputation/feeds/feed-aggregate';
 import { FeedParser, readFeedFile } from '../src/reputation/feeds/reputation-feed';
 

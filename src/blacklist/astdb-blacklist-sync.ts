@@ -27,8 +27,9 @@ import { AmiActionError } from '../errors/ami-action-error';
 import { AmiDisconnectedError } from '../errors/ami-disconnected-error';
 import type { Logger } from '../ports/logger';
 import type { AmiConnectionState, AmiMessage, AmiPort } from '../ports/ami';
-import { isCallscreenValue, planBlacklist, type BlacklistSkipped, type ReputationCandidate } from './blacklist-plan';
-import type { ReputationCandidateSource } from '../adapters/redis/redis-reputation-candidates';
+import { isCallscreenValue, planBlacklist, type BlacklistSkipped } from './blacklist-plan';
+import { type ReputationCandidate } from '../domain/reputation';
+import type { ReputationCandidateSource } from '../ports/reputation-candidates';
 
 export interface AstDbBlacklistSyncOptions {
   ami: AmiPort;

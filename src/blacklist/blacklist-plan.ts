@@ -25,24 +25,13 @@
  * overwritten or deleted, even when callscreen would want that key too.
  */
 import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { compareCandidates, effectiveReputationScore, type ReputationCandidate } from '../domain/reputation';
 import { buildRuleSet, type Rule } from '../domain/rule-set';
 
 /** The start of every value callscreen writes; what marks an entry as callscreen's. */
 export const CALLSCREEN_VALUE_PREFIX = 'callscreen:';
 /** AstDB values are shown in FreePBX's list; longer descriptions are cut. */
 const MAX_VALUE_LENGTH = 80;
-const DAY_MS = 86_400_000;
-
-/** A reputation list entry that may be copied. */
-export interface ReputationCandidate {
-  e164: string;
-  /** 0..1 as listed */
-  score: number;
-  reports: number;
-  category?: string;
-  /** epoch ms of the last report; the score fades from there */
-  lastSeenAt?: number;
-}
 
 export interface BlacklistPlanInput {
   rules: readonly Rule[];
@@ -97,26 +86,6 @@ export interface BlacklistPlan {
 
 export function isCallscreenValue(value: string): boolean {
   return value.startsWith(CALLSCREEN_VALUE_PREFIX);
-}
-
-/** The reputation score as the reputation signal weighs it at `now`: halved every halfLifeDays since the last report. */
-export function effectiveReputationScore(
-  candidate: Pick<ReputationCandidate, 'score' | 'lastSeenAt'>,
-  now: number,
-  halfLifeDays: number | undefined,
-): number {
-  const score = Math.min(1, Math.max(0, Number.isFinite(candidate.score) ? candidate.score : 0));
-  if (candidate.lastSeenAt === undefined || halfLifeDays === undefined || halfLifeDays <= 0) return score;
-  const ageDays = Math.max(0, (now - candidate.lastSeenAt) / DAY_MS);
-  return score * 0.5 ** (ageDays / halfLifeDays);
-}
-
-/** Higher effective score first, then more reports, then the number (a stable, total order). */
-export function compareCandidates(
-  a: { effective: number; reports: number; e164: string },
-  b: { effective: number; reports: number; e164: string },
-): number {
-  return b.effective - a.effective || b.reports - a.reports || (a.e164 < b.e164 ? -1 : a.e164 > b.e164 ? 1 : 0);
 }
 
 /**

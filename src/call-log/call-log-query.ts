@@ -139,3 +139,9 @@ export function idRange(query: Pick<LogQuery, 'sinceMs' | 'untilMs'>, end = '+')
     end: query.untilMs !== undefined ? String(Math.max(0, Math.floor(query.untilMs))) : end,
   };
 }
+
+/** The millisecond part of a stream id. */
+export function idMs(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash < 0 ? id : id.slice(0, dash));
+}

@@ -16,7 +16,8 @@ import {
   removeSource,
   writeFeedGeneration,
 } from '../adapters/redis/reputation-import';
-import { dayOf, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
+import { RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
+import { dayOf } from '../domain/reputation-entry';
 import { loadConfig } from '../config/load-config';
 import type { CallscreenConfig } from '../config/schema';
 import { FeedAggregate } from '../reputation/feeds/feed-aggregate';

@@ -9,7 +9,8 @@ import { hostname, userInfo } from 'node:os';
 import { Argument, type Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
 import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
-import { FEEDBACK_VERDICTS, RedisFeedbackStore, type FeedbackVerdict } from '../adapters/redis/redis-feedback-store';
+import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
+import { FEEDBACK_VERDICTS, type FeedbackVerdict } from '../domain/reputation-entry';
 import { loadConfig } from '../config/load-config';
 import {
   cleanText,

@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load-config';
 import { ManagedAllowList, managedFilePath, recordFeedback } from '../reputation/managed-allow-list';
 import type { Logger } from '../ports/logger';
 import type { RedisClient } from '../adapters/redis/redis-connection';
+import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
 import { registerFeedbackRoute } from '../http-api/feedback-route';
 import { registerHealthRoutes, type ReadinessSource } from '../http-api/health-routes';
@@ -53,7 +54,8 @@ export async function startHttpEndpoint(
       metrics: options.metrics ?? new CallscreenMetrics(),
       readiness: options.readiness ?? (() => ({ ari: 'unknown', redis: redis.status })),
     });
-    registerConsoleRoutes(server.app, { loaded, redis, list, rules: options.rules, logger });
+    const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
+    registerConsoleRoutes(server.app, { loaded, log, list, rules: options.rules, logger });
     await server.listen();
     return server;
   } catch (e) {

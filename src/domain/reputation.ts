@@ -119,3 +119,36 @@ export function feedbackPoints(
 function clamp01(n: number): number {
   return Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : 0;
 }
+
+// ---- candidates for copies of the list (the AstDB blacklist) ------------------------------------------
+
+/** A reputation list entry that may be copied. */
+export interface ReputationCandidate {
+  e164: string;
+  /** 0..1 as listed */
+  score: number;
+  reports: number;
+  category?: string;
+  /** epoch ms of the last report; the score fades from there */
+  lastSeenAt?: number;
+}
+
+/** The reputation score as the reputation signal weighs it at `now`: halved every halfLifeDays since the last report. */
+export function effectiveReputationScore(
+  candidate: Pick<ReputationCandidate, 'score' | 'lastSeenAt'>,
+  now: number,
+  halfLifeDays: number | undefined,
+): number {
+  const score = Math.min(1, Math.max(0, Number.isFinite(candidate.score) ? candidate.score : 0));
+  if (candidate.lastSeenAt === undefined || halfLifeDays === undefined || halfLifeDays <= 0) return score;
+  const ageDays = Math.max(0, (now - candidate.lastSeenAt) / DAY_MS);
+  return score * 0.5 ** (ageDays / halfLifeDays);
+}
+
+/** Higher effective score first, then more reports, then the number (a stable, total order). */
+export function compareCandidates(
+  a: { effective: number; reports: number; e164: string },
+  b: { effective: number; reports: number; e164: string },
+): number {
+  return b.effective - a.effective || b.reports - a.reports || (a.e164 < b.e164 ? -1 : a.e164 > b.e164 ? 1 : 0);
+}

@@ -18,7 +18,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
+import { idMs, idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
 import type { LoadedConfig } from '../config/load-config';
 import {
   cleanText,
@@ -32,8 +32,6 @@ import { EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
 import { ConfigError } from '../errors/config-error';
 import type { Logger } from '../ports/logger';
 import type { CallLogReader } from '../ports/call-log';
-import { idMs, RedisCallLog } from '../adapters/redis/redis-call-log';
-import type { RedisClient } from '../adapters/redis/redis-connection';
 import { loadConsoleAssets, type ConsoleAssets } from './console-assets';
 import { callView, ruleFileView, SummaryCounter, type CallView, type Summary } from './console-data';
 
@@ -57,14 +55,13 @@ export type RulesView = Pick<RulesReloader, 'current' | 'managedRules' | 'lastEr
 
 export interface ConsoleRouteDeps {
   loaded: LoadedConfig;
-  redis: RedisClient;
   /** the managed allow list (POST /api/v1/allow) */
   list: ManagedAllowList;
   /** the daemon's reloader; absent: one of the server's own (watching the files until it closes) */
   rules?: RulesView;
   logger: Logger;
-  /** the log to read; default: the daemon's call log stream on `redis` */
-  log?: CallLogReader;
+  /** the screened-call log the console reads */
+  log: CallLogReader;
   /** the page's files; default: the package's console/ folder */
   assets?: ConsoleAssets;
   now?: () => number;
@@ -81,8 +78,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   const { config } = loaded;
   const region = config.numbers.defaultRegion as CountryCode;
   const now = deps.now ?? Date.now;
-  const log =
-    deps.log ?? new RedisCallLog(deps.redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
+  const { log } = deps;
   const rules = deps.rules ?? rulesOfOwn(app, loaded, logger);
   const files = ruleFiles(loaded);
 

@@ -17,7 +17,8 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { FEEDBACK_VERDICTS, type FeedbackReport, type FeedbackVerdict } from '../adapters/redis/redis-feedback-store';
+import { type FeedbackReport } from '../ports/feedback-store';
+import { FEEDBACK_VERDICTS, type FeedbackVerdict } from '../domain/reputation-entry';
 import { cleanText, numberForFeedback, type FeedbackOutcome } from '../reputation/managed-allow-list';
 
 export const FEEDBACK_PATH = '/api/v1/feedback';

@@ -7,13 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-store';
-import {
-  bucketKey,
-  bucketOf,
-  encodeFeedbackEntry,
-  LIVE_BUCKETS,
-  sourcesKey,
-} from '../../src/adapters/redis/reputation-layout';
+import { bucketKey, bucketOf, LIVE_BUCKETS, sourcesKey } from '../../src/adapters/redis/reputation-layout';
+import { encodeFeedbackEntry } from '../../src/domain/reputation-entry';
 import { runCli, writeConfigDir } from '../support/daemon-process';
 import { PrivateRedis } from '../support/redis-server';
 

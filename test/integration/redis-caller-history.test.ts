@@ -17,16 +17,18 @@ import { PrivateRedis } from '../support/redis-server';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
 import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
 import {
+  numberField,
+  sourceBucketKey,
+  sourcesKey,
+  type SourceRecord,
+} from '../../src/adapters/redis/reputation-layout';
+import {
   dayOf,
   dayStartMs,
   encodeFeedbackEntry,
   encodeFeedEntry,
-  numberField,
-  sourceBucketKey,
-  sourcesKey,
   type FeedEntry,
-  type SourceRecord,
-} from '../../src/adapters/redis/reputation-layout';
+} from '../../src/domain/reputation-entry';
 
 jest.setTimeout(20_000);
 

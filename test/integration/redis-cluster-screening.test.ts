@@ -9,18 +9,10 @@ import type { Cluster } from 'ioredis';
 import { RedisCallerHistoryStore } from '../../src/adapters/redis/redis-caller-history-store';
 import { createRedisClient, type RedisClient } from '../../src/adapters/redis/redis-connection';
 import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-store';
-import {
-  purgeStaleGenerations,
-  writeFeedGeneration,
-  type PackedEntries,
-} from '../../src/adapters/redis/reputation-import';
-import {
-  dayOf,
-  encodeFeedEntry,
-  generationPattern,
-  numberField,
-  RETIRE_GRACE_MS,
-} from '../../src/adapters/redis/reputation-layout';
+import { purgeStaleGenerations, writeFeedGeneration } from '../../src/adapters/redis/reputation-import';
+import { type PackedEntries } from '../../src/domain/reputation-entry';
+import { generationPattern, numberField, RETIRE_GRACE_MS } from '../../src/adapters/redis/reputation-layout';
+import { dayOf, encodeFeedEntry } from '../../src/domain/reputation-entry';
 import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
 import { loadConfigText } from '../../src/config/load-config';
 import type { CallerHistoryQuery } from '../../src/ports/caller-history-store';

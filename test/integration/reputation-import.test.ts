@@ -6,7 +6,6 @@ import type Redis from 'ioredis';
 import { purgeStaleGenerations, removeSource, writeFeedGeneration } from '../../src/adapters/redis/reputation-import';
 import {
   bucketKey,
-  decodeFeedEntry,
   generationCounterKey,
   numberField,
   parseSourceTable,
@@ -16,6 +15,7 @@ import {
   sourcesKey,
   type SourceRecord,
 } from '../../src/adapters/redis/reputation-layout';
+import { decodeFeedEntry } from '../../src/domain/reputation-entry';
 import { FeedAggregate } from '../../src/reputation/feeds/feed-aggregate';
 import { FeedParser, readFeedFile } from '../../src/reputation/feeds/reputation-feed';
 import { PrivateRedis } from '../support/redis-server';

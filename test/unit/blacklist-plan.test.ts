@@ -4,11 +4,10 @@ import {
   CALLSCREEN_VALUE_PREFIX,
   desiredBlacklist,
   diffBlacklist,
-  effectiveReputationScore,
   planBlacklist,
   type BlacklistPlanInput,
-  type ReputationCandidate,
 } from '../../src/blacklist/blacklist-plan';
+import { effectiveReputationScore, type ReputationCandidate } from '../../src/domain/reputation';
 import { compileRulesText } from '../../src/config/rules-file';
 import type { Rule } from '../../src/domain/rule-set';
 

@@ -1,9 +1,5 @@
 import fc from 'fast-check';
-import {
-  decodeFeedbackEntry,
-  encodeFeedbackEntry,
-  type FeedbackEntry,
-} from '../../src/adapters/redis/reputation-layout';
+import { decodeFeedbackEntry, encodeFeedbackEntry, type FeedbackEntry } from '../../src/domain/reputation-entry';
 import { resolveCredentials } from '../../src/http-api/http-auth';
 import { numberForFeedback } from '../../src/reputation/managed-allow-list';
 

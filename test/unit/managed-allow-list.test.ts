@@ -10,7 +10,7 @@ import {
   recordFeedback,
 } from '../../src/reputation/managed-allow-list';
 import { compileManagedRulesText, loadManagedRulesFile } from '../../src/config/rules-file';
-import type { FeedbackEntry } from '../../src/adapters/redis/reputation-layout';
+import type { FeedbackEntry } from '../../src/domain/reputation-entry';
 import { ConfigError } from '../../src/errors/config-error';
 
 let dir: string;

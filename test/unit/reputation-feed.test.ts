@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
-import { decodeFeedEntry, type FeedEntry } from '../../src/adapters/redis/reputation-layout';
+import { decodeFeedEntry, type FeedEntry } from '../../src/domain/reputation-entry';
 import { FeedAggregate } from '../../src/reputation/feeds/feed-aggregate';
 import {
   detectLayout,

@@ -64,12 +64,6 @@ export function entryFields(record: ScreenedCallRecord): string[] {
   ];
 }
 
-/** The millisecond part of a stream id. */
-export function idMs(id: string): number {
-  const dash = id.indexOf('-');
-  return Number(dash < 0 ? id : id.slice(0, dash));
-}
-
 export class RedisCallLog implements CallLog, CallLogReader {
   readonly key: string;
   private timer: NodeJS.Timeout | undefined;

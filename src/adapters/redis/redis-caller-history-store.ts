@@ -20,14 +20,8 @@ import type { ReputationEntry, ReputationView } from '../../domain/reputation';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../../ports/caller-history-store';
 import { CALLER_HISTORY_COMMAND, CALLER_HISTORY_LUA } from './caller-history-script';
 import type { RedisClient } from './redis-connection';
-import {
-  dayStartMs,
-  decodeFeedbackEntry,
-  decodeFeedEntry,
-  numberField,
-  sourceBucketKey,
-  type SourceRecord,
-} from './reputation-layout';
+import { numberField, sourceBucketKey, type SourceRecord } from './reputation-layout';
+import { dayStartMs, decodeFeedbackEntry, decodeFeedEntry } from '../../domain/reputation-entry';
 
 /** a CAPTCHA outcome is remembered this long after the last one */
 export const CAPTCHA_TTL_MS = 90 * 24 * 3600 * 1000;

@@ -15,13 +15,39 @@
  * describeRedis() names the target without any secret, for logs and messages.
  */
 import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
-import type { CallscreenConfig } from '../../config/schema';
 import { ConfigError } from '../../errors/config-error';
 
 /** What the stores talk to: one Redis (also through Sentinel) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
 
-export type RedisSettings = CallscreenConfig['redis'];
+/** Credentials of the data nodes: a password in the file, or the name of the environment variable holding it. */
+interface RedisAuthSettings {
+  username?: string | undefined;
+  password?: string | undefined;
+  passwordEnv?: string | undefined;
+}
+
+/**
+ * Which Redis to use (the `redis` section of callscreen.yaml, validated by src/config/schema.ts): one of
+ * url, sentinel and cluster.
+ */
+export interface RedisSettings {
+  url?: string | undefined;
+  sentinel?:
+    | (RedisAuthSettings & {
+        name: string;
+        nodes: readonly string[];
+        sentinelUsername?: string | undefined;
+        sentinelPassword?: string | undefined;
+        sentinelPasswordEnv?: string | undefined;
+        db: number;
+        tls: boolean;
+      })
+    | undefined;
+  cluster?: (RedisAuthSettings & { nodes: readonly string[]; tls: boolean }) | undefined;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+}
 
 export interface RedisClientOptions {
   /** name shown in CLIENT LIST */
@@ -251,11 +277,7 @@ export async function connectForCommand(redis: RedisClient): Promise<true | stri
 }
 
 /** connectForCommand, throwing `Redis at <where> is not reachable (<why>)<suffix>` (the CLI exits 1 with it) */
-export async function connectOrThrow(
-  redis: RedisClient,
-  settings: CallscreenConfig['redis'],
-  suffix = '',
-): Promise<void> {
+export async function connectOrThrow(redis: RedisClient, settings: RedisSettings, suffix = ''): Promise<void> {
   const connected = await connectForCommand(redis);
   if (connected !== true)
     throw new Error(`Redis at ${describeRedis(settings)} is not reachable (${connected})${suffix}`);

@@ -18,56 +18,22 @@ import {
   FEEDBACK_SOURCE,
   LIVE_BUCKETS,
   SOURCE_REFRESH_MS,
-  decodeFeedbackEntry,
   numberField,
   parseSourceTable,
   sourceBucketKey,
   sourcesKey,
-  type FeedbackEntry,
   type SourceRecord,
 } from './reputation-layout';
+import { decodeFeedbackEntry, type FeedbackEntry } from '../../domain/reputation-entry';
 import { FEEDBACK_COMMAND, FEEDBACK_LUA } from './feedback-script';
 import type { RedisClient } from './redis-connection';
-
-export type FeedbackVerdict = 'spam' | 'ok';
-export const FEEDBACK_VERDICTS: readonly FeedbackVerdict[] = ['spam', 'ok'];
+import type { FeedbackAuditEntry, FeedbackReport, FeedbackStore } from '../../ports/feedback-store';
 
 /** approximate cap on the audit stream (XADD MAXLEN ~) */
 export const FEEDBACK_STREAM_MAX_LENGTH = 100_000;
 /** how many audit entries history() looks through at most, newest first */
 const HISTORY_SCAN_LIMIT = 100_000;
 const HISTORY_PAGE = 1_000;
-
-export interface FeedbackReport {
-  /** E.164 */
-  e164: string;
-  verdict: FeedbackVerdict;
-  note?: string | undefined;
-  agent?: string | undefined;
-  /** epoch ms */
-  at: number;
-  /** the host the report came from (machine name for the CLI, client address for HTTP) */
-  host: string;
-}
-
-/** One audit stream entry. */
-export interface FeedbackAuditEntry {
-  /** the stream entry id */
-  id: string;
-  e164: string;
-  verdict: FeedbackVerdict;
-  note: string;
-  agent: string;
-  host: string;
-  at: number;
-}
-
-/** What the CLI and the HTTP endpoint need from the store. */
-export interface FeedbackStore {
-  report(report: FeedbackReport): Promise<FeedbackEntry>;
-  lookup(e164: string): Promise<FeedbackEntry | null>;
-  history(e164: string, limit: number): Promise<FeedbackAuditEntry[]>;
-}
 
 type FeedbackCommand = (key: string, field: string, verdict: string, minute: string) => Promise<string>;
 

@@ -9,31 +9,10 @@
  * last verdict was `ok` is never a candidate (the agents overrule the feeds).
  */
 import type { RedisClient } from './redis-connection';
-import {
-  bucketKey,
-  dayStartMs,
-  decodeFeedbackEntry,
-  decodeFeedEntry,
-  parseSourceTable,
-  sourcesKey,
-  type SourceRecord,
-} from './reputation-layout';
-import { compareCandidates, effectiveReputationScore, type ReputationCandidate } from '../../blacklist/blacklist-plan';
-
-export interface ReputationCandidateQuery {
-  /** faded score at least this */
-  minScore: number;
-  /** keep at most this many (the best) */
-  limit: number;
-  now: number;
-  halfLifeDays?: number;
-}
-
-/** Where the sync gets its reputation candidates from. */
-export interface ReputationCandidateSource {
-  /** the best candidates, best first; rejects when the list cannot be read (the sync then changes nothing) */
-  candidates(query: ReputationCandidateQuery): Promise<ReputationCandidate[]>;
-}
+import { bucketKey, parseSourceTable, sourcesKey, type SourceRecord } from './reputation-layout';
+import { dayStartMs, decodeFeedbackEntry, decodeFeedEntry } from '../../domain/reputation-entry';
+import { compareCandidates, effectiveReputationScore, type ReputationCandidate } from '../../domain/reputation';
+import type { ReputationCandidateQuery, ReputationCandidateSource } from '../../ports/reputation-candidates';
 
 type Ranked = ReputationCandidate & { effective: number };
 

@@ -10,10 +10,7 @@ import type { RedisClient } from './redis-connection';
 import {
   bucketKey,
   bucketOf,
-  dayOf,
-  encodeFeedEntry,
   LIVE_BUCKETS,
-  MAX_CATEGORIES,
   numberField,
   parseSourceTable,
   SOURCE_NAME_PATTERN,
@@ -21,6 +18,7 @@ import {
   sourcesKey,
   type SourceRecord,
 } from './reputation-layout';
+import { dayOf, encodeFeedEntry, MAX_CATEGORIES } from '../../domain/reputation-entry';
 
 export class RedisReputationStore implements ReputationStore {
   constructor(

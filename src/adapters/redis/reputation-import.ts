@@ -33,18 +33,12 @@ import {
   type PendingImport,
   type SourceRecord,
 } from './reputation-layout';
+import type { PackedEntries } from '../../domain/reputation-entry';
 
 /** an import whose pending record is older than this crashed: its partial generation is deleted */
 export const PENDING_MAX_AGE_MS = 6 * 3_600_000;
 /** bucket writes (and reads of the old generation) in flight at once */
 export const DEFAULT_IN_FLIGHT = 64;
-
-/** An import's numbers: E.164 digits as a number -> packed entry (encodeFeedEntry). */
-export interface PackedEntries {
-  readonly size: number;
-  get(key: number): string | undefined;
-  forEach(fn: (key: number, value: string) => void): void;
-}
 
 /** The import cannot go ahead as asked (a bad source name, a source of another kind): exit code 2. */
 export class ImportRefusedError extends Error {

@@ -11,9 +11,9 @@
  * two 0.75, three 0.88, five 0.97. One consumer's complaint can be a mistaken or spoofed number;
  * several independent ones rarely are.
  */
-import { encodeFeedEntry, MAX_CATEGORIES } from '../../adapters/redis/reputation-layout';
+import { encodeFeedEntry, MAX_CATEGORIES } from '../../domain/reputation-entry';
 import type { FeedSink } from './reputation-feed';
-import type { PackedEntries } from '../../adapters/redis/reputation-import';
+import type { PackedEntries } from '../../domain/reputation-entry';
 
 export interface AggregateOptions {
   /** score of a number no row gave one (0..1) */
