@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'dist-tools/', 'node_modules/', 'coverage/', 'test-output/'] },
+  { ignores: ['dist/', 'dist-bench/', 'dist-tools/', 'node_modules/', 'coverage/', 'test-output/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
