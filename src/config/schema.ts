@@ -3,8 +3,18 @@
  * so the file, the validation and the code cannot drift apart. Unknown keys are errors (a typo must not
  * silently fall back to a default).
  */
-import { isSupportedCountry } from 'libphonenumber-js/max';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import type {
+  Attestation,
+  DialplanTarget,
+  PolicySettings,
+  ScreeningDefaults,
+  ScreeningSource,
+  SignalSettings,
+  Thresholds,
+} from '../domain/screening-settings';
+import type { WeeklyWindow } from '../domain/time-window';
 
 const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
 const port = z.number().int().min(1).max(65535);
@@ -504,7 +514,7 @@ export const configSchema = z
         /** ISO 3166 region for numbers written without a country code, e.g. DE, CH, US, GB */
         defaultRegion: z
           .string()
-          .refine((r) => isSupportedCountry(r), {
+          .refine((r): r is CountryCode => isSupportedCountry(r), {
             message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
           })
           .default('US'),
@@ -605,13 +615,24 @@ export const configSchema = z
   .strict();
 
 export type CallscreenConfig = z.infer<typeof configSchema>;
-export type ScreeningConfig = CallscreenConfig['screening'];
-export type SignalSettings = ScreeningConfig['signals'];
-export type Thresholds = ScreeningConfig['thresholds'];
-export type PolicyConfig = CallscreenConfig['policies'][number];
-export type TimeWindow = z.infer<typeof timeWindowSchema>;
-export type Attestation = z.infer<typeof attestation>;
 export type CaptchaConfig = CallscreenConfig['captcha'];
 export type RejectConfig = CallscreenConfig['routing']['reject'];
-export type DialplanTarget = z.infer<typeof dialplanTarget>;
 export const ATTESTATIONS = attestation.options;
+
+/**
+ * The core owns the types it reads (domain/screening-settings.ts); the schema must produce them. Each
+ * line fails to compile, naming the field, when a schema drifts from its domain type.
+ */
+type Produces<Output extends DomainType, DomainType> = Output;
+type _SchemaProducesDomainTypes = [
+  Produces<z.output<typeof configSchema>, ScreeningSource>,
+  Produces<z.output<typeof screeningSchema>, ScreeningDefaults>,
+  Produces<z.output<typeof signalsSchema>, SignalSettings>,
+  Produces<z.output<typeof thresholdsSchema>, Thresholds>,
+  Produces<z.output<typeof policySchema>, PolicySettings>,
+  Produces<z.output<typeof timeWindowSchema>, WeeklyWindow>,
+  Produces<z.output<typeof dialplanTarget>, DialplanTarget>,
+  Produces<z.output<typeof attestation>, Attestation>,
+  // and every attestation the core scores is one the schema accepts
+  Produces<Attestation, z.output<typeof attestation>>,
+];

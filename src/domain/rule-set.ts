@@ -1,6 +1,6 @@
 /**
- * Allow and deny lists, compiled for lookup. Pure: the YAML loader (src/config/rules-file.ts) turns the
- * admin's file into RuleDefinitions; this module normalises their numbers and matches callers.
+ * Allow and deny lists, compiled for lookup. Pure: the YAML loader (rules-file.ts, beside the configuration's
+ * loader) turns the admin's file into RuleDefinitions; this module normalises their numbers and matches callers.
  *
  * A rule is one of four kinds:
  *   exact     "+1 (212) 555-0147", "030 1234567"      one number, normalised to E.164

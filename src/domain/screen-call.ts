@@ -8,12 +8,12 @@
  * verdict, and shadow mode lets the call through while the decision records what would have happened.
  */
 import type { CountryCode } from 'libphonenumber-js';
-import type { Attestation } from '../config/schema';
 import type { HistoryLookup } from './caller-history';
 import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import type { Rule, RuleMatchContext, RuleSet } from './rule-set';
 import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './screening-policy';
+import type { Attestation } from './screening-settings';
 import {
   attestationSignal,
   callerIdSignal,

@@ -6,16 +6,18 @@
  * result is the ScreeningSettings one call is decided with; the decision names the policies applied.
  */
 import type { CountryCode } from 'libphonenumber-js';
-import type {
-  CallscreenConfig,
-  DialplanTarget,
-  PolicyConfig,
-  ScreeningConfig,
-  SignalSettings,
-  Thresholds,
-} from '../config/schema';
 import type { Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
+import type {
+  CaptchaOverrides,
+  DialplanTarget,
+  PolicySettings,
+  ScreeningDefaults,
+  ScreeningSource,
+  SignalOverrides,
+  SignalSettings,
+  Thresholds,
+} from './screening-settings';
 import { inAnyWindow, type WeeklyWindow } from './time-window';
 
 /** What one call is decided with, after the policies that match it. */
@@ -39,10 +41,8 @@ export interface ScreeningSettings {
   voicemail?: DialplanTarget;
 }
 
-export type CaptchaOverrides = NonNullable<PolicyConfig['captcha']>;
-
 export interface CompiledPolicy {
-  config: PolicyConfig;
+  config: PolicySettings;
   /** E.164 numbers (or DIDs as dialled, for DIDs that are not numbers); undefined: every DID */
   dids?: ReadonlySet<string>;
   when?: readonly WeeklyWindow[];
@@ -51,7 +51,7 @@ export interface CompiledPolicy {
 
 export interface ScreeningModel {
   defaultRegion: CountryCode;
-  base: ScreeningConfig;
+  base: ScreeningDefaults;
   policies: readonly CompiledPolicy[];
 }
 
@@ -66,8 +66,8 @@ export function didKey(did: PhoneNumber): string {
   return did.kind === 'e164' && did.possible ? did.e164 : did.raw.trim();
 }
 
-export function compileScreening(config: CallscreenConfig): { model: ScreeningModel; problems: PolicyProblem[] } {
-  const defaultRegion = config.numbers.defaultRegion as CountryCode;
+export function compileScreening(config: ScreeningSource): { model: ScreeningModel; problems: PolicyProblem[] } {
+  const defaultRegion = config.numbers.defaultRegion;
   const problems: PolicyProblem[] = [];
   const groups = new Map<string, string[]>();
   for (const [name, list] of Object.entries(config.didGroups)) {
@@ -180,12 +180,20 @@ function mergePolicies(model: ScreeningModel, matching: readonly CompiledPolicy[
   return settings;
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** One level deep: a policy's `signals.captcha.passedPoints` replaces that one value; arrays replace whole. */
-function mergeSignals(base: SignalSettings, overrides: NonNullable<PolicyConfig['signals']>): SignalSettings {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) continue;
-    merged[key] = { ...(base[key as keyof SignalSettings] as object), ...value };
-  }
-  return merged as SignalSettings;
+function mergeSignals(base: SignalSettings, overrides: SignalOverrides): SignalSettings {
+  const merged: Writable<SignalSettings> = { ...base };
+  for (const signal of Object.keys(overrides) as Array<keyof SignalSettings>)
+    overrideSignal(merged, signal, overrides[signal]);
+  return merged;
+}
+
+function overrideSignal<Signal extends keyof SignalSettings>(
+  merged: Writable<SignalSettings>,
+  signal: Signal,
+  values: Partial<SignalSettings[Signal]> | undefined,
+): void {
+  if (values !== undefined) merged[signal] = { ...merged[signal], ...values };
 }

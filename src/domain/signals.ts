@@ -1,6 +1,6 @@
 /**
  * Signals: each looks at one fact about the call and, when it has something to say, gives a Reason
- * with the points it adds to the score. Pure; the settings say how many points (config/callscreen.yaml
+ * with the points it adds to the score. Pure; the settings say how many points (callscreen.yaml's
  * `screening.signals`, adjusted per DID and time by policies).
  */
 import type { CaptchaHistory, CallerHistory, WindowCount } from './caller-history';

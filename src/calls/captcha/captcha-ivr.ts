@@ -24,8 +24,10 @@ import { CodeEntry, randomCode } from './code-entry';
 /** The CAPTCHA settings one call uses: `captcha` with the overrides of the policies matching the call. */
 export type CaptchaSettings = Pick<
   CaptchaConfig,
-  'codeLength' | 'attempts' | 'digitTimeoutMs' | 'language' | 'prompts' | 'failVerdict'
->;
+  'codeLength' | 'attempts' | 'digitTimeoutMs' | 'language' | 'failVerdict'
+> & {
+  readonly prompts: { readonly [Prompt in keyof CaptchaConfig['prompts']]: readonly string[] };
+};
 
 export type { CaptchaOutcome };
 

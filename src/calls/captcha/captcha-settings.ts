@@ -1,6 +1,6 @@
 /** The CAPTCHA settings of one call: `captcha` from callscreen.yaml, then the overrides of the policies matching the call. Pure. */
 import type { CaptchaConfig } from '../../config/schema';
-import type { CaptchaOverrides } from '../../domain/screening-policy';
+import type { CaptchaOverrides } from '../../domain/screening-settings';
 import type { CaptchaSettings } from './captcha-ivr';
 
 export function captchaSettingsFor(base: CaptchaConfig, overrides: CaptchaOverrides | undefined): CaptchaSettings {
