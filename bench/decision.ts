@@ -19,7 +19,6 @@ import { CallEvaluator } from '../src/calls/call-evaluator';
 import { loadConfig } from '../src/config/load-config';
 import { loadRulesFile } from '../src/config/rules-file';
 import type { Verdict } from '../src/domain/decision';
-import type { CountryCode } from 'libphonenumber-js';
 import { measureGetRoundTrip, measureThroughput, percentile } from './redis-floor';
 
 const SAMPLES = Number(process.env.CALLSCREEN_BENCH_SAMPLES ?? 5000);
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
     .map((e164, i) => ({ e164, score: (i % 10) / 10, reports: i % 40, at: Date.now() - (i % 60) * 86_400_000 }));
   await new RedisReputationStore(redis, prefix).put('bench', listed);
 
-  const rules = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion as CountryCode);
+  const rules = loadRulesFile(loaded.rulesFile, config.numbers.defaultRegion);
   const evaluator = new CallEvaluator({
     history: new RedisCallerHistoryStore(redis, prefix, new ReputationSourceTable(redis, prefix)),
     model: () => loaded.screening,

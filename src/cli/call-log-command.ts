@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import type { CountryCode } from 'libphonenumber-js';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import { connectOrThrow, createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
 import { errorText } from '../calls/call-evaluator';
@@ -139,7 +138,7 @@ const useColour = (): boolean => process.stdout.isTTY === true && !process.env.N
 async function showLog(opts: ShowOptions): Promise<void> {
   const loaded = loadConfig(opts.config);
   const { config } = loaded;
-  const query = parseLogQuery(opts, config.numbers.defaultRegion as CountryCode, Date.now());
+  const query = parseLogQuery(opts, config.numbers.defaultRegion, Date.now());
   exitOnClosedPipe();
   const { redis, log } = await openLog(loaded, 'callscreen-log');
   let lastId: string;
@@ -281,7 +280,7 @@ async function follow(
 async function exportLog(opts: ExportOptions): Promise<void> {
   const loaded = loadConfig(opts.config);
   const { config } = loaded;
-  const query = parseLogQuery({ ...opts, follow: false }, config.numbers.defaultRegion as CountryCode, Date.now());
+  const query = parseLogQuery({ ...opts, follow: false }, config.numbers.defaultRegion, Date.now());
   exitOnClosedPipe();
   const { redis, log } = await openLog(loaded, 'callscreen-log-export');
   // a file is written beside its name and renamed at the end: a failed export leaves no half file behind

@@ -16,7 +16,6 @@ import { formatPoints, type Decision } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
 import { normaliseAttestation } from '../domain/screen-call';
 import { ConfigError } from '../errors/config-error';
-import type { CountryCode } from 'libphonenumber-js';
 
 export function registerCheckCommand(program: Command, defaultConfig: string): void {
   program
@@ -68,7 +67,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const at = parseCheckTime(options.at);
   if (options.attest !== undefined && !normaliseAttestation(options.attest))
     throw usageError('--attest', `"${options.attest}" is not one of ${ATTESTATIONS.join(', ')}`);
-  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion as CountryCode); // rules.yaml + the managed allow list
+  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
   redis.on('error', () => undefined);

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import { connectOrThrow, createRedisClient, type RedisClient } from '../adapters/redis/redis-connection';
 import {
   ImportRefusedError,
@@ -182,7 +182,7 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   const parser = new FeedParser(
     {
       ...(format ? { format: format as FeedFormat } : {}),
-      region: region as CountryCode,
+      region: region,
       maps,
       skips,
       today,

@@ -7,7 +7,6 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { Argument, type Command } from 'commander';
-import type { CountryCode } from 'libphonenumber-js';
 import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
 import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
 import { FEEDBACK_VERDICTS, type FeedbackVerdict } from '../domain/reputation-entry';
@@ -61,7 +60,7 @@ export async function reportNumber(
 ): Promise<ReportResult> {
   const loaded = loadConfig(opts.config);
   const { config } = loaded;
-  const region = config.numbers.defaultRegion as CountryCode;
+  const region = config.numbers.defaultRegion;
   const parsed = numberForFeedback(number, region);
   // bad input is reported like a config problem (exit 2), naming the argument
   if ('reason' in parsed) throw new ConfigError([{ file: 'NUMBER', line: 0, column: 0, reason: parsed.reason }]);

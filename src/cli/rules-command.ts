@@ -24,7 +24,7 @@ function validateRules(file: string | undefined, configFile: string): void {
   let managedFile: string | undefined;
   try {
     const loaded: LoadedConfig = loadConfig(configFile);
-    region = loaded.config.numbers.defaultRegion as CountryCode;
+    region = loaded.config.numbers.defaultRegion;
     if (!file) managedFile = managedFilePath(loaded); // the managed allow list, when the files come from the config
     rulesFile ??= loaded.rulesFile;
   } catch (e) {

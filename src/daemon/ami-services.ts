@@ -5,7 +5,6 @@
  * again after every rules reload). Nothing here is on a call's path: AMI down never stops or slows
  * screening. close() is idempotent and closes in reverse order: the sync, the watcher, then AMI.
  */
-import type { CountryCode } from 'libphonenumber-js/max';
 import { AsteriskManagerAmi } from '../adapters/ami/asterisk-manager-ami';
 import type { CallscreenConfig } from '../config/schema';
 import type { RulesReloader } from '../config/rules-reloader';
@@ -77,7 +76,7 @@ export class AmiServices {
           maxEntries: bl.maxEntries,
           minReputationScore: bl.minReputationScore,
           intervalMs: bl.intervalSeconds * 1000,
-          defaultRegion: config.numbers.defaultRegion as CountryCode,
+          defaultRegion: config.numbers.defaultRegion,
           halfLifeDays: options.halfLifeDays,
           logger,
         })

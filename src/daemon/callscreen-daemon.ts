@@ -28,7 +28,6 @@ import { startHttpEndpoint } from './start-http';
 import type { HttpServer } from '../http-api/http-server';
 import { CallscreenMetrics } from '../http-api/metrics';
 import { managedFilePath } from '../reputation/managed-allow-list';
-import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from '../ports/logger';
 import type { AriPort, AriStateChange } from '../ports/ari';
 
@@ -63,7 +62,7 @@ export class CallscreenDaemon {
     const rules = new RulesReloader({
       file: loaded.rulesFile,
       managedFile: managedFilePath(loaded),
-      defaultRegion: config.numbers.defaultRegion as CountryCode,
+      defaultRegion: config.numbers.defaultRegion,
       logger,
     });
     const initial = rules.load();

@@ -3,7 +3,6 @@
  * the feedback route, on the daemon's Redis connection. Calls matter more than the endpoint: a bind
  * failure or missing credentials are logged as errors and the daemon goes on screening without it.
  */
-import type { CountryCode } from 'libphonenumber-js';
 import type { LoadedConfig } from '../config/load-config';
 import { ManagedAllowList, managedFilePath, recordFeedback } from '../reputation/managed-allow-list';
 import type { Logger } from '../ports/logger';
@@ -43,12 +42,12 @@ export async function startHttpEndpoint(
     const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
     const list = new ManagedAllowList({
       file: managedFilePath(loaded),
-      defaultRegion: config.numbers.defaultRegion as CountryCode,
+      defaultRegion: config.numbers.defaultRegion,
       displayName: config.rules.managedFile,
     });
     registerFeedbackRoute(server.app, {
       record: (report) => recordFeedback({ store, list, promoteAfter: config.feedback.promoteAfter }, report),
-      defaultRegion: config.numbers.defaultRegion as CountryCode,
+      defaultRegion: config.numbers.defaultRegion,
     });
     registerHealthRoutes(server.app, {
       metrics: options.metrics ?? new CallscreenMetrics(),

@@ -16,7 +16,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { CountryCode } from 'libphonenumber-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { idMs, idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
 import type { LoadedConfig } from '../config/load-config';
@@ -76,7 +75,7 @@ interface RuleFile {
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { loaded, logger } = deps;
   const { config } = loaded;
-  const region = config.numbers.defaultRegion as CountryCode;
+  const region = config.numbers.defaultRegion;
   const now = deps.now ?? Date.now;
   const { log } = deps;
   const rules = deps.rules ?? rulesOfOwn(app, loaded, logger);
@@ -306,7 +305,7 @@ function rulesOfOwn(app: FastifyInstance, loaded: LoadedConfig, logger: Logger):
     file: loaded.rulesFile,
     managedFile: managedFilePath(loaded),
     managedDisplayName: loaded.config.rules.managedFile,
-    defaultRegion: loaded.config.numbers.defaultRegion as CountryCode,
+    defaultRegion: loaded.config.numbers.defaultRegion,
     logger,
   });
   try {
