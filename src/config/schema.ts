@@ -22,10 +22,9 @@ const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const dialplanTarget = z
   .object({
-    context: z.string().min(1),
-    /** extension to continue at; default: the DID the call came in on */
-    extension: z.string().min(1).optional(),
-    priority: z.number().int().min(1).default(1),
+    context: z.string().min(1).describe('dialplan context the call continues in'),
+    extension: z.string().min(1).optional().describe('extension to continue at; default: the DID the call came in on'),
+    priority: z.number().int().min(1).default(1).describe('priority to continue at'),
   })
   .strict();
 
@@ -39,11 +38,14 @@ const velocityWindow = z
       .number()
       .int()
       .min(1)
-      .max(7 * 86_400),
-    /** this many calls or more in the window (the call being screened included) ... */
-    calls: z.number().int().min(2),
-    /** ... add these points */
-    points,
+      .max(7 * 86_400)
+      .describe('length of the sliding window'),
+    calls: z
+      .number()
+      .int()
+      .min(2)
+      .describe('this many calls or more in the window (the call being screened included) ...'),
+    points: points.describe('... add these points'),
   })
   .strict();
 
@@ -54,11 +56,17 @@ const redisHostPort = z
   .string()
   .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port, e.g. 10.0.0.5:26379');
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
-/** the data nodes' credentials; passwordEnv names an environment variable (keeps the secret out of the file) */
+/** the data nodes' credentials, the same in the sentinel and the cluster form */
 const redisAuth = {
-  username: z.string().min(1).optional(),
-  password: z.string().min(1).optional(),
-  passwordEnv: envVarName.optional(),
+  username: z.string().min(1).optional().describe('ACL user of the data nodes'),
+  password: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('password of the data nodes (better: passwordEnv; with neither, CALLSCREEN_REDIS_PASSWORD is used)'),
+  passwordEnv: envVarName
+    .optional()
+    .describe('name of the environment variable holding the password (keeps the secret out of the file)'),
 };
 function oneSecretSource(
   v: { password?: string | undefined; passwordEnv?: string | undefined },
@@ -88,115 +96,169 @@ const numberTypes = z
 
 export const signalsSchema = z
   .object({
-    /**
-     * Each source's score x 0.5^(days since its last report / halfLifeDays) x the source's weight,
-     * combined over sources as 1 - prod(1 - s); contribution = weight x that. Entries last reported more
-     * than maxAgeDays ago are ignored.
-     */
     reputation: z
       .object({
-        weight: points.default(70),
-        halfLifeDays: days.min(0.1).default(30),
-        maxAgeDays: days.min(1).default(180),
-        /** per source name: weight 0..2 multiplies its score (0 ignores the source) */
+        weight: points.default(70).describe('points for a combined score of 1'),
+        halfLifeDays: days
+          .min(0.1)
+          .default(30)
+          .describe('an entry weighs half every this many days since its last report'),
+        maxAgeDays: days
+          .min(1)
+          .default(180)
+          .describe('entries last reported longer ago are ignored (and left out by `callscreen import`)'),
         sources: z
           .record(
             z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a source name: lower case letters, digits, - and _'),
-            z.object({ weight: z.number().min(0).max(2) }).strict(),
+            z
+              .object({ weight: z.number().min(0).max(2).describe("multiplies the source's scores (0 ignores it)") })
+              .strict(),
           )
-          .default({}),
+          .default({})
+          .describe('per source name: weight 0..2 multiplies its score (0 ignores the source)'),
       })
       .strict()
-      .prefault({}),
-    /** agents' verdicts (`callscreen report`, the HTTP endpoint): the last one counts; `ok` overrules the feeds */
+      .prefault({})
+      .describe(
+        "the reputation list: each source's score x 0.5^(days since its last report / halfLifeDays) x the " +
+          "source's weight, combined over sources as 1 - prod(1 - s); points = weight x that",
+      ),
     feedback: z
-      .object({ okPoints: points.default(-60), spamPoints: points.default(40) })
+      .object({
+        okPoints: points.default(-60).describe("points when the agents' last verdict on the number is ok"),
+        spamPoints: points.default(40).describe('points when it is spam (fading like a feed entry)'),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe(
+        "agents' verdicts (`callscreen report`, the HTTP endpoint): the last one counts; ok overrules the feeds",
+      ),
     withheld: z
-      .object({ points: points.default(30) })
+      .object({ points: points.default(30).describe('points it adds') })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('caller ID empty, anonymous, restricted, unavailable, ...'),
     unparseable: z
-      .object({ points: points.default(40) })
+      .object({ points: points.default(40).describe('points it adds') })
       .strict()
-      .prefault({}),
-    /** a number of a possible length that does not exist in its numbering plan */
+      .prefault({})
+      .describe('a caller ID that is not a phone number (letters, 40 digits, emoji)'),
     invalidNumber: z
-      .object({ points: points.default(30) })
+      .object({ points: points.default(30).describe('points it adds') })
       .strict()
-      .prefault({}),
-    /** a number of a length no number in its country has */
+      .prefault({})
+      .describe('a number of a possible length that does not exist in its numbering plan'),
     impossibleNumber: z
-      .object({ points: points.default(45) })
+      .object({ points: points.default(45).describe('points it adds') })
       .strict()
-      .prefault({}),
-    numberType: numberTypes.default({
-      PREMIUM_RATE: 50,
-      SHARED_COST: 20,
-      TOLL_FREE: 15,
-      PAGER: 20,
-      VOICEMAIL: 20,
-      VOIP: 5,
-      PERSONAL_NUMBER: 5,
-    }),
-    /** caller's country not among the DID's expected countries (policy expectedCountries, else the DID's own country) */
+      .prefault({})
+      .describe('a number of a length no number in its country has'),
+    numberType: numberTypes
+      .default({
+        PREMIUM_RATE: 50,
+        SHARED_COST: 20,
+        TOLL_FREE: 15,
+        PAGER: 20,
+        VOICEMAIL: 20,
+        VOIP: 5,
+        PERSONAL_NUMBER: 5,
+      })
+      .describe(
+        'points per kind of line (libphonenumber): PREMIUM_RATE, SHARED_COST, TOLL_FREE, VOIP, PERSONAL_NUMBER, ' +
+          'PAGER, UAN, VOICEMAIL, FIXED_LINE, MOBILE, FIXED_LINE_OR_MOBILE; a map given here replaces the default ' +
+          'whole, and a type it does not name adds nothing',
+      ),
     foreignCountry: z
-      .object({ points: points.default(15) })
+      .object({ points: points.default(15).describe('points it adds') })
       .strict()
-      .prefault({}),
-    /** STIR/SHAKEN attestation handed over by the dialplan */
+      .prefault({})
+      .describe(
+        "the caller's country is not among the DID's expected countries (a policy's expectedCountries, " +
+          "screening.expectedCountries, else the DID's own country)",
+      ),
     attestation: z
       .object({
-        A: points.default(-15),
-        B: points.default(0),
-        C: points.default(10),
-        none: points.default(5),
-        failed: points.default(40),
+        A: points.default(-15).describe('full: the carrier knows the caller and the number'),
+        B: points.default(0).describe('partial: the carrier knows the caller, not the number'),
+        C: points.default(10).describe('gateway: the carrier only passed the call on'),
+        none: points.default(5).describe('no STIR/SHAKEN identity on the call'),
+        failed: points.default(40).describe('the identity did not pass verification'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('STIR/SHAKEN attestation handed over by the dialplan (no value: no points)'),
     velocity: z
       .object({
-        /** calls from the same number; each scope counts its highest window that is reached */
-        number: z.array(velocityWindow).default([
-          { windowSeconds: 60, calls: 3, points: 30 },
-          { windowSeconds: 3600, calls: 10, points: 25 },
-        ]),
-        /** the number block: the caller's number without its last blockDigits digits */
-        blockDigits: z.number().int().min(0).max(8).default(4),
-        block: z.array(velocityWindow).default([{ windowSeconds: 60, calls: 15, points: 25 }]),
+        number: z
+          .array(velocityWindow)
+          .default([
+            { windowSeconds: 60, calls: 3, points: 30 },
+            { windowSeconds: 3600, calls: 10, points: 25 },
+          ])
+          .describe('calls from the same number; each scope counts its highest window that is reached'),
+        blockDigits: z
+          .number()
+          .int()
+          .min(0)
+          .max(8)
+          .default(4)
+          .describe("the number block: the caller's number without its last blockDigits digits"),
+        block: z
+          .array(velocityWindow)
+          .default([{ windowSeconds: 60, calls: 15, points: 25 }])
+          .describe('calls from the number block (robocall bursts from random numbers)'),
       })
       .strict()
-      .prefault({}),
-    /** caller and DID share all but their last differingDigits digits, and the caller is not known */
+      .prefault({})
+      .describe('calls in sliding windows'),
     neighbourSpoofing: z
-      .object({ differingDigits: z.number().int().min(1).max(8).default(4), points: points.default(20) })
+      .object({
+        differingDigits: z
+          .number()
+          .int()
+          .min(1)
+          .max(8)
+          .default(4)
+          .describe('how many last digits caller and DID may differ in'),
+        points: points.default(20).describe('points it adds'),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('caller and DID share all but their last differingDigits digits, and the caller is not known'),
     captcha: z
       .object({
-        /** passed the CAPTCHA within trustDays: trusted */
-        trustDays: days.default(30),
-        passedPoints: points.default(-60),
-        /** failed it within failedDays: points per failure since the last pass, up to maxFailures */
-        failedDays: days.default(7),
-        failedPoints: points.default(25),
-        maxFailures: z.number().int().min(1).max(100).default(3),
+        trustDays: days.default(30).describe('passed the CAPTCHA within trustDays: trusted'),
+        passedPoints: points.default(-60).describe('points for a pass within trustDays'),
+        failedDays: days.default(7).describe('failures within failedDays count'),
+        failedPoints: points.default(25).describe('points per failure since the last pass ...'),
+        maxFailures: z.number().int().min(1).max(100).default(3).describe('... up to this many failures'),
       })
       .strict()
-      .prefault({}),
-    /** a second call to the same DID within withinMinutes (a crisis line must not keep a caller out) */
+      .prefault({})
+      .describe("the number's CAPTCHA history"),
     repeatCaller: z
-      .object({ withinMinutes: z.number().min(0).max(1440).default(15), points: points.default(-40) })
+      .object({
+        withinMinutes: z
+          .number()
+          .min(0)
+          .max(1440)
+          .default(15)
+          .describe('a call to the same DID within this many minutes of the last'),
+        points: points.default(-40).describe('points it adds'),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('a second call to the same DID within withinMinutes (a crisis line must not keep a caller out)'),
   })
   .strict();
 
 /** Score at or above each threshold gives that verdict; below challenge: allow. */
 export const thresholdsSchema = z
-  .object({ challenge: points.default(30), voicemail: points.default(60), reject: points.default(90) })
+  .object({
+    challenge: points.default(30).describe('from this score a call is challenged (CAPTCHA)'),
+    voicemail: points.default(60).describe('from this score a call goes to voicemail'),
+    reject: points.default(90).describe('from this score a call is rejected'),
+  })
   .strict()
   .refine((t) => t.challenge <= t.voicemail && t.voicemail <= t.reject, {
     message: 'thresholds must rise: challenge <= voicemail <= reject',
@@ -206,11 +268,13 @@ const clock = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/, 'a tim
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 const timeWindowSchema = z
   .object({
-    /** days the window starts on; default every day */
-    days: z.array(weekday).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
-    /** from 18:00 to 08:00 runs past midnight into the next day */
-    from: clock,
-    to: clock,
+    days: z
+      .array(weekday)
+      .min(1)
+      .default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])
+      .describe('days the window starts on'),
+    from: clock.describe('start, HH:MM'),
+    to: clock.describe('end, HH:MM; from 18:00 to 08:00 runs past midnight into the next day'),
   })
   .strict();
 
@@ -271,17 +335,21 @@ const signalOverrides = z
   .partial()
   .strict();
 
-/** Reject: hang up with a cause, or play the special information tone and a message, then hang up. */
 const rejectSchema = z
   .object({
-    treatment: z.enum(['hangup', 'announcement']).default('hangup'),
-    /** ARI hangup reason: rejected (cause 21), busy (17), unallocated (1), congestion (34), normal (16) */
-    hangupReason: z.enum(['rejected', 'busy', 'unallocated', 'congestion', 'normal']).default('rejected'),
-    /** media played for the announcement treatment (ARI media URIs), in order */
+    treatment: z
+      .enum(['hangup', 'announcement'])
+      .default('hangup')
+      .describe('hangup: hang up with a cause; announcement: answer, play the announcement, hang up'),
+    hangupReason: z
+      .enum(['rejected', 'busy', 'unallocated', 'congestion', 'normal'])
+      .default('rejected')
+      .describe('ARI hangup reason: rejected (cause 21), busy (17), unallocated (1), congestion (34), normal (16)'),
     announcement: z
       .array(z.string().regex(/^(sound|tone|digits|number):/, 'an ARI media URI: sound:..., tone:..., digits:...'))
       .min(1)
-      .default(['tone:info', 'sound:ss-noservice']),
+      .default(['tone:info', 'sound:ss-noservice'])
+      .describe('played in order by the announcement treatment (ARI media URIs; a tone is cut after 1.2 s)'),
   })
   .strict();
 
@@ -291,67 +359,83 @@ const mediaList = z
 
 const captchaSchema = z
   .object({
-    /** how many digits the caller must press */
-    codeLength: z.number().int().min(1).max(8).default(2),
-    /** tries before the caller fails */
-    attempts: z.number().int().min(1).max(5).default(3),
-    /** how long to wait for the first digit after the code was said, and between digits */
-    digitTimeoutMs: ms(1000, 30_000).default(5000),
-    /** watchdog: no call stays in the IVR (or in Stasis) longer than this; then it goes to the agents */
-    maxDurationMs: ms(10_000, 600_000).default(60_000),
-    /** where a caller who failed (wrong digits or silence) goes */
-    failVerdict: z.enum(['voicemail', 'reject']).default('voicemail'),
-    /** channel language for the prompts (Asterisk's core sounds: en, fr, es, ...) */
+    codeLength: z.number().int().min(1).max(8).default(2).describe('how many digits the caller must press'),
+    attempts: z.number().int().min(1).max(5).default(3).describe('tries before the caller fails'),
+    digitTimeoutMs: ms(1000, 30_000)
+      .default(5000)
+      .describe('how long to wait for the first digit after the code was said, and between digits'),
+    maxDurationMs: ms(10_000, 600_000)
+      .default(60_000)
+      .describe('watchdog: no call stays in the IVR (or in Stasis) longer than this; then it goes to the agents'),
+    failVerdict: z
+      .enum(['voicemail', 'reject'])
+      .default('voicemail')
+      .describe('where a caller who failed (wrong digits or silence) goes'),
     language: z
       .string()
       .regex(/^[a-z]{2}(_[A-Za-z]{2,})?$/, 'a sound language such as en, fr, en_GB')
-      .default('en'),
+      .default('en')
+      .describe("channel language for the prompts (Asterisk's core sounds: en, fr, es, ...)"),
     prompts: z
       .object({
-        /** played once when the call is answered */
-        greeting: mediaList.default(['sound:silence/1', 'sound:hello']),
-        /** before the code ("Press ..."; the code is said digit by digit right after it, as digits:<code>) */
-        enterCode: mediaList.default(['sound:vm-press']),
-        /** after a wrong code, before the next try */
-        wrong: mediaList.default(['sound:please-try-again']),
-        /** after the right code, before the call continues */
-        passed: mediaList.default(['sound:auth-thankyou']),
-        /** after the last failed try */
-        failed: mediaList.default(['sound:goodbye']),
+        greeting: mediaList
+          .default(['sound:silence/1', 'sound:hello'])
+          .describe('played once when the call is answered'),
+        enterCode: mediaList
+          .default(['sound:vm-press'])
+          .describe('before the code ("Press ..."; the code is said digit by digit right after it, as digits:<code>)'),
+        wrong: mediaList.default(['sound:please-try-again']).describe('after a wrong code, before the next try'),
+        passed: mediaList.default(['sound:auth-thankyou']).describe('after the right code, before the call continues'),
+        failed: mediaList.default(['sound:goodbye']).describe('after the last failed try'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('ARI media lists (sound:, tone:, digits:) the IVR plays'),
   })
   .strict();
 
 const policySchema = z
   .object({
-    name: z.string().min(1),
-    /** DIDs (numbers, or names of didGroups) the policy applies to; omitted: every DID */
-    dids: z.array(z.string().min(1)).min(1).optional(),
-    /** time windows the policy applies in (any of them); omitted: always */
-    when: z.array(timeWindowSchema).min(1).optional(),
-    /** time zone of `when`; default screening.timeZone */
-    timeZone: timeZone.optional(),
-    /** decide and log, but always let the call through (for a rollout) */
-    shadow: z.boolean().optional(),
-    /** the harshest verdict this policy allows, e.g. challenge on a crisis line (never voicemail or reject) */
-    maxVerdict: verdict.optional(),
-    /** turn one verdict into another, e.g. { challenge: voicemail } after hours */
+    name: z.string().min(1).describe('shown in the decision and the log'),
+    dids: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('DIDs (numbers, or names of didGroups) the policy applies to; omitted: every DID'),
+    when: z
+      .array(timeWindowSchema)
+      .min(1)
+      .optional()
+      .describe('weekly time windows the policy applies in (any of them); omitted: always'),
+    timeZone: timeZone.optional().describe('time zone of `when`; default screening.timeZone'),
+    shadow: z
+      .boolean()
+      .optional()
+      .describe('decide and log, but always let the call through (for a rollout); the log carries shadowVerdict'),
+    maxVerdict: verdict
+      .optional()
+      .describe('the harshest verdict this policy allows, e.g. challenge on a crisis line (never voicemail or reject)'),
     verdicts: z
       .object({ allow: verdict, challenge: verdict, voicemail: verdict, reject: verdict })
       .partial()
       .strict()
-      .optional(),
-    denyVerdict: verdict.optional(),
-    thresholds: z.object({ challenge: points, voicemail: points, reject: points }).partial().strict().optional(),
-    signals: signalOverrides.optional(),
-    /** ISO 3166 regions callers of these DIDs are expected from */
+      .optional()
+      .describe('turn one verdict into another, e.g. { challenge: voicemail } after hours'),
+    denyVerdict: verdict.optional().describe('overrides screening.denyVerdict'),
+    thresholds: z
+      .object({ challenge: points, voicemail: points, reject: points })
+      .partial()
+      .strict()
+      .optional()
+      .describe('overrides single values of screening.thresholds'),
+    signals: signalOverrides
+      .optional()
+      .describe('overrides single values of screening.signals, e.g. repeatCaller: { withinMinutes: 30, points: -100 }'),
     expectedCountries: z
       .array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' }))
       .min(1)
-      .optional(),
-    /** CAPTCHA settings for these DIDs (language, prompts, length ...); the rest from `captcha` */
+      .optional()
+      .describe('ISO 3166 regions callers of these DIDs are expected from'),
     captcha: z
       .object({
         codeLength: z.number().int().min(1).max(8),
@@ -366,27 +450,37 @@ const policySchema = z
       })
       .partial()
       .strict()
-      .optional(),
-    /** voicemail target for these DIDs */
-    voicemail: dialplanTarget.optional(),
+      .optional()
+      .describe('CAPTCHA settings for these DIDs (language, prompts, length ...); the rest from `captcha`'),
+    voicemail: dialplanTarget.optional().describe('voicemail target for these DIDs (replaces routing.voicemail)'),
   })
   .strict();
 
 const screeningSchema = z
   .object({
-    /** hard budget for one decision; past it the call is decided on local facts and marked degraded */
-    deadlineMs: ms(10, 5000).default(200),
-    /** time zone for policy time windows; default the machine's */
-    timeZone: timeZone.default(() => Intl.DateTimeFormat().resolvedOptions().timeZone),
-    thresholds: thresholdsSchema.prefault({}),
-    /** what a deny-listed caller gets */
-    denyVerdict: verdict.default('voicemail'),
-    /** ISO 3166 regions callers are expected from; default: the DID's own country (numbers.defaultRegion for a DID that is not a number) */
+    deadlineMs: ms(10, 5000)
+      .default(200)
+      .describe('hard budget for one decision; past it the call is decided on local facts and marked degraded'),
+    timeZone: timeZone
+      .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
+      .meta({
+        description: "IANA time zone of the policies' time windows (Europe/Zurich, America/New_York)",
+        // the default is the machine's zone: the generated reference must not print the zone of the machine it ran on
+        defaultText: "the machine's",
+      }),
+    thresholds: thresholdsSchema
+      .prefault({})
+      .describe('score at or above each threshold gives that verdict; below challenge: allow'),
+    denyVerdict: verdict.default('voicemail').describe('what a deny-listed caller gets'),
     expectedCountries: z
       .array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' }))
       .min(1)
-      .optional(),
-    signals: signalsSchema.prefault({}),
+      .optional()
+      .describe(
+        "ISO 3166 regions callers are expected from; default: the DID's own country (numbers.defaultRegion for " +
+          'a DID that is not a number)',
+      ),
+    signals: signalsSchema.prefault({}).describe('points per signal; a policy can change any of them'),
   })
   .strict()
   .prefault({});
@@ -395,72 +489,116 @@ export const configSchema = z
   .object({
     ari: z
       .object({
-        url: z.url().default('http://127.0.0.1:8088'),
-        username: z.string().min(1).default('callscreen'),
-        password: z.string().default(''),
+        url: z.url().default('http://127.0.0.1:8088').describe("Asterisk's HTTP server"),
+        username: z.string().min(1).default('callscreen').describe('ARI user from ari.conf'),
+        password: z.string().default('').describe('ARI password (keep it in the environment, not in the file)'),
         app: z
           .string()
           .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
-          .default('callscreen'),
-        /** which AriPort adapter: native (fetch + ws, default) or ari-client */
-        adapter: z.enum(['native', 'ari-client']).default('native'),
-        requestTimeoutMs: ms(100, 60_000).default(2000),
+          .default('callscreen')
+          .describe(
+            'Stasis application name; must match Stasis(callscreen,...) in the dialplan (another name: set the ' +
+              'channel variable or global CALLSCREEN_APP)',
+          ),
+        adapter: z
+          .enum(['native', 'ari-client'])
+          .default('native')
+          .describe('which AriPort adapter: native (node:http + ws) or ari-client'),
+        requestTimeoutMs: ms(100, 60_000).default(2000).describe('every ARI request gives up after this'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("the connection to Asterisk's REST interface (ARI), where the calls come from"),
     ami: z
       .object({
-        enabled: z.boolean().default(false),
-        host: z.string().min(1).default('127.0.0.1'),
-        port: port.default(5038),
-        username: z.string().min(1).default('callscreen'),
-        password: z.string().default(''),
-        actionTimeoutMs: ms(100, 60_000).default(5000),
-        /**
-         * Copy deny rules (exact numbers) and high-confidence reputation numbers into Asterisk's AstDB
-         * family that FreePBX's Blacklist module reads, so blocking survives while the daemon is down.
-         */
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('keep an AMI connection, for the Asterisk health check and the blacklist sync'),
+        host: z.string().min(1).default('127.0.0.1').describe("Asterisk's manager interface host"),
+        port: port.default(5038).describe('its port'),
+        username: z.string().min(1).default('callscreen').describe('AMI user from manager.conf'),
+        password: z.string().default('').describe('AMI password (keep it in the environment, not in the file)'),
+        actionTimeoutMs: ms(100, 60_000).default(5000).describe('every AMI action gives up after this'),
         blacklistSync: z
           .object({
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(false).describe('run the sync (needs ami.enabled)'),
             family: z
               .string()
               .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
-              .default('blacklist'),
-            /** never write more entries than this (AstDB is not built for millions) */
-            maxEntries: z.number().int().min(1).max(1_000_000).default(10_000),
-            /** reputation entries scoring at least this are copied (deny rules always are) */
-            minReputationScore: z.number().min(0).max(1).default(0.9),
-            intervalSeconds: z.number().int().min(10).max(86_400).default(300),
+              .default('blacklist')
+              .describe("AstDB family written; blacklist is the one FreePBX's Blacklist module reads"),
+            maxEntries: z
+              .number()
+              .int()
+              .min(1)
+              .max(1_000_000)
+              .default(10_000)
+              .describe(
+                'never write more entries than this (AstDB is not built for millions; each number takes two: ' +
+                  'E.164 and national)',
+              ),
+            minReputationScore: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(0.9)
+              .describe(
+                'reputation entries scoring at least this (faded like the signal) are copied; deny rules always are',
+              ),
+            intervalSeconds: z
+              .number()
+              .int()
+              .min(10)
+              .max(86_400)
+              .default(300)
+              .describe('a sync runs this often, besides at start, after a rules reload and after an Asterisk reload'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .describe(
+            "copy deny rules (exact numbers) and high-confidence reputation numbers into Asterisk's AstDB family " +
+              "that FreePBX's Blacklist module reads, so blocking survives while the daemon is down",
+          ),
       })
       .strict()
-      .prefault({}),
-    /** exactly one of url, sentinel, cluster (url redis://127.0.0.1:6379 when none is given) */
+      .prefault({})
+      .describe("Asterisk's manager interface (AMI), for the Asterisk health check and the blacklist sync"),
     redis: z
       .object({
-        /** one Redis: redis://[user:password@]host:port[/db] (rediss:// for TLS) */
         url: z
           .string()
           .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-          .optional(),
-        /** a master watched by Redis Sentinel: the client asks the sentinels where it is and follows failovers */
+          .optional()
+          .describe(
+            'one Redis: redis://[user:password@]host:port[/db] (rediss:// for TLS); redis://127.0.0.1:6379 when no form is given',
+          ),
         sentinel: z
           .object({
-            /** the master's name in the sentinels' configuration (`sentinel monitor <name> ...`) */
-            name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ and - only'),
-            /** some of the sentinels (they tell the client about the others) */
-            nodes: z.array(redisHostPort).min(1, 'name at least one sentinel (three or more in production)'),
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ and - only')
+              .describe("the master's name in the sentinels' configuration (sentinel monitor <name> ...)"),
+            nodes: z
+              .array(redisHostPort)
+              .min(1, 'name at least one sentinel (three or more in production)')
+              .describe('some of the sentinels as host:port (they tell the client about the others)'),
             ...redisAuth,
-            /** the sentinels' own credentials (`requirepass` / ACL user in sentinel.conf), if they have any */
-            sentinelUsername: z.string().min(1).optional(),
-            sentinelPassword: z.string().min(1).optional(),
-            sentinelPasswordEnv: envVarName.optional(),
-            db: z.number().int().min(0).max(15).default(0),
-            /** TLS to the sentinels and the data nodes (system CAs) */
-            tls: z.boolean().default(false),
+            sentinelUsername: z
+              .string()
+              .min(1)
+              .optional()
+              .describe("the sentinels' own ACL user (sentinel.conf), if they have one"),
+            sentinelPassword: z
+              .string()
+              .min(1)
+              .optional()
+              .describe("the sentinels' own password (requirepass in sentinel.conf), if they have one"),
+            sentinelPasswordEnv: envVarName
+              .optional()
+              .describe("name of the environment variable holding the sentinels' password"),
+            db: z.number().int().min(0).max(15).default(0).describe('database number'),
+            tls: z.boolean().default(false).describe('TLS to the sentinels and the data nodes (system CAs)'),
           })
           .strict()
           .superRefine(oneSecretSource)
@@ -468,8 +606,10 @@ export const configSchema = z
             message: 'give sentinelPassword or sentinelPasswordEnv, not both',
             path: ['sentinelPasswordEnv'],
           })
-          .optional(),
-        /** a Redis Cluster: the client learns the slots from any of these nodes */
+          .optional()
+          .describe(
+            'a master watched by Redis Sentinel: the client asks the sentinels where it is and follows failovers',
+          ),
         cluster: z
           .object({
             nodes: z
@@ -481,17 +621,19 @@ export const configSchema = z
                     'host:port or redis://host:port',
                   ),
               )
-              .min(1, 'name at least one cluster node'),
+              .min(1, 'name at least one cluster node')
+              .describe('any few nodes (host:port or redis://host:port); the client learns the rest'),
             ...redisAuth,
-            /** TLS to every node (system CAs) */
-            tls: z.boolean().default(false),
+            tls: z.boolean().default(false).describe('TLS to every node (system CAs)'),
           })
           .strict()
           .superRefine(oneSecretSource)
-          .optional(),
-        keyPrefix: z.string().default('callscreen:'),
-        /** a lookup slower than this counts as Redis unavailable for that call */
-        commandTimeoutMs: ms(5, 10_000).default(150),
+          .optional()
+          .describe('a Redis Cluster: the client learns the slots from any of these nodes'),
+        keyPrefix: z.string().default('callscreen:').describe('prefix of every key callscreen uses'),
+        commandTimeoutMs: ms(5, 10_000)
+          .default(150)
+          .describe('a lookup slower than this counts as Redis unavailable for that call'),
       })
       .strict()
       .superRefine((r, ctx) => {
@@ -508,109 +650,166 @@ export const configSchema = z
           ? { ...r, url: 'redis://127.0.0.1:6379' }
           : r,
       )
-      .prefault({}),
+      .prefault({})
+      .describe(
+        'the Redis shared by every daemon: exactly one of url, sentinel, cluster (url redis://127.0.0.1:6379 ' +
+          'when none is given)',
+      ),
     numbers: z
       .object({
-        /** ISO 3166 region for numbers written without a country code, e.g. DE, CH, US, GB */
         defaultRegion: z
           .string()
           .refine((r): r is CountryCode => isSupportedCountry(r), {
             message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
           })
-          .default('US'),
+          .default('US')
+          .describe('ISO 3166 region for numbers written without a country code, e.g. DE, CH, US, GB'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('how numbers written without a country code are read'),
     rules: z
       .object({
-        /** allow/deny list, relative to this config file */
-        file: z.string().min(1).default('rules.yaml'),
-        /** allow list written by agents' feedback (promotion), relative to this config file; allow entries only */
-        managedFile: z.string().min(1).default('rules.managed.yaml'),
+        file: z.string().min(1).default('rules.yaml').describe('allow/deny list, relative to this config file'),
+        managedFile: z
+          .string()
+          .min(1)
+          .default('rules.managed.yaml')
+          .describe(
+            "allow list written by agents' feedback (promotion), relative to this config file; allow entries only",
+          ),
       })
       .strict()
-      .prefault({}),
-    screening: screeningSchema,
-    /** named lists of DIDs that policies refer to: `hotline: ["+1 212 555 0100"]` */
+      .prefault({})
+      .describe('the rule files (their contents reload by themselves when edited)'),
+    screening: screeningSchema.describe('how a call is scored and decided'),
     didGroups: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'), z.array(z.string().min(1)).min(1))
-      .default({}),
-    /** adjustments per DID (group) and time window; every matching policy applies, in file order */
-    policies: z.array(policySchema).default([]),
+      .default({})
+      .describe('named lists of DIDs that policies refer to: hotline: ["+1 212 555 0100"]'),
+    policies: z
+      .array(policySchema)
+      .default([])
+      .describe('adjustments per DID (group) and time window; every matching policy applies, in file order'),
     routing: z
       .object({
-        agents: dialplanTarget.prefault({ context: 'callscreen-agents' }),
-        voicemail: dialplanTarget.prefault({ context: 'callscreen-voicemail' }),
-        reject: rejectSchema.prefault({}),
+        agents: dialplanTarget.prefault({ context: 'callscreen-agents' }).describe('dialplan target for allowed calls'),
+        voicemail: dialplanTarget
+          .prefault({ context: 'callscreen-voicemail' })
+          .describe('dialplan target for screened calls'),
+        reject: rejectSchema
+          .prefault({})
+          .describe('reject: hang up with a cause, or play the special information tone and a message, then hang up'),
       })
       .strict()
-      .prefault({}),
-    /** the CAPTCHA IVR a challenged caller goes through */
-    captcha: captchaSchema.prefault({}),
-    /** what the call carries on into the dialplan (agents' phones, CDRs) */
+      .prefault({})
+      .describe('where the daemon sends a call once decided'),
+    captcha: captchaSchema.prefault({}).describe('the CAPTCHA IVR a challenged caller goes through'),
     tags: z
       .object({
-        /** prefixed to the caller name of a call that scored at or above the challenge threshold and still reaches the agents, e.g. "SPAM? " */
-        callerNamePrefix: z.string().max(20).default(''),
-        /** write "callscreen:<verdict>:<score>:<top reason>" into CDR(userfield), shown in FreePBX reports */
-        cdrUserfield: z.boolean().default(true),
+        callerNamePrefix: z
+          .string()
+          .max(20)
+          .default('')
+          .describe(
+            'prefixed to the caller name of a call that scored at or above the challenge threshold and still ' +
+              'reaches the agents, e.g. "SPAM? "',
+          ),
+        cdrUserfield: z
+          .boolean()
+          .default(true)
+          .describe('write "callscreen:<verdict>:<score>:<top reason>" into CDR(userfield), shown in FreePBX reports'),
       })
       .strict()
-      .prefault({}),
-    /** the daemon's HTTP server (review console, feedback, /metrics); every route but /healthz and /readyz needs credentials */
+      .prefault({})
+      .describe("what the call carries on into the dialplan (agents' phones, CDRs)"),
     http: z
       .object({
-        enabled: z.boolean().default(false),
-        host: z.string().min(1).default('127.0.0.1'),
-        port: port.default(8089),
+        enabled: z.boolean().default(false).describe('serve the HTTP endpoint'),
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('address to listen on; keep 127.0.0.1 and let a reverse proxy terminate TLS'),
+        port: port.default(8089).describe('port to listen on'),
         auth: z
           .object({
-            /** name of an environment variable holding a bearer token (several: separated by commas) */
             tokenEnv: z
               .string()
               .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-              .optional(),
-            /** bearer tokens written here (prefer tokenEnv: secrets belong in the environment) */
-            tokens: z.array(z.string().min(16, 'a token needs at least 16 characters')).default([]),
-            /** HTTP Basic: the user, and the environment variable holding the password */
+              .optional()
+              .describe('name of an environment variable holding a bearer token (several: separated by commas)'),
+            tokens: z
+              .array(z.string().min(16, 'a token needs at least 16 characters'))
+              .default([])
+              .describe('bearer tokens written here (prefer tokenEnv: secrets belong in the environment)'),
             basic: z
               .object({
-                user: z.string().min(1),
-                passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+                user: z.string().min(1).describe('the user name'),
+                passwordEnv: z
+                  .string()
+                  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+                  .describe('name of the environment variable holding the password'),
               })
               .strict()
-              .optional(),
+              .optional()
+              .describe('HTTP Basic (for the review console in a browser)'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .describe('credentials: every route but /healthz and /readyz needs them'),
       })
       .strict()
-      .prefault({}),
-    /** agents' verdicts: promotion to the managed allow list (rules.managedFile) */
+      .prefault({})
+      .describe("the daemon's HTTP server: review console, feedback API, /metrics, /healthz, /readyz"),
     feedback: z
       .object({
-        /** a number with at least this many "ok" reports, the last one "ok", is put on the managed allow list */
-        promoteAfter: z.number().int().min(1).max(1000).default(3),
+        promoteAfter: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(3)
+          .describe(
+            'a number with at least this many "ok" reports, the last one "ok", is put on the managed allow list',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("agents' verdicts: promotion to the managed allow list (rules.managedFile)"),
     callLog: z
       .object({
-        /** Redis stream (after keyPrefix) holding one entry per screened call */
-        stream: z.string().min(1).default('calls'),
-        /** approximate cap on entries kept (XADD MAXLEN ~) */
-        maxLength: z.number().int().min(100).default(100_000),
-        /** data protection: no entry older than this many days is kept (trimmed every minute by the daemon) */
-        maxAgeDays: z.number().min(1).max(3650).default(30),
+        stream: z
+          .string()
+          .min(1)
+          .default('calls')
+          .describe('Redis stream (after keyPrefix) holding one entry per screened call'),
+        maxLength: z
+          .number()
+          .int()
+          .min(100)
+          .default(100_000)
+          .describe('approximate cap on entries kept (XADD MAXLEN ~)'),
+        maxAgeDays: z
+          .number()
+          .min(1)
+          .max(3650)
+          .default(30)
+          .describe('data protection: no entry older than this many days is kept (trimmed every minute by the daemon)'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('the screened-call log, a Redis stream read by `callscreen log` and the review console'),
     log: z
       .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('lowest level written'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe("the daemon's own log (pino: one JSON line per event on stdout)"),
   })
   .strict();
 
