@@ -1,0 +1,548 @@
+/**
+ * CallScreener: what happens to one call, from its StasisStart to its route and its one log record.
+ * ARI, the caller history and the call log are the fakes of test/support/fakes.ts; the evaluator, the
+ * CAPTCHA and the settings are real (the config and rules loaders on the texts below). The same flows
+ * on a real Asterisk: test/integration/daemon-routing.test.ts, captcha-*.test.ts, call-faults.test.ts.
+ */
+import { CallEvaluator } from '../../src/calls/call-evaluator';
+import { CallScreener, type CallScreenerDeps } from '../../src/calls/call-screener';
+import { loadConfigText, type LoadedConfig } from '../../src/config/load-config';
+import { compileRulesText } from '../../src/config/rules-file';
+import type { CallerHistory } from '../../src/domain/caller-history';
+import type { ScreenedCallRecord } from '../../src/ports/call-log';
+import type { AriChannel, ContinueTarget } from '../../src/ports/ari';
+import {
+  captureLogger,
+  FakeAri,
+  FakeCallerHistoryStore,
+  FakeCallLog,
+  fakeChannel,
+  type AriRequest,
+  type CapturedLogger,
+} from '../support/fakes';
+
+/** DIDs: each one's policy gives the verdict its name says to a deny-listed caller */
+const AGENTS_DID = '+12125550100';
+const SALES_DID = '+12125550200'; // voicemail to the policy's own target
+const REJECT_DID = '+12125550300'; // deny -> reject
+const STRICT_DID = '+12125550400'; // CAPTCHA failures are rejected
+
+const STRANGER = '+14155552671';
+const ROBOCALLER = '+12015550123';
+
+function configText(reject: 'hangup' | 'announcement'): string {
+  return `
+numbers:
+  defaultRegion: US
+screening:
+  timeZone: UTC
+  deadlineMs: 100
+policies:
+  - name: sales
+    dids: ["${SALES_DID}"]
+    voicemail: { context: sales-voicemail, extension: "200" }
+  - name: reject-line
+    dids: ["${REJECT_DID}"]
+    denyVerdict: reject
+  - name: strict-line
+    dids: ["${STRICT_DID}"]
+    captcha: { failVerdict: reject }
+routing:
+  agents: { context: callscreen-agents }
+  voicemail: { context: callscreen-voicemail }
+  reject:
+    treatment: ${reject}
+    hangupReason: busy
+    announcement: ["tone:info", "sound:ss-noservice"]
+captcha:
+  codeLength: 2
+  attempts: 1
+  failVerdict: voicemail
+tags:
+  callerNamePrefix: "SPAM? "
+`;
+}
+const configs: Record<'hangup' | 'announcement', LoadedConfig> = {
+  hangup: loadConfigText(configText('hangup'), 'callscreen.yaml', {}),
+  announcement: loadConfigText(configText('announcement'), 'callscreen.yaml', {}),
+};
+const rules = compileRulesText(`deny: ["${ROBOCALLER}"]`, 'rules.yaml', 'US');
+
+/** a listing that gives 35 of 70 reputation points: over the challenge threshold (30), under voicemail (60) */
+const HALF_LISTED: Partial<CallerHistory> = {
+  reputation: { entries: [{ score: 0.5, reports: 3, source: 'feed', lastSeenAt: Date.now() }] },
+};
+
+interface Bench {
+  ari: FakeAri;
+  history: FakeCallerHistoryStore;
+  callLog: FakeCallLog;
+  log: CapturedLogger;
+  screener: CallScreener;
+  screened: ScreenedCallRecord[];
+}
+
+interface BenchOptions {
+  /** routing.reject.treatment */
+  reject?: 'hangup' | 'announcement';
+  deps?: Partial<CallScreenerDeps>;
+  /** the evaluator throws this on every call (a bug in screening) */
+  evaluatorThrows?: Error;
+}
+
+function bench(options: BenchOptions = {}): Bench {
+  const loaded = configs[options.reject ?? 'hangup'];
+  const ari = new FakeAri();
+  const history = new FakeCallerHistoryStore();
+  const callLog = new FakeCallLog();
+  const log = captureLogger();
+  const screened: ScreenedCallRecord[] = [];
+  const evaluator = new CallEvaluator({
+    history,
+    model: () => {
+      if (options.evaluatorThrows) throw options.evaluatorThrows;
+      return loaded.screening;
+    },
+    rules: () => rules,
+    deadlineMs: () => loaded.config.screening.deadlineMs,
+  });
+  const screener = new CallScreener({
+    ari,
+    evaluator,
+    callLog,
+    logger: log.logger,
+    settings: () => ({ config: loaded.config, screening: loaded.screening }),
+    captchaHistory: history,
+    onScreened: (record) => screened.push(record),
+    ...options.deps,
+  });
+  ari.on('event', screener.onAriEvent);
+  return { ari, history, callLog, log, screener, screened };
+}
+
+let calls = 0;
+const newChannel = (caller: string, name = ''): AriChannel =>
+  fakeChannel(`call-${++calls}`, caller, { caller: { name, number: caller } });
+
+/** A new call from `caller` to `did`, entering the app as the dialplan sends it: Stasis(callscreen,inbound,<DID>). */
+function call(b: Bench, caller: string, did = AGENTS_DID, name = ''): AriChannel {
+  const channel = newChannel(caller, name);
+  b.ari.startCall(channel, ['inbound', did]);
+  return channel;
+}
+
+/** the media a play request plays, in order ([] for other requests) */
+const mediaOf = (request: AriRequest): string[] => (request.method === 'play' ? [request.args[1].media].flat() : []);
+
+/** The call's one record (waits for it). */
+async function recordOf(b: Bench, channel: AriChannel): Promise<ScreenedCallRecord> {
+  await until(() => b.callLog.appends > 0 && b.screener.callsInFlight === 0);
+  const records = b.callLog.records.filter((r) => r.callId === channel.id);
+  expect(records).toHaveLength(1);
+  return records[0] as ScreenedCallRecord;
+}
+
+async function until(done: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** where the dialplan continues a call (priority 1 of the extension, the schema's default) */
+const target = (context: string, extension: string): ContinueTarget => ({ context, extension, priority: 1 });
+const continued = (b: Bench, channel: AriChannel): ContinueTarget[] =>
+  b.ari.requestsOf('continueInDialplan').flatMap((r) => (r.args[0] === channel.id ? [r.args[1]] : []));
+const tagsOf = (b: Bench, channel: AriChannel): Record<string, string> =>
+  Object.fromEntries(
+    b.ari.requestsOf('setChannelVar').flatMap((r) => (r.args[0] === channel.id ? [[r.args[1], r.args[2]]] : [])),
+  );
+const methods = (b: Bench): string[] => b.ari.requests.map((r) => r.method);
+
+/** The caller types the code the CAPTCHA says (or a wrong one), once it was said. */
+function typeCode(b: Bench, channel: AriChannel, right = true): void {
+  b.ari.onRequest = (request: AriRequest) => {
+    if (request.method !== 'play' || request.args[0] !== channel.id) return;
+    const said = mediaOf(request).find((m) => m.startsWith('digits:'));
+    if (!said) return;
+    const code = said.slice('digits:'.length);
+    const typed = right ? code : [...code].map((d) => String((Number(d) + 1) % 10)).join('');
+    setImmediate(() => b.ari.press(channel, typed));
+  };
+}
+
+describe('CallScreener: routes', () => {
+  test('an allowed call is tagged and continued to routing.agents at its DID', async () => {
+    const b = bench();
+    const channel = call(b, STRANGER, AGENTS_DID, 'Jane Roe');
+    const record = await recordOf(b, channel);
+    expect(continued(b, channel)).toEqual([target('callscreen-agents', AGENTS_DID)]);
+    expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'allow', CALLSCREEN_SCORE: '0' });
+    expect(tagsOf(b, channel)['CALLERID(name)']).toBeUndefined(); // not suspect: the name stays
+    // the tags are set before the call moves on
+    expect(methods(b).indexOf('continueInDialplan')).toBeGreaterThan(methods(b).lastIndexOf('setChannelVar'));
+    expect(record).toMatchObject({
+      callId: channel.id,
+      channel: channel.name,
+      callerName: 'Jane Roe',
+      routedTo: 'agents',
+      decision: { verdict: 'allow' },
+    });
+    expect(record.routeMs).toEqual(expect.any(Number));
+    expect(record.historyMs).toEqual(expect.any(Number)); // one lookup
+    expect(record.routeError).toBeUndefined();
+  });
+
+  test('a voicemail verdict goes to routing.voicemail', async () => {
+    const b = bench();
+    const channel = call(b, ROBOCALLER, AGENTS_DID);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'voicemail', decision: { verdict: 'voicemail' } });
+    expect(continued(b, channel)).toEqual([target('callscreen-voicemail', AGENTS_DID)]);
+    expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'voicemail', CALLSCREEN_REASONS: 'rule.deny' });
+  });
+
+  test('a voicemail verdict on a DID whose policy names a voicemail target goes there', async () => {
+    const b = bench();
+    const channel = call(b, ROBOCALLER, SALES_DID);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'voicemail', decision: { policies: ['sales'] } });
+    expect(continued(b, channel)).toEqual([target('sales-voicemail', '200')]);
+  });
+
+  test('reject (treatment hangup): tagged, then hung up with the configured reason; nothing played', async () => {
+    const b = bench();
+    const channel = call(b, ROBOCALLER, REJECT_DID);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'hangup', decision: { verdict: 'reject' } });
+    expect(b.ari.requestsOf('hangup').map((r) => r.args)).toEqual([[channel.id, 'busy']]);
+    expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'reject' });
+    expect(methods(b)).not.toContain('answer');
+    expect(methods(b)).not.toContain('play');
+    expect(continued(b, channel)).toEqual([]);
+  });
+
+  test('reject (treatment announcement): answered, the announcement played in order, then hung up', async () => {
+    const b = bench({ reject: 'announcement' });
+    const channel = call(b, ROBOCALLER, REJECT_DID);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'announcement' });
+    const played = b.ari.requestsOf('play').map(mediaOf);
+    expect(played).toEqual([['tone:info'], ['sound:ss-noservice']]);
+    const order = methods(b).filter((m) => m === 'answer' || m === 'play' || m === 'hangup');
+    expect(order).toEqual(['answer', 'play', 'play', 'hangup']);
+    expect(b.ari.requestsOf('hangup')[0]?.args).toEqual([channel.id, 'busy']);
+  });
+
+  test('a caller who hangs up during the announcement is not hung up again', async () => {
+    const b = bench({ reject: 'announcement' });
+    b.ari.endlessMedia = ['sound:ss-noservice'];
+    const channel = newChannel(ROBOCALLER);
+    b.ari.onRequest = (r) => {
+      if (mediaOf(r)[0] === 'sound:ss-noservice') b.ari.hangUp(channel);
+    };
+    b.ari.startCall(channel, ['inbound', REJECT_DID]);
+    const record = await recordOf(b, channel);
+    expect(record.routedTo).toBe('none');
+    expect(record.routeError).toMatch(/caller hung up during the announcement/);
+    expect(methods(b)).not.toContain('hangup');
+  });
+
+  test('events of another Stasis app are not ours', async () => {
+    const b = bench();
+    b.ari.emit({
+      type: 'StasisStart',
+      application: 'another-app',
+      args: ['inbound', AGENTS_DID],
+      channel: fakeChannel('elsewhere', STRANGER),
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(b.ari.requests).toEqual([]);
+    expect(b.screener.callsInFlight).toBe(0);
+  });
+});
+
+describe('CallScreener: the CAPTCHA', () => {
+  test('a challenged caller who types the code goes to the agents, and the pass is remembered', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    const channel = call(b, STRANGER, AGENTS_DID, 'Jane Roe');
+    typeCode(b, channel);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({
+      decision: { verdict: 'challenge' },
+      routedTo: 'agents',
+      captcha: { outcome: 'passed', attempts: 1 },
+    });
+    expect(continued(b, channel)).toEqual([target('callscreen-agents', AGENTS_DID)]);
+    expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'challenge', CALLSCREEN_CAPTCHA: 'passed' });
+    expect(tagsOf(b, channel)['CALLERID(name)']).toBeUndefined(); // a person: no spam prefix
+    expect(b.history.captchaOutcomes).toEqual([{ e164: STRANGER, outcome: 'passed', at: expect.any(Number) }]);
+  });
+
+  test('a wrong code: captcha.failVerdict (voicemail), and the failure is remembered', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    const channel = call(b, STRANGER, AGENTS_DID);
+    typeCode(b, channel, false);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'voicemail', captcha: { outcome: 'failed', failure: 'wrong' } });
+    expect(continued(b, channel)).toEqual([target('callscreen-voicemail', AGENTS_DID)]);
+    expect(b.history.captchaOutcomes.map((o) => o.outcome)).toEqual(['failed']);
+  });
+
+  test('a wrong code on a DID whose policy says failVerdict reject: the reject treatment', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    const channel = call(b, STRANGER, STRICT_DID);
+    typeCode(b, channel, false);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'hangup', captcha: { outcome: 'failed' } });
+    expect(b.ari.requestsOf('hangup').map((r) => r.args)).toEqual([[channel.id, 'busy']]);
+    expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'challenge', CALLSCREEN_CAPTCHA: 'failed' });
+  });
+
+  test('a caller who hangs up during the CAPTCHA is not routed', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    const channel = call(b, STRANGER);
+    b.ari.onRequest = (r) => {
+      if (r.method === 'play') setImmediate(() => b.ari.hangUp(channel));
+    };
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'none', captcha: { outcome: 'hangup' } });
+    expect(record.routeError).toMatch(/hung up during the CAPTCHA/);
+    expect(continued(b, channel)).toEqual([]);
+    expect(b.history.captchaOutcomes).toEqual([]);
+  });
+
+  test('the ARI connection lost during the CAPTCHA: the caller goes to the agents (abandoned)', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    b.ari.endlessMedia = ['sound:vm-press'];
+    const channel = call(b, STRANGER);
+    b.ari.onRequest = (r) => {
+      if (mediaOf(r)[0] === 'sound:vm-press') setImmediate(() => b.screener.onAriConnectionLost('websocket closed'));
+    };
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'abandoned' } });
+    expect(tagsOf(b, channel)['CALLERID(name)']).toBe(`SPAM? ${STRANGER}`); // suspect, not proven a person
+  });
+});
+
+describe('CallScreener: failures', () => {
+  test('a route failing with 500 is retried, and succeeds on the next try', async () => {
+    const b = bench();
+    b.ari.fail('continueInDialplan', 500);
+    const channel = call(b, STRANGER);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents' });
+    expect(continued(b, channel)).toHaveLength(2);
+    expect(b.log.at('warn', channel.id).map((l) => l.msg)).toEqual(['routing the call failed; retrying']);
+  });
+
+  test('a route that keeps failing with 500 is left to the dialplan fallback, with routeError in the record', async () => {
+    const b = bench();
+    b.ari.fail('continueInDialplan', 500, { times: Infinity });
+    const channel = call(b, STRANGER);
+    const record = await recordOf(b, channel);
+    expect(continued(b, channel)).toHaveLength(3);
+    expect(record).toMatchObject({ routedTo: 'none', routeError: expect.stringContaining('500') });
+    expect(record.routeMs).toBeUndefined();
+    expect(b.log.at('error', channel.id).map((l) => l.msg)).toEqual([
+      'routing the call failed; the dialplan fallback sends the call to the agents when the app lets go of it',
+    ]);
+  });
+
+  test('a 404 on the route means the caller hung up: no retry', async () => {
+    const b = bench();
+    b.ari.fail('continueInDialplan', 404);
+    const channel = call(b, STRANGER);
+    const record = await recordOf(b, channel);
+    expect(continued(b, channel)).toHaveLength(1);
+    expect(record).toMatchObject({
+      routedTo: 'none',
+      routeError: expect.stringMatching(/^caller hung up before routing/),
+    });
+  });
+
+  test('a 404 while tagging means the caller hung up: the call is not continued', async () => {
+    const b = bench();
+    b.ari.fail('setChannelVar', 404);
+    const channel = call(b, STRANGER);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'none', routeError: 'caller hung up before routing' });
+    expect(continued(b, channel)).toEqual([]);
+  });
+
+  test('a tag that cannot be set (500) is logged and the call goes on without it', async () => {
+    const b = bench();
+    b.ari.fail('setChannelVar', 500);
+    const channel = call(b, STRANGER);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents' });
+    expect(b.log.at('warn', channel.id).map((l) => l.msg)).toEqual([
+      'channel variable not set; the call goes on without it',
+    ]);
+  });
+
+  test('a Redis that fails makes the decision degraded, not the call lost', async () => {
+    const b = bench();
+    b.history.fails(new Error('connect ECONNREFUSED'));
+    const channel = call(b, STRANGER);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'agents', decision: { degraded: true } });
+    expect(b.log.at('info', channel.id).find((l) => l.msg === 'call screened (degraded)')).toBeDefined();
+  });
+
+  test('an evaluator that throws sends the call to the agents (fail open) and logs an error', async () => {
+    const b = bench({ evaluatorThrows: new Error('a bug in screening') });
+    const channel = call(b, STRANGER);
+    await until(() => b.screener.callsInFlight === 0);
+    expect(continued(b, channel)).toEqual([target('callscreen-agents', AGENTS_DID)]);
+    const errors = b.log.at('error', channel.id);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      msg: 'screening failed; sending the call to the agents',
+      err: 'a bug in screening',
+    });
+  });
+});
+
+describe('CallScreener: the record of a call', () => {
+  test('exactly one log line and one log record per call, with the decision and where it went', async () => {
+    const b = bench();
+    const first = call(b, STRANGER);
+    const second = call(b, ROBOCALLER);
+    await until(() => b.callLog.appends === 2 && b.screener.callsInFlight === 0);
+    await new Promise((r) => setTimeout(r, 20)); // nothing more comes
+    // the deny-listed caller needs no lookup: it may be done first
+    expect(b.callLog.records).toHaveLength(2);
+    expect(Object.fromEntries(b.callLog.records.map((r) => [r.callId, r.routedTo]))).toEqual({
+      [first.id]: 'agents',
+      [second.id]: 'voicemail',
+    });
+    for (const channel of [first, second]) {
+      const lines = b.log.lines.filter((l) => l.callId === channel.id && l.msg.startsWith('call screened'));
+      expect(lines).toHaveLength(1);
+      const record = b.callLog.records.find((r) => r.callId === channel.id);
+      expect(lines[0]).toMatchObject({ verdict: record?.decision.verdict, routedTo: record?.routedTo });
+    }
+    expect(b.screened).toEqual(b.callLog.records); // the metrics hear of each one
+  });
+
+  test('a call-log append that fails is logged, never thrown', async () => {
+    const b = bench();
+    b.callLog.failWith = new Error('READONLY You cannot write against a read only replica.');
+    const channel = call(b, STRANGER);
+    await until(() => b.log.at('warn', channel.id).length > 0);
+    expect(b.log.at('warn', channel.id)[0]).toMatchObject({
+      msg: 'screened-call log entry not written',
+      err: expect.stringContaining('READONLY'),
+    });
+    expect(continued(b, channel)).toHaveLength(1); // the call went on
+  });
+
+  test('an onScreened listener that throws is logged, not felt by the call', async () => {
+    const b = bench({
+      deps: {
+        onScreened: () => {
+          throw new Error('metrics broke');
+        },
+      },
+    });
+    const channel = call(b, STRANGER);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents' });
+    expect(b.log.at('warn', channel.id).map((l) => l.msg)).toEqual(['onScreened listener failed']);
+  });
+});
+
+describe('CallScreener: restarts and shutdown', () => {
+  test('recoverOrphans sends the calls found in the app without a handler to the agents, and only those', async () => {
+    const b = bench();
+    const old = new Date(Date.now() - 60_000).toISOString();
+    const inApp = (id: string, app: string, creationtime = old): AriChannel =>
+      fakeChannel(id, STRANGER, {
+        creationtime,
+        dialplan: {
+          context: 'from-trunk',
+          exten: AGENTS_DID,
+          priority: 2,
+          app_name: 'Stasis',
+          app_data: `${app},inbound`,
+        },
+      });
+    b.ari.channels = [
+      inApp('orphan', 'callscreen'),
+      inApp('just-arrived', 'callscreen', new Date().toISOString()),
+      inApp('other-app', 'voicemail-app'),
+      fakeChannel('in-the-dialplan', STRANGER, { creationtime: old }),
+    ];
+    expect(await b.screener.recoverOrphans()).toBe(1);
+    expect(b.ari.requestsOf('continueInDialplan').map((r) => r.args)).toEqual([
+      ['orphan', target('callscreen-agents', AGENTS_DID)],
+    ]);
+    expect(b.log.at('warn', 'orphan')).toHaveLength(1);
+  });
+
+  test('drain() waits for the calls in flight', async () => {
+    const b = bench();
+    b.history.answersAfter(40);
+    const channel = call(b, STRANGER);
+    expect(b.screener.callsInFlight).toBe(1);
+    await b.screener.drain(2000);
+    expect(b.screener.callsInFlight).toBe(0);
+    expect(b.callLog.records.map((r) => [r.callId, r.routedTo])).toEqual([[channel.id, 'agents']]);
+  });
+
+  test('drain() gives up after its timeout on a call that does not finish', async () => {
+    const b = bench();
+    b.ari.fail('continueInDialplan', 'hang');
+    call(b, STRANGER);
+    await until(() => b.ari.requestsOf('continueInDialplan').length === 1);
+    await b.screener.drain(30);
+    expect(b.screener.callsInFlight).toBe(1);
+  });
+
+  test('drain() sends callers in the CAPTCHA on to the agents (abandoned)', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    b.ari.endlessMedia = ['sound:vm-press'];
+    const channel = call(b, STRANGER);
+    await until(() => b.ari.requestsOf('play').length === 2); // the greeting, then the code
+    await b.screener.drain(2000);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'abandoned' } });
+  });
+
+  test('while draining, a new call is decided without Redis, and a challenged one skips the CAPTCHA', async () => {
+    const b = bench();
+    await b.screener.drain(10);
+    const channel = call(b, '');
+    const record = await recordOf(b, channel);
+    expect(b.history.queries).toEqual([]);
+    expect(record).toMatchObject({ decision: { verdict: 'challenge' }, routedTo: 'agents' });
+    expect(record.captcha).toBeUndefined();
+    expect(methods(b)).not.toContain('play');
+    const stranger = call(b, STRANGER);
+    const degraded = await recordOf(b, stranger);
+    expect(degraded.decision.degraded).toBe(true);
+    expect(b.history.queries).toEqual([]);
+  });
+
+  test('stopTakingCalls: calls entering meanwhile are only remembered, and releaseCallsLeftBehind sends them to the agents', async () => {
+    const b = bench();
+    b.screener.stopTakingCalls();
+    const first = call(b, STRANGER, AGENTS_DID);
+    const second = call(b, ROBOCALLER, SALES_DID);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(b.ari.requests).toEqual([]); // the closing adapter is not used
+    expect(b.callLog.appends).toBe(0);
+
+    const rest = new FakeAri({ name: 'rest' });
+    rest.fail('continueInDialplan', 404, { channelId: second.id }); // that caller hung up meanwhile: fine
+    expect(await b.screener.releaseCallsLeftBehind(rest)).toBe(2);
+    expect(rest.requestsOf('continueInDialplan').map((r) => r.args)).toEqual([
+      [first.id, target('callscreen-agents', AGENTS_DID)],
+      [second.id, target('callscreen-agents', SALES_DID)],
+    ]);
+    expect(b.log.at('error')).toEqual([]);
+    expect(await b.screener.releaseCallsLeftBehind(rest)).toBe(0); // each once
+  });
+});
