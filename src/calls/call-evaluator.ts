@@ -22,6 +22,7 @@ import {
   type NormalisedCall,
 } from '../domain/screen-call';
 import { didKey, resolveSettings, type ScreeningModel, type ScreeningSettings } from '../domain/screening-policy';
+import { errorText } from '../errors/error-text';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../ports/caller-history-store';
 
 export interface CallEvaluatorDeps {
@@ -154,11 +155,3 @@ export function historyQuery(
 }
 
 const unique = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);
-
-export function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${e.message}` : e.message;
-  }
-  return String(e);
-}

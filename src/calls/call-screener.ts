@@ -18,7 +18,7 @@
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { errorText, type CallEvaluator } from './call-evaluator';
+import type { CallEvaluator } from './call-evaluator';
 import { CaptchaIvr, PROMPT_MAX_MS, type CaptchaResult } from './captcha/captcha-ivr';
 import { captchaSettingsFor } from './captcha/captcha-settings';
 import { callTags, type ChannelVariable } from './call-tags';
@@ -30,6 +30,7 @@ import { describePhoneNumber } from '../domain/phone-number';
 import { resolveSettings, type ScreeningModel, type ScreeningSettings } from '../domain/screening-policy';
 import type { CallscreenConfig } from '../config/schema';
 import type { DialplanTarget } from '../domain/screening-settings';
+import { errorText } from '../errors/error-text';
 import type { Logger } from '../ports/logger';
 import type { AriChannel, AriEvent, AriPlayback, AriPort } from '../ports/ari';
 import type { CallerHistoryStore } from '../ports/caller-history-store';

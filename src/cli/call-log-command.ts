@@ -11,8 +11,8 @@ import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import { connectOrThrow, createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
-import { errorText } from '../calls/call-evaluator';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
+import { errorText } from '../errors/error-text';
 import type { LoggedCall } from '../ports/call-log';
 import { idRange, matchesFilter, parseLogQuery, type LogOptions, type LogQuery } from '../call-log/call-log-query';
 import {

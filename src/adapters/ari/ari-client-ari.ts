@@ -61,12 +61,13 @@ import type {
 import { AriRequestError } from '../../errors/ari-request-error';
 import { AriTimeoutError } from '../../errors/ari-timeout-error';
 import { AriUnavailableError } from '../../errors/ari-unavailable-error';
+import { errorText } from '../../errors/error-text';
 import { AriEmitter, isErrorLike } from './ari-emitter';
 import { resolveAriOptions, type ResolvedAriOptions } from './ari-options';
 import { bodyMessage, continueQuery, type HttpMethod, originateQuery, playMedia, plainJson, segment } from './ari-rest';
 import { type DocumentedError, recoverStatus } from './ari-client-status';
 import { parseEventFrame } from './event-frame';
-import { errorText, type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
+import { type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
 
 const CLOSE_GRACE_MS = 1000;
 

@@ -1,7 +1,7 @@
 import type { AriConnectionState, AriStateChange } from '../../ports/ari';
 import { AriUnavailableError } from '../../errors/ari-unavailable-error';
+import { errorText } from '../../errors/error-text';
 import { backoffDelay } from './backoff';
-import { isErrorLike } from './ari-emitter';
 
 /**
  * One live event websocket, as the supervisor sees it. Each adapter opens links its own way
@@ -241,13 +241,4 @@ export class LinkSupervisor {
     this.settleStart = undefined;
     settle?.reject(error);
   }
-}
-
-export function errorText(e: unknown): string {
-  if (isErrorLike(e)) {
-    const code = (e as { code?: unknown }).code;
-    const cause = isErrorLike(e.cause) ? `: ${e.cause.message}` : '';
-    return `${e.message}${typeof code === 'string' && !e.message.includes(code) ? ` (${code})` : ''}${cause}`;
-  }
-  return String(e);
 }

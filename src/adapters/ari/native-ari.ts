@@ -27,6 +27,7 @@ import type {
 import { AriRequestError } from '../../errors/ari-request-error';
 import { AriTimeoutError } from '../../errors/ari-timeout-error';
 import { AriUnavailableError } from '../../errors/ari-unavailable-error';
+import { errorText } from '../../errors/error-text';
 import { AriEmitter, isErrorLike } from './ari-emitter';
 import { basicAuth, resolveAriOptions, type ResolvedAriOptions } from './ari-options';
 import {
@@ -40,7 +41,7 @@ import {
   segment,
 } from './ari-rest';
 import { parseEventFrame } from './event-frame';
-import { errorText, type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
+import { type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
 
 /** How long close() waits for Asterisk to answer the websocket close frame before cutting the socket. */
 const CLOSE_GRACE_MS = 1000;
