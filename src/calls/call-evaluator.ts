@@ -3,11 +3,16 @@
  * `callscreen check`. It resolves the policies for the DID and time, asks Redis for the caller's history
  * in one round trip bounded by the decision deadline, and hands everything to the pure core.
  *
+ * It decides with the settings snapshot it is handed (read once when the call arrived) and returns the
+ * decision with what it was decided with - the normalised call, the resolved settings, the snapshot -
+ * so the route uses exactly those: a reload during the call applies to the next one.
+ *
  * A rule match needs no history (allow beats everything, deny beats the score), so those calls cost no
  * round trip. A lookup that fails or is late leaves the history unavailable: the decision is taken on
  * local facts and marked degraded; it is never late.
  */
 import { performance } from 'node:perf_hooks';
+import type { CallscreenConfig } from '../config/schema';
 import type { HistoryLookup } from '../domain/caller-history';
 import type { Decision } from '../domain/decision';
 import { guessE164, type PhoneNumber } from '../domain/phone-number';
@@ -25,14 +30,18 @@ import { didKey, resolveSettings, type ScreeningModel, type ScreeningSettings } 
 import { errorText } from '../errors/error-text';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../ports/caller-history-store';
 
+/** The settings in force when a call arrives, read once: the call is decided and routed with these. */
+export interface SettingsSnapshot {
+  /** the configuration (screening.deadlineMs is the decision budget; captcha, tags, routing for the route) */
+  config: CallscreenConfig;
+  /** the screening defaults with the policies compiled */
+  screening: ScreeningModel;
+  /** the rules in force: the rules file's and the managed allow list's */
+  rules: RuleSet;
+}
+
 export interface CallEvaluatorDeps {
   history: CallerHistoryStore;
-  /** the screening settings and policies in force (may be swapped on reload) */
-  model: () => ScreeningModel;
-  /** the rules in force (swapped on reload) */
-  rules: () => RuleSet;
-  /** the decision budget in force, ms (screening.deadlineMs; may change on reload) */
-  deadlineMs: () => number;
 }
 
 export interface EvaluateOptions {
@@ -48,7 +57,12 @@ export interface EvaluateOptions {
 
 export interface Evaluation {
   decision: Decision;
+  /** the call with its numbers normalised (once) */
   call: NormalisedCall;
+  /** what the call was decided with: the screening defaults and the policies matching its DID and time */
+  settings: ScreeningSettings;
+  /** the settings in force it was decided with */
+  snapshot: SettingsSnapshot;
   /** how long the history lookup took, ms (absent when none was made) */
   historyMs?: number;
 }
@@ -56,10 +70,11 @@ export interface Evaluation {
 export class CallEvaluator {
   constructor(private readonly deps: CallEvaluatorDeps) {}
 
-  async evaluate(facts: CallFacts, options: EvaluateOptions): Promise<Evaluation> {
+  /** Decide one call with `snapshot`: the settings in force when it arrived. */
+  async evaluate(facts: CallFacts, snapshot: SettingsSnapshot, options: EvaluateOptions): Promise<Evaluation> {
     const startedAt = options.startedAt ?? performance.now();
-    const model = this.deps.model();
-    const rules = this.deps.rules();
+    const { screening: model, rules } = snapshot;
+    const deadline = { startedAt, deadlineMs: snapshot.config.screening.deadlineMs };
 
     // Start the Redis round trip before the expensive part of normalising the caller (libphonenumber,
     // ~25 us) so the two overlap; the guess is checked against the full normalisation below.
@@ -68,27 +83,22 @@ export class CallEvaluator {
     const settings = resolveSettings(model, did, facts.at);
     const early =
       guess !== undefined && !rules.match(guess, ruleContext(did, facts.at))
-        ? this.lookup(guess, did, facts.at, settings, options, startedAt)
+        ? this.lookup(guess, did, facts.at, settings, options, deadline)
         : undefined;
 
-    const call = normaliseCall(facts, model.defaultRegion);
-    if (call.caller.kind !== 'e164' || matchRule(call, rules))
-      return { decision: decideCall(call, { rules }, settings), call };
+    const call = normaliseCall(facts, model.defaultRegion, did);
+    const evaluated = (decision: Decision): Evaluation => ({ decision, call, settings, snapshot });
+    if (call.caller.kind !== 'e164' || matchRule(call, rules)) return evaluated(decideCall(call, { rules }, settings));
     if (options.skipHistory)
-      return {
-        decision: decideCall(
-          call,
-          { rules, history: { status: 'unavailable', reason: options.skipHistory } },
-          settings,
-        ),
-        call,
-      };
+      return evaluated(
+        decideCall(call, { rules, history: { status: 'unavailable', reason: options.skipHistory } }, settings),
+      );
 
     const { history, ms: historyMs } =
       early && guess === call.caller.e164
         ? await early
-        : await this.lookup(call.caller.e164, did, call.at, settings, options, startedAt);
-    return { decision: decideCall(call, { rules, history }, settings), call, historyMs };
+        : await this.lookup(call.caller.e164, did, call.at, settings, options, deadline);
+    return { ...evaluated(decideCall(call, { rules, history }, settings)), historyMs };
   }
 
   private async lookup(
@@ -97,15 +107,14 @@ export class CallEvaluator {
     at: Date,
     settings: ScreeningSettings,
     options: EvaluateOptions,
-    startedAt: number,
+    deadline: Deadline,
   ): Promise<{ history: HistoryLookup; ms: number }> {
     const started = performance.now();
-    const history = await this.fetchHistory(historyQuery(e164, did, at, settings, options), startedAt);
+    const history = await this.fetchHistory(historyQuery(e164, did, at, settings, options), deadline);
     return { history, ms: Math.round((performance.now() - started) * 100) / 100 };
   }
 
-  private async fetchHistory(query: CallerHistoryQuery, startedAt: number): Promise<HistoryLookup> {
-    const deadlineMs = this.deps.deadlineMs();
+  private async fetchHistory(query: CallerHistoryQuery, { startedAt, deadlineMs }: Deadline): Promise<HistoryLookup> {
     const budget = Math.max(0, deadlineMs - (performance.now() - startedAt));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<HistoryLookup>((resolve) => {
@@ -124,6 +133,12 @@ export class CallEvaluator {
       clearTimeout(timer);
     }
   }
+}
+
+/** The decision budget of one call: screening.deadlineMs from when the call arrived (performance.now()). */
+interface Deadline {
+  startedAt: number;
+  deadlineMs: number;
 }
 
 /** The windows and memory a set of (frozen, shared) settings asks Redis for, worked out once. */

@@ -6,20 +6,21 @@
  *   allow     -> tags, continue to the agents
  *   voicemail -> tags, continue to the voicemail target (the DID's policy `voicemail`, else routing.voicemail)
  *   reject    -> routing.reject: hang up with a cause, or answer, play the announcement and hang up
- *   challenge -> the CAPTCHA IVR (src/captcha/) inside the Stasis app: passed -> agents (the number is
+ *   challenge -> the CAPTCHA IVR (captcha/) inside the Stasis app: passed -> agents (the number is
  *                remembered as passed); failed -> captcha.failVerdict (voicemail or the reject treatment);
  *                the caller hangs up -> nothing more; watchdog (captcha.maxDurationMs), shutdown or an
  *                error -> agents
  *
- * Settings are read per call from the configuration in force (captcha, tags and policies reload
- * without a restart). Fail-open everywhere: a lookup that fails or is late makes the decision degraded,
- * not slow; a route that cannot be set leaves the call to the dialplan's fallback (agents); a call
- * found in the app with nobody handling it (left over from a daemon that died) is sent to the agents.
+ * Settings are read once per call, when it enters (the configuration, policies and rules in force: they
+ * reload without a restart); the call is decided and routed with that one snapshot. Fail-open
+ * everywhere: a lookup that fails or is late makes the decision degraded, not slow; a route that cannot
+ * be set leaves the call to the dialplan's fallback (agents); a call found in the app with nobody
+ * handling it (left over from a daemon that died) is sent to the agents.
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { CallEvaluator } from './call-evaluator';
-import { CaptchaIvr, PROMPT_MAX_MS, type CaptchaResult } from './captcha/captcha-ivr';
+import type { CallEvaluator, Evaluation, SettingsSnapshot } from './call-evaluator';
+import { CaptchaIvr, PROMPT_MAX_MS, type CaptchaResult, type CaptchaSettings } from './captcha/captcha-ivr';
 import { captchaSettingsFor } from './captcha/captcha-settings';
 import { callTags, type ChannelVariable } from './call-tags';
 import { CallEnded, ChannelSession } from './channel-session';
@@ -27,7 +28,7 @@ import { limitConcurrency, type ScreenerAri } from './limited-ari';
 import type { Decision } from '../domain/decision';
 import { explainDecision, topReasons } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
-import { resolveSettings, type ScreeningModel, type ScreeningSettings } from '../domain/screening-policy';
+import type { ScreeningSettings } from '../domain/screening-policy';
 import type { CallscreenConfig } from '../config/schema';
 import type { DialplanTarget } from '../domain/screening-settings';
 import { errorText } from '../errors/error-text';
@@ -36,18 +37,13 @@ import type { AriChannel, AriEvent, AriPlayback, AriPort } from '../ports/ari';
 import type { CallerHistoryStore } from '../ports/caller-history-store';
 import type { CallLog, ScreenedCallRecord } from '../ports/call-log';
 
-/** The configuration in force: read once per call (the ConfigReloader swaps it on a good edit). */
-export interface LiveSettings {
-  config: CallscreenConfig;
-  screening: ScreeningModel;
-}
-
 export interface CallScreenerDeps {
   ari: AriPort;
-  evaluator: CallEvaluator;
+  evaluator: Pick<CallEvaluator, 'evaluate'>;
   callLog: CallLog;
   logger: Logger;
-  settings: () => LiveSettings;
+  /** the settings in force (the reloaders swap them on a good edit): read once per call, when it enters */
+  settings: () => SettingsSnapshot;
   /** where the IVR's outcomes are remembered (a pass makes the number trusted for signals.captcha.trustDays) */
   captchaHistory: Pick<CallerHistoryStore, 'recordCaptchaOutcome'>;
   /**
@@ -277,19 +273,20 @@ export class CallScreener {
 
   private async screen(channel: AriChannel, args: string[], session: ChannelSession): Promise<void> {
     const started = performance.now();
-    const live = this.deps.settings();
+    const snapshot = this.deps.settings();
     const log = this.deps.logger.child({ callId: channel.id });
     const did = didOf(channel, args);
     const attestation = attestationOf(args);
     log.debug({ channel: channel.name, caller: channel.caller.number, did, attestation }, 'call entered screening');
 
-    const { decision, historyMs } = await this.deps.evaluator.evaluate(
+    const evaluation = await this.deps.evaluator.evaluate(
       {
         callerNumber: channel.caller.number,
         did,
         at: new Date(),
         ...(attestation !== undefined ? { attestation } : {}),
       },
+      snapshot,
       {
         callId: channel.id,
         record: true,
@@ -298,7 +295,8 @@ export class CallScreener {
       },
     );
     const decisionMs = round(performance.now() - started);
-    const call = new ScreenedCall(channel, did, decision, live, session, log, started);
+    const { decision, historyMs } = evaluation;
+    const call = new ScreenedCall(channel, did, evaluation, session, log, started);
 
     let routed: Routed;
     switch (decision.verdict) {
@@ -344,9 +342,7 @@ export class CallScreener {
   /** Tag the call and continue it in the dialplan at the target. */
   private async continueTo(call: ScreenedCall, target: Target, captcha?: CaptchaResult): Promise<Routed> {
     const dest =
-      target === 'agents'
-        ? call.live.config.routing.agents
-        : (call.policy().voicemail ?? call.live.config.routing.voicemail);
+      target === 'agents' ? call.config.routing.agents : (call.settings.voicemail ?? call.config.routing.voicemail);
     const routed = await this.route(call.channel.id, dest, call.did, call.tags(target, captcha?.outcome), call.log);
     return {
       ...(routed.ok
@@ -358,7 +354,7 @@ export class CallScreener {
 
   /** routing.reject: hang up with the configured cause, or answer, play the announcement and hang up. */
   private async reject(call: ScreenedCall, captcha?: CaptchaResult): Promise<Routed> {
-    const { treatment, hangupReason, announcement } = call.live.config.routing.reject;
+    const { treatment, hangupReason, announcement } = call.config.routing.reject;
     const { session, log } = call;
     const id = call.channel.id;
     const tagged = this.setTags(id, call.tags('reject', captcha?.outcome), log);
@@ -401,7 +397,7 @@ export class CallScreener {
     const settings = call.captchaSettings();
     const ivr = new CaptchaIvr({ session: call.session, settings, log, logCode: this.deps.logCaptchaCode === true });
     this.ivrs.set(call.channel.id, ivr);
-    const maxMs = call.live.config.captcha.maxDurationMs;
+    const maxMs = call.config.captcha.maxDurationMs;
     const watchdog = setTimeout(
       () => {
         log.warn(
@@ -534,38 +530,42 @@ export class CallScreener {
   }
 }
 
-/** One call being handled: what every step needs, and the per-call settings, worked out once when needed. */
+/**
+ * One call being handled: what every step needs, and what it was decided with - the snapshot of the
+ * settings read when it entered and the settings its DID and time resolved to - which routes it too.
+ */
 class ScreenedCall {
-  private settings: ScreeningSettings | undefined;
+  readonly decision: Decision;
+  /** the screening defaults with the policies matching the call */
+  readonly settings: ScreeningSettings;
+  /** the configuration in force when the call entered */
+  readonly config: CallscreenConfig;
 
   constructor(
     readonly channel: AriChannel,
+    /** the DID as the dialplan passed it (the extension a target without one continues at) */
     readonly did: string,
-    readonly decision: Decision,
-    readonly live: LiveSettings,
+    evaluation: Evaluation,
     readonly session: ChannelSession,
     readonly log: Logger,
     readonly started: number,
-  ) {}
-
-  /** The settings of the policies matching the call (cached per policy combination by resolveSettings). */
-  policy(): ScreeningSettings {
-    this.settings ??= resolveSettings(this.live.screening, this.decision.did, new Date(this.decision.at));
-    return this.settings;
+  ) {
+    this.decision = evaluation.decision;
+    this.settings = evaluation.settings;
+    this.config = evaluation.snapshot.config;
   }
 
-  captchaSettings() {
-    return captchaSettingsFor(this.live.config.captcha, this.policy().captcha);
+  captchaSettings(): CaptchaSettings {
+    return captchaSettingsFor(this.config.captcha, this.settings.captcha);
   }
 
   tags(target: Target | 'reject', captcha?: CaptchaResult['outcome']): ChannelVariable[] {
-    const { tags } = this.live.config;
+    const { tags } = this.config;
     return callTags({
       decision: this.decision,
       target,
       tags,
-      // only the caller-name prefix needs the threshold: skip resolving the policies when it is off
-      challengeThreshold: tags.callerNamePrefix === '' ? Infinity : this.policy().thresholds.challenge,
+      challengeThreshold: this.settings.thresholds.challenge,
       callerName: this.channel.caller.name,
       callerNumber: this.channel.caller.number,
       ...(captcha ? { captcha } : {}),

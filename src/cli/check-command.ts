@@ -79,9 +79,6 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
         config.redis.keyPrefix,
         new ReputationSourceTable(redis, config.redis.keyPrefix),
       ),
-      model: () => loaded.screening,
-      rules: () => rules,
-      deadlineMs: () => config.screening.deadlineMs,
     });
     const facts = {
       callerNumber: options.number,
@@ -89,13 +86,17 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       at,
       ...(options.attest !== undefined ? { attestation: options.attest } : {}),
     };
-    const evaluation = await evaluator.evaluate(facts, {
-      callId: `check-${process.pid}-${Date.now()}`,
-      record: false,
-      ...(reachable === true
-        ? {}
-        : { skipHistory: `Redis at ${describeRedis(config.redis)} is not reachable (${reachable})` }),
-    });
+    const evaluation = await evaluator.evaluate(
+      facts,
+      { config, screening: loaded.screening, rules },
+      {
+        callId: `check-${process.pid}-${Date.now()}`,
+        record: false,
+        ...(reachable === true
+          ? {}
+          : { skipHistory: `Redis at ${describeRedis(config.redis)} is not reachable (${reachable})` }),
+      },
+    );
     const url = describeRedis(config.redis);
     const redisStatus: CheckResult['redis'] =
       evaluation.historyMs !== undefined

@@ -114,12 +114,7 @@ export class CallscreenDaemon {
     }, 60_000);
     purgeTimer.unref();
     const history = new RedisCallerHistoryStore(redis, config.redis.keyPrefix, reputationSources);
-    const evaluator = new CallEvaluator({
-      history,
-      model: () => configReloader.current().screening,
-      rules: () => rules.current(),
-      deadlineMs: () => configReloader.current().config.screening.deadlineMs,
-    });
+    const evaluator = new CallEvaluator({ history });
     const callLog = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
       maxAgeDays: config.callLog.maxAgeDays,
       onError: (e) =>
@@ -131,8 +126,8 @@ export class CallscreenDaemon {
       evaluator,
       callLog,
       logger,
-      // read per call: captcha, tags and policies take effect on a running daemon
-      settings: () => configReloader.current(),
+      // read once per call: the configuration (screening, policies, captcha, tags) and the rules in force
+      settings: () => ({ ...configReloader.current(), rules: rules.current() }),
       captchaHistory: history,
       // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); never set in production
       logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',

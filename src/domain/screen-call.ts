@@ -81,10 +81,15 @@ export function normaliseDid(raw: string, defaultRegion: CountryCode): PhoneNumb
   return did;
 }
 
-export function normaliseCall(facts: CallFacts, defaultRegion: CountryCode): NormalisedCall {
+/** The call's numbers normalised; `did`: the DID when it is normalised already (once per call). */
+export function normaliseCall(
+  facts: CallFacts,
+  defaultRegion: CountryCode,
+  did: PhoneNumber = normaliseDid(facts.did, defaultRegion),
+): NormalisedCall {
   const call: NormalisedCall = {
     caller: normalisePhoneNumber(facts.callerNumber, defaultRegion),
-    did: normaliseDid(facts.did, defaultRegion),
+    did,
     at: facts.at,
   };
   const attestation = normaliseAttestation(facts.attestation);

@@ -53,12 +53,7 @@ deny:
 );
 
 function evaluatorWith(history: FakeCallerHistoryStore): CallEvaluator {
-  return new CallEvaluator({
-    history,
-    model: () => loaded.screening,
-    rules: () => rules,
-    deadlineMs: () => loaded.config.screening.deadlineMs,
-  });
+  return new CallEvaluator({ history });
 }
 
 async function decide(
@@ -68,7 +63,12 @@ async function decide(
   options: Partial<EvaluateOptions> = {},
 ): Promise<Decision> {
   const facts: CallFacts = { callerNumber, did, at: AT };
-  const { decision } = await evaluatorWith(history).evaluate(facts, { callId: 'call-1', record: true, ...options });
+  const settings = { config: loaded.config, screening: loaded.screening, rules };
+  const { decision } = await evaluatorWith(history).evaluate(facts, settings, {
+    callId: 'call-1',
+    record: true,
+    ...options,
+  });
   return decision;
 }
 

@@ -97,21 +97,14 @@ function bench(options: BenchOptions = {}): Bench {
   const callLog = new FakeCallLog();
   const log = captureLogger();
   const screened: ScreenedCallRecord[] = [];
-  const evaluator = new CallEvaluator({
-    history,
-    model: () => {
-      if (options.evaluatorThrows) throw options.evaluatorThrows;
-      return loaded.screening;
-    },
-    rules: () => rules,
-    deadlineMs: () => loaded.config.screening.deadlineMs,
-  });
+  const thrown = options.evaluatorThrows;
+  const evaluator = thrown ? { evaluate: () => Promise.reject(thrown) } : new CallEvaluator({ history });
   const screener = new CallScreener({
     ari,
     evaluator,
     callLog,
     logger: log.logger,
-    settings: () => ({ config: loaded.config, screening: loaded.screening }),
+    settings: () => ({ config: loaded.config, screening: loaded.screening, rules }),
     captchaHistory: history,
     onScreened: (record) => screened.push(record),
     ...options.deps,
