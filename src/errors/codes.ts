@@ -1,4 +1,4 @@
-/** Every error code callscreen throws, in one place. The README's "Errors" section documents them. */
+/** Every error code callscreen throws, in one place; docs/errors.md documents each (test/unit/docs-errors.test.ts). */
 export const ErrorCode = {
   /** A YAML file could not be read or parsed, or failed the schema. Carries file, line, column. */
   Config: 'CS_ERR_CONFIG',
@@ -16,7 +16,5 @@ export const ErrorCode = {
   AmiTimeout: 'CS_ERR_AMI_TIMEOUT',
   /** An AMI action was pending when the connection dropped, or was sent while disconnected/closed. */
   AmiDisconnected: 'CS_ERR_AMI_DISCONNECTED',
-  /** A reputation feed line could not be used. Carries file and line. */
-  Feed: 'CS_ERR_FEED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
