@@ -76,8 +76,8 @@ export class CallEvaluator {
     const { screening: model, rules } = snapshot;
     const deadline = { startedAt, deadlineMs: snapshot.config.screening.deadlineMs };
 
-    // Start the Redis round trip before the expensive part of normalising the caller (libphonenumber,
-    // ~25 us) so the two overlap; the guess is checked against the full normalisation below.
+    // Start the Redis round trip before the expensive part of normalising the caller (libphonenumber's
+    // parse; docs/benchmarks.md) so the two overlap; the guess is checked against the full normalisation below.
     const guess = options.skipHistory ? undefined : guessE164(facts.callerNumber, model.defaultRegion);
     const did = normaliseDid(facts.did, model.defaultRegion);
     const settings = resolveSettings(model, did, facts.at);

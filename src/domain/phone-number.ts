@@ -66,12 +66,12 @@ export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): P
   let parsed = parsePhoneNumberFromString(compact, defaultRegion);
   if (!parsed) return { kind: 'unparseable', raw, reason: `not a number in ${defaultRegion} or international format` };
   // With the full ("max") metadata a number is valid exactly when it has a type: isValid() would run
-  // the same type patterns getType() runs, a second time (~8 us per call).
+  // the same type patterns getType() runs, a second time.
   let type = parsed.getType();
   // A few malformed inputs ("000173" in DE, "+1 1 201 200 0000") come out with a national prefix left in
   // the national number, and their E.164 string parses differently again; settle on the fixpoint so a
   // number and its E.164 form always normalise alike. Only for invalid numbers and national numbers
-  // starting with 0: parsing again costs ~15 us.
+  // starting with 0: parsing again is not free (docs/benchmarks.md).
   // ("+54 00 11 ..." needs two more rounds: each strips one prefix.)
   for (let round = 0; round < 4 && (type === undefined || parsed.nationalNumber.startsWith('0')); round++) {
     const settled = parsePhoneNumberFromString(parsed.number);
@@ -92,7 +92,7 @@ export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): P
 }
 
 /**
- * The E.164 form a caller ID most likely normalises to, found without parsing (~1 us instead of ~25):
+ * The E.164 form a caller ID most likely normalises to, found without parsing (a small part of a parse's cost):
  * an international number (+ and digits), or a 10- or 11-digit NANP number when the region's calling
  * code is 1. Used to start the Redis lookup early; normalisePhoneNumber has the last word, and a guess
  * it disagrees with is thrown away (the lookup is made again). That happens for about 1 in 3,000 random

@@ -64,8 +64,8 @@ export function normaliseAttestation(raw: string | undefined): Attestation | und
 }
 
 /**
- * A PBX has a handful of DIDs and every call normalises one: remember them (parsing costs ~25 us of a
- * ~100 us decision). Bounded; the values are frozen and shared.
+ * A PBX has a handful of DIDs and every call normalises one: remember them (parsing one is a good part of
+ * a decision's CPU time; docs/benchmarks.md). Bounded; the values are frozen and shared.
  */
 const didCache = new Map<string, PhoneNumber>();
 const DID_CACHE_SIZE = 1024;

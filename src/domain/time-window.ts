@@ -21,7 +21,8 @@ const lastRead = new Map<string, { epochMinute: number; clock: { day: Weekday; m
 
 /** Day of the week and minute of the day of an instant, as a wall clock in timeZone shows it. */
 export function wallClock(at: Date, timeZone: string): { day: Weekday; minute: number } {
-  // formatToParts costs ~10 us; zone offsets are whole minutes, so one read per zone and minute suffices
+  // formatToParts is costly per call (docs/benchmarks.md); zone offsets are whole minutes, so one read
+  // per zone and minute suffices
   const epochMinute = Math.floor(at.getTime() / 60_000);
   const last = lastRead.get(timeZone);
   if (last && last.epochMinute === epochMinute) return last.clock;

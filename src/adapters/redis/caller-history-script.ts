@@ -3,13 +3,12 @@
  * Redis, read (and, for a live call, written) in a single EVALSHA. Kept as a string in a .ts module
  * because tsc does not copy .lua files into dist/.
  *
- * What costs server time here (Redis 7.0.15, callgrind instruction counts turned into rough µs with
- * INFO commandstats on the development machine):
- * every redis.call costs ~1.5 µs on top of the command itself (argument objects, ACL and command
- * lookup, reply parsing back into Lua), each KEYS/ARGV element ~0.3 µs, each table in the script's
- * reply ~2 µs (Redis probes it for err/ok/double/map fields), each double in a command's reply ~1.5 µs
- * (ZSCORE/ZMSCORE format scores with snprintf), a ZADD member ~1 µs, a Lua number -> string
- * conversion ~1 µs. So the script makes as few calls as it can (one read of the number's sorted set
+ * What costs server time here (Redis 7.0, callgrind instruction counts with INFO commandstats; the
+ * figures are in docs/benchmarks.md): every redis.call on top of the command itself (argument objects,
+ * ACL and command lookup, reply parsing back into Lua), each KEYS/ARGV element, each table in the
+ * script's reply (Redis probes it for err/ok/double/map fields), each double in a command's reply
+ * (ZSCORE/ZMSCORE format scores with snprintf), each ZADD member, each Lua number -> string
+ * conversion. So the script makes as few calls as it can (one read of the number's sorted set
  * serves the refetch check, the repeat caller, maintenance and the CAPTCHA history), writes each set
  * with one ZADD, runs trim and PEXPIRE at most once per interval per set, returns one flat table and
  * converts no numbers: the TypeScript side validates everything, does the arithmetic and passes

@@ -1,6 +1,6 @@
 /**
- * Normalising a feed's numbers at import speed. normalisePhoneNumber (libphonenumber's parse) costs
- * ~10 us a number, which alone is 10 s for a million-line feed; most feed numbers are already E.164
+ * Normalising a feed's numbers at import speed. normalisePhoneNumber (libphonenumber's parse) alone would
+ * take most of a million-line import (docs/benchmarks.md); most feed numbers are already E.164
  * or national numbers of an obvious shape. Those are checked here against a table computed once from
  * libphonenumber's metadata (possible national lengths per country calling code, national prefix),
  * and everything else goes to normalisePhoneNumber, which has the last word on anything unusual.
