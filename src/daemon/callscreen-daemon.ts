@@ -5,9 +5,12 @@
  * close ARI, close Redis. The rules and the screening settings of
  * callscreen.yaml (screening, didGroups, policies) are reloaded while running; the rest of
  * callscreen.yaml is read once, at start.
+ *
+ * The parts that reach outside the process (Redis and what is built on it, ARI, AMI, the HTTP endpoint)
+ * come from DaemonParts: the real ones by default, fakes in test/unit/daemon-lifecycle.test.ts.
  */
-import { createAri } from '../adapters/ari/create-ari';
-import { AmiServices } from './ami-services';
+import { createAri, type AriAdapterKind } from '../adapters/ari/create-ari';
+import { AmiServices, type AmiServicesOptions } from './ami-services';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import {
   connectedAddress,
@@ -16,7 +19,7 @@ import {
   describeRedis,
   type RedisClient,
 } from '../adapters/redis/redis-connection';
-import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
+import { RedisCallerHistoryStore, type ReputationSourceList } from '../adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
 import { purgeStaleGenerations } from '../adapters/redis/reputation-import';
 import { CallEvaluator } from '../calls/call-evaluator';
@@ -24,25 +27,90 @@ import { CallScreener } from '../calls/call-screener';
 import { ConfigReloader } from '../config/config-reloader';
 import type { LoadedConfig } from '../config/load-config';
 import { RulesReloader } from '../config/rules-reloader';
-import { startHttpEndpoint } from './start-http';
-import type { HttpServer } from '../http-api/http-server';
+import type { CallscreenConfig } from '../config/schema';
+import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
 import { CallscreenMetrics } from '../http-api/metrics';
 import { managedFilePath } from '../reputation/managed-allow-list';
 import type { Logger } from '../ports/logger';
-import type { AriPort, AriStateChange } from '../ports/ari';
+import type { AriPort, AriPortOptions, AriStateChange } from '../ports/ari';
+import type { CallerHistoryStore } from '../ports/caller-history-store';
+import type { CallLog } from '../ports/call-log';
 
 const DRAIN_TIMEOUT_MS = 5000;
+
+/** Something running that the daemon stops when it closes. */
+export interface Closable {
+  close(): void | Promise<void>;
+}
+
+/** The reputation source table: re-read in the background once started. */
+export type ReputationSources = ReputationSourceList & { start(): void; close(): void };
+
+/** The screened-call log with its retention job (trims entries past callLog.maxAgeDays). */
+export type RetainedCallLog = CallLog & { startRetention(): void; close(): Promise<void> };
+
+/** How the daemon makes the parts that reach outside the process. */
+export interface DaemonParts {
+  /** a Redis client for redis.* (not connected yet) */
+  createRedis(settings: CallscreenConfig['redis']): RedisClient;
+  /** the first connect: false when Redis is not reachable (the client goes on trying) */
+  connectRedis(redis: RedisClient): Promise<boolean>;
+  /** the daemon's ARI adapter, and at close a REST-only one for the calls left behind */
+  createAri(kind: AriAdapterKind, options: AriPortOptions): AriPort;
+  createReputationSources(redis: RedisClient, keyPrefix: string, logger: Logger): ReputationSources;
+  createCallerHistory(redis: RedisClient, keyPrefix: string, sources: ReputationSourceList): CallerHistoryStore;
+  createCallLog(redis: RedisClient, config: CallscreenConfig, logger: Logger): RetainedCallLog;
+  /** deletes replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers */
+  startGenerationPurge(redis: RedisClient, keyPrefix: string, logger: Logger): Closable;
+  /** AMI, the Asterisk health watcher and the AstDB blacklist sync (only with ami.enabled) */
+  startAmi(options: AmiServicesOptions): Closable;
+  /** the HTTP endpoint; undefined when http is off or it could not start (never throws) */
+  startHttp(
+    loaded: LoadedConfig,
+    redis: RedisClient,
+    logger: Logger,
+    options: HttpEndpointOptions,
+  ): Promise<Closable | undefined>;
+}
+
+export const realDaemonParts: DaemonParts = {
+  createRedis: (settings) => createRedisClient(settings, { connectionName: 'callscreen' }),
+  connectRedis: connectInBackground,
+  createAri,
+  createReputationSources: (redis, keyPrefix, logger) => new ReputationSourceTable(redis, keyPrefix, logger),
+  createCallerHistory: (redis, keyPrefix, sources) => new RedisCallerHistoryStore(redis, keyPrefix, sources),
+  createCallLog: (redis, config, logger) =>
+    new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
+      maxAgeDays: config.callLog.maxAgeDays,
+      onError: (e) =>
+        logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'),
+      onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays'),
+    }),
+  startGenerationPurge: (redis, keyPrefix, logger) => {
+    const timer = setInterval(() => {
+      purgeStaleGenerations(redis, keyPrefix).then(
+        (r) => r.generations > 0 && logger.info(r, 'reputation: replaced or abandoned generations deleted'),
+        (e: unknown) =>
+          logger.debug({ err: (e as Error).message }, 'reputation: generation clean-up failed; next try in a minute'),
+      );
+    }, 60_000);
+    timer.unref();
+    return { close: () => clearInterval(timer) };
+  },
+  startAmi: (options) => AmiServices.start(options),
+  startHttp: (loaded, redis, logger, options) => startHttpEndpoint(loaded, redis, logger, process.env, options),
+};
 
 export class CallscreenDaemon {
   private closing: Promise<void> | undefined;
   /** AMI, the Asterisk health watcher and the AstDB blacklist sync, when ami.enabled */
-  private amiServices: AmiServices | undefined;
+  private amiServices: Closable | undefined;
   /** the HTTP endpoint (feedback), when http.enabled and it could bind */
-  private http: HttpServer | undefined;
-  private reputationSources: ReputationSourceTable | undefined;
-  private purgeTimer: NodeJS.Timeout | undefined;
+  private http: Closable | undefined;
+  private reputationSources: ReputationSources | undefined;
+  private generationPurge: Closable | undefined;
   /** the screened-call log; its retention job trims entries past callLog.maxAgeDays */
-  private callLog: RedisCallLog | undefined;
+  private callLog: RetainedCallLog | undefined;
 
   private constructor(
     private readonly ari: AriPort,
@@ -53,9 +121,16 @@ export class CallscreenDaemon {
     private readonly logger: Logger,
     /** the configuration the daemon started with (ari.* is read once) */
     private readonly config: LoadedConfig['config'],
+    private readonly parts: DaemonParts,
   ) {}
 
-  static async start(loaded: LoadedConfig, logger: Logger): Promise<CallscreenDaemon> {
+  /** `replaced`: parts to use instead of the real ones (tests); the rest are realDaemonParts. */
+  static async start(
+    loaded: LoadedConfig,
+    logger: Logger,
+    replaced: Partial<DaemonParts> = {},
+  ): Promise<CallscreenDaemon> {
+    const parts: DaemonParts = { ...realDaemonParts, ...replaced };
     const { config } = loaded;
     // a rules file that does not load stops the start: ConfigError names file, line and reason.
     // Later edits are picked up while running; a bad edit keeps the last good rules.
@@ -77,7 +152,7 @@ export class CallscreenDaemon {
     rules.on('rejected', () => metrics.rulesReloadFailed());
     configReloader.on('rejected', () => metrics.configReloadFailed());
 
-    const redis = createRedisClient(config.redis, { connectionName: 'callscreen' });
+    const redis = parts.createRedis(config.redis);
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
     redis.on('ready', () => metrics.redisState(true));
     for (const down of ['end', 'close', 'reconnecting'] as const) redis.on(down, () => metrics.redisState(false));
@@ -88,13 +163,13 @@ export class CallscreenDaemon {
     redis.on('reconnecting', (delay: number) =>
       logger.warn({ delayMs: delay }, 'redis unavailable; screening degraded until it is back'),
     );
-    if (!(await connectInBackground(redis)))
+    if (!(await parts.connectRedis(redis)))
       logger.warn(
         { redis: describeRedis(config.redis) },
         'redis not reachable at start; screening degraded until it is',
       );
 
-    const ari = createAri(config.ari.adapter, {
+    const ari = parts.createAri(config.ari.adapter, {
       url: config.ari.url,
       username: config.ari.username,
       password: config.ari.password,
@@ -102,25 +177,13 @@ export class CallscreenDaemon {
       requestTimeoutMs: config.ari.requestTimeoutMs,
     });
     // the reputation sources, re-read every second: a re-imported feed is consulted at once
-    const reputationSources = new ReputationSourceTable(redis, config.redis.keyPrefix, logger);
+    const reputationSources = parts.createReputationSources(redis, config.redis.keyPrefix, logger);
     reputationSources.start();
     // replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers go
-    const purgeTimer = setInterval(() => {
-      purgeStaleGenerations(redis, config.redis.keyPrefix).then(
-        (r) => r.generations > 0 && logger.info(r, 'reputation: replaced or abandoned generations deleted'),
-        (e: unknown) =>
-          logger.debug({ err: (e as Error).message }, 'reputation: generation clean-up failed; next try in a minute'),
-      );
-    }, 60_000);
-    purgeTimer.unref();
-    const history = new RedisCallerHistoryStore(redis, config.redis.keyPrefix, reputationSources);
+    const generationPurge = parts.startGenerationPurge(redis, config.redis.keyPrefix, logger);
+    const history = parts.createCallerHistory(redis, config.redis.keyPrefix, reputationSources);
     const evaluator = new CallEvaluator({ history });
-    const callLog = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
-      maxAgeDays: config.callLog.maxAgeDays,
-      onError: (e) =>
-        logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'),
-      onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays'),
-    });
+    const callLog = parts.createCallLog(redis, config, logger);
     const screener = new CallScreener({
       ari,
       evaluator,
@@ -133,18 +196,18 @@ export class CallscreenDaemon {
       logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
       onScreened: (record) => metrics.callScreened(record),
     });
-    const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config);
+    const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config, parts);
     daemon.callLog = callLog;
     callLog.startRetention();
     daemon.reputationSources = reputationSources;
-    daemon.purgeTimer = purgeTimer;
+    daemon.generationPurge = generationPurge;
     ari.on('event', screener.onAriEvent);
     ari.on('error', (err) => logger.warn({ err: err.message }, 'ARI problem'));
     ari.on('state', (change) => metrics.ariState(change.state === 'connected'));
     ari.on('state', (change) => daemon.onAriState(change));
     // AMI (optional): connects in the background and never holds up the start or a call
     if (config.ami.enabled) {
-      daemon.amiServices = AmiServices.start({
+      daemon.amiServices = parts.startAmi({
         config,
         ari,
         redis,
@@ -153,7 +216,7 @@ export class CallscreenDaemon {
         logger,
       });
     }
-    daemon.http = await startHttpEndpoint(loaded, redis, logger, process.env, {
+    daemon.http = await parts.startHttp(loaded, redis, logger, {
       metrics,
       readiness: () => ({ ari: ari.state, redis: redis.status }),
       rules,
@@ -210,7 +273,7 @@ export class CallscreenDaemon {
   private async releaseCallsLeftBehind(): Promise<void> {
     const { ari } = this.config;
     // native whatever ari.adapter says: REST only, never started (no websocket, no app registered)
-    const rest = createAri('native', {
+    const rest = this.parts.createAri('native', {
       url: ari.url,
       username: ari.username,
       password: ari.password,
@@ -232,7 +295,7 @@ export class CallscreenDaemon {
     await this.amiServices?.close();
     await this.callLog?.close();
     this.reputationSources?.close();
-    clearInterval(this.purgeTimer);
+    this.generationPurge?.close();
     this.rules.close();
     this.configReloader.close();
     await this.http?.close();
