@@ -4,7 +4,7 @@
  * ones a daemon would run with. The history's effect on the score is the core's (screen-call.test.ts);
  * here: when the evaluator asks, what it asks, and what it decides when the store is slow or fails.
  */
-import { CallEvaluator, type EvaluateOptions } from '../../src/calls/call-evaluator';
+import { CallEvaluator, type EvaluateOptions, type SettingsSnapshot } from '../../src/calls/call-evaluator';
 import { loadConfigText } from '../../src/config/load-config';
 import { compileRulesText } from '../../src/config/rules-file';
 import type { Decision, ReasonCode } from '../../src/domain/decision';
@@ -52,9 +52,8 @@ deny:
   'US',
 );
 
-function evaluatorWith(history: FakeCallerHistoryStore): CallEvaluator {
-  return new CallEvaluator({ history });
-}
+/** the settings in force, as the screener reads them once per call */
+const snapshot: SettingsSnapshot = { config: loaded.config, screening: loaded.screening, rules };
 
 async function decide(
   history: FakeCallerHistoryStore,
@@ -63,12 +62,8 @@ async function decide(
   options: Partial<EvaluateOptions> = {},
 ): Promise<Decision> {
   const facts: CallFacts = { callerNumber, did, at: AT };
-  const settings = { config: loaded.config, screening: loaded.screening, rules };
-  const { decision } = await evaluatorWith(history).evaluate(facts, settings, {
-    callId: 'call-1',
-    record: true,
-    ...options,
-  });
+  const evaluator = new CallEvaluator({ history });
+  const { decision } = await evaluator.evaluate(facts, snapshot, { callId: 'call-1', record: true, ...options });
   return decision;
 }
 
