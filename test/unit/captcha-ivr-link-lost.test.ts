@@ -7,8 +7,8 @@
 import pino from 'pino';
 import { CaptchaIvr, type CaptchaSettings } from '../../src/calls/captcha/captcha-ivr';
 import { ChannelSession } from '../../src/calls/channel-session';
-import type { ScreenerAri } from '../../src/calls/limited-ari';
-import type { AriChannel, AriPlayRequest, AriPlayback } from '../../src/ports/ari';
+import type { AriChannel } from '../../src/ports/ari';
+import { FakeAri } from '../support/fakes';
 
 const CHANNEL = 'chan-1';
 const channel: AriChannel = {
@@ -33,38 +33,26 @@ const settings: CaptchaSettings = {
 };
 
 /**
- * A channel whose playbacks end after 5 ms unless `endless` names their first medium (then they play
- * until stopped); `onPlay` runs when one starts (the test presses keys or drops the link there).
+ * A channel on the shared FakeAri (test/support/fakes.ts) whose playbacks end after 5 ms unless
+ * `endless` names their first medium (then they play until stopped); `onPlay` runs when one starts
+ * (the test presses keys or drops the link there).
  */
 function fakeChannel(onPlay: (media: string[], session: ChannelSession) => void, endless: string[] = []) {
-  const calls: string[] = [];
-  const finish = (id: string): void =>
-    session.handle({
-      type: 'PlaybackFinished',
-      application: 'callscreen',
-      playback: { id, media_uri: '', target_uri: `channel:${CHANNEL}`, state: 'done' },
-    });
-  const ari: ScreenerAri = {
-    answer: async () => {
-      calls.push('answer');
-    },
-    setChannelVar: async () => undefined,
-    play: async (_id, request: AriPlayRequest): Promise<AriPlayback> => {
-      const media = [request.media].flat();
-      calls.push(`play ${media.join(',')}`);
-      const id = request.playbackId ?? 'pb';
-      if (!endless.includes(media[0] ?? '')) setTimeout(() => finish(id), 5);
-      setImmediate(() => onPlay(media, session));
-      return { id, media_uri: media.join(','), target_uri: `channel:${CHANNEL}`, state: 'queued' };
-    },
-    stopPlayback: async () => {
-      calls.push('stop');
-    },
-    hangup: async () => undefined,
-    continueInDialplan: async () => undefined,
-    listChannels: async () => [],
-  };
+  const ari = new FakeAri();
+  ari.playbackMs = 5;
+  ari.endlessMedia = endless;
   const session = new ChannelSession(ari, CHANNEL);
+  ari.on('event', (event) => session.handle(event));
+  const calls: string[] = [];
+  ari.onRequest = (r) => {
+    if (r.method === 'stopPlayback') calls.push('stop');
+    else if (r.method !== 'play') calls.push(r.method);
+    else {
+      const media = [r.args[1].media].flat();
+      calls.push(`play ${media.join(',')}`);
+      setImmediate(() => onPlay(media, session));
+    }
+  };
   return { session, calls };
 }
 

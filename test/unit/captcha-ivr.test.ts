@@ -5,9 +5,8 @@
 import pino from 'pino';
 import { CaptchaIvr, type CaptchaSettings } from '../../src/calls/captcha/captcha-ivr';
 import { ChannelSession } from '../../src/calls/channel-session';
-import type { ScreenerAri } from '../../src/calls/limited-ari';
-import type { AriChannel, AriEvent, AriPlayRequest, AriPlayback } from '../../src/ports/ari';
-import { AriRequestError } from '../../src/errors/ari-request-error';
+import type { AriChannel } from '../../src/ports/ari';
+import { FakeAri } from '../support/fakes';
 
 const CHANNEL = 'chan-1';
 const channel: AriChannel = {
@@ -31,78 +30,43 @@ const settings: CaptchaSettings = {
   },
 };
 
-/** A channel that plays each playback for `playMs` and then reports PlaybackFinished; everything it was asked is in `calls`. */
+/**
+ * One channel in the app, on the shared FakeAri (test/support/fakes.ts): its playbacks end after
+ * `playMs`, `onPlay` runs once a playback has started (the test presses keys or hangs up there), and
+ * `calls` lists what the IVR asked, in order. `ari.fail(...)` makes a request fail or hang.
+ */
 class FakeChannel {
-  readonly calls: string[] = [];
-  readonly session: ChannelSession;
-  playMs = 5;
-  /** what the next request of a kind does instead of succeeding */
-  failNext: Partial<Record<'answer' | 'play', Error | 'hang'>> = {};
-  /** called when a playback starts: the test presses keys or hangs up here */
+  readonly ari = new FakeAri();
+  readonly session = new ChannelSession(this.ari, CHANNEL);
   onPlay: (media: string[], playbackId: string) => void = () => undefined;
-  readonly ari: ScreenerAri;
 
   constructor() {
-    const finish = (id: string, state = 'done'): void =>
-      this.emit({
-        type: 'PlaybackFinished',
-        application: 'callscreen',
-        playback: { id, media_uri: '', target_uri: `channel:${CHANNEL}`, state },
-      });
-    const playing = new Map<string, NodeJS.Timeout>();
-    this.ari = {
-      answer: async () => {
-        this.calls.push('answer');
-        return this.outcome('answer');
-      },
-      setChannelVar: async (_id, name, value) => {
-        this.calls.push(`set ${name}=${value}`);
-      },
-      play: async (_id, request: AriPlayRequest): Promise<AriPlayback> => {
-        const media = [request.media].flat();
-        this.calls.push(`play ${media.join(',')}`);
-        await this.outcome('play');
-        const id = request.playbackId ?? 'pb';
-        playing.set(
-          id,
-          setTimeout(() => finish(id), this.playMs),
-        );
-        setImmediate(() => this.onPlay(media, id));
-        return { id, media_uri: media.join(','), target_uri: `channel:${CHANNEL}`, state: 'queued' };
-      },
-      stopPlayback: async (id) => {
-        this.calls.push('stop');
-        const timer = playing.get(id);
-        if (timer) {
-          clearTimeout(timer);
-          setImmediate(() => finish(id, 'done'));
-        }
-      },
-      hangup: async () => undefined,
-      continueInDialplan: async () => undefined,
-      listChannels: async () => [],
+    this.ari.playbackMs = 5;
+    this.ari.on('event', (event) => this.session.handle(event));
+    this.ari.onRequest = (r) => {
+      if (r.method === 'play') setImmediate(() => this.onPlay([r.args[1].media].flat(), r.args[1].playbackId ?? ''));
     };
-    this.session = new ChannelSession(this.ari, CHANNEL);
   }
 
-  emit(event: AriEvent): void {
-    this.session.handle(event);
+  set playMs(ms: number) {
+    this.ari.playbackMs = ms;
+  }
+
+  get calls(): string[] {
+    return this.ari.requests.map((r) => {
+      if (r.method === 'setChannelVar') return `set ${r.args[1]}=${r.args[2]}`;
+      if (r.method === 'play') return `play ${[r.args[1].media].flat().join(',')}`;
+      if (r.method === 'stopPlayback') return 'stop';
+      return r.method;
+    });
   }
 
   press(keys: string): void {
-    for (const digit of keys)
-      this.emit({ type: 'ChannelDtmfReceived', application: 'callscreen', digit, duration_ms: 100, channel });
+    this.ari.press(channel, keys);
   }
 
   hangUp(): void {
-    this.emit({ type: 'ChannelHangupRequest', application: 'callscreen', cause: 16, channel });
-  }
-
-  private outcome(kind: 'answer' | 'play'): Promise<void> {
-    const fail = this.failNext[kind];
-    delete this.failNext[kind];
-    if (fail === 'hang') return new Promise(() => undefined); // never answers
-    return fail ? Promise.reject(fail) : Promise.resolve();
+    this.ari.hangUp(channel);
   }
 }
 
@@ -191,7 +155,7 @@ describe('CaptchaIvr', () => {
     [
       'while answering',
       (fake: FakeChannel) => {
-        fake.failNext.answer = 'hang';
+        fake.ari.fail('answer', 'hang');
         setTimeout(() => fake.hangUp(), 10);
       },
       0,
@@ -218,12 +182,7 @@ describe('CaptchaIvr', () => {
 
   test('a 404 from ARI (channel gone) counts as a hang-up', async () => {
     const fake = new FakeChannel();
-    fake.failNext.play = new AriRequestError({
-      statusCode: 404,
-      method: 'POST',
-      path: '/channels/x/play',
-      responseMessage: 'Channel not found',
-    });
+    fake.ari.fail('play', 404);
     expect((await ivrFor(fake).run()).outcome).toBe('hangup');
   });
 
@@ -250,12 +209,7 @@ describe('CaptchaIvr', () => {
 
   test('an error (not a hang-up) ends it with outcome error', async () => {
     const fake = new FakeChannel();
-    fake.failNext.answer = new AriRequestError({
-      statusCode: 500,
-      method: 'POST',
-      path: '/channels/x/answer',
-      responseMessage: 'boom',
-    });
+    fake.ari.fail('answer', 500);
     const result = await ivrFor(fake).run();
     expect(result.outcome).toBe('error');
     expect(result.error).toMatch(/boom|500/);
