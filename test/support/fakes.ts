@@ -181,10 +181,6 @@ export class FakeAri implements AriPort {
     this.emit({ type: 'ChannelDestroyed', application: this.app, cause: 16, cause_txt: 'Normal Clearing', channel });
   }
 
-  errorOccurred(error: Error): void {
-    this.emitter.emit('error', error);
-  }
-
   // --- REST
 
   continueInDialplan(channelId: string, target: ContinueTarget): Promise<void> {
@@ -262,6 +258,7 @@ export class FakeAri implements AriPort {
     return this.request({ method: 'originate', args: [request] }, undefined, channel);
   }
 
+  /** one of `channels`; any other answers 404 */
   getChannel(channelId: string): Promise<AriChannel> {
     const channel = this.channels.find((c) => c.id === channelId);
     if (!channel) this.fail('getChannel', 404, { channelId });
@@ -323,35 +320,18 @@ export class FakeCallLog implements CallLog {
   appends = 0;
   /** when set, append rejects with it (and keeps nothing) */
   failWith: Error | undefined;
-  private readonly waiting: Array<{ count: number; resolve: () => void }> = [];
 
   constructor(private readonly journal?: Journal) {}
 
   append(record: ScreenedCallRecord): Promise<void> {
     this.appends += 1;
-    const result = this.failWith ? Promise.reject(this.failWith) : Promise.resolve();
-    if (!this.failWith) this.records.push(record);
-    for (const w of [...this.waiting]) if (this.appends >= w.count) w.resolve();
-    return result;
+    if (this.failWith) return Promise.reject(this.failWith);
+    this.records.push(record);
+    return Promise.resolve();
   }
 
   recent(count: number): Promise<ScreenedCallRecord[]> {
     return Promise.resolve(this.records.slice(-count).reverse());
-  }
-
-  /** Resolves once `count` appends were made (the failed ones count). */
-  appended(count = 1): Promise<ScreenedCallRecord[]> {
-    if (this.appends >= count) return Promise.resolve(this.records);
-    return new Promise((resolve) => {
-      const entry = {
-        count,
-        resolve: () => {
-          this.waiting.splice(this.waiting.indexOf(entry), 1);
-          resolve(this.records);
-        },
-      };
-      this.waiting.push(entry);
-    });
   }
 
   // the retention job's lifecycle, as the daemon drives it on the Redis log

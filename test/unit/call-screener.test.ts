@@ -293,6 +293,17 @@ describe('CallScreener: the CAPTCHA', () => {
     expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'challenge', CALLSCREEN_CAPTCHA: 'failed' });
   });
 
+  test('an outcome that cannot be remembered (Redis down) is logged; the caller still goes on', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    b.history.failCaptchaWith = new Error('connect ECONNREFUSED');
+    const channel = call(b, STRANGER);
+    typeCode(b, channel);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'passed' } });
+    await until(() => b.log.at('warn', channel.id).length > 0);
+    expect(b.log.at('warn', channel.id)[0]).toMatchObject({ msg: 'CAPTCHA outcome not remembered', outcome: 'passed' });
+  });
+
   test('a caller who hangs up during the CAPTCHA is not routed', async () => {
     const b = bench();
     b.history.returns(HALF_LISTED);

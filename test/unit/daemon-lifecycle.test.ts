@@ -278,6 +278,27 @@ describe('CallscreenDaemon: start and close', () => {
     await daemon.close();
   });
 
+  test('the ARI link lost while a caller is in the CAPTCHA: the daemon has the caller sent to the agents', async () => {
+    const fakes = fakeParts();
+    const listed = new FakeCallerHistoryStore().returns({
+      reputation: { entries: [{ score: 0.5, reports: 3, source: 'feed', lastSeenAt: Date.now() }] },
+    });
+    fakes.parts.createCallerHistory = () => listed;
+    fakes.ari.endlessMedia = ['sound:vm-press']; // the code prompt plays on
+    fakes.ari.onRequest = (r) => {
+      if (r.method === 'play' && [r.args[1].media].flat()[0] === 'sound:vm-press')
+        setImmediate(() => fakes.ari.setState('reconnecting', { reason: 'websocket closed (code 1006)', attempt: 1 }));
+    };
+    const daemon = await CallscreenDaemon.start(configWith(), captureLogger().logger, fakes.parts);
+    fakes.ari.startCall(fakeChannel('in-captcha', '+14155552671'), ['inbound', '+12125550100']);
+    await until(() => fakes.ari.requestsOf('continueInDialplan').length === 1);
+    expect(fakes.ari.requestsOf('continueInDialplan')[0]?.args).toEqual([
+      'in-captcha',
+      { context: 'callscreen-agents', extension: '+12125550100', priority: 1 },
+    ]);
+    await daemon.close();
+  });
+
   test('a call entering while the daemon closes is sent to the agents once ARI is closed', async () => {
     const fakes = fakeParts();
     spyOnRealParts(fakes.journal);
