@@ -504,6 +504,6 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
       await expect(ari.start()).rejects.toBeInstanceOf(AriUnavailableError);
       await sleep(500);
       expect(rec.statesSince(closed)).toEqual([]);
-    });
+    }, 20_000); // its own waits add up to ~11 s: jest's default 5 s cut it short on a loaded machine
   });
 }

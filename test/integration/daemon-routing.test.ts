@@ -103,8 +103,14 @@ describe('the daemon routes each call as configured', () => {
 
   test('every call gets an entry in the screened-call log stream', async () => {
     await callAndObserve('+13125550112');
-    const entries = await redis.xrevrange(`${prefix}calls`, '+', '-', 'COUNT', 50);
-    const callers = entries.map(([, fields]) => fields[fields.indexOf('caller') + 1]);
+    // the entry is appended right after the log line is written: wait for it rather than race it
+    let entries: Array<[string, string[]]> = [];
+    let callers: Array<string | undefined> = [];
+    for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+      entries = await redis.xrevrange(`${prefix}calls`, '+', '-', 'COUNT', 50);
+      callers = entries.map(([, fields]) => fields[fields.indexOf('caller') + 1]);
+      if (callers.includes('+13125550112')) break;
+    }
     expect(callers).toContain('+13125550112');
     const record = JSON.parse(entries[0]![1][entries[0]![1].indexOf('record') + 1]!) as {
       decision: { reasons: unknown[] };
