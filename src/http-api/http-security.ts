@@ -13,7 +13,7 @@
  *
  * Headers: a strict Content-Security-Policy (the console loads its own script and style only, no
  * inline code, no framing), nosniff, no referrer, and no caching of /api answers (they hold callers'
- * numbers).
+ * numbers), decided on the path the router matched, so a percent-encoded spelling of /api gets it too.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -52,17 +52,43 @@ export async function csrfHook(request: FastifyRequest, reply: FastifyReply): Pr
   return reply;
 }
 
+/**
+ * The path as the router sees it: the route it matched (its pattern, e.g. /api/v1/calls/:id), or, when
+ * none matched, the request's path without the query, percent-decoded. The raw URL is not enough:
+ * `/%61pi/v1/calls` is routed to /api/v1/calls but does not start with /api/.
+ */
+export function routedPath(request: Pick<FastifyRequest, 'url' | 'routeOptions'>): string {
+  const route = request.routeOptions.url;
+  if (route !== undefined) return route;
+  const raw = request.url.split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw; // not valid percent-encoding: the router matched nothing either
+  }
+}
+
+/** Answers under /api hold callers' numbers: never stored by a browser or a proxy. */
+export function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
+/** The security headers every response carries; `path` decides no-store (API) or no-cache (unless the route set its own). */
+export function setSecurityHeaders(reply: FastifyReply, path: string): void {
+  void reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  void reply.header('X-Content-Type-Options', 'nosniff');
+  void reply.header('Referrer-Policy', 'no-referrer');
+  void reply.header('X-Frame-Options', 'DENY');
+  if (isApiPath(path)) void reply.header('Cache-Control', 'no-store');
+  else if (!reply.hasHeader('Cache-Control')) void reply.header('Cache-Control', 'no-cache');
+}
+
 /** onSend hook: the security headers on every response (401s and 404s too). */
 export async function securityHeadersHook(
   request: FastifyRequest,
   reply: FastifyReply,
   payload: unknown,
 ): Promise<unknown> {
-  void reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-  void reply.header('X-Content-Type-Options', 'nosniff');
-  void reply.header('Referrer-Policy', 'no-referrer');
-  void reply.header('X-Frame-Options', 'DENY');
-  if (request.url.startsWith('/api/')) void reply.header('Cache-Control', 'no-store');
-  else if (!reply.hasHeader('Cache-Control')) void reply.header('Cache-Control', 'no-cache');
+  setSecurityHeaders(reply, routedPath(request));
   return payload;
 }

@@ -12,10 +12,10 @@
  * path (no query string), status, time and the identity's name (a Basic user or "token #n", never
  * the token); errors are logged with their message only, never the request's headers or body.
  */
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../ports/logger';
 import { resolveCredentials, type HttpCredentials, type HttpSettings, type Identity } from './http-auth';
-import { csrfHook, securityHeadersHook } from './http-security';
+import { csrfHook, routedPath, securityHeadersHook, setSecurityHeaders } from './http-security';
 
 export type { HttpSettings };
 
@@ -62,6 +62,13 @@ export class HttpServer {
       // behind a reverse proxy request.ip is the proxy's; callscreen does not trust X-Forwarded-For
       trustProxy: false,
       return503OnClosing: true,
+      // a path the router cannot decode (`/%zz`) is answered before any hook runs: give it the same
+      // error shape and security headers as every other answer
+      frameworkErrors: (error, request, reply) => {
+        const answer = reply as FastifyReply;
+        setSecurityHeaders(answer, routedPath(request));
+        void answer.code(400).send({ error: 'bad-request', message: error.message });
+      },
     }) as unknown as FastifyInstance;
     // only JSON bodies (see the feedback route on CSRF); anything else is 415
     app.removeContentTypeParser('text/plain');
