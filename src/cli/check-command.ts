@@ -77,7 +77,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       history: new RedisCallerHistoryStore(
         redis,
         config.redis.keyPrefix,
-        new ReputationSourceTable(redis, config.redis.keyPrefix),
+        new ReputationSourceTable(redis, config.redis.keyPrefix, undefined, { readOnly: true }),
       ),
     });
     const facts = {

@@ -3,7 +3,8 @@
  * ./reputation-layout.ts) read at start and then every SOURCE_REFRESH_MS, so a feed that was
  * re-imported or a source that was added is consulted within a second. Between reads the last good
  * table is used; a read that fails keeps it (and is retried at the next tick). The table always has
- * the feedback source: a reader creates its record when it is missing.
+ * the feedback source: the daemon's reader creates its record when it is missing; a read-only reader
+ * (`callscreen check`) uses the same record in memory and writes nothing.
  */
 import type { Logger } from 'pino';
 import type { ReputationSourceList } from './redis-caller-history-store';
@@ -17,6 +18,11 @@ import {
   type SourceRecord,
 } from './reputation-layout';
 
+export interface SourceTableOptions {
+  /** write nothing: a missing feedback source record is assumed, not created */
+  readOnly?: boolean;
+}
+
 export class ReputationSourceTable implements ReputationSourceList {
   private current: readonly SourceRecord[] | undefined;
   private reading: Promise<readonly SourceRecord[]> | undefined;
@@ -27,6 +33,7 @@ export class ReputationSourceTable implements ReputationSourceList {
     private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly logger?: Logger,
+    private readonly options: SourceTableOptions = {},
   ) {}
 
   /** the table as last read; the first call waits for a read */
@@ -72,8 +79,13 @@ export class ReputationSourceTable implements ReputationSourceList {
         categories: [],
         importedAt: Date.now(),
       };
-      await this.redis.hsetnx(key, FEEDBACK_SOURCE, JSON.stringify(record));
-      raw[FEEDBACK_SOURCE] = (await this.redis.hget(key, FEEDBACK_SOURCE)) ?? JSON.stringify(record);
+      if (this.options.readOnly) {
+        // the same lookups as with the record written: no feedback yet, so its buckets are empty
+        raw[FEEDBACK_SOURCE] = JSON.stringify(record);
+      } else {
+        await this.redis.hsetnx(key, FEEDBACK_SOURCE, JSON.stringify(record));
+        raw[FEEDBACK_SOURCE] = (await this.redis.hget(key, FEEDBACK_SOURCE)) ?? JSON.stringify(record);
+      }
     }
     const { sources, problems } = parseSourceTable(raw);
     const report = problems.join('; ');
