@@ -15,6 +15,7 @@ import { ATTESTATIONS } from '../config/schema';
 import { formatPoints, type Decision } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
 import { normaliseAttestation } from '../domain/screen-call';
+import type { Attestation } from '../domain/screening-settings';
 import { ConfigError } from '../errors/config-error';
 
 export function registerCheckCommand(program: Command, defaultConfig: string): void {
@@ -62,11 +63,18 @@ export function parseCheckTime(at: string | undefined): Date {
   return parsed;
 }
 
+/** --attest: one of the attestations (any case), or a usage error naming the option. */
+export function parseCheckAttestation(attest: string | undefined): Attestation | undefined {
+  if (attest === undefined) return undefined;
+  const attestation = normaliseAttestation(attest);
+  if (!attestation) throw usageError('--attest', `"${attest}" is not one of ${ATTESTATIONS.join(', ')}`);
+  return attestation;
+}
+
 export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Promise<CheckResult> {
   const { config } = loaded;
   const at = parseCheckTime(options.at);
-  if (options.attest !== undefined && !normaliseAttestation(options.attest))
-    throw usageError('--attest', `"${options.attest}" is not one of ${ATTESTATIONS.join(', ')}`);
+  const attestation = parseCheckAttestation(options.attest);
   const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
@@ -84,7 +92,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       callerNumber: options.number,
       did: options.to ?? '',
       at,
-      ...(options.attest !== undefined ? { attestation: options.attest } : {}),
+      ...(attestation !== undefined ? { attestation } : {}),
     };
     const evaluation = await evaluator.evaluate(
       facts,

@@ -85,7 +85,9 @@ export function combineReputation(view: ReputationView, at: number, s: Reputatio
     const ageDays = entry.lastSeenAt !== undefined ? Math.max(0, (at - entry.lastSeenAt) / DAY_MS) : undefined;
     const stale = ageDays !== undefined && ageDays > s.maxAgeDays;
     const fade = ageDays === undefined ? 1 : 0.5 ** (ageDays / s.halfLifeDays);
-    const sourceWeight = entry.source !== undefined ? (s.sources[entry.source]?.weight ?? 1) : 1;
+    // the source name comes from the store: only a source the settings name has a weight (an own key)
+    const sourceWeight =
+      entry.source !== undefined && Object.hasOwn(s.sources, entry.source) ? (s.sources[entry.source]?.weight ?? 1) : 1;
     const effective = stale ? 0 : clamp01(clamp01(entry.score) * fade * sourceWeight);
     const contribution: SourceContribution = { entry, effective, fade, stale };
     if (ageDays !== undefined) contribution.ageDays = ageDays;

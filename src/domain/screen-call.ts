@@ -50,17 +50,22 @@ export interface ScreeningInputs {
   history?: HistoryLookup;
 }
 
-const ATTESTATION_VALUES: Record<string, Attestation> = {
-  a: 'A',
-  b: 'B',
-  c: 'C',
-  none: 'none',
-  failed: 'failed',
-  fail: 'failed',
-};
+/**
+ * What the dialplan may hand over, lower-cased. A Map, not an object: the text comes from outside, and an
+ * object would also answer for the names every object inherits ("constructor", "__proto__").
+ */
+const ATTESTATION_VALUES: ReadonlyMap<string, Attestation> = new Map([
+  ['a', 'A'],
+  ['b', 'B'],
+  ['c', 'C'],
+  ['none', 'none'],
+  ['failed', 'failed'],
+  ['fail', 'failed'],
+]);
 
+/** The attestation a text names (any case, spaces around ignored); undefined for anything else. */
 export function normaliseAttestation(raw: string | undefined): Attestation | undefined {
-  return raw === undefined ? undefined : ATTESTATION_VALUES[raw.trim().toLowerCase()];
+  return raw === undefined ? undefined : ATTESTATION_VALUES.get(raw.trim().toLowerCase());
 }
 
 /**

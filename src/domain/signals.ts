@@ -3,11 +3,13 @@
  * with the points it adds to the score. Pure; the settings say how many points (callscreen.yaml's
  * `screening.signals`, adjusted per DID and time by policies).
  */
+import type { PhoneNumberType } from 'libphonenumber-js';
 import type { CaptchaHistory, CallerHistory, WindowCount } from './caller-history';
 import type { Reason } from './decision';
 import type { PhoneNumber } from './phone-number';
 import { combineReputation, feedbackPoints, type SourceContribution } from './reputation';
 import type { ScreeningSettings } from './screening-policy';
+import type { Attestation } from './screening-settings';
 
 type E164Caller = PhoneNumber & { kind: 'e164' };
 const DAY_MS = 86_400_000;
@@ -48,7 +50,7 @@ export function validitySignal(caller: E164Caller, s: ScreeningSettings): Reason
   return undefined;
 }
 
-const TYPE_NAMES: Record<string, string> = {
+const TYPE_NAMES: Readonly<Record<PhoneNumberType, string>> = {
   PREMIUM_RATE: 'a premium-rate number',
   SHARED_COST: 'a shared-cost number',
   TOLL_FREE: 'a toll-free number (these do not normally place calls)',
@@ -64,9 +66,9 @@ const TYPE_NAMES: Record<string, string> = {
 
 export function numberTypeSignal(caller: E164Caller, s: ScreeningSettings): Reason | undefined {
   if (!caller.type) return undefined;
-  const points = s.signals.numberType[caller.type as keyof ScreeningSettings['signals']['numberType']];
+  const points = ownValue(s.signals.numberType, caller.type);
   if (points === undefined || points === 0) return undefined;
-  return { code: 'caller.number-type', text: `${caller.e164} is ${TYPE_NAMES[caller.type] ?? caller.type}`, points };
+  return { code: 'caller.number-type', text: `${caller.e164} is ${TYPE_NAMES[caller.type]}`, points };
 }
 
 /** The caller's country against the countries this DID expects callers from. */
@@ -81,7 +83,7 @@ export function countrySignal(caller: E164Caller, did: PhoneNumber, s: Screening
   };
 }
 
-const ATTESTATION_TEXT: Record<string, string> = {
+const ATTESTATION_TEXT: Readonly<Record<Attestation, string>> = {
   A: 'STIR/SHAKEN attestation A: the carrier vouches for the caller and the number',
   B: 'STIR/SHAKEN attestation B: the carrier knows the caller, not that they may use this number',
   C: 'STIR/SHAKEN attestation C: the carrier only passed the call on (gateway)',
@@ -89,11 +91,20 @@ const ATTESTATION_TEXT: Record<string, string> = {
   failed: 'STIR/SHAKEN verification failed: the caller ID may be spoofed',
 };
 
-export function attestationSignal(attestation: string | undefined, s: ScreeningSettings): Reason | undefined {
+/** `attestation`: as normaliseAttestation read it (src/domain/screen-call.ts); raw text never gets here. */
+export function attestationSignal(attestation: Attestation | undefined, s: ScreeningSettings): Reason | undefined {
   if (attestation === undefined) return undefined;
-  const points = s.signals.attestation[attestation as keyof ScreeningSettings['signals']['attestation']];
+  const points = ownValue(s.signals.attestation, attestation);
   if (points === undefined) return undefined;
-  return { code: 'attestation', text: ATTESTATION_TEXT[attestation] ?? `attestation ${attestation}`, points };
+  return { code: 'attestation', text: ATTESTATION_TEXT[attestation], points };
+}
+
+/**
+ * A settings table's own value for a key, never one every object inherits ("constructor", "toString"):
+ * the tables are plain objects read from the configuration.
+ */
+function ownValue<K extends string, V>(table: Readonly<Partial<Record<K, V>>>, key: K): V | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /**
