@@ -31,6 +31,7 @@ import {
 } from '../domain/rule-set';
 import { ConfigError, type ConfigProblem } from '../errors/config-error';
 import { unreadable } from './file-reloader';
+import { ProblemList } from './problem-list';
 import { validateYaml } from './validate';
 import { parseYamlText, readYamlFile, type LocatedYaml } from './yaml-document';
 
@@ -104,19 +105,25 @@ export function compileRulesText(text: string, displayName: string, defaultRegio
 export function compileRulesDocument(doc: LocatedYaml, defaultRegion: CountryCode): RuleSet {
   const parsed = validateYaml(doc, rulesSchema);
   const rules: Rule[] = [];
-  const problems: ConfigProblem[] = [];
-  for (const list of ['allow', 'deny'] as const satisfies readonly RuleList[]) {
+  const problems = new ProblemList(doc.file);
+  for (const list of listsInFileOrder(doc)) {
     (parsed[list] ?? []).forEach((value, index) => {
       const at = entryLocator(doc, list, index);
       const def = toDefinition(value, list, at, problems);
       if (!def) return;
       const compiled = tryCompileRule(def, defaultRegion);
       if ('rule' in compiled) rules.push(compiled.rule);
-      else for (const p of compiled.problems) problems.push({ ...at(p.field ?? []), reason: p.reason });
+      else for (const p of compiled.problems) problems.add({ ...at(p.field ?? []), reason: p.reason });
     });
   }
-  if (problems.length > 0) throw new ConfigError(sortByPosition(problems));
+  if (problems.count > 0) throw problems.toError({ sortByPosition: true });
   return buildRuleSet(rules);
+}
+
+/** allow and deny in the order the file has them, so that the problems listed are the first in the file */
+function listsInFileOrder(doc: LocatedYaml): RuleList[] {
+  const lineOf = (list: RuleList): number => doc.locate([list], { key: true }).line;
+  return lineOf('deny') < lineOf('allow') ? ['deny', 'allow'] : ['allow', 'deny'];
 }
 
 type Locator = (field: readonly PropertyKey[], options?: { key?: boolean }) => Omit<ConfigProblem, 'reason'>;
@@ -127,15 +134,10 @@ function entryLocator(doc: LocatedYaml, list: RuleList, index: number): Locator 
 }
 
 /** One entry's value to a RuleDefinition; its shape problems are added to `problems`. */
-function toDefinition(
-  value: unknown,
-  list: RuleList,
-  at: Locator,
-  problems: ConfigProblem[],
-): RuleDefinition | undefined {
+function toDefinition(value: unknown, list: RuleList, at: Locator, problems: ProblemList): RuleDefinition | undefined {
   const result = entrySchema.safeParse(typeof value === 'string' ? { number: value } : value);
   if (!result.success) {
-    problems.push(...result.error.issues.map((issue) => shapeProblem(issue, at)));
+    for (const issue of result.error.issues) problems.add(shapeProblem(issue, at));
     return undefined;
   }
   const entry = result.data;
@@ -145,7 +147,7 @@ function toDefinition(
       given.length === 0
         ? `an entry needs one of number, range or regex`
         : `an entry has exactly one of number, range or regex, not ${given.map((k) => `"${k}"`).join(' and ')}`;
-    problems.push({ ...at(given.length === 0 ? [] : [given[1] as string], { key: true }), reason });
+    problems.add({ ...at(given.length === 0 ? [] : [given[1] as string], { key: true }), reason });
     return undefined;
   }
   return { list, ...matchOf(entry), ...extrasOf(entry), source: at([]) };
@@ -179,10 +181,6 @@ function shapeProblem(issue: z.core.$ZodIssue, at: Locator): ConfigProblem {
   return { ...at(issue.path), reason: where ? `${where} ${issue.message}` : issue.message };
 }
 
-function sortByPosition(problems: ConfigProblem[]): ConfigProblem[] {
-  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The managed allow list (rules.managedFile): written by agents' feedback (src/config/managed-allow-list.ts),
 // loaded beside the admin's rules.yaml. Same entry format; allow entries only; a missing or empty file
@@ -197,7 +195,10 @@ export function compileManagedRulesText(text: string, displayName: string, defau
   if (doc.value === null || doc.value === undefined) return EMPTY_RULE_SET; // empty or comments only
   const deny = (doc.value as { deny?: unknown }).deny;
   if (Array.isArray(deny) && deny.length > 0) {
-    throw new ConfigError(deny.map((_, i) => ({ file: doc.file, ...doc.locate(['deny', i]), reason: MANAGED_DENY })));
+    const problems = new ProblemList(doc.file);
+    for (let i = 0; i < deny.length; i++)
+      problems.add({ file: doc.file, ...doc.locate(['deny', i]), reason: MANAGED_DENY });
+    throw problems.toError();
   }
   return compileRulesDocument(doc, defaultRegion);
 }
@@ -239,7 +240,7 @@ export function validateRuleFiles(
       return load();
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      problems.push(...e.problems);
+      for (const p of e.problems) problems.push(p); // each file's list is capped already; no spread (stack)
       return undefined;
     }
   };
