@@ -94,12 +94,32 @@ const entrySchema = z.strictObject(
 type Entry = z.infer<typeof entrySchema>;
 
 export function loadRulesFile(file: string, defaultRegion: CountryCode, displayName = file): RuleSet {
-  return compileRulesDocument(readYamlFile(file, displayName), defaultRegion);
+  return compileRulesDocument(withRuleLists(readYamlFile(file, displayName)), defaultRegion);
 }
 
 /** The rules in a file's text (the reloader reads the text itself, to compare it with what is in force). */
 export function compileRulesText(text: string, displayName: string, defaultRegion: CountryCode): RuleSet {
-  return compileRulesDocument(parseYamlText(text, displayName), defaultRegion);
+  return compileRulesDocument(withRuleLists(parseYamlText(text, displayName)), defaultRegion);
+}
+
+const NO_RULE_LISTS =
+  'no allow or deny list: an empty rules file would drop every rule; to mean no rules, write "allow: []" and "deny: []"';
+
+/**
+ * The rules file must name at least one of its lists. An empty file (or comments only) is far more
+ * often a save gone wrong (a truncated write, an editor that emptied it, a wrong file swapped in) than
+ * an admin who wants every allow and deny rule gone: refused, so a reload keeps the rules in force and
+ * a start fails. `allow: []` / `deny: []` (or an empty `allow:`) says it on purpose.
+ */
+function withRuleLists(doc: LocatedYaml): LocatedYaml {
+  const value = doc.value;
+  // a mapping with other keys only, or not a mapping at all, gets its own problem from the schema
+  const empty =
+    value === null ||
+    value === undefined ||
+    (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+  if (empty) throw new ConfigError([{ file: doc.file, line: 0, column: 0, reason: NO_RULE_LISTS }]);
+  return doc;
 }
 
 export function compileRulesDocument(doc: LocatedYaml, defaultRegion: CountryCode): RuleSet {

@@ -1,7 +1,8 @@
 /**
  * The rules in force, reloaded when a file changes, without a restart. A bad edit never replaces
  * good rules: it is logged once (with every problem as "file:line:col reason"), kept as `lastError`
- * for the review page, and the last good rules stay in force until the file is fixed.
+ * for the review page, and the last good rules stay in force until the file is fixed. An emptied rules
+ * file is such a bad edit (rules-file.ts: it must name its lists, `allow: []` / `deny: []` for none).
  *
  * Two files: the admin's rules file (rules.file) and, when given, the managed allow list
  * (rules.managedFile) that agents' feedback writes. Each is watched and judged on its own (a broken

@@ -78,7 +78,7 @@ describe('compileRulesText', () => {
 
   test('empty lists are fine', () => {
     expect(compile('allow:\ndeny: []\n').rules).toHaveLength(0);
-    expect(compile('').rules).toHaveLength(0);
+    expect(() => compile('')).toThrow(/no allow or deny list/); // an empty file is refused: rules-empty-file.test.ts
   });
 });
 
