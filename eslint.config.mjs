@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import jest from 'eslint-plugin-jest';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -26,5 +27,11 @@ export default tseslint.config(
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // A focused test (it.only, fdescribe, ...) silently skips the rest of its file: never commit one.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    plugins: { jest },
+    rules: { 'jest/no-focused-tests': 'error' },
   },
 );
