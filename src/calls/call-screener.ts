@@ -47,8 +47,9 @@ export interface CallScreenerDeps {
   /** where the IVR's outcomes are remembered (a pass makes the number trusted for signals.captcha.trustDays) */
   captchaHistory: Pick<CallerHistoryStore, 'recordCaptchaOutcome'>;
   /**
-   * TEST ONLY (env CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1): log every CAPTCHA code at debug level, so tests
-   * and the demo can type it. Never in production: anyone reading the log could pass the CAPTCHA.
+   * TEST ONLY (env CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1): log every CAPTCHA code and the keys typed at debug
+   * level, so tests and the demo can type it. Never in production: anyone reading the log could pass the
+   * CAPTCHA (the daemon warns when it is on and refuses it under NODE_ENV=production: captchaCodeLogging).
    */
   logCaptchaCode?: boolean;
   /** told of every screened call's record as it is appended to the log (metrics); an error it throws is logged, never felt by the call */

@@ -32,6 +32,7 @@ import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
 import { CallscreenMetrics } from '../http-api/metrics';
 import { managedFilePath } from '../reputation/managed-allow-list';
 import type { Logger } from '../ports/logger';
+import { redactUrl } from '../ports/log-redaction';
 import type { AriPort, AriPortOptions, AriStateChange } from '../ports/ari';
 import type { CallerHistoryStore } from '../ports/caller-history-store';
 import type { CallLog } from '../ports/call-log';
@@ -192,8 +193,8 @@ export class CallscreenDaemon {
       // read once per call: the configuration (screening, policies, captcha, tags) and the rules in force
       settings: () => ({ ...configReloader.current(), rules: rules.current() }),
       captchaHistory: history,
-      // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); never set in production
-      logCaptchaCode: process.env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE === '1',
+      // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); refused in production
+      logCaptchaCode: captchaCodeLogging(process.env, logger),
       onScreened: (record) => metrics.callScreened(record),
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config, parts);
@@ -221,7 +222,7 @@ export class CallscreenDaemon {
       readiness: () => ({ ari: ari.state, redis: redis.status }),
       rules,
     }); // never throws: a failure is logged, calls go on
-    logger.info({ url: config.ari.url, app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
+    logger.info({ url: redactUrl(config.ari.url), app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
     // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
     for (let attempt = 1; ; attempt++) {
       try {
@@ -322,4 +323,23 @@ export class CallscreenDaemon {
     }
     this.logger.info('stopped');
   }
+}
+
+/**
+ * The test-only switch CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1 (the tests and the demo read each CAPTCHA code
+ * and the keys typed from the debug log): whoever reads such a log could pass every CAPTCHA. So it is
+ * said loudly at start (warn), and refused under NODE_ENV=production (an error line; codes stay out).
+ */
+export function captchaCodeLogging(env: NodeJS.ProcessEnv, logger: Logger): boolean {
+  if (env.CALLSCREEN_TEST_LOG_CAPTCHA_CODE !== '1') return false;
+  if (env.NODE_ENV === 'production') {
+    logger.error(
+      'CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1 ignored: NODE_ENV is production, CAPTCHA codes are never logged there',
+    );
+    return false;
+  }
+  logger.warn(
+    'CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1: every CAPTCHA code and the keys typed are logged (debug); for tests only, never in production',
+  );
+  return true;
 }

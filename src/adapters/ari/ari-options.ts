@@ -1,4 +1,5 @@
 import type { AriPortOptions } from '../../ports/ari';
+import { redactUrl } from '../../ports/log-redaction';
 
 /** AriPortOptions with every default filled in and the URLs worked out once. */
 export interface ResolvedAriOptions {
@@ -39,7 +40,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export function resolveAriOptions(options: AriPortOptions): ResolvedAriOptions {
   const url = new URL(options.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new RangeError(`ARI url must be http(s), got ${options.url}`);
+    throw new RangeError(`ARI url must be http(s), got ${redactUrl(options.url)}`);
   if (options.apps.length === 0) throw new RangeError('ARI needs at least one Stasis application in apps');
   const basePath = url.pathname.replace(/\/+$/, '').replace(/\/ari$/, '');
   const restBase = `${url.origin}${basePath}/ari`;

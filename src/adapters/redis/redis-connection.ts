@@ -16,6 +16,7 @@
  */
 import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../../errors/config-error';
+import { redactUrl } from '../../ports/log-redaction';
 
 /** What the stores talk to: one Redis (also through Sentinel) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -153,11 +154,6 @@ export function describeRedis(settings: RedisSettings): string {
   if (settings.sentinel)
     return `sentinel ${settings.sentinel.name} via ${settings.sentinel.nodes.join(',')} (db ${settings.sentinel.db})`;
   return redactUrl(settings.url ?? 'redis://127.0.0.1:6379');
-}
-
-/** A Redis URL with its user and password replaced by [redacted]. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//[redacted]@');
 }
 
 export interface RedisConnectionOptions {
