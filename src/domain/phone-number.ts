@@ -42,22 +42,127 @@ const WITHHELD = new Set([
   'o',
 ]);
 
-const MAX_RAW_LENGTH = 64;
+/** Longest caller ID read at all: a SIP URI with a display name and parameters fits. */
+const MAX_RAW_LENGTH = 256;
+/** Longest number part (what is left of a URI without its parameters) that is parsed. */
+const MAX_NUMBER_LENGTH = 64;
 /** E.164 allows at most 15 digits; trunks add up to two prefix digits (00, 011) before normalisation. */
 const MAX_DIGITS = 18;
-/** Separators people and trunks write between digits. */
-const SEPARATORS = /[\s\-./()\u00a0\u2010-\u2015]/g;
+/** What normalisation hands to libphonenumber: ASCII digits and at most one leading +. */
+const PLAIN_NUMBER = /^\+?[0-9]+$/;
+/** Most caller IDs: ASCII digits, pluses and the common separators only. */
+const SIMPLE_NOTATION = /^[+0-9 \-./()]+$/;
+/**
+ * Separators people and trunks write between digits (RFC 3966's visual separators and more): spaces of
+ * every kind, hyphens, dashes and the minus sign, dots, slashes, parentheses, and their fullwidth forms.
+ */
+const SEPARATORS = /[\s\-./()\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f]/g;
+/** Invisible format characters (zero-width spaces, soft hyphens, the marks of right-to-left text). */
+const INVISIBLE = /\p{Cf}/gu;
+/** An extension after the number: x45, ext45, extn45, extension45 (separators are gone by then). */
+const EXTENSION = /(?<=[0-9])(?:x|ext|extn|extension)[0-9]+$/i;
+const URI_SCHEME = /^(sips?|tel):/i;
+
+/** A caller ID read down to the number it carries: "+" and ASCII digits, or why it carries none. */
+type CallerIdNumber = { kind: 'number'; text: string } | { kind: 'withheld' } | { kind: 'unparseable'; reason: string };
+
+/**
+ * The one reading of a caller ID's notation, shared by normalisePhoneNumber and guessE164 so they never
+ * disagree about what a caller ID says (docs/screening.md, "How caller IDs are normalised").
+ */
+function readCallerId(raw: string, region: CountryCode): CallerIdNumber {
+  let text = raw.trim();
+  if (!PLAIN_NUMBER.test(text)) {
+    if (text.length > MAX_RAW_LENGTH)
+      return { kind: 'unparseable', reason: `longer than ${MAX_RAW_LENGTH} characters` };
+    if (SIMPLE_NOTATION.test(text)) {
+      text = text.replace(SEPARATORS, ''); // the common case, kept cheap: guessE164 is on every call's path
+    } else {
+      if (WITHHELD.has(text.toLowerCase())) return { kind: 'withheld' };
+      text = numberPartOf(text);
+      if (WITHHELD.has(text.toLowerCase())) return { kind: 'withheld' };
+      if (text.length > MAX_NUMBER_LENGTH)
+        return { kind: 'unparseable', reason: `longer than ${MAX_NUMBER_LENGTH} characters` };
+      text = asciiDigits(text).replace(INVISIBLE, '').replace(SEPARATORS, '').replace(EXTENSION, '');
+    }
+    text = text.replace(/^\+{2,}/, '+');
+    if (!PLAIN_NUMBER.test(text))
+      return { kind: 'unparseable', reason: 'contains characters other than digits and a leading +' };
+  }
+  // No NANP number starts with 0: 011 (the region's own international prefix) and 00 (everyone else's,
+  // which trunks use too) can only mean an international number. Elsewhere libphonenumber reads the
+  // region's own prefix (00 in DE, 0011 in AU) and has no competing meaning to guess about.
+  if (NANP_REGIONS.has(region) && text.startsWith('0')) text = text.replace(/^(?:011|00)/, '+');
+  return { kind: 'number', text };
+}
+
+/**
+ * The number part of a caller ID written as a URI or with parameters: the address inside <...> (no
+ * display name, no header parameters); for sip:, sips: and tel: in any case the user part (no host,
+ * port, password, URI parameters or headers; %-escapes decoded); then no ;parameters (ext=, isub=,
+ * phone-context=, verstat=, user=: an extension reaches the same number, so the number is what counts).
+ */
+function numberPartOf(callerId: string): string {
+  let text = callerId;
+  const open = text.lastIndexOf('<');
+  const close = open >= 0 ? text.indexOf('>', open) : -1;
+  if (close > open) text = text.slice(open + 1, close).trim();
+  const scheme = URI_SCHEME.exec(text);
+  if (scheme) {
+    text = text.slice(scheme[0].length);
+    const headers = text.indexOf('?');
+    if (headers >= 0) text = text.slice(0, headers);
+    const at = text.indexOf('@');
+    if (at >= 0) {
+      text = text.slice(0, at);
+      const password = text.indexOf(':');
+      if (password >= 0) text = text.slice(0, password);
+    }
+    text = percentDecoded(text);
+  }
+  const parameters = text.indexOf(';');
+  if (parameters >= 0) text = text.slice(0, parameters);
+  return text.trim();
+}
+
+function percentDecoded(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // not valid %-encoding: left as written, and refused for the % it holds
+  }
+}
+
+/**
+ * Every decimal digit Unicode knows (fullwidth, Arabic-Indic, Persian, Devanagari, ...) as its ASCII
+ * digit, and the fullwidth plus as "+". Other digit-like characters (superscripts, circled digits) stay
+ * and are refused.
+ */
+function asciiDigits(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  return text.replace(/\p{Nd}/gu, (digit) => String(decimalValue(digit))).replace(/\uff0b/g, '+');
+}
+
+const DECIMAL_DIGIT = /^\p{Nd}$/u;
+
+/**
+ * Unicode encodes each set of decimal digits as a run of ten, zero first, sets side by side (a stability
+ * guarantee): a digit's value is its distance from the start of its run, modulo ten.
+ */
+function decimalValue(digit: string): number {
+  const codePoint = digit.codePointAt(0) ?? 0;
+  let start = codePoint;
+  while (start > 0 && DECIMAL_DIGIT.test(String.fromCodePoint(start - 1))) start--;
+  return (codePoint - start) % 10;
+}
 
 export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): PhoneNumber {
-  const trimmed = raw.trim();
-  if (WITHHELD.has(trimmed.toLowerCase())) return { kind: 'withheld', raw };
-  if (trimmed.length > MAX_RAW_LENGTH)
-    return { kind: 'unparseable', raw, reason: `longer than ${MAX_RAW_LENGTH} characters` };
-
-  let compact = trimmed.replace(SEPARATORS, '');
-  if (compact.startsWith('sip:') || compact.startsWith('tel:')) compact = compact.slice(4).split(/[@;]/)[0] ?? '';
-  if (!/^\+?[0-9]+$/.test(compact))
-    return { kind: 'unparseable', raw, reason: 'contains characters other than digits and a leading +' };
+  const read = readCallerId(raw, defaultRegion);
+  if (read.kind === 'withheld') return { kind: 'withheld', raw };
+  if (read.kind === 'unparseable') return { kind: 'unparseable', raw, reason: read.reason };
+  const compact = read.text;
   const digits = compact.replace('+', '');
   if (digits.length > MAX_DIGITS)
     return { kind: 'unparseable', raw, reason: `${digits.length} digits, more than a phone number can have` };
@@ -93,13 +198,15 @@ export function normalisePhoneNumber(raw: string, defaultRegion: CountryCode): P
 
 /**
  * The E.164 form a caller ID most likely normalises to, found without parsing (a small part of a parse's cost):
- * an international number (+ and digits), or a 10- or 11-digit NANP number when the region's calling
- * code is 1. Used to start the Redis lookup early; normalisePhoneNumber has the last word, and a guess
+ * its notation read exactly as normalisePhoneNumber reads it (URIs, separators, digits, prefixes), then an
+ * international number (+ and digits), or a 10- or 11-digit NANP number when the region's calling code is 1. Used to start the Redis lookup early; normalisePhoneNumber has the last word, and a guess
  * it disagrees with is thrown away (the lookup is made again). That happens for about 1 in 3,000 random
  * international numbers (carrier prefixes, Argentina's mobile 9); undefined when there is no cheap guess.
  */
 export function guessE164(raw: string, defaultRegion: CountryCode): string | undefined {
-  const compact = raw.trim().replace(SEPARATORS, '');
+  const read = readCallerId(raw, defaultRegion);
+  if (read.kind !== 'number') return undefined;
+  const compact = read.text;
   if (/^\+[1-9][0-9]{6,14}$/.test(compact)) return plausibleInternational(compact) ? compact : undefined;
   if (!NANP_REGIONS.has(defaultRegion) || !/^[0-9]+$/.test(compact)) return undefined;
   if (compact.length === 10 && /^[2-9]/.test(compact)) return `+1${compact}`;
