@@ -4,6 +4,7 @@
  *   callscreen log export [--since ...] [--until ...] [filters] [--format csv|jsonl] [--output FILE]
  *   callscreen log prune
  * Exit codes: 0 ok, 1 Redis not reachable (or lost mid-read), 2 bad input.
+ * An entry of the log that is not a call record is skipped, not an error: stderr says how many.
  */
 import { once } from 'node:events';
 import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { loadConfig, type LoadedConfig } from '../config/load-config';
 import { errorText } from '../errors/error-text';
 import type { LoggedCall } from '../ports/call-log';
 import { idRange, matchesFilter, parseLogQuery, type LogOptions, type LogQuery } from '../call-log/call-log-query';
+import { SkippedEntries } from '../call-log/skipped-entries';
 import {
   columnWidths,
   csvHeader,
@@ -141,6 +143,7 @@ async function showLog(opts: ShowOptions): Promise<void> {
   const query = parseLogQuery(opts, config.numbers.defaultRegion, Date.now());
   exitOnClosedPipe();
   const { redis, log } = await openLog(loaded, 'callscreen-log');
+  const skipped = new SkippedEntries();
   let lastId: string;
   let widths: ColumnWidths | undefined;
   try {
@@ -148,8 +151,7 @@ async function showLog(opts: ShowOptions): Promise<void> {
     lastId = query.follow ? await log.lastId() : '+';
     const picked: LoggedCall[] = [];
     let more = false;
-    let unreadable = 0;
-    for await (const call of log.entriesNewestFirst(idRange(query, lastId), { onUnreadable: () => unreadable++ })) {
+    for await (const call of log.entriesNewestFirst(idRange(query, lastId), { onUnreadable: skipped.add })) {
       if (!matchesFilter(call.record, query.filter)) continue;
       if (picked.length === query.limit) {
         more = true;
@@ -166,7 +168,6 @@ async function showLog(opts: ShowOptions): Promise<void> {
       footer.push(
         `only the last ${query.limit} matching calls are shown; more matched ${rangeText(query)} (raise --limit or narrow --since)`,
       );
-    if (unreadable > 0) footer.push(`${unreadable} entries could not be read (no call record in them)`);
 
     if (opts.json) {
       for (const call of picked) await write(process.stdout, jsonLine(call));
@@ -183,6 +184,8 @@ async function showLog(opts: ShowOptions): Promise<void> {
     throw lostRedis(describeRedis(config.redis), e);
   }
   await closeQuietly(redis);
+  const note = skipped.note();
+  if (note) process.stderr.write(`callscreen: ${note}\n`);
   if (query.follow) await follow(loaded, query, lastId, opts.json ? undefined : (widths as ColumnWidths));
 }
 
@@ -237,7 +240,10 @@ async function follow(
     await redis.connect().catch(() => undefined); // a failure here is handled by the loop's retries
     while (!stopped) {
       try {
-        const { calls, lastId: next } = await log.readAfter(lastId, FOLLOW_BLOCK_MS);
+        const { calls, lastId: next } = await log.readAfter(lastId, FOLLOW_BLOCK_MS, undefined, {
+          onUnreadable: (id, problem) =>
+            process.stderr.write(`callscreen: skipped log entry ${id}, not a call record (${problem})\n`),
+        });
         if (down) {
           process.stderr.write(`callscreen: Redis at ${url} is back; following on after ${lastId}\n`);
           down = false;
@@ -288,7 +294,7 @@ async function exportLog(opts: ExportOptions): Promise<void> {
   let out: Writable = process.stdout;
   let writeError: Error | undefined;
   let count = 0;
-  let unreadable = 0;
+  const skipped = new SkippedEntries();
   try {
     // opened here so that a path that cannot be written fails at once with its own error (exit 1)
     if (partial) out = createWriteStream(partial, { fd: openSync(partial, 'w') });
@@ -300,7 +306,7 @@ async function exportLog(opts: ExportOptions): Promise<void> {
       await write(out, text);
     };
     if (opts.format === 'csv') await emit(csvHeader());
-    for await (const call of log.entries(idRange(query), { onUnreadable: () => unreadable++ })) {
+    for await (const call of log.entries(idRange(query), { onUnreadable: skipped.add })) {
       if (!matchesFilter(call.record, query.filter)) continue;
       await emit(opts.format === 'csv' ? csvRow(call.record) : jsonLine(call));
       count++;
@@ -320,9 +326,9 @@ async function exportLog(opts: ExportOptions): Promise<void> {
   } finally {
     await closeQuietly(redis);
   }
-  process.stderr.write(
-    `exported ${count} calls ${rangeText(query)} to ${opts.output ?? 'standard output'}${unreadable ? ` (${unreadable} unreadable entries skipped)` : ''}\n`,
-  );
+  process.stderr.write(`exported ${count} calls ${rangeText(query)} to ${opts.output ?? 'standard output'}\n`);
+  const note = skipped.note();
+  if (note) process.stderr.write(`callscreen: ${note}\n`);
 }
 
 // ---- prune ----

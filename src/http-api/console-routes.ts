@@ -3,8 +3,8 @@
  * authentication and CSRF check (http-server.ts, http-security.ts).
  *
  *   GET  /api/v1/calls?since=2h&until=&verdict=allow,voicemail&did=&number=&limit=200
- *                                     { calls: CallView[], more }          newest first
- *   GET  /api/v1/calls/:id            one CallView (id: the log's stream id), 404 when unknown
+ *                                     { calls: CallView[], more, skipped }  newest first
+ *   GET  /api/v1/calls/:id            one CallView (id: the log's stream id), 404 when unknown or unreadable
  *   POST /api/v1/allow                { number, note? } -> { number, added, file }: the managed allow list
  *   GET  /api/v1/rules                both rule files as loaded, with the last rejected edit
  *   GET  /api/v1/rules/source?name=   the text of one of the two rule files the daemon loads, nothing else
@@ -13,11 +13,15 @@
  * Reading the log is bounded: the calls list reads at most MAX_CALLS_SCAN entries per request (then
  * `more: true`), the summary at most MAX_SCAN (then `capped: true`, the oldest left out) and is kept
  * for SUMMARY_TTL_MS, so consoles polling it cost one computation per window every 10 s.
+ *
+ * An entry of the log that is not a call record (the reader's onUnreadable) is left out and counted:
+ * `skipped` in the calls list and the summary. It is not a failure of the request, and never a 503.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { idMs, idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
+import { SkippedEntries } from '../call-log/skipped-entries';
 import type { LoadedConfig } from '../config/load-config';
 import {
   cleanText,
@@ -126,9 +130,14 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const calls: CallView[] = [];
     let more = false;
     let scanned = 0;
+    const skipped = new SkippedEntries();
     try {
       for await (const call of log.entriesNewestFirst(idRange(query), {
         batchSize: filtered ? 1000 : Math.min(1000, query.limit + 1),
+        onUnreadable: (id, problem) => {
+          scanned++; // read all the same: counts towards the scan's bound
+          skipped.add(id, problem);
+        },
       })) {
         if (++scanned > MAX_CALLS_SCAN) {
           more = true;
@@ -144,16 +153,23 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     } catch (e) {
       return unavailable(request, reply, e);
     }
-    return { calls, more };
+    reportSkipped(request, skipped);
+    return { calls, more, skipped: skipped.count };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/calls/:id', async (request, reply) => {
     const { id } = request.params;
     if (!STREAM_ID.test(id)) return notFound(reply, 'no call with that id');
+    const skipped = new SkippedEntries();
     try {
-      for await (const call of log.entries({ start: id, end: id }, { batchSize: 1 })) return callView(call);
+      for await (const call of log.entries({ start: id, end: id }, { batchSize: 1, onUnreadable: skipped.add }))
+        return callView(call);
     } catch (e) {
       return unavailable(request, reply, e);
+    }
+    if (skipped.first) {
+      reportSkipped(request, skipped);
+      return notFound(reply, `the log entry with that id is not a readable call record (${skipped.first.problem})`);
     }
     return notFound(reply, 'no call with that id (it may have aged out of the log)');
   });
@@ -251,8 +267,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   // ---- summary ----
   // computed at most every SUMMARY_TTL_MS per window, whatever the number of consoles polling it
-  const summaries = new Map<number, { at: number; value: Promise<Summary> }>();
-  const summaryOf = (hours: number): Promise<Summary> => {
+  const summaries = new Map<number, { at: number; value: Promise<SummaryAnswer> }>();
+  const summaryOf = (hours: number): Promise<SummaryAnswer> => {
     const cached = summaries.get(hours);
     if (cached && now() - cached.at < SUMMARY_TTL_MS) return cached.value;
     const value = computeSummary(log, hours, now());
@@ -272,15 +288,26 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   });
 }
 
-/** Reads the window newest first: when it holds more than MAX_SCAN calls, the oldest are the ones left out. */
-async function computeSummary(log: CallLogReader, hours: number, nowMs: number): Promise<Summary> {
+/** The summary with the count of entries left out because they were not call records. */
+type SummaryAnswer = Summary & { skipped: number };
+
+/**
+ * Reads the window newest first: when it holds more than MAX_SCAN entries, the oldest are the ones left
+ * out. An unreadable entry counts towards MAX_SCAN (it was read) and in `skipped`.
+ */
+async function computeSummary(log: CallLogReader, hours: number, nowMs: number): Promise<SummaryAnswer> {
   const counter = new SummaryCounter(hours, nowMs);
   let read = 0;
-  for await (const call of log.entriesNewestFirst({ start: String(counter.fromMs), end: '+' })) {
-    if (++read > MAX_SCAN) return counter.result(true);
+  let skipped = 0;
+  const onUnreadable = (): void => {
+    read++;
+    skipped++;
+  };
+  for await (const call of log.entriesNewestFirst({ start: String(counter.fromMs), end: '+' }, { onUnreadable })) {
+    if (++read > MAX_SCAN) return { ...counter.result(true), skipped };
     counter.add(call, idMs(call.id));
   }
-  return counter.result(false);
+  return { ...counter.result(false), skipped };
 }
 
 /** The two rule files the daemon loads, with the names the API uses for them (their file names). */
@@ -360,6 +387,15 @@ function badQuery(reply: FastifyReply, e: unknown): FastifyReply {
         .join('; '),
     );
   throw e;
+}
+
+/** at debug level: a console polls every few seconds, and the answer says it (`skipped`) */
+function reportSkipped(request: FastifyRequest, skipped: SkippedEntries): void {
+  if (skipped.first)
+    request.log.debug(
+      { skipped: skipped.count, first: skipped.first },
+      'screened-call log: unreadable entries skipped',
+    );
 }
 
 function unavailable(request: FastifyRequest, reply: FastifyReply, e: unknown): FastifyReply {

@@ -5,7 +5,8 @@ import type { Decision } from '../domain/decision';
  * hung up first) / timeout (the watchdog, captcha.maxDurationMs) / abandoned (the daemon shut down) /
  * error (a fault in the IVR). The last three send the call to the agents (fail open).
  */
-export type CaptchaOutcome = 'passed' | 'failed' | 'hangup' | 'timeout' | 'abandoned' | 'error';
+export const CAPTCHA_OUTCOMES = ['passed', 'failed', 'hangup', 'timeout', 'abandoned', 'error'] as const;
+export type CaptchaOutcome = (typeof CAPTCHA_OUTCOMES)[number];
 
 /** One screened call as the log keeps it: the decision with its reasons, and what happened next. */
 export interface ScreenedCallRecord {
@@ -80,6 +81,10 @@ export interface IdRange {
 export interface ReadOptions {
   /** entries per round trip (default 1000) */
   batchSize?: number;
-  /** an entry whose record is missing or not JSON: skipped, and reported here */
-  onUnreadable?: (id: string) => void;
+  /**
+   * an entry that is not a call record as the daemon writes it (no record field, not JSON, a field
+   * missing or of the wrong type, too large): skipped, never an error of the read, and reported here
+   * with what is wrong with it
+   */
+  onUnreadable?: (id: string, problem: string) => void;
 }

@@ -10,6 +10,11 @@
  *
  * Reading (the `callscreen log` command): ranges by stream id, whose millisecond part is the append
  * time, so a time range is an XRANGE bound instead of a scan; batches of 1000 with an exclusive start.
+ *
+ * Every entry read back goes through decodeEntry: anything in the stream that is not a record as the
+ * daemon writes it (an XADD by hand, a truncated write, an older or foreign writer) is skipped and
+ * reported through onUnreadable, never thrown, so one bad entry can neither stop a read nor pass as a
+ * Redis failure, and whatever the readers do with a record (tables, CSV, the console) can rely on its shape.
  */
 import type { RedisClient } from './redis-connection';
 import type {
@@ -20,7 +25,9 @@ import type {
   ReadOptions,
   ScreenedCallRecord,
 } from '../../ports/call-log';
+import { VERDICTS } from '../../domain/decision';
 import { describePhoneNumber } from '../../domain/phone-number';
+import { CAPTCHA_OUTCOMES } from '../../ports/call-log';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_BATCH = 1000;
@@ -49,6 +56,17 @@ export interface PruneResult {
 }
 
 type StreamEntry = [id: string, fields: string[]];
+
+/**
+ * The longest record field read back, in characters. The daemon writes a few KB per call; this leaves
+ * room for any caller name a SIP message can carry, and keeps a hostile entry from being parsed whole.
+ */
+export const MAX_RECORD_CHARS = 1024 * 1024;
+/**
+ * The deepest nesting of objects and lists a record may have. The daemon's records go 6 deep; a deeper
+ * value, even in a field no reader looks at, would overflow the stack of JSON.stringify (`--json`).
+ */
+export const MAX_RECORD_DEPTH = 32;
 
 /** The fields one entry is written with (XADD ... <fields>). */
 export function entryFields(record: ScreenedCallRecord): string[] {
@@ -87,9 +105,9 @@ export class RedisCallLog implements CallLog, CallLogReader {
   async recent(count: number): Promise<ScreenedCallRecord[]> {
     const entries = (await this.redis.xrevrange(this.key, '+', '-', 'COUNT', count)) as StreamEntry[];
     const records: ScreenedCallRecord[] = [];
-    for (const entry of entries) {
-      const parsed = parseEntry(entry);
-      if (parsed) records.push(parsed.record);
+    for (const [id, fields] of entries) {
+      const decoded = decodeEntry(id, fields);
+      if (decoded.ok) records.push(decoded.call.record);
     }
     return records;
   }
@@ -166,10 +184,10 @@ export class RedisCallLog implements CallLog, CallLogReader {
           ? await this.redis.xrange(this.key, start, end, 'COUNT', batch)
           : await this.redis.xrevrange(this.key, end, start, 'COUNT', batch)
       ) as StreamEntry[];
-      for (const entry of page) {
-        const parsed = parseEntry(entry);
-        if (parsed) yield parsed;
-        else options.onUnreadable?.(entry[0]);
+      for (const [id, fields] of page) {
+        const decoded = decodeEntry(id, fields);
+        if (decoded.ok) yield decoded.call;
+        else options.onUnreadable?.(id, decoded.problem);
       }
       const last = page[page.length - 1];
       if (page.length < batch || !last) return;
@@ -190,11 +208,11 @@ export class RedisCallLog implements CallLog, CallLogReader {
     const calls: LoggedCall[] = [];
     let lastId = afterId;
     for (const [, entries] of reply ?? []) {
-      for (const entry of entries) {
-        lastId = entry[0]; // an unreadable entry moves the reader on all the same
-        const parsed = parseEntry(entry);
-        if (parsed) calls.push(parsed);
-        else options.onUnreadable?.(entry[0]);
+      for (const [id, fields] of entries) {
+        lastId = id; // an unreadable entry moves the reader on all the same
+        const decoded = decodeEntry(id, fields);
+        if (decoded.ok) calls.push(decoded.call);
+        else options.onUnreadable?.(id, decoded.problem);
       }
     }
     return { calls, lastId };
@@ -206,21 +224,153 @@ export class RedisCallLog implements CallLog, CallLogReader {
   }
 }
 
-function parseEntry([id, fields]: StreamEntry): LoggedCall | undefined {
-  const at = fields.indexOf('record');
-  const json = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
-  if (!json) return undefined;
-  try {
-    const record = JSON.parse(json) as ScreenedCallRecord;
-    if (
-      typeof record !== 'object' ||
-      record === null ||
-      typeof record.decision !== 'object' ||
-      record.decision === null
-    )
-      return undefined;
-    return { id, record };
-  } catch {
-    return undefined;
+// ---- decoding what is read back ----
+
+/** One stream entry read back: a call, or what is wrong with it (the entry is then skipped). */
+export type DecodedEntry = { ok: true; call: LoggedCall } | { ok: false; problem: string };
+
+/**
+ * A stream entry (its id and its flat field list, as XRANGE returns them) -> the call it records, or
+ * the first problem found. Pure and total: it never throws, whatever the entry holds.
+ */
+export function decodeEntry(id: string, fields: unknown): DecodedEntry {
+  if (!Array.isArray(fields)) return bad('the entry has no fields');
+  let json: unknown;
+  // field names sit at even positions: a value that reads "record" is not the record field
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'record') {
+      json = fields[i + 1];
+      break;
+    }
   }
+  if (json === undefined) return bad('no record field');
+  if (typeof json !== 'string' || json === '') return bad('the record field is empty or not text');
+  if (json.length > MAX_RECORD_CHARS)
+    return bad(`the record is ${json.length} characters long, more than the ${MAX_RECORD_CHARS} read back`);
+  if (nestingDepth(json) > MAX_RECORD_DEPTH) return bad(`the record is nested deeper than ${MAX_RECORD_DEPTH} levels`);
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return bad('the record is not JSON');
+  }
+  const problem = recordProblem(value);
+  return problem === undefined ? { ok: true, call: { id, record: value as ScreenedCallRecord } } : bad(problem);
+}
+
+const bad = (problem: string): DecodedEntry => ({ ok: false, problem });
+
+/** How deep objects and lists nest in a JSON text (brackets inside strings do not count); not JSON: any number. */
+function nestingDepth(json: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+type Fields = Record<string, unknown>;
+/** undefined when the value passes; else the problem as it reads after the value's path (".did is missing", " is not text") */
+type Check = (value: unknown) => string | undefined;
+
+const isFields = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const text: Check = (v) => (typeof v === 'string' ? undefined : ' is not text');
+const finite: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : ' is not a number');
+const flag: Check = (v) => (typeof v === 'boolean' ? undefined : ' is not true or false');
+const oneOf =
+  (values: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v) ? undefined : ` is not one of ${values.join(', ')}`;
+const list =
+  (item: Check): Check =>
+  (v) => {
+    if (!Array.isArray(v)) return ' is not a list';
+    for (const [i, element] of v.entries()) {
+      const problem = item(element);
+      if (problem !== undefined) return `[${i}]${problem}`;
+    }
+    return undefined;
+  };
+
+/** An object whose named fields pass their checks; a field marked optional may be absent. */
+function shape(required: Record<string, Check>, optional: Record<string, Check> = {}): Check {
+  return (v) => {
+    if (!isFields(v)) return ' is not an object';
+    for (const [name, check] of Object.entries(required)) {
+      if (!Object.hasOwn(v, name)) return `.${name} is missing`;
+      const problem = check(v[name]);
+      if (problem !== undefined) return `.${name}${problem}`;
+    }
+    for (const [name, check] of Object.entries(optional)) {
+      if (!Object.hasOwn(v, name)) continue;
+      const problem = check(v[name]);
+      if (problem !== undefined) return `.${name}${problem}`;
+    }
+    return undefined;
+  };
+}
+
+/** one of the three kinds of PhoneNumber, with the fields that kind has */
+const phoneNumber: Check = (v) => {
+  if (!isFields(v)) return ' is not an object';
+  switch (v.kind) {
+    case 'e164':
+      return shape({ raw: text, e164: text, valid: flag, possible: flag }, { country: text, type: text })(v);
+    case 'withheld':
+      return shape({ raw: text })(v);
+    case 'unparseable':
+      return shape({ raw: text, reason: text })(v);
+    default:
+      return '.kind is not one of e164, withheld, unparseable';
+  }
+};
+
+const reason = shape(
+  { code: text, text },
+  { points: finite, value: finite, rule: shape({ list: oneOf(['allow', 'deny']), written: text }, { label: text }) },
+);
+
+const decision = shape(
+  {
+    verdict: oneOf(VERDICTS),
+    score: finite,
+    reasons: list(reason),
+    degraded: flag,
+    policies: list(text),
+    caller: phoneNumber,
+    did: phoneNumber,
+    at: text,
+  },
+  { shadowVerdict: oneOf(VERDICTS), attestation: text },
+);
+
+/** What the daemon writes (ScreenedCallRecord), checked field by field. */
+const screenedCallRecord = shape(
+  { callId: text, at: text, channel: text, decision, routedTo: text, decisionMs: finite, host: text },
+  {
+    callerName: text,
+    historyMs: finite,
+    routeMs: finite,
+    routeError: text,
+    captcha: shape(
+      { outcome: oneOf(CAPTCHA_OUTCOMES), attempts: finite, ms: finite },
+      { failure: oneOf(['wrong', 'silence']) },
+    ),
+  },
+);
+
+/** why a parsed record is not a ScreenedCallRecord ("record.decision.caller is missing"), or undefined when it is one */
+export function recordProblem(value: unknown): string | undefined {
+  const problem = screenedCallRecord(value);
+  return problem === undefined ? undefined : `record${problem}`;
 }
