@@ -12,6 +12,7 @@
  * several independent ones rarely are.
  */
 import { encodeFeedEntry, MAX_CATEGORIES } from '../../domain/reputation-entry';
+import { categoryText } from './feed-text';
 import type { FeedSink } from './reputation-feed';
 import type { PackedEntries } from '../../domain/reputation-entry';
 
@@ -91,7 +92,9 @@ export class FeedAggregate implements FeedSink, PackedEntries {
 
   row(key: number, score: number, reports: number, category: string, firstDay: number, lastDay: number): void {
     this.counts.rows++;
-    const cat = category === '' ? 0 : this.categoryOf(category);
+    // stored as categoryText makes it: cut to 64 characters, control characters escaped (the source table
+    // holds the names, every daemon re-reads it, and the CLI and the console print them)
+    const cat = category === '' ? 0 : this.categoryOf(categoryText(category));
     const count = reports < 0 ? 1 : reports;
     const percent = Number.isNaN(score) ? -1 : Math.round(score * 100);
     let slot = this.slotOf(key);

@@ -3,6 +3,7 @@
  * holds which field (known headers map themselves, --map overrides), which rows to leave out (--skip).
  * Pure: no I/O.
  */
+import { columnList } from './feed-text';
 
 export const FEED_FORMATS = ['csv', 'json', 'lines'] as const;
 export type FeedFormat = (typeof FEED_FORMATS)[number];
@@ -112,7 +113,7 @@ export function planColumns(
       if (i >= 0) return i;
     }
     const known = keys
-      ? `columns: ${(header ?? []).join(', ')}`
+      ? `columns: ${columnList(header ?? [])}`
       : `the file has no header: name columns by number, 1 to ${width}`;
     throw new FeedUsageError(`${option}: no column ${JSON.stringify(column)} (${known})`);
   };
@@ -137,7 +138,7 @@ export function planColumns(
   const number = find('number');
   if (number < 0)
     throw new FeedUsageError(
-      `no number column (a header such as number, phone, phone_e164, Company_Phone_Number, or --map COLUMN=number); ${keys ? `columns: ${(header ?? []).join(', ')}` : 'no header'}`,
+      `no number column (a header such as number, phone, phone_e164, Company_Phone_Number, or --map COLUMN=number); ${keys ? `columns: ${columnList(header ?? [])}` : 'no header'}`,
     );
   return {
     number,

@@ -15,6 +15,7 @@
 import { getCountries, getCountryCallingCode, Metadata, type CountryCode } from 'libphonenumber-js/core';
 import metadata from 'libphonenumber-js/max/metadata';
 import { normalisePhoneNumber } from '../../domain/phone-number';
+import { quoteCell } from './feed-text';
 
 /** what a numbering plan tells besides the typed API */
 interface PlanDetails {
@@ -133,10 +134,10 @@ export function createFeedNumberNormaliser(region: CountryCode): (raw: string) =
     if (fast !== undefined) return { e164: fast };
     const n = normalisePhoneNumber(raw, region);
     if (n.kind === 'withheld')
-      return { problem: raw.trim() === '' ? 'no number' : `${JSON.stringify(raw)} is not a number` };
-    if (n.kind === 'unparseable') return { problem: `number ${JSON.stringify(raw)}: ${n.reason}` };
+      return { problem: raw.trim() === '' ? 'no number' : `${quoteCell(raw)} is not a number` };
+    if (n.kind === 'unparseable') return { problem: `number ${quoteCell(raw)}: ${n.reason}` };
     if (!n.possible)
-      return { problem: `number ${JSON.stringify(raw)}: ${n.e164} has a length no number in its country has` };
+      return { problem: `number ${quoteCell(raw)}: ${n.e164} has a length no number in its country has` };
     return { e164: n.e164 };
   };
 }

@@ -4,6 +4,12 @@
  * text as it arrives and hands each row to a sink; a bad line becomes a problem with its line number
  * and reason, never an exception. Pure except readFeedFile, which streams a file through it.
  *
+ * Strict where a lenient reading would lose numbers silently: LF, CRLF and a lone CR (old Mac files,
+ * a stray CR) each end a line, so a CR never merges two rows into one; a CSV row with more fields than
+ * the header (or, without one, than the first row) is rejected and counted, since its columns can no
+ * longer be trusted. A problem echoes at most ECHO_LENGTH characters of a cell, control characters
+ * escaped (feed-text.ts).
+ *
  * Fields (by header; see feed-format.ts for the names that map themselves, --map for others):
  *   number                the caller number, any common notation (required)
  *   score                 0..1; default: the --score option (1: listed means spam)
@@ -16,6 +22,7 @@
 import { createReadStream } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
 import { createFeedNumberNormaliser, type NumberResult } from './feed-numbers';
+import { quoteCell, reasonText } from './feed-text';
 import {
   detectLayout,
   FeedUsageError,
@@ -69,6 +76,9 @@ export class FeedParser {
   private readonly cellBuffer: string[] = [];
   /** cells a row needs: up to the last column the plan reads */
   private cellsNeeded = 1;
+  /** fields a CSV row may have: the header's (or the first row's) */
+  private width = Infinity;
+  private widthFrom = 'the header';
 
   constructor(
     private readonly options: FeedReadOptions,
@@ -82,13 +92,25 @@ export class FeedParser {
       this.started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
+    // the carry holds no line end (but perhaps a last CR): search only what is new, so that a long
+    // line arriving in many pieces is not scanned again for every piece
+    const from = Math.max(0, this.carry.length - 1);
     const buf = this.carry === '' ? text : this.carry + text;
     let pos = 0;
+    let nl = buf.indexOf('\n', from);
+    let cr = buf.indexOf('\r', from);
     for (;;) {
-      const nl = buf.indexOf('\n', pos);
+      if (nl >= 0 && nl < pos) nl = buf.indexOf('\n', pos);
+      if (cr >= 0 && cr < pos) cr = buf.indexOf('\r', pos);
+      if (cr >= 0 && (nl < 0 || cr < nl)) {
+        // CRLF, or a lone CR: either ends the line. A CR at the very end may be the first half of a CRLF.
+        if (cr === buf.length - 1) break;
+        this.line(buf.slice(pos, cr));
+        pos = buf.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+        continue;
+      }
       if (nl < 0) break;
-      const end = nl > pos && buf.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      this.line(buf.slice(pos, end));
+      this.line(buf.slice(pos, nl));
       pos = nl + 1;
     }
     this.carry = pos === 0 ? buf : buf.slice(pos);
@@ -101,7 +123,7 @@ export class FeedParser {
       this.line(last.endsWith('\r') ? last.slice(0, -1) : last);
     }
     if (this.pending !== '') {
-      this.sink.problem(this.pendingLine, 'a quoted field is not closed before the end of the file');
+      this.problem(this.pendingLine, 'a quoted field is not closed before the end of the file');
       this.pending = '';
     }
     if (this.jsonArray) this.readJsonArray(this.jsonArray.join('\n'));
@@ -128,7 +150,11 @@ export class FeedParser {
     switch (layout.format) {
       case 'csv':
         if (text.indexOf('"') >= 0) this.csvQuoted(text, lineNo);
-        else this.cells(this.splitPlain(text, layout.delimiter), lineNo);
+        else {
+          const cells = this.splitPlain(text, layout.delimiter);
+          if (typeof cells === 'number') this.tooManyFields(cells, lineNo);
+          else this.cells(cells, lineNo);
+        }
         return;
       case 'lines':
         this.cells([text], lineNo);
@@ -154,6 +180,7 @@ export class FeedParser {
     if (layout.format === 'csv' && layout.header) {
       const header = text.indexOf('"') >= 0 ? splitQuoted(text, layout.delimiter) : text.split(layout.delimiter);
       this.setPlan(header ?? [], header?.length ?? 0);
+      if (header) this.width = header.length;
       return undefined;
     }
     if (layout.format === 'lines') {
@@ -162,15 +189,21 @@ export class FeedParser {
       if (/^[A-Za-z_][A-Za-z0-9_ ]*$/.test(text.trim())) return undefined;
       return layout;
     }
-    this.setPlan(undefined, text.split(layout.delimiter).length);
+    const fields = (text.indexOf('"') >= 0 ? splitQuoted(text, layout.delimiter) : undefined)?.length;
+    this.setPlan(undefined, fields ?? text.split(layout.delimiter).length);
+    if (layout.format === 'csv') {
+      this.width = fields ?? text.split(layout.delimiter).length;
+      this.widthFrom = 'the first row';
+    }
     return layout;
   }
 
   /**
    * The cells of an unquoted CSV line up to the last one the plan reads (String.split cut every cell
-   * and cost three times as much). Reuses one array: cells() reads it before the next line.
+   * and cost three times as much); the fields after them are only counted. Reuses one array: cells()
+   * reads it before the next line. A number instead: the row has that many fields, more than `width`.
    */
-  private splitPlain(text: string, delimiter: string): string[] {
+  private splitPlain(text: string, delimiter: string): string[] | number {
     const cells = this.cellBuffer;
     cells.length = 0;
     let start = 0;
@@ -178,12 +211,27 @@ export class FeedParser {
       const end = text.indexOf(delimiter, start);
       if (end < 0) {
         cells.push(text.slice(start));
-        break;
+        return cells;
       }
       cells.push(text.slice(start, end));
       start = end + 1;
     }
-    return cells;
+    // the rest of the line holds at least one more field: count them, up to one past the width
+    let fields = this.cellsNeeded + 1;
+    for (let end = text.indexOf(delimiter, start); end >= 0 && fields <= this.width;) {
+      fields++;
+      end = text.indexOf(delimiter, end + 1);
+    }
+    return fields > this.width ? fields : cells;
+  }
+
+  private tooManyFields(fields: number, lineNo: number): void {
+    this.problem(lineNo, `${fields} fields, ${this.widthFrom} has ${this.width}`);
+  }
+
+  /** every problem goes out through here: its echo of the file's text is bounded and escaped */
+  private problem(lineNo: number, reason: string): void {
+    this.sink.problem(lineNo, reasonText(reason));
   }
 
   private setPlan(header: string[] | undefined, columns: number): void {
@@ -202,7 +250,8 @@ export class FeedParser {
       return;
     }
     this.pending = '';
-    this.cells(split, lineNo);
+    if (split.length > this.width) this.tooManyFields(split.length, lineNo);
+    else this.cells(split, lineNo);
   }
 
   private jsonLine(text: string, lineNo: number): void {
@@ -210,7 +259,7 @@ export class FeedParser {
     try {
       value = JSON.parse(text);
     } catch (e) {
-      this.sink.problem(lineNo, `not JSON: ${(e as Error).message}`);
+      this.problem(lineNo, `not JSON: ${(e as Error).message}`);
       return;
     }
     this.jsonObject(value, lineNo);
@@ -239,7 +288,7 @@ export class FeedParser {
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      this.sink.problem(lineNo, 'not an object with a number');
+      this.problem(lineNo, 'not an object with a number');
       return;
     }
     const record = value as Record<string, unknown>;
@@ -271,12 +320,12 @@ export class FeedParser {
     }
     const raw = cells[plan.number];
     if (raw === undefined) {
-      this.sink.problem(lineNo, `${cells.length} fields, the number is field ${plan.number + 1}`);
+      this.problem(lineNo, `${cells.length} fields, the number is field ${plan.number + 1}`);
       return;
     }
     const n = this.normalise(raw.trim());
     if (!('e164' in n)) {
-      this.sink.problem(lineNo, n.problem);
+      this.problem(lineNo, n.problem);
       return;
     }
     let score = Number.NaN;
@@ -285,7 +334,7 @@ export class FeedParser {
       if (text !== '') {
         score = Number(text);
         if (!Number.isFinite(score) || score < 0 || score > 1) {
-          this.sink.problem(lineNo, `score ${JSON.stringify(text)} is not a number from 0 to 1`);
+          this.problem(lineNo, `score ${quoteCell(text)} is not a number from 0 to 1`);
           return;
         }
       }
@@ -296,7 +345,7 @@ export class FeedParser {
       if (text !== '') {
         reports = wholeNumber(text);
         if (reports < 0) {
-          this.sink.problem(lineNo, `reports ${JSON.stringify(text)} is not a whole number`);
+          this.problem(lineNo, `reports ${quoteCell(text)} is not a whole number`);
           return;
         }
       }
@@ -309,7 +358,7 @@ export class FeedParser {
       if (text === '') continue;
       const day = parseDay(text);
       if (day === undefined) {
-        this.sink.problem(lineNo, `date ${JSON.stringify(text)} is not a date (2024-03-01, 3/1/2024 or epoch seconds)`);
+        this.problem(lineNo, `date ${quoteCell(text)} is not a date (2024-03-01, 3/1/2024 or epoch seconds)`);
         return;
       }
       if (day < firstDay) firstDay = day;
