@@ -62,12 +62,13 @@ export class HttpServer {
       // behind a reverse proxy request.ip is the proxy's; callscreen does not trust X-Forwarded-For
       trustProxy: false,
       return503OnClosing: true,
-      // a path the router cannot decode (`/%zz`) is answered before any hook runs: give it the same
-      // error shape and security headers as every other answer
+      // a path the router cannot take (`/%zz`: 400, a parameter over 100 characters: 414) is answered
+      // before any hook runs: give it the same error shape and security headers as every other answer
       frameworkErrors: (error, request, reply) => {
         const answer = reply as FastifyReply;
+        const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 400;
         setSecurityHeaders(answer, routedPath(request));
-        void answer.code(400).send({ error: 'bad-request', message: error.message });
+        void answer.code(status).send({ error: errorName(status, error.code), message: error.message });
       },
     }) as unknown as FastifyInstance;
     // only JSON bodies (see the feedback route on CSRF); anything else is 415

@@ -76,4 +76,15 @@ describe('Cache-Control', () => {
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect((await cacheControl('/%zz')).cacheControl).toBe('no-cache');
   });
+
+  test('a path parameter too long for the router gets a 414 with the security headers, no-store under /api', async () => {
+    const response = await server.app.inject({
+      method: 'GET',
+      url: `/%61pi/v1/calls/${'1'.repeat(200)}`,
+      headers: auth,
+    });
+    expect(response.statusCode).toBe(414);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+  });
 });
