@@ -9,6 +9,8 @@ import {
   type CountryCode,
   type NumberType,
 } from 'libphonenumber-js/max';
+import { Metadata } from 'libphonenumber-js/core';
+import metadataJson from 'libphonenumber-js/metadata.max.json';
 
 export type PhoneNumber =
   | {
@@ -229,9 +231,53 @@ function plausibleInternational(e164: string): boolean {
     const cc = e164.slice(1, 1 + length);
     if (!callingCodes.has(cc)) continue;
     const next = e164[1 + length] ?? '';
-    return cc === '1' ? /[2-9]/.test(next) : /[1-79]/.test(next);
+    if (!(cc === '1' ? /[2-9]/.test(next) : /[1-79]/.test(next))) return false;
+    return !nationalPrefixMayRewrite(cc, e164.slice(1 + length));
   }
   return false;
+}
+
+/**
+ * Some numbering plans rewrite the national number while parsing, even after a country code: San
+ * Marino's "921269" becomes "0549921269". Where the prefix for parsing of a region with this calling
+ * code matches the start of the national number, the full parse may differ from the digits as written:
+ * no guess (the history is then read after the full parse, and the call counted under that number).
+ */
+function nationalPrefixMayRewrite(callingCode: string, national: string): boolean {
+  let rule = parsingRules.get(callingCode);
+  if (rule === undefined) {
+    rule = readParsingRule(callingCode);
+    parsingRules.set(callingCode, rule);
+  }
+  if (rule === null) return false;
+  const match = rule.prefix.exec(national);
+  return match !== null && match[0].length > 0;
+}
+
+const parsingRules = new Map<string, { prefix: RegExp } | null>();
+
+/** The parsing rules of every region sharing the calling code, merged (any region's rewrite counts). */
+function readParsingRule(callingCode: string): { prefix: RegExp } | null {
+  const regions = (metadataJson as { country_calling_codes: Record<string, string[] | undefined> })
+    .country_calling_codes[callingCode];
+  const prefixes: string[] = [];
+  for (const region of regions ?? []) {
+    try {
+      const metadata = new Metadata(metadataJson);
+      metadata.selectNumberingPlan(region as CountryCode);
+      const plan = metadata.numberingPlan as ParsingPlan | undefined;
+      const prefix = plan?.nationalPrefixForParsing?.();
+      if (typeof prefix === 'string' && prefix !== '') prefixes.push(`(?:${prefix})`);
+    } catch {
+      // a region libphonenumber cannot select: nothing to merge
+    }
+  }
+  return prefixes.length === 0 ? null : { prefix: new RegExp(`^(?:${prefixes.join('|')})`) };
+}
+
+/** The parts of libphonenumber's numbering plan object read here (its typings do not declare them). */
+interface ParsingPlan {
+  nationalPrefixForParsing?(): unknown;
 }
 
 /** Regions of the North American Numbering Plan (calling code 1). */

@@ -71,6 +71,14 @@ const codes = (decision: Decision): ReasonCode[] => decision.reasons.map((r) => 
 const reason = (decision: Decision, code: ReasonCode) => decision.reasons.find((r) => r.code === code);
 
 describe('CallEvaluator', () => {
+  test('a number its plan rewrites while parsing is looked up and counted once, under the number it normalises to', async () => {
+    // San Marino: "+378 921269" normalises to +3780549921269; counting the call under +378921269 too
+    // would credit a number that did not call (issue 12, item 13)
+    const history = new FakeCallerHistoryStore();
+    await decide(history, '+378921269');
+    expect(history.queries.map((q) => [q.e164, q.record])).toEqual([['+3780549921269', true]]);
+  });
+
   test('an allow rule decides without a history lookup', async () => {
     const history = new FakeCallerHistoryStore();
     const decision = await decide(history, KEY_ACCOUNT);
