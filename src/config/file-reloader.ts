@@ -14,6 +14,8 @@
  *     being written is not judged half-written; and the content hash decides whether anything
  *     changed, so `touch` does not reload.
  * Timers are unref'd and the watcher is not persistent: the reloader never holds the process open.
+ * Each finished look at the file (changed or not) emits 'checked', so a test can tell "nothing was reloaded"
+ * from "nothing has looked yet".
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -72,12 +74,22 @@ export interface FileReloaderEvents<T> {
   rejected: [err: ConfigError];
 }
 
+/** FileReloader's own events, besides the ones a wrapper of it forwards. */
+export interface FileCheckEvents {
+  /**
+   * One look at the file has finished: its state was judged (unchanged, reloaded, rejected or missing), after
+   * any 'reloaded' or 'rejected' of that look. Not emitted while a change settles. The first 'checked' after an
+   * edit may come from a look begun before it; the second has certainly seen it.
+   */
+  checked: [file: string];
+}
+
 const DEFAULT_POLL_INTERVAL_MS = 500;
 /** A changed file is read once its stat has not changed for this long (and on the next change or poll after). */
 const SETTLE_MS = 100;
 const MISSING = 'missing';
 
-export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
+export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCheckEvents> {
   protected readonly file: string;
   protected readonly displayName: string;
   protected readonly logger: Logger;
@@ -216,21 +228,22 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
     try {
       do {
         this.checkAgain = false;
-        await this.checkOnce();
+        if ((await this.checkOnce()) === 'judged' && !this.closed) this.emit('checked', this.file);
       } while (this.checkAgain && !this.closed);
     } finally {
       this.checking = false;
     }
   }
 
-  private async checkOnce(): Promise<void> {
+  /** 'judged': the file as it is was judged; 'later': a change is settling, a later check judges it. */
+  private async checkOnce(): Promise<'judged' | 'later'> {
     const signature = await signatureOf(this.file);
-    if (this.closed || signature === this.judgedSignature) return;
+    if (this.closed || signature === this.judgedSignature) return 'judged';
     if (signature !== this.pendingSignature) {
       // first sight of this state: give a writer SETTLE_MS to finish before judging it
       this.pendingSignature = signature;
       this.scheduleCheck();
-      return;
+      return 'later';
     }
     if (signature === MISSING) {
       this.judgedSignature = signature;
@@ -240,24 +253,25 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T>> {
         ]),
         MISSING,
       );
-      return;
+      return 'judged';
     }
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (e) {
       this.pendingSignature = undefined; // look again on the next poll
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        this.reject(unreadable(e, this.displayName), `unreadable:${(e as NodeJS.ErrnoException).code ?? ''}`);
-      return;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'later'; // gone while we read: as if not seen
+      this.reject(unreadable(e, this.displayName), `unreadable:${(e as NodeJS.ErrnoException).code ?? ''}`);
+      return 'judged';
     }
-    if (this.closed) return;
+    if (this.closed) return 'judged';
     if ((await signatureOf(this.file)) !== signature) {
       this.scheduleCheck(); // written to while we read: judge it once it settles
-      return;
+      return 'later';
     }
     this.judgedSignature = signature;
     this.judge(text);
+    return 'judged';
   }
 
   private judge(text: string): void {

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { ConfigReloader, RESTART_SECTIONS } from '../../src/config/config-reloader';
 import { loadConfig, loadConfigText, type LoadedConfig } from '../../src/config/load-config';
 import { ConfigError } from '../../src/errors/config-error';
+import { twoLooksAt } from '../support/reloader-looks';
 
 jest.setTimeout(15_000);
 
@@ -72,7 +73,6 @@ async function waitFor(what: string, condition: () => boolean, withinMs = TAKES_
   return Date.now() - started;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logged = (msg: string) => lines.filter((l) => l.msg === msg);
 const policyNames = (loaded: LoadedConfig) => loaded.screening.policies.map((p) => p.config.name);
 const RELOADED = 'screening settings reloaded';
@@ -128,12 +128,26 @@ describe('ConfigReloader: screening settings take effect without a restart', () 
   test('the file it started with is not reloaded; touching it does not reload either', async () => {
     const r = startReloader(`${BASE}${ROLLOUT}`);
     const initial = r.current();
-    await sleep(800); // the first poll reads the file once and finds the content in force
+    await twoLooksAt(file); // the first look reads the file once and finds the content in force
+    expect(r.current()).toBe(initial);
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    await sleep(800);
+    await twoLooksAt(file); // and a look after the touch
     expect(r.current()).toBe(initial);
     expect(lines).toEqual([]);
+  });
+
+  test("each look at the file ends with 'checked', after the 'reloaded' it caused", async () => {
+    const r = startReloader(BASE);
+    const events: string[] = [];
+    r.on('reloaded', () => events.push('reloaded'));
+    r.on('checked', (looked) => events.push(`checked ${path.basename(looked)}`));
+    writeFileSync(file, `${BASE}${ROLLOUT}`);
+    await waitFor('the policy in force', () => events.includes('reloaded'));
+    await waitFor('the look that reloaded it finished', () => events.length > events.indexOf('reloaded') + 1);
+    expect(events.slice(events.indexOf('reloaded'))).toEqual(['reloaded', 'checked callscreen.yaml']);
+    await waitFor('the next poll', () => events.length > events.indexOf('reloaded') + 2);
+    expect(events.slice(events.indexOf('reloaded') + 1).every((e) => e === 'checked callscreen.yaml')).toBe(true);
   });
 
   test('a configuration made without the text hash takes the file as it is at start as the one in force', async () => {
@@ -141,8 +155,9 @@ describe('ConfigReloader: screening settings take effect without a restart', () 
     const { textHash: _dropped, ...loaded } = loadConfig(file, {});
     reloader = new ConfigReloader({ loaded, env: {}, displayName: 'callscreen.yaml', logger: memoryLogger() });
     reloader.start();
-    await sleep(800);
+    await twoLooksAt(file);
     expect(reloader.current()).toBe(loaded);
+    expect(lines).toEqual([]);
     writeFileSync(file, `${BASE}${ROLLOUT}`);
     const r = reloader;
     await waitFor('the policy in force', () => policyNames(r.current()).length === 1);
@@ -172,7 +187,7 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
     // the poll goes on and the same bad content is touched again: still one log line, one event
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    await sleep(1200);
+    await twoLooksAt(file);
     const warnings = logged(REJECTED);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({
@@ -311,11 +326,22 @@ describe('ConfigReloader: lifecycle', () => {
 
   test('close() is idempotent, and nothing is reloaded after it', async () => {
     const r = startReloader(BASE);
+    const looks = jest.fn();
+    r.on('checked', looks);
     r.close();
     r.close();
-    writeFileSync(file, `${BASE}${ROLLOUT}`);
-    await sleep(1000);
+    // a twin on the same file, still open: once it has reloaded the edit, the closed one would have too
+    const twin = new ConfigReloader({ loaded: loadConfig(file, {}), env: {}, logger: pino({ level: 'silent' }) });
+    twin.start();
+    try {
+      writeFileSync(file, `${BASE}${ROLLOUT}`);
+      await waitFor('the twin reloaded', () => policyNames(twin.current()).length === 1);
+      await twoLooksAt(file);
+    } finally {
+      twin.close();
+    }
     expect(policyNames(r.current())).toEqual([]);
+    expect(looks).not.toHaveBeenCalled();
     r.start(); // after close: does nothing
     expect(lines).toHaveLength(0);
   });

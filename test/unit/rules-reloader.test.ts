@@ -14,6 +14,7 @@ import pino from 'pino';
 import { RulesReloader } from '../../src/config/rules-reloader';
 import type { RuleSet } from '../../src/domain/rule-set';
 import { ConfigError } from '../../src/errors/config-error';
+import { twoLooksAt } from '../support/reloader-looks';
 
 jest.setTimeout(15_000);
 
@@ -64,7 +65,6 @@ async function waitFor(what: string, condition: () => boolean, withinMs = TAKES_
   return Date.now() - started;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ruleCount = (set: RuleSet) => set.rules.length;
 const logged = (msg: string) => lines.filter((l) => l.msg === msg);
 
@@ -144,7 +144,7 @@ describe('RulesReloader: edits take effect without a restart', () => {
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
     writeFileSync(file, V1);
-    await sleep(1200);
+    await twoLooksAt(file);
     expect(r.current()).toBe(before);
     expect(logged('rules reloaded')).toHaveLength(0);
   });
@@ -180,7 +180,7 @@ describe('RulesReloader: a bad edit keeps the last good rules', () => {
     // polls go on, and the same bad content is touched again: still one log line, one event
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    await sleep(1200);
+    await twoLooksAt(file);
     const warnings = logged('rules edit rejected; keeping the last good rules');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({
@@ -266,8 +266,17 @@ describe('RulesReloader: lifecycle', () => {
     const r = startReloader(file, V1);
     r.close();
     r.close();
-    writeFileSync(file, V2);
-    await sleep(1000);
+    // a twin on the same file, still open: once it has reloaded the edit, the closed one would have too
+    const twin = new RulesReloader({ file, defaultRegion: 'US', logger: pino({ level: 'silent' }) });
+    twin.load();
+    twin.start();
+    try {
+      writeFileSync(file, V2);
+      await waitFor('the twin reloaded', () => ruleCount(twin.current()) === 3);
+      await twoLooksAt(file);
+    } finally {
+      twin.close();
+    }
     expect(ruleCount(r.current())).toBe(2);
     r.start(); // after close: does nothing
     expect(lines).toHaveLength(0);
