@@ -134,3 +134,31 @@ describe('a bad line is echoed cut and escaped', () => {
     }
   });
 });
+
+describe('a quote that is never closed', () => {
+  test('at the end of the file: the row that opened it is rejected, the rows after it are read, not lost', () => {
+    const { categories, problems } = read('number,category\n+12015550101,"open\n+12015550102,b\n+12015550103,c\n');
+    expect([...categories.keys()].sort()).toEqual(['+12015550102', '+12015550103']);
+    expect(problems).toEqual([{ line: 2, reason: 'a quoted field is not closed before the end of the file' }]);
+  });
+
+  test('in a long file: given up after 100 lines, so the rows after it are read and the import does not stall', () => {
+    const rows = 100_000;
+    const lines = ['number,category', '+12015550000,"open'];
+    for (let i = 1; i <= rows; i++) lines.push(`+1${2015550000 + i},a`);
+    const { aggregate, problems } = read(`${lines.join('\n')}\n`);
+    expect(aggregate.counts.rows).toBe(rows);
+    expect(problems).toEqual([
+      {
+        line: 2,
+        reason: 'a quoted field is not closed within 100 lines (or 1 MB); the lines after it are read as rows',
+      },
+    ]);
+  }, 30_000);
+
+  test('a quoted field over a few lines is still one field', () => {
+    const { categories, problems } = read('number,category\n+12015550101,"two\nlines"\n+12015550102,b\n');
+    expect(categories.get('+12015550101')).toBe('two\\u000alines');
+    expect(problems).toEqual([]);
+  });
+});

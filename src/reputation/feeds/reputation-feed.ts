@@ -60,14 +60,20 @@ export interface FeedSink {
   skipped(line: number): void;
 }
 
+/** a quoted CSV field may run over at most this many lines ... */
+const MAX_QUOTED_LINES = 100;
+/** ... and this many characters */
+const MAX_QUOTED_LENGTH = 1 << 20;
+
 export class FeedParser {
   /** lines seen so far */
   lines = 0;
   layout: DetectedLayout | undefined;
   plan: ColumnPlan | undefined;
   private carry = '';
-  /** an unfinished quoted CSV record: its text so far and its first line */
-  private pending = '';
+  /** an unfinished quoted CSV record: its lines so far, their length, and its first line's number */
+  private pending: string[] = [];
+  private pendingLength = 0;
   private pendingLine = 0;
   private jsonKeys: string[] | undefined;
   private jsonArray: string[] | undefined;
@@ -122,21 +128,28 @@ export class FeedParser {
       this.carry = '';
       this.line(last.endsWith('\r') ? last.slice(0, -1) : last);
     }
-    if (this.pending !== '') {
-      this.problem(this.pendingLine, 'a quoted field is not closed before the end of the file');
-      this.pending = '';
-    }
+    if (this.pending.length > 0) this.abandonPending('a quoted field is not closed before the end of the file');
     if (this.jsonArray) this.readJsonArray(this.jsonArray.join('\n'));
   }
 
   private line(text: string): void {
-    const lineNo = ++this.lines;
+    this.lineAt(text, ++this.lines);
+  }
+
+  private lineAt(text: string, lineNo: number): void {
     if (this.jsonArray) {
       this.jsonArray.push(text);
       return;
     }
-    if (this.pending !== '') {
-      this.csvQuoted(`${this.pending}\n${text}`, this.pendingLine);
+    if (this.pending.length > 0) {
+      this.pending.push(text);
+      this.pendingLength += text.length + 1;
+      // only a quote can close the open field: a line without one is taken as it is, not split again
+      if (text.indexOf('"') >= 0) this.csvQuoted(this.pending.join('\n'), this.pendingLine);
+      if (this.pending.length > MAX_QUOTED_LINES || this.pendingLength > MAX_QUOTED_LENGTH)
+        this.abandonPending(
+          `a quoted field is not closed within ${MAX_QUOTED_LINES} lines (or 1 MB); the lines after it are read as rows`,
+        );
       return;
     }
     const first = text.charCodeAt(0);
@@ -229,6 +242,20 @@ export class FeedParser {
     this.problem(lineNo, `${fields} fields, ${this.widthFrom} has ${this.width}`);
   }
 
+  /**
+   * An open quote that does not close (at the end of the file, or within MAX_QUOTED_LINES lines or
+   * MAX_QUOTED_LENGTH characters) is most often a stray quote: the row that opened it is rejected and
+   * the lines after it are read again as rows, instead of being swallowed into one field.
+   */
+  private abandonPending(reason: string): void {
+    const [, ...after] = this.pending;
+    const first = this.pendingLine;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.problem(first, reason);
+    after.forEach((text, i) => this.lineAt(text, first + 1 + i));
+  }
+
   /** every problem goes out through here: its echo of the file's text is bounded and escaped */
   private problem(lineNo: number, reason: string): void {
     this.sink.problem(lineNo, reasonText(reason));
@@ -245,11 +272,15 @@ export class FeedParser {
   private csvQuoted(text: string, lineNo: number): void {
     const split = splitQuoted(text, (this.layout as DetectedLayout).delimiter);
     if (!split) {
-      this.pending = text;
-      this.pendingLine = lineNo;
+      if (this.pending.length === 0) {
+        this.pending = [text];
+        this.pendingLength = text.length;
+        this.pendingLine = lineNo;
+      }
       return;
     }
-    this.pending = '';
+    this.pending = [];
+    this.pendingLength = 0;
     if (split.length > this.width) this.tooManyFields(split.length, lineNo);
     else this.cells(split, lineNo);
   }
