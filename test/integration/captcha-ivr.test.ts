@@ -357,7 +357,8 @@ describe('reject announcement and the watchdog', () => {
     await codeSaid(call);
     await harness.pressDigits(call, '1'); // one key of two, then nothing: the 30 s digit timeout would run on
     expect(await harness.waitForDestination(call, 20_000)).toBe('agents');
-    expect(Date.now() - started).toBeLessThan(11_000);
+    // the watchdog's 10 s plus room for a loaded machine; without it the 30 s digit timeout would end the call
+    expect(Date.now() - started).toBeLessThan(16_000);
     const line = await screened(call);
     expect(line).toMatchObject({ verdict: 'challenge', routedTo: 'agents', captcha: { outcome: 'timeout' } });
     expect(
