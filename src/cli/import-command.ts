@@ -16,7 +16,9 @@ import {
   removeSource,
   writeFeedGeneration,
 } from '../adapters/redis/reputation-import';
-import { RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
+import { FEEDBACK_SOURCE, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
+import { describeVanished, watchSources, type VanishedSource } from '../domain/vanished-sources';
+import { expectedSourcesPath, readExpectedSources } from '../reputation/expected-sources-file';
 import { dayOf } from '../domain/reputation-entry';
 import { loadConfig } from '../config/load-config';
 import type { CallscreenConfig } from '../config/schema';
@@ -95,8 +97,10 @@ export function registerImportCommands(program: Command, defaultConfig: string):
       withExitCodes(() =>
         withRedis(opts.config, async (redis, config) => {
           const { sources, problems } = await listSources(redis, config.redis.keyPrefix);
-          process.stdout.write(opts.json ? `${JSON.stringify(sources)}\n` : renderSources(sources));
+          const vanished = vanishedSources(path.resolve(opts.config), sources);
+          process.stdout.write(opts.json ? `${JSON.stringify(sources)}\n` : renderSources(sources, vanished));
           for (const p of problems) process.stderr.write(`warning: ${p}\n`);
+          if (opts.json) for (const v of vanished) process.stderr.write(`error: ${vanishedLine(v)}\n`);
         }),
       ),
     );
@@ -245,8 +249,36 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   );
 }
 
-export function renderSources(sources: readonly SourceRecord[]): string {
-  if (sources.length === 0) return 'no reputation sources\n';
+/**
+ * The sources the daemon expected (its state file beside the config, reputation-expected.json) that are
+ * gone from Redis now: see src/domain/vanished-sources.ts. Read only: the file is the daemon's.
+ */
+export function vanishedSources(configFile: string, sources: readonly SourceRecord[]): VanishedSource[] {
+  const { expected } = readExpectedSources(expectedSourcesPath({ file: configFile }));
+  return watchSources(
+    expected,
+    {
+      tableBornAt: sources.find((s) => s.name === FEEDBACK_SOURCE)?.importedAt,
+      sources,
+      bucketsMissing: new Set(),
+    },
+    Date.now(),
+  ).open;
+}
+
+function vanishedLine(source: VanishedSource): string {
+  const since = new Date(source.vanishedAt).toISOString().replace(/\.\d+Z$/, 'Z');
+  return `REPUTATION LIST VANISHED: ${describeVanished(source)}, since ${since}; re-import it (callscreen import --source ${source.name} FILE)`;
+}
+
+/** the table; a source Redis lost (`vanished`) comes first, one loud line each */
+export function renderSources(sources: readonly SourceRecord[], vanished: readonly VanishedSource[] = []): string {
+  const alarm = vanished.map((v) => `${vanishedLine(v)}\n`).join('');
+  if (sources.length === 0) return `${alarm}no reputation sources\n`;
+  return alarm + renderSourceTable(sources);
+}
+
+function renderSourceTable(sources: readonly SourceRecord[]): string {
   const rows = [
     ['NAME', 'KIND', 'ENTRIES', 'BUCKETS', 'IMPORTED AT', 'ORIGIN'],
     ...sources.map((s) => [

@@ -20,7 +20,7 @@ import {
   type RedisClient,
 } from '../adapters/redis/redis-connection';
 import { RedisCallerHistoryStore, type ReputationSourceList } from '../adapters/redis/redis-caller-history-store';
-import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
+import { ReputationSourceTable, type SourceTableWatch } from '../adapters/redis/reputation-source-table';
 import { purgeStaleGenerations } from '../adapters/redis/reputation-import';
 import { CallEvaluator } from '../calls/call-evaluator';
 import { CallScreener } from '../calls/call-screener';
@@ -29,6 +29,7 @@ import type { LoadedConfig } from '../config/load-config';
 import { RulesReloader } from '../config/rules-reloader';
 import type { CallscreenConfig } from '../config/schema';
 import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
+import { vanishedListAlarm } from './vanished-list-alarm';
 import { CallscreenMetrics } from '../http-api/metrics';
 import { managedFilePath } from '../reputation/managed-allow-list';
 import type { Logger } from '../ports/logger';
@@ -58,7 +59,13 @@ export interface DaemonParts {
   connectRedis(redis: RedisClient): Promise<boolean>;
   /** the daemon's ARI adapter, and at close a REST-only one for the calls left behind */
   createAri(kind: AriAdapterKind, options: AriPortOptions): AriPort;
-  createReputationSources(redis: RedisClient, keyPrefix: string, logger: Logger): ReputationSources;
+  /** `watch`: told when a source that had numbers vanishes from Redis (and comes back) */
+  createReputationSources(
+    redis: RedisClient,
+    keyPrefix: string,
+    logger: Logger,
+    watch?: SourceTableWatch,
+  ): ReputationSources;
   createCallerHistory(redis: RedisClient, keyPrefix: string, sources: ReputationSourceList): CallerHistoryStore;
   createCallLog(redis: RedisClient, config: CallscreenConfig, logger: Logger): RetainedCallLog;
   /** deletes replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers */
@@ -78,7 +85,8 @@ export const realDaemonParts: DaemonParts = {
   createRedis: (settings) => createRedisClient(settings, { connectionName: 'callscreen' }),
   connectRedis: connectInBackground,
   createAri,
-  createReputationSources: (redis, keyPrefix, logger) => new ReputationSourceTable(redis, keyPrefix, logger),
+  createReputationSources: (redis, keyPrefix, logger, watch) =>
+    new ReputationSourceTable(redis, keyPrefix, logger, { watch }),
   createCallerHistory: (redis, keyPrefix, sources) => new RedisCallerHistoryStore(redis, keyPrefix, sources),
   createCallLog: (redis, config, logger) =>
     new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
@@ -177,8 +185,10 @@ export class CallscreenDaemon {
       apps: [config.ari.app],
       requestTimeoutMs: config.ari.requestTimeoutMs,
     });
-    // the reputation sources, re-read every second: a re-imported feed is consulted at once
-    const reputationSources = parts.createReputationSources(redis, config.redis.keyPrefix, logger);
+    // the reputation sources, re-read every second: a re-imported feed is consulted at once, and a list
+    // Redis lost is said loudly (error line, metric, readiness warning; src/daemon/vanished-list-alarm.ts)
+    const vanished = vanishedListAlarm(loaded, logger, metrics);
+    const reputationSources = parts.createReputationSources(redis, config.redis.keyPrefix, logger, vanished.watch);
     reputationSources.start();
     // replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers go
     const generationPurge = parts.startGenerationPurge(redis, config.redis.keyPrefix, logger);
@@ -219,7 +229,10 @@ export class CallscreenDaemon {
     }
     daemon.http = await parts.startHttp(loaded, redis, logger, {
       metrics,
-      readiness: () => ({ ari: ari.state, redis: redis.status }),
+      readiness: () => {
+        const warnings = vanished.warnings(); // only when there are: /readyz answers stay as they were
+        return { ari: ari.state, redis: redis.status, ...(warnings.length > 0 && { warnings }) };
+      },
       rules,
     }); // never throws: a failure is logged, calls go on
     logger.info({ url: redactUrl(config.ari.url), app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');

@@ -6,10 +6,15 @@
  *                           registered and the Redis connection is ready; else 503 { ready: false, ari, redis }
  *                           with each one's state (e.g. redis: 'reconnecting'), so the one that is not
  *                           ready shows
+ *                           Either answer carries `warnings` (strings) when something is wrong that
+ *                           does not stop screening, e.g. "reputation list vanished: robocall (feed, had
+ *                           1375 numbers): ..." (Redis lost the list; calls are screened without it)
  *   GET /metrics   authenticated (like every other route): Prometheus text format, see metrics.ts
  *
  * Readiness is "can screen calls in full": without ARI no call reaches the daemon (the dialplan falls
- * back to the agents), without Redis calls are screened degraded. Neither answer is cached: each request
+ * back to the agents), without Redis calls are screened degraded. A vanished reputation list is a
+ * warning, not unreadiness: the daemon screens as well as it can without it (rules, CAPTCHA, history),
+ * and a 503 would only make an orchestrator restart or drain a daemon that a restart does not mend. Neither answer is cached: each request
  * reads the current state. Every request to the server is counted in callscreen_http_requests_total.
  */
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +28,8 @@ export const METRICS_PATH = '/metrics';
 export interface ReadinessState {
   ari: string;
   redis: string;
+  /** what is wrong without making the daemon unready (in the answer only when there is one) */
+  warnings?: readonly string[];
 }
 
 export type ReadinessSource = () => ReadinessState;
@@ -50,7 +57,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRoutesDep
     return reply
       .code(ready ? 200 : 503)
       .header('cache-control', 'no-store')
-      .send({ ready, ari: state.ari, redis: state.redis });
+      .send({
+        ready,
+        ari: state.ari,
+        redis: state.redis,
+        ...(state.warnings && state.warnings.length > 0 ? { warnings: state.warnings } : {}),
+      });
   });
   app.get(METRICS_PATH, async (_request, reply) => {
     const text = await metrics.text();

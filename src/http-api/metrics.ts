@@ -13,11 +13,14 @@
  *   callscreen_rules_reload_errors_total           counter    edits of the rule files that were refused
  *   callscreen_config_reload_errors_total          counter    edits of callscreen.yaml that were refused
  *   callscreen_http_requests_total{route,status}   counter    requests to the daemon's HTTP server
+ *   callscreen_reputation_source_vanished{source}  gauge      1 while a reputation source that had numbers is gone
+ *                                                             from Redis (docs/operations.md), 0 once it is back
  *
  * Label values are bounded: verdicts and outcomes are closed sets; `did` is the E.164 DID (or the raw
  * text), and after MAX_DID_LABELS distinct DIDs every further one counts as "other", so a trunk that
  * passes any dialled digits in cannot grow the series without bound; `route` is the route's pattern
- * ("unmatched" for a path no route has).
+ * ("unmatched" for a path no route has); `source` is a source name (SOURCE_NAME_PATTERN), one per source
+that ever vanished.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ScreenedCallRecord } from '../ports/call-log';
@@ -45,6 +48,8 @@ export class CallscreenMetrics {
   private readonly rulesReloadErrors: Counter;
   private readonly configReloadErrors: Counter;
   private readonly httpRequests: Counter<'route' | 'status'>;
+  private readonly sourceVanished: Gauge<'source'>;
+  private readonly vanishedSources = new Set<string>();
   private readonly dids = new Set<string>();
 
   constructor(options: MetricsOptions = {}) {
@@ -101,6 +106,12 @@ export class CallscreenMetrics {
       labelNames: ['route', 'status'],
       registers,
     });
+    this.sourceVanished = new Gauge({
+      name: 'callscreen_reputation_source_vanished',
+      help: 'Reputation sources that had numbers and are gone from Redis (1 while gone, 0 once back)',
+      labelNames: ['source'],
+      registers,
+    });
     this.redisUp.set(0);
     this.ariConnected.set(0);
   }
@@ -132,6 +143,16 @@ export class CallscreenMetrics {
 
   configReloadFailed(): void {
     this.configReloadErrors.inc();
+  }
+
+  /** the reputation sources vanished now (every other source that vanished before reads 0) */
+  reputationSourcesVanished(sources: readonly string[]): void {
+    const now = new Set(sources);
+    for (const source of this.vanishedSources) if (!now.has(source)) this.sourceVanished.set({ source }, 0);
+    for (const source of now) {
+      this.vanishedSources.add(source);
+      this.sourceVanished.set({ source }, 1);
+    }
   }
 
   httpRequest(route: string, status: number): void {
