@@ -110,10 +110,15 @@ export interface AriPortOptions {
   requestTimeoutMs?: number;
   /** first connection in start(); default 10000 */
   connectTimeoutMs?: number;
+  /** each reconnect attempt after a lost link; default 2000 */
+  reconnectTimeoutMs?: number;
   /** reconnect backoff: first delay and cap; defaults 250 and 5000, full jitter */
   reconnectMinDelayMs?: number;
   reconnectMaxDelayMs?: number;
-  /** liveness: ping the connection this often and drop it if no answer within pongTimeoutMs; defaults 5000 / 3000 */
+  /** for quickReconnectForMs after the link was lost the cap is quickReconnectMaxDelayMs; defaults 60000 / 1000 */
+  quickReconnectForMs?: number;
+  quickReconnectMaxDelayMs?: number;
+  /** liveness: ping the connection this often and drop it if no answer within pongTimeoutMs; defaults 500 / 600 */
   pingIntervalMs?: number;
   pongTimeoutMs?: number;
 }

@@ -39,6 +39,7 @@ const FAST = {
   password: testbed.ariPassword,
   requestTimeoutMs: 2000,
   connectTimeoutMs: 5000,
+  reconnectTimeoutMs: 2000,
   reconnectMinDelayMs: 100,
   reconnectMaxDelayMs: 1000,
   pingIntervalMs: 1000,
@@ -478,7 +479,9 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         }
         const retries = rec.states.filter((s) => s.seq > since && s.at <= back && s.value.state === 'reconnecting');
         expect(retries.length).toBeGreaterThan(10); // ari-client alone stops after 10
-        expect(back - (retries.at(-1)?.at ?? 0)).toBeLessThan(FAST.reconnectMaxDelayMs + FAST.connectTimeoutMs + 1000); // still trying at the end
+        expect(back - (retries.at(-1)?.at ?? 0)).toBeLessThan(
+          FAST.reconnectMaxDelayMs + FAST.reconnectTimeoutMs + 1000,
+        ); // still trying at the end
         expect(retries.map((s) => s.value.attempt)).toEqual(retries.map((_, i) => i + 1));
         const up = await rec.waitState(since, 'connected', 20_000);
         figures.outageAttempts = retries.length;

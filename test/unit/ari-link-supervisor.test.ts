@@ -4,13 +4,18 @@ import {
   LinkSupervisor,
   type SupervisorOptions,
 } from '../../src/adapters/ari/link-supervisor';
+import { ariDefaults } from '../../src/adapters/ari/ari-options';
 import { AriUnavailableError } from '../../src/errors/ari-unavailable-error';
 import type { AriConnectionState, AriStateChange } from '../../src/ports/ari';
 
 /** A scripted transport: each open() attempt succeeds or fails as the test says. */
 class FakeTransport {
   up = true;
+  /** connects are accepted but never answered (a blackholed network): the attempt ends when aborted */
+  silent = false;
   answerPings = true;
+  /** the pong comes this long after the ping (a timer) instead of at once */
+  pongAfterMs: number | undefined;
   opened = 0;
   current: { handlers: LinkHandlers; link: EventLink & { terminated: boolean; closed: boolean } } | undefined;
 
@@ -18,11 +23,17 @@ class FakeTransport {
     this.opened += 1;
     if (!this.up) return Promise.reject(new Error('connect ECONNREFUSED'));
     if (signal.aborted) return Promise.reject(new Error('aborted'));
+    if (this.silent)
+      return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
     const link = {
       terminated: false,
       closed: false,
       ping: (): void => {
-        if (this.answerPings) queueMicrotask(() => handlers.onPong());
+        if (!this.answerPings) return;
+        const after = this.pongAfterMs;
+        if (after === undefined) queueMicrotask(() => handlers.onPong());
+        // a promise job (never faked), so the answer's timer comes after the supervisor's pong timeout
+        else void Promise.resolve().then(() => setTimeout(() => handlers.onPong(), after));
       },
       terminate: (): void => {
         link.terminated = true;
@@ -43,8 +54,11 @@ class FakeTransport {
 
 const options: SupervisorOptions = {
   connectTimeoutMs: 3000,
+  reconnectTimeoutMs: 3000,
   reconnectMinDelayMs: 100,
   reconnectMaxDelayMs: 1000,
+  quickReconnectForMs: 60_000,
+  quickReconnectMaxDelayMs: 1000,
   pingIntervalMs: 1000,
   pongTimeoutMs: 500,
   random: () => 0.5,
@@ -120,7 +134,7 @@ describe('LinkSupervisor: connect, reconnect forever, liveness, close', () => {
 
     const silent = transport.current?.link;
     transport.answerPings = false;
-    await jest.advanceTimersByTimeAsync(1000 + 500);
+    await jest.advanceTimersByTimeAsync(1000 + 500 + 1); // the verdict comes a tick after the timeout
     expect(silent?.terminated).toBe(true);
     expect(states.find((s) => s.state === 'reconnecting')).toMatchObject({
       reason: 'no pong within 500 ms',
@@ -181,5 +195,68 @@ describe('LinkSupervisor: connect, reconnect forever, liveness, close', () => {
     const started = sup.start();
     await sup.close();
     await expect(started).rejects.toBeInstanceOf(AriUnavailableError);
+  });
+
+  test('a reconnect attempt into a dead network is given up after reconnectTimeoutMs, not the first connect deadline', async () => {
+    const transport = new FakeTransport();
+    const { sup, states } = supervise(transport, { connectTimeoutMs: 10_000, reconnectTimeoutMs: 1000 });
+    await sup.start();
+    transport.silent = true;
+    transport.drop();
+    await jest.advanceTimersByTimeAsync(150 + 1000); // the first delay, then the attempt's own timeout
+    expect(states.at(-1)).toMatchObject({
+      state: 'reconnecting',
+      attempt: 2,
+      reason: 'websocket not open after 1000 ms',
+    });
+    transport.silent = false;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(states.at(-1)?.state).toBe('connected');
+    await sup.close();
+  });
+
+  test('reconnect delays stay within quickReconnectMaxDelayMs early in an outage, then grow to reconnectMaxDelayMs', async () => {
+    const transport = new FakeTransport();
+    const { sup, states } = supervise(transport, {
+      reconnectMaxDelayMs: 5000,
+      quickReconnectForMs: 10_000,
+      quickReconnectMaxDelayMs: 1000,
+      random: () => 0.999,
+    });
+    await sup.start();
+    transport.up = false;
+    const lost = Date.now();
+    transport.drop();
+    await jest.advanceTimersByTimeAsync(60_000);
+    const retries = states.filter((s) => s.state === 'reconnecting');
+    const early = retries.slice(0, 9); // within the first 10 s: attempts ~1 s apart
+    expect(early.every((s) => (s.delayMs ?? 0) <= 1000)).toBe(true);
+    expect(Date.now() - lost).toBeGreaterThan(10_000);
+    expect(retries.at(-1)?.delayMs).toBeGreaterThan(4000); // a long outage is not hammered
+    await sup.close();
+  });
+
+  test('with the default timing a dead link is noticed within about a second', async () => {
+    const transport = new FakeTransport();
+    const { sup, states } = supervise(transport, {
+      pingIntervalMs: ariDefaults.pingIntervalMs,
+      pongTimeoutMs: ariDefaults.pongTimeoutMs,
+    });
+    await sup.start();
+    await jest.advanceTimersByTimeAsync(ariDefaults.pingIntervalMs + 1); // a ping answered
+    transport.answerPings = false; // dead from now on
+    await jest.advanceTimersByTimeAsync(1200);
+    expect(states.find((s) => s.state === 'reconnecting')).toMatchObject({ reason: /no pong within/ });
+    await sup.close();
+  });
+
+  test('a pong that is read only when its timeout fires (the event loop was busy) keeps the link', async () => {
+    const transport = new FakeTransport();
+    transport.pongAfterMs = 500; // ready at the very moment the 500 ms timeout fires
+    const { sup, states } = supervise(transport);
+    await sup.start();
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(states.map((s) => s.state)).toEqual(['connecting', 'connected']);
+    await sup.close();
   });
 });

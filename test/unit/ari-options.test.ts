@@ -27,18 +27,29 @@ describe('ARI options', () => {
     expect(o).toMatchObject({
       requestTimeoutMs: 2000,
       connectTimeoutMs: 10_000,
+      reconnectTimeoutMs: 2000,
       reconnectMinDelayMs: 250,
       reconnectMaxDelayMs: 5000,
-      pingIntervalMs: 5000,
-      pongTimeoutMs: 3000,
+      quickReconnectForMs: 60_000,
+      quickReconnectMaxDelayMs: 1000,
+      pingIntervalMs: 500,
+      pongTimeoutMs: 600,
     });
     expect(Object.isFrozen(o)).toBe(true);
+  });
+
+  test('the defaults notice a dead link within about a second and keep reconnect attempts short', () => {
+    const o = resolveAriOptions({ ...base, url: 'http://pbx:8088' });
+    expect(o.pingIntervalMs + o.pongTimeoutMs).toBeLessThanOrEqual(1200); // worst case: dies just after a pong
+    expect(o.reconnectTimeoutMs).toBeLessThan(o.connectTimeoutMs); // the first connect stays generous
+    expect(o.quickReconnectMaxDelayMs + o.reconnectTimeoutMs).toBeLessThanOrEqual(3000);
   });
 
   test.each([
     [{ url: 'ftp://pbx' }, /http/],
     [{ url: 'http://pbx', apps: [] }, /at least one/],
     [{ url: 'http://pbx', requestTimeoutMs: 0 }, /requestTimeoutMs/],
+    [{ url: 'http://pbx', reconnectTimeoutMs: -1 }, /reconnectTimeoutMs/],
     [{ url: 'http://pbx', reconnectMinDelayMs: 900, reconnectMaxDelayMs: 100 }, /reconnectMaxDelayMs/],
   ])('bad options are refused: %j', (overrides, message) => {
     expect(() => resolveAriOptions({ ...base, ...overrides })).toThrow(message);

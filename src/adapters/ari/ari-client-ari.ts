@@ -33,10 +33,12 @@
  *      (ari-client then rejects `connect`, and the supervisor retries). swagger-client is ari-client's
  *      exact-pinned (2.0.26) dependency; the patch is checked at run time.
  * - Rebuilding means loading the swagger docs again (13 HTTP requests, ~90 ms on loopback) on Node's
- *   keep-alive global agent. After a blackhole those pooled sockets are dead too, so the first rebuild
- *   hangs until its attempt times out (connectTimeoutMs): ~7.5 s to recover in the contract suite with
- *   connectTimeoutMs 5000, against ~2.2 s for NativeAri. An abandoned `connect` cannot be cancelled and
- *   may finish loading in the background; nothing is started from it.
+ *   keep-alive global agent. After a blackhole those pooled sockets are dead too, and a rebuild on one
+ *   hung until its attempt timed out (~7.5 s to recover in the contract suite, against ~2.2 s for
+ *   NativeAri). -> when the link goes down, the agent's idle sockets to Asterisk are destroyed (~2.2 s
+ *   now), and an attempt that hangs anyway gives up after reconnectTimeoutMs (2 s by default). An
+ *   abandoned `connect` cannot be cancelled and may finish loading in the background; nothing is
+ *   started from it.
  * Left as they are (process-wide, outside this adapter's reach): swagger-client creates ~18 implicit
  * globals (`status`, `value`, `result`, `type`, `method` ...), keeps ONE Basic-auth credential for the
  * whole process (the last `connect` wins for every ari-client instance), and ari-client sends the
@@ -46,6 +48,8 @@
  * The private fields used (`_ws`, `_wsClosed`, `_swagger`) are checked at run time; ari-client is
  * frozen, so they will not move under this adapter.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { connect, type Client } from 'ari-client';
 import * as swaggerClient from 'swagger-client';
 import type {
@@ -116,7 +120,12 @@ export class AriClientAri extends AriEmitter implements AriPort {
     this.supervisor = new LinkSupervisor(
       (handlers, signal) => this.openLink(handlers, signal),
       this.options,
-      (state, details) => this.setState(state, details),
+      (state, details) => {
+        // the link is down: the kept-alive sockets swagger-client pooled may be dead too (a blackhole),
+        // and a rebuild that picks one hangs until its attempt times out; new ones cost a handshake
+        if (state === 'reconnecting') dropIdleSockets(this.options.origin);
+        this.setState(state, details);
+      },
     );
   }
 
@@ -331,6 +340,16 @@ export class AriClientAri extends AriEmitter implements AriPort {
 }
 
 const wasOpened = new WeakSet<Ws6>();
+
+/** Destroys the idle kept-alive sockets of Node's global agent to `origin` (swagger-client's REST pool). */
+function dropIdleSockets(origin: string): void {
+  const url = new URL(origin);
+  const secure = url.protocol === 'https:';
+  const agent = secure ? https.globalAgent : http.globalAgent;
+  const name = `${url.hostname}:${url.port || (secure ? '443' : '80')}:`;
+  for (const [key, sockets] of Object.entries(agent.freeSockets))
+    if (key.startsWith(name)) for (const socket of sockets ?? []) socket.destroy();
+}
 
 function waitOpen(ws: Ws6, internals: ClientInternals, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {

@@ -4,9 +4,10 @@
  *
  *   window(attempt) = [min, min(max, min * 2^attempt)]      attempt = 1, 2, 3 ...
  *
- * With the defaults (250 ms / 5000 ms): attempt 1 waits 250–500 ms, attempt 2 250–1000 ms, from
- * attempt 5 on 250–5000 ms. Spreading the delays keeps many daemons from reconnecting in lockstep
- * after an Asterisk restart.
+ * With min 250 ms and max 5000 ms: attempt 1 waits 250–500 ms, attempt 2 250–1000 ms, from attempt 5
+ * on 250–5000 ms. Spreading the delays keeps many daemons from reconnecting in lockstep after an
+ * Asterisk restart. Early in an outage LinkSupervisor passes a lower max (quickReconnectMaxDelayMs,
+ * 1000 ms by default): calls may be waiting in the app until the link is back.
  */
 export interface BackoffOptions {
   minDelayMs: number;

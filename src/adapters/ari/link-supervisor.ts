@@ -31,9 +31,19 @@ export interface LinkHandlers {
 export type OpenLink = (handlers: LinkHandlers, signal: AbortSignal) => Promise<EventLink>;
 
 export interface SupervisorOptions {
+  /** the first connect, in start(): every attempt within this deadline (Asterisk may be slow to start) */
   connectTimeoutMs: number;
+  /** each attempt after a lost link: short, so an attempt made into a dead network is given up quickly */
+  reconnectTimeoutMs: number;
   reconnectMinDelayMs: number;
   reconnectMaxDelayMs: number;
+  /**
+   * For this long after the link was lost, reconnect delays stay within quickReconnectMaxDelayMs: calls
+   * that entered the app meanwhile wait in silence until the link is back (the orphan sweep then routes
+   * them). After that the delays grow to reconnectMaxDelayMs (a long outage is not hammered).
+   */
+  quickReconnectForMs: number;
+  quickReconnectMaxDelayMs: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
   /** [0, 1); injectable for tests */
@@ -49,6 +59,8 @@ export class LinkSupervisor {
   private link: EventLink | undefined;
   private attempt = 0;
   private startDeadline = 0;
+  /** when the link was lost (the reconnect backoff stays quick for a while after) */
+  private downSince = 0;
   private startPromise: Promise<void> | undefined;
   private settleStart: { resolve(): void; reject(e: Error): void } | undefined;
   private attemptAbort: AbortController | undefined;
@@ -111,7 +123,7 @@ export class LinkSupervisor {
     const abort = new AbortController();
     this.attemptAbort = abort;
     const timeoutMs =
-      this.phase === 'starting' ? Math.max(1, this.startDeadline - Date.now()) : this.options.connectTimeoutMs;
+      this.phase === 'starting' ? Math.max(1, this.startDeadline - Date.now()) : this.options.reconnectTimeoutMs;
     const timer = setTimeout(() => abort.abort(new Error(`websocket not open after ${timeoutMs} ms`)), timeoutMs);
     let link: EventLink | undefined;
     const handlers: LinkHandlers = {
@@ -173,18 +185,18 @@ export class LinkSupervisor {
     this.link = undefined;
     this.stopHeartbeat();
     this.phase = 'reconnecting';
+    this.downSince = Date.now();
     this.attempt = 1;
     this.scheduleRetry('reconnecting', reason);
   }
 
   private scheduleRetry(state: 'connecting' | 'reconnecting', reason: string, capMs = Infinity): void {
+    const { reconnectMinDelayMs, reconnectMaxDelayMs, quickReconnectForMs, quickReconnectMaxDelayMs } = this.options;
+    const quick = state === 'reconnecting' && Date.now() - this.downSince < quickReconnectForMs;
+    const maxDelayMs = quick ? Math.min(quickReconnectMaxDelayMs, reconnectMaxDelayMs) : reconnectMaxDelayMs;
     const delayMs = Math.min(
       capMs,
-      backoffDelay(
-        this.attempt,
-        { minDelayMs: this.options.reconnectMinDelayMs, maxDelayMs: this.options.reconnectMaxDelayMs },
-        this.options.random,
-      ),
+      backoffDelay(this.attempt, { minDelayMs: reconnectMinDelayMs, maxDelayMs }, this.options.random),
     );
     this.report(state, { attempt: this.attempt, delayMs, reason });
     this.retryTimer = setTimeout(() => {
@@ -205,10 +217,17 @@ export class LinkSupervisor {
       this.drop(link, `ping failed: ${errorText(e)}`);
       return;
     }
-    this.pongTimer = setTimeout(() => {
-      this.pongTimer = undefined;
-      this.drop(link, `no pong within ${this.options.pongTimeoutMs} ms`);
+    const timer = setTimeout(() => {
+      // A stalled event loop (a long synchronous task) fires this late, with the pong already received
+      // but not read yet: the I/O waiting is handled before setImmediate runs, so only a link that
+      // really stayed silent is dropped.
+      setImmediate(() => {
+        if (this.pongTimer !== timer) return; // answered, or the link is gone already
+        this.pongTimer = undefined;
+        this.drop(link, `no pong within ${this.options.pongTimeoutMs} ms`);
+      });
     }, this.options.pongTimeoutMs);
+    this.pongTimer = timer;
   }
 
   private onPong(link: EventLink | undefined): void {

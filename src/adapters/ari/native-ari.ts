@@ -80,7 +80,12 @@ export class NativeAri extends AriEmitter implements AriPort {
     this.supervisor = new LinkSupervisor(
       (handlers, signal) => this.openLink(handlers, signal),
       this.options,
-      (state, details) => this.setState(state, details),
+      (state, details) => {
+        // the link went down or came back: kept-alive REST sockets that sat idle may be dead too (after a
+        // blackhole), and a request on one would wait its whole timeout; new ones cost a handshake
+        if (state === 'reconnecting' || state === 'connected') this.dropIdleSockets();
+        this.setState(state, details);
+      },
     );
   }
 
@@ -262,6 +267,10 @@ export class NativeAri extends AriEmitter implements AriPort {
       });
       req.end(body);
     });
+  }
+
+  private dropIdleSockets(): void {
+    for (const sockets of Object.values(this.agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 
   private async shutdown(): Promise<void> {
