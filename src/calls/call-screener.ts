@@ -54,7 +54,25 @@ export interface CallScreenerDeps {
   logCaptchaCode?: boolean;
   /** told of every screened call's record as it is appended to the log (metrics); an error it throws is logged, never felt by the call */
   onScreened?: (record: ScreenedCallRecord) => void;
+  /** the orphan sweep's timing (tests make it quick); defaults: ORPHAN_SWEEP */
+  orphanSweep?: Partial<OrphanSweepTiming>;
 }
+
+/** How the orphan sweep (sweepOrphans) lists the app's channels. */
+export interface OrphanSweepTiming {
+  /** after each (re)connect, keep listing this long even when a listing found no call without a handler */
+  windowMs: number;
+  /** between two listings */
+  intervalMs: number;
+  /**
+   * A call that has just entered the app may have its StasisStart on the way over the websocket while
+   * the listing (REST, another connection) already shows it: the sweep waits this long before taking a
+   * call, so that StasisStart claims it first and the call is screened, not waved through.
+   */
+  claimGraceMs: number;
+}
+
+export const ORPHAN_SWEEP: OrphanSweepTiming = { windowMs: 5000, intervalMs: 500, claimGraceMs: 250 };
 
 type Target = 'agents' | 'voicemail';
 
@@ -66,14 +84,23 @@ interface Routed {
   captcha?: ScreenedCallRecord['captcha'];
 }
 
-/** Channels older than this found in the app without a handler are orphans of an earlier daemon. */
-const ORPHAN_MIN_AGE_MS = 2000;
 const ROUTE_ATTEMPTS = 3;
+/**
+ * A call routed by this daemon is still owned until its StasisEnd (which normally follows within
+ * milliseconds); if that event is lost with the link, the ownership lapses after this long.
+ */
+const LEAVING_MAX_MS = 10_000;
 /** A tone: media (e.g. the special information tone) plays until stopped: it is cut after this. */
 const TONE_MS = 1200;
 
 export class CallScreener {
+  /**
+   * Every call this daemon handles, from its StasisStart (or from the moment the orphan sweep takes it)
+   * until its handler is done. A channel in here is never taken by another handler.
+   */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** calls routed (continued or hung up), still owned until their StasisEnd: when they were let go */
+  private readonly leaving = new Map<string, number>();
   /** the channels being handled, for their DTMF, playback and hang-up events */
   private readonly sessions = new Map<string, ChannelSession>();
   /** the CAPTCHAs running, for the shutdown */
@@ -88,12 +115,18 @@ export class CallScreener {
    */
   private closing = false;
   private readonly leftBehind = new Map<string, { channel: AriChannel; args: string[] }>();
+  private readonly sweepTiming: OrphanSweepTiming;
+  /** the orphan sweep: running, since when it lists on (see sweepOrphans) */
+  private sweep: { done: Promise<number>; until: number; wake?: () => void } | undefined;
+  /** true from an ARI connect (sweepOrphans) until the link is lost: a sweep can list the app's channels */
+  private linkUp = false;
   private readonly host = hostname();
   /** every ARI request of the screener goes through here: a bounded number in flight (see limited-ari.ts) */
   private readonly ari: ScreenerAri;
 
   constructor(private readonly deps: CallScreenerDeps) {
     this.ari = limitConcurrency(deps.ari);
+    this.sweepTiming = { ...ORPHAN_SWEEP, ...deps.orphanSweep };
   }
 
   get callsInFlight(): number {
@@ -132,7 +165,8 @@ export class CallScreener {
 
   private onStasisStart(event: Extract<AriEvent, { type: 'StasisStart' }>): void {
     const { channel, args, timestamp } = event;
-    if (this.inFlight.has(channel.id)) return;
+    // already owned: a StasisStart seen twice, or one that comes after the orphan sweep took the call
+    if (this.owns(channel.id)) return;
     if (this.closing) {
       this.leftBehind.set(channel.id, { channel, args });
       return;
@@ -141,17 +175,38 @@ export class CallScreener {
     const session = new ChannelSession(this.ari, channel.id);
     this.sessions.set(channel.id, session);
     const work = this.screen(channel, args, session)
+      .then(outcomeOf)
       .catch((e: unknown) => this.failOpen(channel, args, e))
+      .then((outcome) => this.letGo(channel.id, outcome))
       .finally(() => {
-        this.inFlight.delete(channel.id);
         this.sessions.delete(channel.id);
         this.ivrs.delete(channel.id);
       });
     this.inFlight.set(channel.id, work);
   }
 
+  /** Is some handler of this daemon in charge of the channel (screening, routing or routed it)? */
+  private owns(channelId: string): boolean {
+    return this.inFlight.has(channelId) || this.leaving.has(channelId) || this.leftBehind.has(channelId);
+  }
+
+  /**
+   * A handler is done with its call. Routed, the call stays owned until its StasisEnd (a listing may
+   * still show it in the app a moment); not routed (the route failed), it is an orphan now, and a sweep
+   * lists the app again so it is sent on as soon as ARI lets it. A caller who hung up is simply gone.
+   */
+  private letGo(channelId: string, outcome: HandlerOutcome): void {
+    this.inFlight.delete(channelId);
+    const now = Date.now();
+    for (const [id, since] of this.leaving) if (now - since > LEAVING_MAX_MS) this.leaving.delete(id);
+    if (outcome === 'routed') this.leaving.set(channelId, now);
+    else if (outcome === 'unrouted' && !this.closing && this.linkUp)
+      void this.sweepOrphans(2 * this.sweepTiming.intervalMs);
+  }
+
   /** Log how long the call spent in Stasis, by Asterisk's own clock (StasisStart to StasisEnd). */
   private onStasisEnd(event: Extract<AriEvent, { type: 'StasisEnd' }>): void {
+    this.leaving.delete(event.channel.id);
     const entered = this.enteredAt.get(event.channel.id);
     if (entered === undefined) return;
     this.enteredAt.delete(event.channel.id);
@@ -181,6 +236,7 @@ export class CallScreener {
    */
   stopTakingCalls(): void {
     this.closing = true;
+    this.sweep?.wake?.();
   }
 
   /**
@@ -223,9 +279,12 @@ export class CallScreener {
    * agents (CaptchaIvr.linkLost; an outcome already known stands), and every other session (a reject
    * announcement, a call not yet routed) is ended so it does not wait for a PlaybackFinished that will
    * never come. Routing itself only needs REST, which does not depend on the websocket; if REST is down
-   * too, the route fails and the orphan sweep after the reconnect (recoverOrphans) picks the call up.
+   * too, the route fails and the orphan sweep after the reconnect (sweepOrphans) picks the call up.
+   * A sweep running stops: it starts again on the next connect.
    */
   onAriConnectionLost(reason: string): void {
+    this.linkUp = false;
+    this.sweep?.wake?.();
     const detail = `the ARI connection was lost (${reason}): keys and prompt ends are not seen until it is back`;
     for (const [channelId, session] of this.sessions) {
       const ivr = this.ivrs.get(channelId);
@@ -234,45 +293,118 @@ export class CallScreener {
     }
   }
 
-  /** Send to the agents every channel that sits in the app with no handler (left by a daemon that died). */
+  /**
+   * The orphan sweep, started on every ARI (re)connect: a call can sit in the app with no handler - it
+   * entered while this daemon was not running (the one before it died), or its StasisStart went to a
+   * connection that was already dead. Lists the app's channels and sends every call no handler owns to
+   * the agents, however young (recoverOrphans), and lists again every `intervalMs`: for `windowMs` after
+   * the connect, and for as long as the last listing found such a call or failed. A call that leaves
+   * its handler unrouted starts a short sweep too. Stops when the link is lost or the daemon closes.
+   * Called while a sweep runs, it only extends it. Resolves with how many calls the sweep routed.
+   */
+  sweepOrphans(windowMs = this.sweepTiming.windowMs): Promise<number> {
+    this.linkUp = true;
+    const until = Date.now() + windowMs;
+    if (this.sweep) {
+      this.sweep.until = Math.max(this.sweep.until, until);
+      return this.sweep.done;
+    }
+    const sweep: NonNullable<CallScreener['sweep']> = { done: Promise.resolve(0), until };
+    this.sweep = sweep;
+    sweep.done = this.runSweep(sweep);
+    return sweep.done;
+  }
+
+  private async runSweep(sweep: NonNullable<CallScreener['sweep']>): Promise<number> {
+    let routed = 0;
+    let failures = 0;
+    const stopped = (): boolean => this.closing || !this.linkUp;
+    for (;;) {
+      let found = 0;
+      if (!stopped()) {
+        try {
+          found = await this.recoverOrphans();
+          routed += found;
+          if (found > 0) this.deps.logger.warn({ calls: found }, 'sent calls left without a handler to the agents');
+          failures = 0;
+        } catch (e) {
+          found = 1; // not known: list again
+          if (++failures === 1)
+            this.deps.logger.warn({ err: errorText(e) }, 'could not check for calls left in the app; trying again');
+        }
+      }
+      // decided and cleared in one synchronous step: a sweepOrphans() call after this starts a new sweep
+      if (stopped() || (found === 0 && Date.now() >= sweep.until)) {
+        this.sweep = undefined;
+        return routed;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.sweepTiming.intervalMs);
+        sweep.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      sweep.wake = undefined;
+    }
+  }
+
+  /**
+   * One listing of the orphan sweep: sends to the agents every channel in the app that no handler owns,
+   * however young, and resolves with how many it took. Ownership is checked again when a call is taken
+   * (after claimGraceMs); once taken, the call is owned (a StasisStart arriving for it now is ignored).
+   */
   async recoverOrphans(): Promise<number> {
+    if (this.closing) return 0;
     const { config } = this.deps.settings();
     const channels = await this.ari.listChannels();
     // a StasisEnd lost while disconnected would leave its call's start time here for good
     const alive = new Set(channels.map((c) => c.id));
     for (const id of this.enteredAt.keys()) if (!alive.has(id)) this.enteredAt.delete(id);
-    const now = Date.now();
-    const orphans = channels.filter(
-      (c) =>
-        c.dialplan?.app_name === 'Stasis' &&
-        (c.dialplan.app_data ?? '').split(',')[0] === config.ari.app &&
-        !this.inFlight.has(c.id) &&
-        (!c.creationtime || now - Date.parse(c.creationtime) > ORPHAN_MIN_AGE_MS),
-    );
-    for (const channel of orphans) {
-      const log = this.deps.logger.child({ callId: channel.id });
-      log.warn(
-        { channel: channel.name, caller: channel.caller.number },
-        'call found in the Stasis app with no handler (daemon restarted?); sending it to the agents',
-      );
-      const did = channel.dialplan?.exten ?? '';
-      await this.route(channel.id, config.routing.agents, did, [], log).catch(() => undefined);
-    }
+    for (const id of this.leaving.keys()) if (!alive.has(id)) this.leaving.delete(id);
+    const inApp = (c: AriChannel): boolean =>
+      c.dialplan?.app_name === 'Stasis' && (c.dialplan.app_data ?? '').split(',')[0] === config.ari.app;
+    const unowned = channels.filter((c) => inApp(c) && !this.owns(c.id));
+    if (unowned.length === 0) return 0;
+    await new Promise((r) => setTimeout(r, this.sweepTiming.claimGraceMs));
+    if (this.closing) return 0;
+    const orphans = unowned.filter((c) => !this.owns(c.id)); // claimed meanwhile: its handler has it
+    await Promise.all(orphans.map((channel) => this.takeOrphan(channel, config.routing.agents)));
     return orphans.length;
   }
 
+  /** The sweep owns the call from now on, sends it to the agents, and lets go of it. */
+  private takeOrphan(channel: AriChannel, agents: DialplanTarget): Promise<void> {
+    const log = this.deps.logger.child({ callId: channel.id });
+    log.warn(
+      { channel: channel.name, caller: channel.caller.number },
+      'call found in the Stasis app with no handler (daemon restarted, or its StasisStart lost with the ARI link); sending it to the agents',
+    );
+    const did = channel.dialplan?.exten ?? '';
+    const work = this.route(channel.id, agents, did, [], log)
+      .then((r) => outcomeOf(r.ok ? { routedTo: 'agents' } : { routedTo: 'none', routeError: r.error }))
+      .catch((): HandlerOutcome => 'unrouted')
+      .then((outcome) => this.letGo(channel.id, outcome));
+    this.inFlight.set(channel.id, work);
+    return work;
+  }
+
   /** A bug in screening must not cost a call: log it and send the caller to the agents. */
-  private async failOpen(channel: AriChannel, args: string[], e: unknown): Promise<void> {
+  private async failOpen(channel: AriChannel, args: string[], e: unknown): Promise<HandlerOutcome> {
     const log = this.deps.logger.child({ callId: channel.id });
     log.error(
       { err: errorText(e), stack: e instanceof Error ? e.stack : undefined },
       'screening failed; sending the call to the agents',
     );
     const did = didOf(channel, args);
-    await this.route(channel.id, this.deps.settings().config.routing.agents, did, [], log).catch(() => undefined);
+    const routed = await this.route(channel.id, this.deps.settings().config.routing.agents, did, [], log).catch(
+      () => undefined,
+    );
+    return routed?.ok === true ? 'routed' : 'unrouted';
   }
 
-  private async screen(channel: AriChannel, args: string[], session: ChannelSession): Promise<void> {
+  /** Decides the call, routes it and logs it; resolves with how it was routed. */
+  private async screen(channel: AriChannel, args: string[], session: ChannelSession): Promise<Routed> {
     const started = performance.now();
     const snapshot = this.deps.settings();
     const log = this.deps.logger.child({ callId: channel.id });
@@ -338,6 +470,7 @@ export class CallScreener {
     } catch (e) {
       log.warn({ err: errorText(e) }, 'onScreened listener failed');
     }
+    return routed;
   }
 
   /** Tag the call and continue it in the dialplan at the target. */
@@ -572,6 +705,15 @@ class ScreenedCall {
       ...(captcha ? { captcha } : {}),
     });
   }
+}
+
+/** How a handler let go of its call: routed, the caller gone, or still in the app (the route failed). */
+type HandlerOutcome = 'routed' | 'gone' | 'unrouted';
+
+/** Every routeError this file writes for a caller who hung up starts so. */
+function outcomeOf(routed: Routed): HandlerOutcome {
+  if (routed.routedTo !== 'none') return 'routed';
+  return routed.routeError?.startsWith('caller hung up') ? 'gone' : 'unrouted';
 }
 
 function captchaField(result: CaptchaResult | undefined): Pick<Routed, 'captcha'> {

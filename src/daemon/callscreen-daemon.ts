@@ -260,12 +260,10 @@ export class CallscreenDaemon {
     };
     if (change.state === 'connected') {
       this.logger.info(fields, 'ARI connected; Stasis app registered');
-      this.screener
-        .recoverOrphans()
-        .then((n) => n > 0 && this.logger.warn({ calls: n }, 'sent calls left without a handler to the agents'))
-        .catch((e: unknown) =>
-          this.logger.warn({ err: (e as Error).message }, 'could not check for calls left in the app'),
-        );
+      // calls that entered the app while nobody received their StasisStart (this daemon was starting,
+      // the one before it died, the link was dead) are sent to the agents, listing again for a few
+      // seconds and until none is left; the screener logs what it finds (never rejects)
+      void this.screener.sweepOrphans();
     } else if (change.state === 'reconnecting') {
       this.logger.warn(
         fields,

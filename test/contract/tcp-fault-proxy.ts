@@ -4,8 +4,10 @@
  * - reset(): every open connection gets a TCP RST (socket.resetAndDestroy), no websocket close frame;
  * - blackhole(): open connections stop forwarding in both directions but stay open (a dead NAT entry,
  *   a pulled cable); with `{ newConnections: true }` new connections are accepted and never forwarded;
+ *   with `{ holdUpstream: true }` a blackholed connection the client gives up stays open towards the
+ *   server until heal(), as across a real partition (Asterisk goes on writing into it, unaware);
  * - refuse(): stop listening and reset everything, so the next connect is refused;
- * - heal(): forward new connections normally again.
+ * - heal(): forward new connections normally again (and let go of the held server sides).
  */
 import net from 'node:net';
 
@@ -13,11 +15,14 @@ interface Pair {
   client: net.Socket;
   upstream: net.Socket | undefined;
   blackholed: boolean;
+  holdUpstream: boolean;
 }
 
 export class TcpFaultProxy {
   private readonly pairs = new Set<Pair>();
   private blackholeNew = false;
+  /** server sides of blackholed connections whose client gave up, kept open until heal() */
+  private readonly held = new Set<net.Socket>();
   private readonly server = net.createServer((client) => this.accept(client));
   private listening = false;
   private boundPort = 0;
@@ -50,13 +55,17 @@ export class TcpFaultProxy {
     for (const pair of [...this.pairs]) this.drop(pair, true);
   }
 
-  blackhole(options: { newConnections?: boolean } = {}): void {
-    for (const pair of this.pairs) pair.blackholed = true;
+  blackhole(options: { newConnections?: boolean; holdUpstream?: boolean } = {}): void {
+    for (const pair of this.pairs) {
+      pair.blackholed = true;
+      pair.holdUpstream = options.holdUpstream === true;
+    }
     if (options.newConnections) this.blackholeNew = true;
   }
 
   heal(): void {
     this.blackholeNew = false;
+    this.releaseHeld();
   }
 
   /** Stop listening and reset every connection: later connects are refused. */
@@ -67,6 +76,7 @@ export class TcpFaultProxy {
   }
 
   async close(): Promise<void> {
+    this.releaseHeld();
     const stopped = this.stopListening();
     for (const pair of [...this.pairs]) this.drop(pair, false);
     await stopped;
@@ -91,7 +101,7 @@ export class TcpFaultProxy {
   }
 
   private accept(client: net.Socket): void {
-    const pair: Pair = { client, upstream: undefined, blackholed: this.blackholeNew };
+    const pair: Pair = { client, upstream: undefined, blackholed: this.blackholeNew, holdUpstream: false };
     this.pairs.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => this.drop(pair, false));
@@ -108,8 +118,18 @@ export class TcpFaultProxy {
     });
   }
 
+  private releaseHeld(): void {
+    for (const socket of this.held) socket.destroy();
+    this.held.clear();
+  }
+
   private drop(pair: Pair, rst: boolean): void {
     if (!this.pairs.delete(pair)) return;
+    if (pair.holdUpstream && pair.upstream && !pair.upstream.destroyed) {
+      this.held.add(pair.upstream); // still read (and dropped): the server sees nothing wrong
+      pair.client.destroy();
+      return;
+    }
     for (const socket of [pair.client, pair.upstream]) {
       if (!socket || socket.destroyed) continue;
       if (rst) socket.resetAndDestroy();

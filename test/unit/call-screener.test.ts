@@ -459,7 +459,7 @@ describe('CallScreener: the record of a call', () => {
 
 describe('CallScreener: restarts and shutdown', () => {
   test('recoverOrphans sends the calls found in the app without a handler to the agents, and only those', async () => {
-    const b = bench();
+    const b = bench({ deps: { orphanSweep: { claimGraceMs: 1 } } });
     const old = new Date(Date.now() - 60_000).toISOString();
     const inApp = (id: string, app: string, creationtime = old): AriChannel =>
       fakeChannel(id, STRANGER, {
@@ -478,9 +478,10 @@ describe('CallScreener: restarts and shutdown', () => {
       inApp('other-app', 'voicemail-app'),
       fakeChannel('in-the-dialplan', STRANGER, { creationtime: old }),
     ];
-    expect(await b.screener.recoverOrphans()).toBe(1);
+    expect(await b.screener.recoverOrphans()).toBe(2);
     expect(b.ari.requestsOf('continueInDialplan').map((r) => r.args)).toEqual([
       ['orphan', target('callscreen-agents', AGENTS_DID)],
+      ['just-arrived', target('callscreen-agents', AGENTS_DID)], // however young (issue 12)
     ]);
     expect(b.log.at('warn', 'orphan')).toHaveLength(1);
   });
@@ -548,5 +549,144 @@ describe('CallScreener: restarts and shutdown', () => {
     ]);
     expect(b.log.at('error')).toEqual([]);
     expect(await b.screener.releaseCallsLeftBehind(rest)).toBe(0); // each once
+  });
+});
+
+describe('CallScreener: the orphan sweep (no call waits in silence)', () => {
+  /** quick timings: list every 10 ms, take a call 20 ms after the listing that found it */
+  const quick = { windowMs: 0, intervalMs: 10, claimGraceMs: 20 };
+  /** a channel sitting in the app, as GET /channels shows it */
+  const sitting = (id: string, creationtime = new Date().toISOString()): AriChannel =>
+    fakeChannel(id, STRANGER, {
+      creationtime,
+      dialplan: {
+        context: 'callscreen-inbound',
+        exten: AGENTS_DID,
+        priority: 5,
+        app_name: 'Stasis',
+        app_data: 'callscreen,inbound',
+      },
+    });
+  /** the channel leaves the app once it is continued (Asterisk: StasisEnd, gone from the listing) */
+  const leaveWhenContinued = (b: Bench): void => {
+    b.ari.onRequest = (request) => {
+      if (request.method !== 'continueInDialplan') return;
+      b.ari.channels = b.ari.channels.filter((c) => c.id !== request.args[0]);
+    };
+  };
+
+  test('a call that entered the app a moment ago without a handler is sent to the agents at once', async () => {
+    const b = bench({ deps: { orphanSweep: quick } });
+    b.ari.channels = [sitting('entered-300-ms-ago', new Date(Date.now() - 300).toISOString())];
+    expect(await b.screener.sweepOrphans()).toBe(1);
+    expect(b.ari.requestsOf('continueInDialplan').map((r) => r.args)).toEqual([
+      ['entered-300-ms-ago', target('callscreen-agents', AGENTS_DID)],
+    ]);
+    expect(b.log.at('warn').map((l) => l.msg)).toContain('sent calls left without a handler to the agents');
+  });
+
+  test('lists the app again until no call without a handler is left', async () => {
+    const b = bench({ deps: { orphanSweep: quick } });
+    b.ari.channels = [sitting('first')];
+    let listings = 0;
+    b.ari.onRequest = (request) => {
+      if (request.method === 'listChannels') listings += 1;
+      if (request.method !== 'continueInDialplan') return;
+      // the first orphan leaves; meanwhile another call entered the app, its StasisStart lost too
+      b.ari.channels = request.args[0] === 'first' ? [sitting('second')] : [];
+    };
+    expect(await b.screener.sweepOrphans()).toBe(2);
+    expect(b.ari.requestsOf('continueInDialplan').map((r) => r.args[0])).toEqual(['first', 'second']);
+    expect(listings).toBe(3); // the last one found nobody left
+  });
+
+  test('keeps listing for windowMs after a connect: a call found later is sent on too', async () => {
+    const b = bench({ deps: { orphanSweep: { ...quick, windowMs: 300 } } });
+    leaveWhenContinued(b);
+    const started = Date.now();
+    setTimeout(() => (b.ari.channels = [sitting('late')]), 100);
+    expect(await b.screener.sweepOrphans()).toBe(1);
+    expect(continued(b, sitting('late'))).toEqual([target('callscreen-agents', AGENTS_DID)]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  test('a listing that fails is tried again', async () => {
+    const b = bench({ deps: { orphanSweep: quick } });
+    leaveWhenContinued(b);
+    b.ari.fail('listChannels', 503, { times: 2 });
+    b.ari.channels = [sitting('waiting')];
+    expect(await b.screener.sweepOrphans()).toBe(1);
+    expect(b.ari.requestsOf('listChannels')).toHaveLength(4); // 2 failed, 1 found the call, 1 found none
+    expect(
+      b.log.at('warn').filter((l) => l.msg === 'could not check for calls left in the app; trying again'),
+    ).toHaveLength(1);
+  });
+
+  test('a StasisStart arriving while the sweep waits to take the call wins: the call is screened, routed once', async () => {
+    const b = bench({ deps: { orphanSweep: { ...quick, claimGraceMs: 50 } } });
+    const channel = sitting('racing');
+    b.ari.channels = [channel];
+    b.ari.onRequest = (request) => {
+      // the call entered just before the listing; its StasisStart comes a moment after the answer
+      if (request.method === 'listChannels') setTimeout(() => b.ari.startCall(channel, ['inbound', AGENTS_DID]), 5);
+    };
+    expect(await b.screener.sweepOrphans()).toBe(0);
+    const record = await recordOf(b, channel);
+    expect(record).toMatchObject({ routedTo: 'agents', decision: { verdict: 'allow' } });
+    expect(continued(b, channel)).toEqual([target('callscreen-agents', AGENTS_DID)]);
+    expect(tagsOf(b, channel)).toMatchObject({ CALLSCREEN_VERDICT: 'allow' }); // screened, not waved through
+  });
+
+  test('a StasisStart arriving after the sweep took the call is ignored: one route, no screening', async () => {
+    const b = bench({ deps: { orphanSweep: { ...quick, windowMs: 100 } } });
+    const channel = sitting('taken');
+    b.ari.channels = [channel]; // still listed after its continue: the StasisEnd is late
+    b.ari.onRequest = (request) => {
+      if (request.method === 'continueInDialplan') b.ari.startCall(channel, ['inbound', AGENTS_DID]);
+    };
+    expect(await b.screener.sweepOrphans()).toBe(1);
+    expect(continued(b, channel)).toEqual([target('callscreen-agents', AGENTS_DID)]);
+    expect(b.history.queries).toEqual([]);
+    expect(b.callLog.appends).toBe(0);
+    expect(b.screener.callsInFlight).toBe(0);
+  });
+
+  test('a call screened and routed is not taken by a listing that still shows it before its StasisEnd', async () => {
+    const b = bench({ deps: { orphanSweep: quick } });
+    const channel = call(b, STRANGER);
+    await recordOf(b, channel);
+    b.ari.channels = [sitting(channel.id)];
+    expect(await b.screener.sweepOrphans()).toBe(0);
+    expect(continued(b, channel)).toHaveLength(1);
+  });
+
+  test('a call its handler could not route (ARI down) is taken by a sweep and sent to the agents', async () => {
+    const b = bench({ deps: { orphanSweep: quick } });
+    await b.screener.sweepOrphans(); // connected: nothing in the app yet
+    b.ari.fail('continueInDialplan', 503, { times: 3 }); // every attempt of the screener's route
+    b.ari.onRequest = (request) => {
+      if (request.method === 'continueInDialplan' && b.ari.requestsOf('continueInDialplan').length === 4)
+        b.ari.channels = []; // the sweep's continue: the call leaves the app
+    };
+    const channel = call(b, STRANGER);
+    b.ari.channels = [sitting(channel.id)];
+    await until(() => continued(b, channel).length === 4);
+    expect((await recordOf(b, channel)).routedTo).toBe('none');
+    await until(() => b.log.at('warn').some((l) => l.msg === 'sent calls left without a handler to the agents'));
+  });
+
+  test('a lost ARI link stops the sweep; the next connect starts it again', async () => {
+    const b = bench({ deps: { orphanSweep: { ...quick, windowMs: 60_000 } } });
+    const sweep = b.screener.sweepOrphans();
+    await until(() => b.ari.requestsOf('listChannels').length > 0);
+    b.screener.onAriConnectionLost('no pong within 500 ms');
+    expect(await sweep).toBe(0);
+    const listed = b.ari.requestsOf('listChannels').length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.ari.requestsOf('listChannels')).toHaveLength(listed);
+    b.ari.channels = [sitting('after-reconnect')];
+    leaveWhenContinued(b);
+    const again = b.screener.sweepOrphans(0);
+    expect(await again).toBe(1);
   });
 });
