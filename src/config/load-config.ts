@@ -8,7 +8,7 @@ import { compileScreening, type ScreeningModel } from '../domain/screening-polic
 import { ConfigError } from '../errors/config-error';
 import { contentHash, unreadable } from './file-reloader';
 import { configSchema, type CallscreenConfig } from './schema';
-import { deepFreeze, validateYaml } from './validate';
+import { deepFreeze, validateYaml, type EnvironmentValue } from './validate';
 import { parseYamlText } from './yaml-document';
 
 export interface LoadedConfig {
@@ -76,19 +76,22 @@ export function loadConfigText(
       { file, line: 1, column: 1, reason: 'the file must hold a mapping of sections (ari:, redis:, ...)' },
     ]);
   }
+  const fromEnvironment: EnvironmentValue[] = [];
   for (const [name, [section, key]] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
     const target = (raw[section] ??= {});
     if (typeof target !== 'object' || target === null) continue;
     target[key] = key === 'port' ? Number(value) : value;
+    fromEnvironment.push({ path: [section, key], variable: name });
   }
   // CALLSCREEN_REDIS_URL selects the url form: a sentinel or cluster block in the file gives way to it
   if (env.CALLSCREEN_REDIS_URL && typeof raw.redis === 'object' && raw.redis !== null) {
     delete raw.redis.sentinel;
     delete raw.redis.cluster;
   }
-  const validated = validateYaml({ ...doc, value: raw }, configSchema);
+  // a problem with an overridden value names the variable: the line in the file is not what was used
+  const validated = validateYaml({ ...doc, value: raw }, configSchema, fromEnvironment);
   const config = options.keep ? withSections(validated, options.keep.config, options.keep.sections) : validated;
   const { model, problems } = compileScreening(config);
   if (problems.length > 0)

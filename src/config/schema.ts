@@ -15,6 +15,7 @@ import type {
   Thresholds,
 } from '../domain/screening-settings';
 import type { WeeklyWindow } from '../domain/time-window';
+import { ariUrl, nodePortInRange, redisUrl } from './connection-urls';
 
 const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
 const port = z.number().int().min(1).max(65535);
@@ -54,7 +55,8 @@ const attestation = z.enum(['A', 'B', 'C', 'none', 'failed']);
 /** host:port of a Redis node or sentinel (IPv6 in brackets) */
 const redisHostPort = z
   .string()
-  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port, e.g. 10.0.0.5:26379');
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'host:port, e.g. 10.0.0.5:26379')
+  .refine(nodePortInRange, 'the port must be a whole number 1..65535');
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 /** the data nodes' credentials, the same in the sentinel and the cluster form */
 const redisAuth = {
@@ -489,7 +491,7 @@ export const configSchema = z
   .object({
     ari: z
       .object({
-        url: z.url().default('http://127.0.0.1:8088').describe("Asterisk's HTTP server"),
+        url: ariUrl.default('http://127.0.0.1:8088').describe("Asterisk's HTTP server: http:// or https://"),
         username: z.string().min(1).default('callscreen').describe('ARI user from ari.conf'),
         password: z.string().default('').describe('ARI password (keep it in the environment, not in the file)'),
         app: z
@@ -566,12 +568,11 @@ export const configSchema = z
       .describe("Asterisk's manager interface (AMI), for the Asterisk health check and the blacklist sync"),
     redis: z
       .object({
-        url: z
-          .string()
-          .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+        url: redisUrl
           .optional()
           .describe(
-            'one Redis: redis://[user:password@]host:port[/db] (rediss:// for TLS); redis://127.0.0.1:6379 when no form is given',
+            'one Redis: redis://[user:password@]host:port[/db] (rediss:// for TLS; db 0..15, the 16 databases a ' +
+              'Redis server has by default); redis://127.0.0.1:6379 when no form is given',
           ),
         sentinel: z
           .object({
@@ -619,7 +620,8 @@ export const configSchema = z
                   .regex(
                     /^(rediss?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}\/?$/,
                     'host:port or redis://host:port',
-                  ),
+                  )
+                  .refine(nodePortInRange, 'the port must be a whole number 1..65535'),
               )
               .min(1, 'name at least one cluster node')
               .describe('any few nodes (host:port or redis://host:port); the client learns the rest'),
