@@ -32,14 +32,16 @@ export async function main(argv: string[]): Promise<void> {
   registerLogCommands(program, DEFAULT_CONFIG);
   registerReportCommand(program, DEFAULT_CONFIG);
 
+  let failed = false;
   try {
     await program.parseAsync(argv);
   } catch (e) {
     process.exitCode = reportError(e);
+    failed = true;
   }
-  // one-shot commands end here; a client library's leftover timer (ioredis keeps a connect timer
-  // after a refused connection) must not hold the shell for seconds
-  if (program.args[0] !== 'run') process.stdout.write('', () => process.exit());
+  // one-shot commands end here, and so does a `run` whose start failed; a client library's leftover timer
+  // (ioredis keeps a connect timer after a refused connection) must not hold the shell for seconds
+  if (failed || program.args[0] !== 'run') process.stdout.write('', () => process.exit());
 }
 
 function reportError(e: unknown): number {

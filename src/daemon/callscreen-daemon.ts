@@ -133,13 +133,38 @@ export class CallscreenDaemon {
     private readonly parts: DaemonParts,
   ) {}
 
-  /** `replaced`: parts to use instead of the real ones (tests); the rest are realDaemonParts. */
+  /**
+   * `replaced`: parts to use instead of the real ones (tests); the rest are realDaemonParts. A start that
+   * fails closes what it had started, newest first, before the error goes on: a failed start must not
+   * leave file watchers, timers or a Redis connection holding the process (the caller exits non-zero).
+   */
   static async start(
     loaded: LoadedConfig,
     logger: Logger,
     replaced: Partial<DaemonParts> = {},
   ): Promise<CallscreenDaemon> {
-    const parts: DaemonParts = { ...realDaemonParts, ...replaced };
+    const started: Closable[] = [];
+    try {
+      return await CallscreenDaemon.startParts(loaded, logger, { ...realDaemonParts, ...replaced }, started);
+    } catch (e) {
+      for (const part of started.reverse()) {
+        try {
+          await part.close();
+        } catch (closeError) {
+          logger.warn({ err: (closeError as Error).message }, 'failed start: closing a part failed');
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** start's steps; each part that runs is put on `started` so that a failed start can close it. */
+  private static async startParts(
+    loaded: LoadedConfig,
+    logger: Logger,
+    parts: DaemonParts,
+    started: Closable[],
+  ): Promise<CallscreenDaemon> {
     const { config } = loaded;
     // a rules file that does not load stops the start: ConfigError names file, line and reason.
     // Later edits are picked up while running; a bad edit keeps the last good rules.
@@ -152,16 +177,19 @@ export class CallscreenDaemon {
     const initial = rules.load();
     logger.info({ rulesFile: loaded.rulesFile, rules: initial.rules.length }, 'rules loaded');
     rules.start();
+    started.push(rules);
     // the screening settings in force: the configuration the daemon starts with, then every good edit
     // of callscreen.yaml's screening, didGroups and policies (other sections need a restart; logged)
     const configReloader = new ConfigReloader({ loaded, logger });
     configReloader.start();
+    started.push(configReloader);
     // Prometheus metrics (GET /metrics when http.enabled): fed by the events below and every screened call
     const metrics = new CallscreenMetrics();
     rules.on('rejected', () => metrics.rulesReloadFailed());
     configReloader.on('rejected', () => metrics.configReloadFailed());
 
     const redis = parts.createRedis(config.redis);
+    started.push({ close: () => redis.disconnect() }); // also ends its reconnect attempts
     redis.on('error', () => undefined); // state changes are logged below; ioredis would otherwise print
     redis.on('ready', () => metrics.redisState(true));
     for (const down of ['end', 'close', 'reconnecting'] as const) redis.on(down, () => metrics.redisState(false));
@@ -185,13 +213,16 @@ export class CallscreenDaemon {
       apps: [config.ari.app],
       requestTimeoutMs: config.ari.requestTimeoutMs,
     });
+    started.push(ari);
     // the reputation sources, re-read every second: a re-imported feed is consulted at once, and a list
     // Redis lost is said loudly (error line, metric, readiness warning; src/daemon/vanished-list-alarm.ts)
     const vanished = vanishedListAlarm(loaded, logger, metrics);
     const reputationSources = parts.createReputationSources(redis, config.redis.keyPrefix, logger, vanished.watch);
     reputationSources.start();
+    started.push(reputationSources);
     // replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers go
     const generationPurge = parts.startGenerationPurge(redis, config.redis.keyPrefix, logger);
+    started.push(generationPurge);
     const history = parts.createCallerHistory(redis, config.redis.keyPrefix, reputationSources);
     const evaluator = new CallEvaluator({ history });
     const callLog = parts.createCallLog(redis, config, logger);
@@ -210,6 +241,7 @@ export class CallscreenDaemon {
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config, parts);
     daemon.callLog = callLog;
     callLog.startRetention();
+    started.push(callLog);
     daemon.reputationSources = reputationSources;
     daemon.generationPurge = generationPurge;
     ari.on('event', screener.onAriEvent);
@@ -226,6 +258,7 @@ export class CallscreenDaemon {
         halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays,
         logger,
       });
+      started.push(daemon.amiServices);
     }
     daemon.http = await parts.startHttp(loaded, redis, logger, {
       metrics,
@@ -235,6 +268,7 @@ export class CallscreenDaemon {
       },
       rules,
     }); // never throws: a failure is logged, calls go on
+    if (daemon.http) started.push(daemon.http);
     logger.info({ url: redactUrl(config.ari.url), app: config.ari.app, adapter: ari.kind }, 'connecting to ARI');
     // Asterisk may be down when the daemon starts: keep trying; calls meanwhile take the dialplan fallback
     for (let attempt = 1; ; attempt++) {
