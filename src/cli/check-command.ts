@@ -75,7 +75,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const { config } = loaded;
   const at = parseCheckTime(options.at);
   const attestation = parseCheckAttestation(options.attest);
-  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion); // rules.yaml + the managed allow list
+  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion, config.rules); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
   redis.on('error', () => undefined);

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
-import { validateRuleFiles } from '../config/rules-file';
+import { DEFAULT_RULES_LIMITS, validateRuleFiles, type RulesFileLimits } from '../config/rules-file';
 import { countRules, describeRule, expiredRules, RULE_KINDS } from '../domain/rule-set';
 import { managedFilePath } from '../reputation/managed-allow-list';
 
@@ -14,7 +14,11 @@ export function registerRulesCommands(program: Command, defaultConfig: string): 
   rules
     .command('validate [file]')
     .description('check a rules file; prints every problem with file, line and column')
-    .option('-c, --config <file>', 'configuration file (for numbers.defaultRegion and rules.file)', defaultConfig)
+    .option(
+      '-c, --config <file>',
+      'configuration file (for numbers.defaultRegion, rules.file and the limits rules.maxFileBytes, rules.maxRules)',
+      defaultConfig,
+    )
     .action((file: string | undefined, opts: { config: string }) => validateRules(file, opts.config));
 }
 
@@ -22,16 +26,19 @@ function validateRules(file: string | undefined, configFile: string): void {
   let region: CountryCode = 'US';
   let rulesFile = file;
   let managedFile: string | undefined;
+  let limits: RulesFileLimits = DEFAULT_RULES_LIMITS;
   try {
     const loaded: LoadedConfig = loadConfig(configFile);
     region = loaded.config.numbers.defaultRegion;
+    const { maxFileBytes, maxRules } = loaded.config.rules;
+    limits = { maxFileBytes, maxRules };
     if (!file) managedFile = managedFilePath(loaded); // the managed allow list, when the files come from the config
     rulesFile ??= loaded.rulesFile;
   } catch (e) {
     if (!file) throw e; // without a file argument the config is needed to find the rules
   }
   // a problem throws ConfigError: reportError prints each as "file:line:col reason" and exits 2
-  const { rules: set, managed } = validateRuleFiles(rulesFile as string, managedFile, region);
+  const { rules: set, managed } = validateRuleFiles(rulesFile as string, managedFile, region, limits);
   const counts = countRules(set.rules);
   const allow = set.rules.filter((r) => r.list === 'allow').length;
   const byKind = (list: 'allow' | 'deny'): string =>

@@ -67,7 +67,25 @@ export interface FileReloaderOptions<T> {
    * since; without, the file as it is now is taken to be that text, and only later changes reload.
    */
   initial?: { value: T; textHash?: string | undefined };
+  /**
+   * Read and compile a changed file away from the event loop (the rules files: a worker thread), instead of
+   * reading it here and calling compile(). `known` are the hashes that need no compile (the text in force, the
+   * edit already rejected). The first load() still reads and compiles here (the caller is not serving yet).
+   */
+  readAndCompile?(file: string, known: readonly string[], running: T | undefined): Promise<ReadAndCompiled<T>>;
 }
+
+/** What readAndCompile found: the text's hash and its value or problems, or why the file could not be read. */
+export type ReadAndCompiled<T> =
+  | { hash: string; value?: T }
+  | { hash: string; error: ConfigError }
+  /**
+   * unreadable or over a size limit: rejected; `key` reports the same failure once. `judged`: the file as it
+   * is has been judged (over a limit), not read again until it changes; else it is read again on the next poll.
+   */
+  | { unreadable: ConfigError; key: string; judged?: boolean }
+  /** gone while it was read: as if not seen */
+  | { missing: true };
 
 export interface FileReloaderEvents<T> {
   reloaded: [value: T];
@@ -99,6 +117,7 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
   private readonly messages: FileReloaderMessages;
   private readonly compileText: (text: string, running: T | undefined) => T;
   private readonly describe: (value: T) => Record<string, unknown>;
+  private readonly readAndCompile: FileReloaderOptions<T>['readAndCompile'];
 
   private value: T | undefined;
   private loaded = false;
@@ -130,6 +149,7 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     this.messages = options.messages;
     this.compileText = options.compile;
     this.describe = options.describe;
+    this.readAndCompile = options.readAndCompile?.bind(options);
     if (options.initial) {
       this.value = options.initial.value;
       this.loaded = true;
@@ -255,6 +275,7 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
       );
       return 'judged';
     }
+    if (this.readAndCompile) return this.checkElsewhere(signature, this.readAndCompile);
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -274,8 +295,42 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     return 'judged';
   }
 
+  /** checkOnce with readAndCompile: the same steps, the reading and compiling done by the hook */
+  private async checkElsewhere(
+    signature: string,
+    readAndCompile: NonNullable<FileReloaderOptions<T>['readAndCompile']>,
+  ): Promise<'judged' | 'later'> {
+    const known = [this.goodHash, this.rejectedKey].filter((h): h is string => h !== undefined);
+    const result = await readAndCompile(this.file, known, this.value);
+    if (this.closed) return 'judged';
+    if ('missing' in result) {
+      this.pendingSignature = undefined; // look again on the next poll
+      return 'later';
+    }
+    if ('unreadable' in result) {
+      if (result.judged) this.judgedSignature = signature;
+      else this.pendingSignature = undefined;
+      this.reject(result.unreadable, result.key);
+      return 'judged';
+    }
+    if ((await signatureOf(this.file)) !== signature) {
+      this.scheduleCheck(); // written to while we read: judge it once it settles
+      return 'later';
+    }
+    this.judgedSignature = signature;
+    this.judgeHashed(result.hash, () => {
+      if ('error' in result) throw result.error;
+      if (result.value === undefined) throw new Error(`${this.name}: no value for a text not seen before`);
+      return result.value;
+    });
+    return 'judged';
+  }
+
   private judge(text: string): void {
-    const hash = contentHash(text);
+    this.judgeHashed(contentHash(text), () => this.compileText(text, this.value));
+  }
+
+  private judgeHashed(hash: string, compile: () => T): void {
     if (hash === this.goodHash) {
       if (this.error) this.logger.info(this.fields(), this.messages.backInForce);
       this.error = undefined;
@@ -285,7 +340,7 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     if (hash === this.rejectedKey) return;
     let value: T;
     try {
-      value = this.compileText(text, this.value);
+      value = compile();
     } catch (e) {
       this.reject(
         e instanceof ConfigError
@@ -317,7 +372,8 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     this.emit('rejected', err);
   }
 
-  private readSync(): string {
+  /** The first load's read; a subclass may bound it (the rules files' size limit). */
+  protected readSync(): string {
     try {
       return readFileSync(this.file, 'utf8');
     } catch (e) {

@@ -16,7 +16,7 @@
  *     - "+4990*"                          # a wildcard: * = any rest, ? or X = one digit
  *     - regex: '^\+1900\d{7}$'            # against the caller's E.164 string
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import {
@@ -33,7 +33,84 @@ import { ConfigError, type ConfigProblem } from '../errors/config-error';
 import { unreadable } from './file-reloader';
 import { ProblemList } from './problem-list';
 import { validateYaml } from './validate';
-import { parseYamlText, readYamlFile, type LocatedYaml } from './yaml-document';
+import { parseYamlText, type LocatedYaml } from './yaml-document';
+
+/**
+ * How big a rules file may be (each of rules.file and rules.managedFile on its own). A file over
+ * maxFileBytes is refused before it is read (its size from stat) or, when stat cannot tell (a pipe, a
+ * device, a file still growing), as soon as the read passes it: a rules file pointed at an endless
+ * stream stops there instead of growing the process until it dies. maxRules is checked after the YAML
+ * parse and before any entry is compiled. Both are named in the problem, so the admin knows what to raise.
+ */
+export interface RulesFileLimits {
+  maxFileBytes: number;
+  maxRules: number;
+}
+
+/** The defaults of rules.maxFileBytes and rules.maxRules (schema.ts): 1M generated rules are about 40 MB. */
+export const DEFAULT_RULES_LIMITS: RulesFileLimits = Object.freeze({
+  maxFileBytes: 64 * 1024 * 1024,
+  maxRules: 2_000_000,
+});
+
+/** "64 MB", "1.5 MB", "900 bytes" */
+function sizeText(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${bytes.toLocaleString('en')} bytes`;
+  return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, '')} MB`;
+}
+
+function overFileBytes(displayName: string, what: string, limit: number): ConfigError {
+  return new ConfigError([
+    {
+      file: displayName,
+      line: 0,
+      column: 0,
+      reason: `${what}, over rules.maxFileBytes (${sizeText(limit)}); raise rules.maxFileBytes in the configuration if the file is meant to be this big`,
+    },
+  ]);
+}
+
+/** the first buffer for a file whose size stat does not know (a pipe, a device) */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * A rules file's text, read at most limits.maxFileBytes (+1 to notice more) whatever the file is. Throws
+ * ConfigError naming the file when it cannot be read or is over the limit.
+ */
+export function readRulesText(file: string, displayName: string, limits: RulesFileLimits): string {
+  const limit = limits.maxFileBytes;
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw unreadable(e, displayName);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > limit) throw overFileBytes(displayName, `the file is ${sizeText(size)}`, limit);
+    // a regular file is read into one buffer of its size (+1 byte, to notice one that grew); a stream grows it
+    let buffer = Buffer.allocUnsafe(Math.min(limit + 1, size > 0 ? size + 1 : READ_CHUNK_BYTES));
+    let total = 0;
+    for (;;) {
+      if (total === buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(limit + 1, buffer.length * 2));
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, total, buffer.length - total, null);
+      if (n === 0) break;
+      total += n;
+      if (total > limit)
+        throw overFileBytes(displayName, `the file has more than ${sizeText(limit)} (reading stopped there)`, limit);
+    }
+    return buffer.toString('utf8', 0, total);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw unreadable(e, displayName);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** The file's top level; entries are checked one by one below so each problem names its own entry. */
 export const rulesSchema = z
@@ -93,13 +170,23 @@ const entrySchema = z.strictObject(
 );
 type Entry = z.infer<typeof entrySchema>;
 
-export function loadRulesFile(file: string, defaultRegion: CountryCode, displayName = file): RuleSet {
-  return compileRulesDocument(withRuleLists(readYamlFile(file, displayName)), defaultRegion);
+export function loadRulesFile(
+  file: string,
+  defaultRegion: CountryCode,
+  displayName = file,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
+  return compileRulesText(readRulesText(file, displayName, limits), displayName, defaultRegion, limits);
 }
 
 /** The rules in a file's text (the reloader reads the text itself, to compare it with what is in force). */
-export function compileRulesText(text: string, displayName: string, defaultRegion: CountryCode): RuleSet {
-  return compileRulesDocument(withRuleLists(parseYamlText(text, displayName)), defaultRegion);
+export function compileRulesText(
+  text: string,
+  displayName: string,
+  defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
+  return compileRulesDocument(withRuleLists(parseYamlText(text, displayName)), defaultRegion, limits);
 }
 
 const NO_RULE_LISTS =
@@ -122,7 +209,23 @@ function withRuleLists(doc: LocatedYaml): LocatedYaml {
   return doc;
 }
 
-export function compileRulesDocument(doc: LocatedYaml, defaultRegion: CountryCode): RuleSet {
+/** A file with more entries than rules.maxRules is refused before any of them is compiled. */
+function checkRuleCount(doc: LocatedYaml, limits: RulesFileLimits): void {
+  const value = doc.value as { allow?: unknown; deny?: unknown } | null | undefined;
+  if (typeof value !== 'object' || value === null) return;
+  const count =
+    (Array.isArray(value.allow) ? value.allow.length : 0) + (Array.isArray(value.deny) ? value.deny.length : 0);
+  if (count <= limits.maxRules) return;
+  const reason = `has ${count.toLocaleString('en')} rules, over rules.maxRules (${limits.maxRules.toLocaleString('en')}); raise rules.maxRules in the configuration if it is meant to have this many`;
+  throw new ConfigError([{ file: doc.file, line: 0, column: 0, reason }]);
+}
+
+export function compileRulesDocument(
+  doc: LocatedYaml,
+  defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
+  checkRuleCount(doc, limits);
   const parsed = validateYaml(doc, rulesSchema);
   const rules: Rule[] = [];
   const problems = new ProblemList(doc.file);
@@ -210,7 +313,12 @@ const MANAGED_DENY =
   'the managed allow list takes allow entries only; deny rules belong in the rules file (rules.file)';
 
 /** The managed allow list's text -> its rules. Throws ConfigError (file:line:col) like the rules file. */
-export function compileManagedRulesText(text: string, displayName: string, defaultRegion: CountryCode): RuleSet {
+export function compileManagedRulesText(
+  text: string,
+  displayName: string,
+  defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
   const doc = parseYamlText(text, displayName);
   if (doc.value === null || doc.value === undefined) return EMPTY_RULE_SET; // empty or comments only
   const deny = (doc.value as { deny?: unknown }).deny;
@@ -220,19 +328,29 @@ export function compileManagedRulesText(text: string, displayName: string, defau
       problems.add({ file: doc.file, ...doc.locate(['deny', i]), reason: MANAGED_DENY });
     throw problems.toError();
   }
-  return compileRulesDocument(doc, defaultRegion);
+  return compileRulesDocument(doc, defaultRegion, limits);
 }
 
 /** The managed allow list; a missing file is an empty list. */
-export function loadManagedRulesFile(file: string, defaultRegion: CountryCode, displayName = file): RuleSet {
+export function loadManagedRulesFile(
+  file: string,
+  defaultRegion: CountryCode,
+  displayName = file,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRulesText(file, displayName, limits);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_RULE_SET;
-    throw unreadable(e, displayName);
+    if (isFileNotFound(e)) return EMPTY_RULE_SET;
+    throw e;
   }
-  return compileManagedRulesText(text, displayName, defaultRegion);
+  return compileManagedRulesText(text, displayName, defaultRegion, limits);
+}
+
+/** readRulesText's error for a file that does not exist */
+export function isFileNotFound(e: unknown): boolean {
+  return e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 /** The rules in force: the admin's rules first (a tie between equal rules goes to them), then the managed ones. */
@@ -241,8 +359,16 @@ export function mergeRuleSets(admin: RuleSet, managed: RuleSet): RuleSet {
 }
 
 /** rules.file and rules.managedFile together, as `callscreen check` and the daemon use them. */
-export function loadRuleFiles(rulesFile: string, managedFile: string, defaultRegion: CountryCode): RuleSet {
-  return mergeRuleSets(loadRulesFile(rulesFile, defaultRegion), loadManagedRulesFile(managedFile, defaultRegion));
+export function loadRuleFiles(
+  rulesFile: string,
+  managedFile: string,
+  defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
+  return mergeRuleSets(
+    loadRulesFile(rulesFile, defaultRegion, rulesFile, limits),
+    loadManagedRulesFile(managedFile, defaultRegion, managedFile, limits),
+  );
 }
 
 /**
@@ -253,6 +379,7 @@ export function validateRuleFiles(
   rulesFile: string,
   managedFile: string | undefined,
   defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
 ): { rules: RuleSet; managed?: RuleSet } {
   const problems: ConfigProblem[] = [];
   const attempt = (load: () => RuleSet): RuleSet | undefined => {
@@ -264,11 +391,11 @@ export function validateRuleFiles(
       return undefined;
     }
   };
-  const rules = attempt(() => loadRulesFile(rulesFile, defaultRegion, rulesFile));
+  const rules = attempt(() => loadRulesFile(rulesFile, defaultRegion, rulesFile, limits));
   const managed =
     managedFile === undefined
       ? undefined
-      : attempt(() => loadManagedRulesFile(managedFile, defaultRegion, managedFile));
+      : attempt(() => loadManagedRulesFile(managedFile, defaultRegion, managedFile, limits));
   if (problems.length > 0 || !rules) throw new ConfigError(problems);
   return managed ? { rules, managed } : { rules };
 }

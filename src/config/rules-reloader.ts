@@ -20,8 +20,17 @@ import type { CountryCode } from 'libphonenumber-js';
 import { countRules, EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
 import type { ConfigError } from '../errors/config-error';
 import type { Logger } from '../ports/logger';
-import { FileReloader, type FileReloaderEvents } from './file-reloader';
-import { compileManagedRulesText, compileRulesText, mergeRuleSets } from './rules-file';
+import { FileReloader, type FileReloaderEvents, type FileReloaderOptions } from './file-reloader';
+import {
+  compileManagedRulesText,
+  compileRulesText,
+  DEFAULT_RULES_LIMITS,
+  mergeRuleSets,
+  readRulesText,
+  type RulesFileLimits,
+} from './rules-file';
+import { RulesCompiler } from './rules-off-thread';
+import { mergeRuleSetsInSlices, type RulesCompileRequest } from './rules-transfer';
 
 export interface RulesReloaderOptions {
   file: string;
@@ -35,12 +44,28 @@ export interface RulesReloaderOptions {
   logger: Logger;
   /** how often the files' stat is polled; default 500 ms */
   pollIntervalMs?: number;
+  /** rules.maxFileBytes and rules.maxRules; default DEFAULT_RULES_LIMITS */
+  limits?: RulesFileLimits;
 }
 
-/** One of the two files; load() is the first, synchronous load. */
+/**
+ * One of the two files; load() is the first, synchronous load (at start, before the daemon serves), read
+ * within the size limit. Later reloads are read and compiled in a worker thread (rules-off-thread.ts).
+ */
 class RuleFileReloader extends FileReloader<RuleSet> {
+  constructor(
+    options: FileReloaderOptions<RuleSet>,
+    private readonly limits: RulesFileLimits,
+  ) {
+    super(options);
+  }
+
   load(): RuleSet {
     return this.loadFile();
+  }
+
+  protected override readSync(): string {
+    return readRulesText(this.file, this.displayName, this.limits);
   }
 }
 
@@ -54,28 +79,44 @@ export class RulesReloader extends EventEmitter<FileReloaderEvents<RuleSet>> {
   private readonly admin: RuleFileReloader;
   private managed: RuleFileReloader | undefined;
   private merged: RuleSet | undefined;
+  /** counts reloads, so that a merge finished after a newer reload does not replace the newer one's */
+  private generation = 0;
+  private readonly limits: RulesFileLimits;
+  private readonly compiler: RulesCompiler;
 
   constructor(private readonly options: RulesReloaderOptions) {
     super();
     const displayName = options.displayName ?? options.file;
-    this.admin = new RuleFileReloader({
-      file: options.file,
-      displayName,
-      logger: options.logger,
-      pollIntervalMs: options.pollIntervalMs,
-      name: 'RulesReloader',
-      fileField: 'rulesFile',
-      messages: {
-        reloaded: 'rules reloaded',
-        rejected: 'rules edit rejected; keeping the last good rules',
-        backInForce: 'rules file is back to the rules in force',
-        checkFailed: 'rules reload check failed',
-        watchFailed: 'watching the rules folder failed; polling only',
-        cannotWatch: 'cannot watch the rules folder; polling only',
-      },
-      compile: (text) => compileRulesText(text, displayName, options.defaultRegion),
-      describe,
+    this.limits = options.limits ?? DEFAULT_RULES_LIMITS;
+    this.compiler = new RulesCompiler({
+      onNoWorker: (reason) =>
+        options.logger.warn(
+          { err: reason },
+          'rules reloads are compiled on the event loop (no worker thread could start): a big rules file stalls calls while it loads',
+        ),
     });
+    this.admin = new RuleFileReloader(
+      {
+        file: options.file,
+        displayName,
+        logger: options.logger,
+        pollIntervalMs: options.pollIntervalMs,
+        name: 'RulesReloader',
+        fileField: 'rulesFile',
+        messages: {
+          reloaded: 'rules reloaded',
+          rejected: 'rules edit rejected; keeping the last good rules',
+          backInForce: 'rules file is back to the rules in force',
+          checkFailed: 'rules reload check failed',
+          watchFailed: 'watching the rules folder failed; polling only',
+          cannotWatch: 'cannot watch the rules folder; polling only',
+        },
+        compile: (text) => compileRulesText(text, displayName, options.defaultRegion, this.limits),
+        readAndCompile: (file, known) => this.compiler.readAndCompile(this.request(file, displayName, 'rules', known)),
+        describe,
+      },
+      this.limits,
+    );
     this.forward(this.admin);
   }
 
@@ -96,26 +137,31 @@ export class RulesReloader extends EventEmitter<FileReloaderEvents<RuleSet>> {
     if (managedFile !== undefined && !this.managed) {
       const displayName = this.options.managedDisplayName ?? managedFile;
       const missing = !existsSync(managedFile);
-      this.managed = new RuleFileReloader({
-        file: managedFile,
-        displayName,
-        logger: this.options.logger,
-        pollIntervalMs: this.options.pollIntervalMs,
-        name: 'RulesReloader',
-        fileField: 'rulesFile',
-        messages: {
-          reloaded: 'managed allow list reloaded',
-          rejected: 'managed allow list edit rejected; keeping its last good entries',
-          backInForce: 'managed allow list is back to the entries in force',
-          checkFailed: 'managed allow list reload check failed',
-          watchFailed: 'watching the managed allow list folder failed; polling only',
-          cannotWatch: 'cannot watch the managed allow list folder; polling only',
+      this.managed = new RuleFileReloader(
+        {
+          file: managedFile,
+          displayName,
+          logger: this.options.logger,
+          pollIntervalMs: this.options.pollIntervalMs,
+          name: 'RulesReloader',
+          fileField: 'rulesFile',
+          messages: {
+            reloaded: 'managed allow list reloaded',
+            rejected: 'managed allow list edit rejected; keeping its last good entries',
+            backInForce: 'managed allow list is back to the entries in force',
+            checkFailed: 'managed allow list reload check failed',
+            watchFailed: 'watching the managed allow list folder failed; polling only',
+            cannotWatch: 'cannot watch the managed allow list folder; polling only',
+          },
+          compile: (text) => compileManagedRulesText(text, displayName, this.options.defaultRegion, this.limits),
+          readAndCompile: (file, known) =>
+            this.compiler.readAndCompile(this.request(file, displayName, 'managed', known)),
+          describe,
+          // missing: an empty list, and the file is read once it appears
+          ...(missing ? { initial: { value: EMPTY_RULE_SET } } : {}),
         },
-        compile: (text) => compileManagedRulesText(text, displayName, this.options.defaultRegion),
-        describe,
-        // missing: an empty list, and the file is read once it appears
-        ...(missing ? { initial: { value: EMPTY_RULE_SET } } : {}),
-      });
+        this.limits,
+      );
       if (!missing) this.managed.load();
       this.forward(this.managed);
     }
@@ -141,17 +187,38 @@ export class RulesReloader extends EventEmitter<FileReloaderEvents<RuleSet>> {
     this.managed?.start();
   }
 
-  /** Stop watching and polling. Idempotent. */
+  /** Stop watching and polling, and end a reload under way. Idempotent. */
   close(): void {
     this.admin.close();
     this.managed?.close();
+    this.compiler.close();
+  }
+
+  private request(
+    file: string,
+    displayName: string,
+    kind: 'rules' | 'managed',
+    known: readonly string[],
+  ): RulesCompileRequest {
+    return { file, displayName, kind, defaultRegion: this.options.defaultRegion, limits: this.limits, known };
   }
 
   private forward(reloader: FileReloader<RuleSet>): void {
-    reloader.on('reloaded', () => {
-      this.merged = undefined;
-      this.emit('reloaded', this.current());
-    });
+    reloader.on('reloaded', () => void this.mergeAndEmit());
     reloader.on('rejected', (err) => this.emit('rejected', err));
+  }
+
+  /**
+   * The new rules in force: both files' rules together, merged a slice at a time (100k rules merged at once
+   * would hold the event loop); the rules in force until then stay. A newer reload's merge wins.
+   */
+  private async mergeAndEmit(): Promise<void> {
+    const generation = ++this.generation;
+    const merged = this.managed
+      ? await mergeRuleSetsInSlices(this.admin.current(), this.managed.current())
+      : this.admin.current();
+    if (generation !== this.generation) return;
+    this.merged = merged;
+    this.emit('reloaded', merged);
   }
 }

@@ -680,6 +680,20 @@ export const configSchema = z
           .describe(
             "allow list written by agents' feedback (promotion), relative to this config file; allow entries only",
           ),
+        maxFileBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024)
+          .describe(
+            'a rules file (each of file and managedFile) larger than this many bytes is refused, checked before it is read and while reading (64 MB; 1,000,000 rules are about 40 MB)',
+          ),
+        maxRules: z
+          .number()
+          .int()
+          .positive()
+          .default(2_000_000)
+          .describe('a rules file with more entries than this is refused before any is compiled'),
       })
       .strict()
       .prefault({})

@@ -172,6 +172,7 @@ export class CallscreenDaemon {
       file: loaded.rulesFile,
       managedFile: managedFilePath(loaded),
       defaultRegion: config.numbers.defaultRegion,
+      limits: config.rules, // rules.maxFileBytes, rules.maxRules
       logger,
     });
     const initial = rules.load();

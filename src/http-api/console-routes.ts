@@ -333,6 +333,7 @@ function rulesOfOwn(app: FastifyInstance, loaded: LoadedConfig, logger: Logger):
     managedFile: managedFilePath(loaded),
     managedDisplayName: loaded.config.rules.managedFile,
     defaultRegion: loaded.config.numbers.defaultRegion,
+    limits: loaded.config.rules, // rules.maxFileBytes, rules.maxRules
     logger,
   });
   try {
