@@ -81,7 +81,7 @@ describe('guessE164: the cheap guess that starts the Redis lookup early', () => 
         if (n.kind === 'e164' && n.possible && n.e164 !== guess) wrong++;
         return /^\+[1-9][0-9]{6,14}$/.test(guess);
       }),
-      { numRuns: 10_000 },
+      { seed: 12_008, numRuns: 10_000 },
     );
     expect(guessed).toBeGreaterThan(1000);
     expect(wrong / guessed).toBeLessThan(0.01);
@@ -98,7 +98,7 @@ describe('validity', () => {
         const parsed = parsePhoneNumberFromString(n.e164);
         return !parsed || n.valid === parsed.isValid();
       }),
-      { numRuns: 10_000 },
+      { seed: 12_008, numRuns: 10_000 },
     );
   });
 });

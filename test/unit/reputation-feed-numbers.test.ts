@@ -29,7 +29,7 @@ describe('feed number fast path', () => {
           const result = normalise(r);
           expect('e164' in result ? result.e164 : undefined).toBe(reference(r, region));
         }),
-        { numRuns: 1000 },
+        { seed: 12_009, numRuns: 1000 },
       );
     },
   );
