@@ -812,6 +812,22 @@ export const configSchema = z
           .max(3650)
           .default(30)
           .describe('data protection: no entry older than this many days is kept (trimmed every minute by the daemon)'),
+        bufferRecords: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(10_000)
+          .describe(
+            'records kept in memory while Redis cannot be written (written when it is back, in order); past these they go to spillFile',
+          ),
+        spillFile: z
+          .string()
+          .min(1)
+          .default('call-log-spill.jsonl')
+          .describe(
+            'records past bufferRecords, and those still waiting at shutdown (JSON lines; written first at the next start, then removed); relative to this config file',
+          ),
       })
       .strict()
       .prefault({})

@@ -9,6 +9,7 @@
  * The parts that reach outside the process (Redis and what is built on it, ARI, AMI, the HTTP endpoint)
  * come from DaemonParts: the real ones by default, fakes in test/unit/daemon-lifecycle.test.ts.
  */
+import path from 'node:path';
 import { createAri, type AriAdapterKind } from '../adapters/ari/create-ari';
 import { AmiServices, type AmiServicesOptions } from './ami-services';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
@@ -24,6 +25,7 @@ import { ReputationSourceTable, type SourceTableWatch } from '../adapters/redis/
 import { purgeStaleGenerations } from '../adapters/redis/reputation-import';
 import { CallEvaluator } from '../calls/call-evaluator';
 import { CallScreener } from '../calls/call-screener';
+import { BufferedCallLog, type CallLogBufferMetrics } from '../call-log/buffered-call-log';
 import { ConfigReloader } from '../config/config-reloader';
 import type { LoadedConfig } from '../config/load-config';
 import { RulesReloader } from '../config/rules-reloader';
@@ -67,7 +69,16 @@ export interface DaemonParts {
     watch?: SourceTableWatch,
   ): ReputationSources;
   createCallerHistory(redis: RedisClient, keyPrefix: string, sources: ReputationSourceList): CallerHistoryStore;
-  createCallLog(redis: RedisClient, config: CallscreenConfig, logger: Logger): RetainedCallLog;
+  /**
+   * The screened-call log: the real one keeps what Redis cannot take (in memory, then the spill file
+   * beside configFile) and writes it when Redis is back (src/call-log/buffered-call-log.ts)
+   */
+  createCallLog(
+    redis: RedisClient,
+    config: CallscreenConfig,
+    logger: Logger,
+    buffer: { configFile: string; metrics: CallLogBufferMetrics },
+  ): RetainedCallLog;
   /** deletes replaced generations of re-imported feeds (after their grace) and crashed imports' leftovers */
   startGenerationPurge(redis: RedisClient, keyPrefix: string, logger: Logger): Closable;
   /** AMI, the Asterisk health watcher and the AstDB blacklist sync (only with ami.enabled) */
@@ -88,13 +99,25 @@ export const realDaemonParts: DaemonParts = {
   createReputationSources: (redis, keyPrefix, logger, watch) =>
     new ReputationSourceTable(redis, keyPrefix, logger, { watch }),
   createCallerHistory: (redis, keyPrefix, sources) => new RedisCallerHistoryStore(redis, keyPrefix, sources),
-  createCallLog: (redis, config, logger) =>
-    new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
-      maxAgeDays: config.callLog.maxAgeDays,
-      onError: (e) =>
-        logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'),
-      onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays'),
-    }),
+  createCallLog: (redis, config, logger, buffer) =>
+    new BufferedCallLog(
+      new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
+        maxAgeDays: config.callLog.maxAgeDays,
+        onError: (e) =>
+          logger.warn({ err: (e as Error).message }, 'screened-call log: age trim failed; trying again in a minute'),
+        onTrimmed: (removed) => logger.debug({ removed }, 'screened-call log: trimmed entries past callLog.maxAgeDays'),
+      }),
+      {
+        bufferRecords: config.callLog.bufferRecords,
+        spillFile: path.resolve(path.dirname(buffer.configFile), config.callLog.spillFile),
+        logger,
+        metrics: buffer.metrics,
+        onReady: (listener) => {
+          redis.on('ready', listener);
+          return () => redis.off('ready', listener);
+        },
+      },
+    ),
   startGenerationPurge: (redis, keyPrefix, logger) => {
     const timer = setInterval(() => {
       purgeStaleGenerations(redis, keyPrefix).then(
@@ -226,7 +249,14 @@ export class CallscreenDaemon {
     started.push(generationPurge);
     const history = parts.createCallerHistory(redis, config.redis.keyPrefix, reputationSources);
     const evaluator = new CallEvaluator({ history });
-    const callLog = parts.createCallLog(redis, config, logger);
+    const callLog = parts.createCallLog(redis, config, logger, {
+      configFile: loaded.file,
+      metrics: {
+        queued: (n) => metrics.callLogQueued(n),
+        spilled: (n) => metrics.callLogSpilled(n),
+        dropped: (n) => metrics.callLogDropped(n),
+      },
+    });
     const screener = new CallScreener({
       ari,
       evaluator,

@@ -13,6 +13,9 @@
  *   callscreen_rules_reload_errors_total           counter    edits of the rule files that were refused
  *   callscreen_config_reload_errors_total          counter    edits of callscreen.yaml that were refused
  *   callscreen_http_requests_total{route,status}   counter    requests to the daemon's HTTP server
+ *   callscreen_call_log_queued                     gauge      screened-call log records waiting for Redis (memory and spill file)
+ *   callscreen_call_log_spilled_total              counter    records that went to the spill file (the memory queue was full)
+ *   callscreen_call_log_dropped_total              counter    records lost: even the spill file could not be written
  *   callscreen_reputation_source_vanished{source}  gauge      1 while a reputation source that had numbers is gone
  *                                                             from Redis (docs/operations.md), 0 once it is back
  *
@@ -49,6 +52,9 @@ export class CallscreenMetrics {
   private readonly configReloadErrors: Counter;
   private readonly httpRequests: Counter<'route' | 'status'>;
   private readonly sourceVanished: Gauge<'source'>;
+  private readonly callLogQueuedGauge: Gauge;
+  private readonly callLogSpilledTotal: Counter;
+  private readonly callLogDroppedTotal: Counter;
   private readonly vanishedSources = new Set<string>();
   private readonly dids = new Set<string>();
 
@@ -112,8 +118,36 @@ export class CallscreenMetrics {
       labelNames: ['source'],
       registers,
     });
+    this.callLogQueuedGauge = new Gauge({
+      name: 'callscreen_call_log_queued',
+      help: 'Screened-call log records waiting for Redis to be writable (in memory and in the spill file)',
+      registers,
+    });
+    this.callLogSpilledTotal = new Counter({
+      name: 'callscreen_call_log_spilled_total',
+      help: 'Screened-call log records that went to the spill file (the memory queue was full)',
+      registers,
+    });
+    this.callLogDroppedTotal = new Counter({
+      name: 'callscreen_call_log_dropped_total',
+      help: 'Screened-call log records lost (the spill file could not be written or read back)',
+      registers,
+    });
     this.redisUp.set(0);
     this.ariConnected.set(0);
+  }
+
+  /** screened-call log records waiting for Redis now */
+  callLogQueued(count: number): void {
+    this.callLogQueuedGauge.set(count);
+  }
+
+  callLogSpilled(count: number): void {
+    this.callLogSpilledTotal.inc(count);
+  }
+
+  callLogDropped(count: number): void {
+    this.callLogDroppedTotal.inc(count);
   }
 
   /** One screened call, as appended to the screened-call log. */

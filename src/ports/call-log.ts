@@ -38,7 +38,12 @@ export interface ScreenedCallRecord {
 
 /** The screened-call log (a bounded Redis stream). */
 export interface CallLog {
-  append(record: ScreenedCallRecord): Promise<void>;
+  /**
+   * Resolves once the record is in the log. The same record (callId and at) may be appended again, by
+   * a writer that retries after a lost answer or replays what it kept during an outage: the log keeps
+   * it once (the Redis log for an hour; see WRITTEN_WINDOW_MS in adapters/redis/redis-call-log.ts).
+   */
+  append(record: ScreenedCallRecord): Promise<unknown>;
   /** newest first */
   recent(count: number): Promise<ScreenedCallRecord[]>;
 }

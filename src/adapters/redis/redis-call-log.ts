@@ -58,6 +58,54 @@ export interface PruneResult {
 type StreamEntry = [id: string, fields: string[]];
 
 /**
+ * How long a written record is remembered so that writing it again adds nothing: a retry after a lost
+ * answer comes within seconds, a record spilled to a file at shutdown comes back at the next start.
+ */
+export const WRITTEN_WINDOW_MS = 3_600_000;
+
+/**
+ * XADD once per record, in one script so that nothing can come between the check and the write:
+ *
+ *   KEYS[1]  the stream          KEYS[2]  the records written in the last hour (sorted set, id -> ms)
+ *   ARGV[1]  the record's writtenId      ARGV[2]  now (ms, from the writer: never Redis TIME)
+ *   ARGV[3]  forget ids written before this ms   ARGV[4]  the set's time to live (ms)
+ *   ARGV[5]  MAXLEN ~ of the stream      ARGV[6..]  the entry's fields
+ *
+ * Returns 1 when the entry was added, 0 when the record had been written already. replicate_commands
+ * makes Redis 5 and 6 replicate the effects (XADD '*' picks an id), as Redis 7 always does.
+ */
+export const APPEND_ONCE_LUA = `
+if redis.replicate_commands then redis.replicate_commands() end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 6))
+return 1
+`;
+
+/** The name the script is registered under with ioredis `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
+export const APPEND_ONCE_COMMAND = 'callscreenCallLogAppend';
+
+type AppendOnceCommand = (...keysAndArgs: string[]) => Promise<number>;
+
+/**
+ * What tells one record from every other: the call's id (Asterisk's channel id) and the time of its
+ * decision, so that a channel id reused by another Asterisk or after a restart is still another record.
+ */
+export function writtenId(record: Pick<ScreenedCallRecord, 'callId' | 'at'>): string {
+  return `${record.callId}@${record.at}`;
+}
+
+/** true when Redis Cluster hashes only a part of the key: a `{` followed later by a `}` with something between */
+export function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  if (open < 0) return false;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1;
+}
+
+/**
  * The longest record field read back, in characters. The daemon writes a few KB per call; this leaves
  * room for any caller name a SIP message can carry, and keeps a hostile entry from being parsed whole.
  */
@@ -98,8 +146,44 @@ export class RedisCallLog implements CallLog, CallLogReader {
     this.key = `${keyPrefix}${stream}`;
   }
 
-  async append(record: ScreenedCallRecord): Promise<void> {
-    await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLength), '*', ...entryFields(record));
+  /**
+   * Adds the record once: a write whose answer was lost (a command timeout after Redis ran it) can be
+   * sent again, and the second one adds nothing (APPEND_ONCE_LUA). Resolves true when the record was
+   * added, false when it was already in the log.
+   */
+  async append(record: ScreenedCallRecord): Promise<boolean> {
+    const now = this.now();
+    const added = await this.appendOnce(
+      this.key,
+      this.writtenKey,
+      writtenId(record),
+      String(now),
+      String(now - WRITTEN_WINDOW_MS),
+      String(WRITTEN_WINDOW_MS),
+      String(this.maxLength),
+      ...entryFields(record),
+    );
+    return Number(added) === 1;
+  }
+
+  /**
+   * The sorted set of the records written in the last WRITTEN_WINDOW_MS (writtenId -> ms). On a Cluster
+   * it must live in the stream's hash slot (the script touches both): it carries the stream key's hash
+   * tag, or the whole stream key as its tag when that has none (the slot of a key without a tag is the
+   * hash of the whole key).
+   */
+  get writtenKey(): string {
+    if ((this.redis as { isCluster?: boolean }).isCluster !== true || hasHashTag(this.key))
+      return `${this.key}:written`;
+    return `{${this.key}}:written`;
+  }
+
+  /** the script, registered with the client on the first append (readers never need it) */
+  private get appendOnce(): AppendOnceCommand {
+    const commands = this.redis as unknown as Record<string, unknown>;
+    if (typeof commands[APPEND_ONCE_COMMAND] !== 'function')
+      this.redis.defineCommand(APPEND_ONCE_COMMAND, { lua: APPEND_ONCE_LUA, numberOfKeys: 2 });
+    return (commands[APPEND_ONCE_COMMAND] as AppendOnceCommand).bind(this.redis);
   }
 
   async recent(count: number): Promise<ScreenedCallRecord[]> {
