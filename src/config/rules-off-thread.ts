@@ -31,12 +31,12 @@ require.extensions['.ts'] = (module, filename) => {
 require(workerData.script);
 `;
 
-/** A worker for one request; throws when none can be made here. */
-function startWorker(request: RulesCompileRequest): Worker {
-  const compiled = path.join(__dirname, 'rules-worker.js');
+/** A worker for one request, its script in `directory`; throws when none can be made here. */
+function startWorker(request: RulesCompileRequest, directory: string): Worker {
+  const compiled = path.join(directory, 'rules-worker.js');
   if (existsSync(compiled)) return new Worker(compiled, { workerData: { rulesCompile: request } });
-  const source = path.join(__dirname, 'rules-worker.ts');
-  if (!existsSync(source)) throw new Error(`no rules-worker.js beside ${__filename}`);
+  const source = path.join(directory, 'rules-worker.ts');
+  if (!existsSync(source)) throw new Error(`no rules-worker.js in ${directory}`);
   // running from the sources: only with the TypeScript compiler the tests use
   const swcCore = require.resolve('@swc/core');
   return new Worker(SOURCE_BOOTSTRAP, { eval: true, workerData: { rulesCompile: request, script: source, swcCore } });
@@ -45,6 +45,8 @@ function startWorker(request: RulesCompileRequest): Worker {
 export interface RulesCompilerOptions {
   /** called once, the first time a reload is compiled on the event loop because no worker could start */
   onNoWorker(reason: string): void;
+  /** where the worker's script is; default: beside this module */
+  workerDirectory?: string;
 }
 
 /** Compiles rules files in worker threads, one per reload; close() ends a reload under way. */
@@ -80,7 +82,7 @@ export class RulesCompiler {
   ): Promise<{ reply: RulesCompileReply } | { noWorker: string } | { failed: string }> {
     let worker: Worker;
     try {
-      worker = startWorker(request);
+      worker = startWorker(request, this.options.workerDirectory ?? __dirname);
     } catch (e) {
       return Promise.resolve({ noWorker: (e as Error).message });
     }

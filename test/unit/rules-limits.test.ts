@@ -17,6 +17,7 @@ import {
   validateRuleFiles,
   type RulesFileLimits,
 } from '../../src/config/rules-file';
+import { RulesCompiler } from '../../src/config/rules-off-thread';
 import { RulesReloader } from '../../src/config/rules-reloader';
 import { ConfigError } from '../../src/errors/config-error';
 
@@ -176,4 +177,43 @@ describe('a running reloader', () => {
       /^first\.yaml: the file is 116 bytes, over rules\.maxFileBytes \(100 bytes\)/,
     );
   });
+});
+
+describe('the reload compiler', () => {
+  const request = (file: string, known: string[] = []) => ({
+    file,
+    displayName: 'compiled.yaml',
+    kind: 'rules' as const,
+    defaultRegion: 'US' as const,
+    limits: DEFAULT_RULES_LIMITS,
+    known,
+  });
+  const hashOf = (result: object): string => (result as { hash?: string }).hash ?? 'none';
+  const rulesOfResult = (result: object): unknown => (result as { value?: { rules: unknown } }).value?.rules;
+
+  test('compiles in place, and says so once, when no worker thread can start', async () => {
+    const file = write('fallback.yaml', rulesOf(3));
+    const reasons: string[] = [];
+    const compiler = new RulesCompiler({ onNoWorker: (r) => reasons.push(r), workerDirectory: folder });
+    const first = await compiler.readAndCompile(request(file));
+    expect(rulesOfResult(first)).toHaveLength(3);
+    expect(hashOf(await compiler.readAndCompile(request(file)))).toBe(hashOf(first));
+    expect(reasons).toEqual([`no rules-worker.js in ${folder}`]);
+  });
+
+  test('in a worker: the same rules as compiled in place, and a known text is not compiled again', async () => {
+    const file = write(
+      'worker.yaml',
+      'allow:\n  - range: "+1 212 555 0100 .. +1 212 555 0199"\n    dids: ["s", "+1 212 555 0100"]\n' +
+        `  - regex: '^\\+1900\\d{7}$'\n    label: premium\n  - number: "+1 900*"\n    expires: 2030-01-01\n${rulesOf(3)}`,
+    );
+    const compiler = new RulesCompiler({
+      onNoWorker: (r) => {
+        throw new Error(`no worker: ${r}`);
+      },
+    });
+    const result = await compiler.readAndCompile(request(file));
+    expect(rulesOfResult(result)).toEqual(loadRulesFile(file, 'US', 'compiled.yaml').rules);
+    expect(await compiler.readAndCompile(request(file, [hashOf(result)]))).toEqual({ hash: hashOf(result) });
+  }, 60_000);
 });
