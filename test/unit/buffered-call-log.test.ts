@@ -11,6 +11,7 @@ import { RedisCallLog, writtenId } from '../../src/adapters/redis/redis-call-log
 import type { RedisClient } from '../../src/adapters/redis/redis-connection';
 import { configSchema } from '../../src/config/schema';
 import { realDaemonParts } from '../../src/daemon/callscreen-daemon';
+import { CallscreenMetrics } from '../../src/http-api/metrics';
 import {
   BufferedCallLog,
   type BufferedCallLogOptions,
@@ -437,5 +438,19 @@ describe('RedisCallLog.append: once per record', () => {
     expect(new RedisCallLog(client(true), 'cs:', 'calls', 1000).writtenKey).toBe('{cs:calls}:written');
     expect(new RedisCallLog(client(true), 'cs:{log}', 'calls', 1000).writtenKey).toBe('cs:{log}calls:written');
     expect(new RedisCallLog(client(false), 'cs:', 'calls', 1000).writtenKey).toBe('cs:calls:written');
+  });
+});
+
+describe('the call-log metrics', () => {
+  test('callscreen_call_log_queued, _spilled_total and _dropped_total are exposed with what the buffer reports', async () => {
+    const m = new CallscreenMetrics({ defaultMetrics: false });
+    m.callLogQueued(12);
+    m.callLogSpilled(7);
+    m.callLogSpilled(1);
+    m.callLogDropped(3);
+    const text = await m.text();
+    expect(text).toContain('# TYPE callscreen_call_log_queued gauge\ncallscreen_call_log_queued 12\n');
+    expect(text).toContain('# TYPE callscreen_call_log_spilled_total counter\ncallscreen_call_log_spilled_total 8\n');
+    expect(text).toContain('# TYPE callscreen_call_log_dropped_total counter\ncallscreen_call_log_dropped_total 3\n');
   });
 });
