@@ -58,30 +58,46 @@ export const hugeNumbers = fc.constantFrom(
   2 ** 32 + 1,
 );
 
-/** URLs with every scheme, credentials, host and port an admin (or an attacker) might write */
-export const urls = fc
-  .tuple(
-    fc.constantFrom(
-      'http',
-      'https',
-      'HTTP',
-      'HtTpS',
-      'redis',
-      'rediss',
-      'REDIS',
-      'file',
-      'javascript',
-      'ftp',
-      'ws',
-      '',
-    ),
-    fc.constantFrom('://', ':', ':/', ':///', '//'),
-    fc.constantFrom('', 'user:secret@', 'user:p@ss/word@', ':@', '%41:%zz@'),
-    fc.constantFrom('127.0.0.1', '[::1]', '[::1', 'pbx.example', '', 'ex ample', '999.999.999.999', 'xn--bcher-kva.ex'),
-    fc.constantFrom('', ':0', ':1', ':8088', ':65535', ':65536', ':-1', ':notaport', ':99999999999999999999', ':'),
-    fc.constantFrom('', '/', '/0', '/15', '/16', '/99', '/-1', '/a/b', '?family=6', '#frag', '/%2e%2e/'),
-  )
-  .map((parts) => parts.join(''));
+/** URLs of the given schemes with every separator, credentials, host, port and path an admin (or an attacker) might write */
+export function urlsWith(
+  schemes: readonly string[],
+  separators: readonly string[] = ['://', ':', ':/', ':///', '//'],
+): fc.Arbitrary<string> {
+  return fc
+    .tuple(
+      fc.constantFrom(...schemes),
+      fc.constantFrom(...separators),
+      fc.constantFrom('', 'user:secret@', 'user:p@ss/word@', ':@', '%41:%zz@'),
+      fc.constantFrom(
+        '127.0.0.1',
+        '[::1]',
+        '[::1',
+        'pbx.example',
+        '',
+        'ex ample',
+        '999.999.999.999',
+        'xn--bcher-kva.ex',
+      ),
+      fc.constantFrom('', ':0', ':1', ':8088', ':65535', ':65536', ':-1', ':notaport', ':99999999999999999999', ':'),
+      fc.constantFrom('', '/', '/0', '/15', '/16', '/99', '/-1', '/a/b', '?family=6', '#frag', '/%2e%2e/'),
+    )
+    .map((parts) => parts.join(''));
+}
+
+/** URLs of every scheme */
+export const urls = urlsWith([
+  'http',
+  'https',
+  'HTTP',
+  'HtTpS',
+  'redis',
+  'rediss',
+  'REDIS',
+  'file',
+  'javascript',
+  'ws',
+  '',
+]);
 
 /** a value of any type, most likely not the one a loader expects where it is put */
 export const hostileValues: fc.Arbitrary<unknown> = fc.oneof(

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
-import { ENV_OVERRIDES, loadConfigText } from '../../src/config/load-config';
+import { ENV_OVERRIDES, loadConfigText, type LoadedConfig } from '../../src/config/load-config';
 import {
   edited,
   editedText,
@@ -42,17 +42,17 @@ function deeplyFrozen(value: unknown): boolean {
   return Object.isFrozen(value) && Object.values(value).every(deeplyFrozen);
 }
 
-/** A frozen configuration, or a ConfigError with located problems; anything else fails the property. */
-function loadChecked(text: string, env: NodeJS.ProcessEnv = {}): 'loaded' | 'refused' {
+/** A frozen configuration, or (undefined) a ConfigError with located problems; anything else fails the property. */
+function loadChecked(text: string, env: NodeJS.ProcessEnv = {}): LoadedConfig | undefined {
   try {
     const loaded = timed(MAX_LOAD_MS, () =>
       loadConfigText(text, FILE, env, { path: '/etc/callscreen/callscreen.yaml' }),
     );
     expect(deeplyFrozen(loaded)).toBe(true);
-    return 'loaded';
+    return loaded;
   } catch (e) {
     expectLocatedProblems(e, FILE, text);
-    return 'refused';
+    return undefined;
   }
 }
 
@@ -101,7 +101,7 @@ const environments: fc.Arbitrary<NodeJS.ProcessEnv> = fc.record(
 
 describe('the config loader under hostile input: a frozen configuration or located problems, nothing else', () => {
   test('the shipped file loads (the edits below start from a good file)', () => {
-    expect(loadChecked(SHIPPED)).toBe('loaded');
+    expect(loadChecked(SHIPPED)).toBeDefined();
   });
 
   test('random YAML-ish texts', () => {
@@ -137,6 +137,50 @@ describe('the config loader under hostile input: a frozen configuration or locat
         loadChecked(editedText(SHIPPED, edits));
       }),
       EDIT_RUNS,
+    );
+  });
+
+  test('ari.url and redis.url of any scheme, credentials, host, port and database, in the file or the environment: what loads is a URL the clients read as meant', () => {
+    // mostly near misses of a good URL (one part in four is wrong), so that a good share loads
+    const oneIn4 = (good: fc.Arbitrary<string>, bad: fc.Arbitrary<string>) =>
+      fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: bad });
+    const nearMisses = (schemes: readonly string[]) =>
+      fc
+        .tuple(
+          fc.constantFrom(...schemes),
+          fc.constantFrom('', 'user:secret@', ':@'),
+          oneIn4(fc.constantFrom('127.0.0.1', '[::1]', 'pbx.example'), fc.constantFrom('ex ample', '[::1')),
+          oneIn4(fc.constantFrom('', ':1', ':8088', ':65535'), fc.constantFrom(':65536', ':0')),
+          oneIn4(fc.constantFrom('', '/', '/0', '/15'), fc.constantFrom('/16', '/a', '?db=1')),
+        )
+        .map(([scheme, credentials, host, port, path]) => `${scheme}://${credentials}${host}${port}${path}`);
+    const ariUrls = fc.oneof({ weight: 1, arbitrary: urls }, { weight: 4, arbitrary: nearMisses(['http', 'HTTPS']) });
+    const redisUrls = fc.oneof(
+      { weight: 1, arbitrary: urls },
+      { weight: 4, arbitrary: nearMisses(['redis', 'rediss', 'REDIS', 'Rediss']) },
+    );
+    const given = fc.record({
+      ari: ariUrls,
+      redis: redisUrls,
+      ariEnv: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: ariUrls }),
+      redisEnv: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: redisUrls }),
+    });
+    fc.assert(
+      fc.property(given, ({ ari, redis, ariEnv, redisEnv }) => {
+        const env = { CALLSCREEN_ARI_URL: ariEnv, CALLSCREEN_REDIS_URL: redisEnv };
+        const config = loadChecked(stringify({ ari: { url: ari }, redis: { url: redis } }), env)?.config;
+        if (!config) return;
+        expect(config.ari.url).toBe(ariEnv || ari);
+        expect(new URL(config.ari.url).protocol).toMatch(/^https?:$/);
+        const url = config.redis.url ?? '';
+        expect(url.toLowerCase()).toBe((redisEnv || redis).toLowerCase());
+        expect(url).toMatch(/^rediss?:\/\//);
+        const parsed = new URL(url);
+        expect(parsed.hostname).not.toBe('');
+        expect(parsed.pathname).toMatch(/^(\/([0-9]|1[0-5])?)?$/);
+        expect(parsed.search + parsed.hash).toBe('');
+      }),
+      RUNS,
     );
   });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { CountryCode } from 'libphonenumber-js';
 import { parse, stringify } from 'yaml';
-import { compileRulesText } from '../../src/config/rules-file';
+import { compileRulesText, DEFAULT_RULES_LIMITS } from '../../src/config/rules-file';
 import type { RuleSet } from '../../src/domain/rule-set';
 import {
   edited,
@@ -35,8 +35,9 @@ const MAX_LOAD_MS = 2_000;
 const FILE = 'rules.yaml';
 const SHIPPED = readFileSync(path.join(__dirname, '../../config/rules.yaml'), 'utf8');
 const SHIPPED_VALUE = parse(SHIPPED) as unknown;
-/** the one problem that is about the file as a whole (line 0): it names neither list */
-const noRuleLists = (reason: string): boolean => reason.startsWith('no allow or deny list');
+/** problems about the file as a whole (line 0): it names neither list, or it is over a limit */
+const noRuleLists = (reason: string): boolean =>
+  reason.startsWith('no allow or deny list') || /over rules\.max(Rules|FileBytes)/.test(reason);
 
 const regions = fc.constantFrom<CountryCode>('US', 'DE', 'GB', 'CH', 'IT', 'AU', 'JP', 'BR');
 
@@ -182,6 +183,30 @@ describe('the rules loader under hostile input: a RuleSet of located rules or lo
         const set = compileChecked(stringify(doc), region);
         expect(set?.rules.length).toBe(entryCount(doc));
         expect(new Set(set?.rules.map((r) => r.source.line)).size).toBe(entryCount(doc));
+      }),
+      RUNS,
+    );
+  });
+
+  test('rules.maxRules: lists of good entries compile when they fit, and are refused whole, naming the limit, when they do not', () => {
+    const lists = fc.record({
+      allow: fc.array(goodEntries, { maxLength: 6 }),
+      deny: fc.array(goodEntries, { maxLength: 6 }),
+    });
+    fc.assert(
+      fc.property(lists, fc.nat(12), (doc, maxRules) => {
+        const text = stringify(doc);
+        const limits = { ...DEFAULT_RULES_LIMITS, maxRules };
+        try {
+          expect(compileRulesText(text, FILE, 'US', limits).rules.length).toBe(entryCount(doc));
+          expect(entryCount(doc)).toBeLessThanOrEqual(maxRules);
+        } catch (e) {
+          const { problems } = expectLocatedProblems(e, FILE, text, noRuleLists);
+          expect(entryCount(doc)).toBeGreaterThan(maxRules);
+          expect(problems).toEqual([
+            expect.objectContaining({ line: 0, reason: expect.stringContaining('rules.maxRules') }),
+          ]);
+        }
       }),
       RUNS,
     );
