@@ -170,10 +170,11 @@ function writeCsv(file: CsvFile): { text: string; records: number } {
   if (file.header) lines.push(`${file.columns.join(delimiter)}\n`);
   file.rows.forEach((row, i) => {
     // Without a header the first row decides the layout (detectLayout), so it is written plainly: a number
-    // with five digits in a row and no empty cell. Two gaps of that guess, left to it: a first row whose
-    // number is spaced ("+1 201 555 0199") and that holds a header word ("caller", "name") is taken for a
-    // header and counted nowhere; and a tab-separated first row whose last cells are empty is trimmed to
-    // one cell, so the file is read one number per line and every later row with a category is rejected.
+    // with five digits in a row and no empty cell. Two gaps of that guess, left to it (both loud, neither
+    // loses a row silently): a first row whose number is spaced ("+1 201 555 0199;caller name") is taken
+    // for a header, and the import stops with a usage error naming its cells as the columns; and a
+    // tab-separated first row whose last cells are empty ("+12015550199\t") is trimmed to one cell, so the
+    // file is read one number per line and every later row with a category is rejected as no number.
     const first = !file.header && i === 0;
     const cells = first
       ? row.cells.map((c, j) => (j === 0 ? '+12015550199' : c.replace(/[^a-z0-9]/g, '') || 'x'))
