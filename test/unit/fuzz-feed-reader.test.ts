@@ -170,15 +170,12 @@ function writeCsv(file: CsvFile): { text: string; records: number } {
   if (file.header) lines.push(`${file.columns.join(delimiter)}\n`);
   file.rows.forEach((row, i) => {
     // Without a header the first row decides the layout (detectLayout), so it is written plainly: a number
-    // with five digits in a row and no empty cell. Two gaps of that guess, left to it (both loud, neither
-    // loses a row silently): a first row whose number is spaced ("+1 201 555 0199;caller name") is taken
-    // for a header, and the import stops with a usage error naming its cells as the columns; and a
-    // tab-separated first row whose last cells are empty ("+12015550199\t") is trimmed to one cell, so the
-    // file is read one number per line and every later row with a category is rejected as no number.
+    // with five digits in a row, other cells letters and digits only. A gap of that guess, left to it (loud,
+    // no row lost silently): a first row whose number is spaced and that holds a header word
+    // ("+1 201 555 0199;caller name") is taken for a header, and the import stops with a usage error
+    // naming its cells as the columns.
     const first = !file.header && i === 0;
-    const cells = first
-      ? row.cells.map((c, j) => (j === 0 ? '+12015550199' : c.replace(/[^a-z0-9]/g, '') || 'x'))
-      : row.cells;
+    const cells = first ? row.cells.map((c, j) => (j === 0 ? '+12015550199' : c.replace(/[^a-z0-9]/g, ''))) : row.cells;
     const extra = first ? [] : row.extra;
     if (i > 0 && file.noise[i] !== undefined) lines.push(`${file.noise[i]}\n`);
     lines.push(
@@ -220,6 +217,17 @@ function readAnything(pieces: readonly string[]): Read | undefined {
     throw e;
   }
 }
+
+describe('what the properties found', () => {
+  test('a tab-separated file without a header whose first row ends in empty cells is read as tab-separated', () => {
+    const { aggregate, problems, parser } = read([
+      '+12015550199\t\t\n+12015550102\trobocall\t\n+12015550103\t\t2024-03-01\n',
+    ]);
+    expect(parser.layout).toMatchObject({ format: 'csv', delimiter: '\t', header: false });
+    expect(problems).toEqual([]);
+    expect(aggregate.size).toBe(3);
+  });
+});
 
 describe('the feed reader under hostile input: every record accounted for, nothing thrown', () => {
   test('random CSV files, in random pieces: imported + stale + duplicates + rejected + skipped == rows written, whatever the pieces', () => {

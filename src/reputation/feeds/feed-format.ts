@@ -170,7 +170,8 @@ const HEADER_WORDS = /\b(number|phone|e164|caller|score|reports?|category|name|d
  * (the delimiter and header are still detected for csv).
  */
 export function detectLayout(firstLine: string, format?: FeedFormat): DetectedLayout {
-  const line = firstLine.trim();
+  // blanks around the line go, but not tabs: a tab-separated row may end in empty cells ("+12015550199\t\t")
+  const line = firstLine.replace(/^[^\S\t]+|[^\S\t]+$/g, '');
   const delimiter = pickDelimiter(line);
   const cells = line.split(delimiter).map((c) => c.trim().replace(/^"|"$/g, ''));
   // a header has no cell that looks like a phone number, and some word
