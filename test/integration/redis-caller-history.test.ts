@@ -33,7 +33,8 @@ import {
 jest.setTimeout(20_000);
 
 const PREFIX = 'callscreen:';
-const COMMAND_TIMEOUT_MS = 100;
+/** long enough that "at about the timeout" and "at once" (well under it) stay apart on a loaded machine */
+const COMMAND_TIMEOUT_MS = 1_000;
 const T = 1_700_000_000_000;
 const HOUR = 3_600_000;
 /** the default query's sets: number windows [60 s, 3600 s] and repeat 300 s keep calls an hour; block [60 s] a minute */
@@ -681,7 +682,7 @@ describe('Redis not answering', () => {
       await expect(store.fetch(query())).rejects.toThrow(/timed out/i);
       const took = performance.now() - started;
       expect(took).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 5);
-      expect(took).toBeLessThan(COMMAND_TIMEOUT_MS + 150);
+      expect(took).toBeLessThan(2 * COMMAND_TIMEOUT_MS);
     } finally {
       server.resume();
     }
@@ -695,7 +696,8 @@ describe('Redis not answering', () => {
     const started = performance.now();
     await expect(store.fetch(query())).rejects.toThrow();
     await expect(store.recordCaptchaOutcome(E164, 'passed', T)).rejects.toThrow();
-    expect(performance.now() - started).toBeLessThan(COMMAND_TIMEOUT_MS + 50);
+    // at once: both together under one command timeout (waiting for Redis would take two)
+    expect(performance.now() - started).toBeLessThan(COMMAND_TIMEOUT_MS);
 
     // Redis back: the same store answers again once the connection is re-established
     await server.start();
