@@ -165,9 +165,9 @@ describe('appending', () => {
   test('append returns at once and never fails, even while the log below hangs', async () => {
     below.mode = 'hang';
     const b = buffered();
-    const started = performance.now();
+    // each append resolves although the log below never answers: were it waiting for the write, this
+    // loop would not finish (behaviour, not a clock)
     for (const n of range(1, 50)) await b.append(record(n));
-    expect(performance.now() - started).toBeLessThan(50);
     expect(b.waiting).toBe(50);
     expect(metrics.queuedNow).toBe(50);
   });
