@@ -76,6 +76,50 @@ describe('Redis fails while the daemon runs', () => {
   });
 });
 
+describe('the screened-call log across a Redis outage', () => {
+  const redis = new PrivateRedis(16396);
+  afterAll(async () => redis.kill());
+
+  test('every call screened while Redis is down for 5 s is in the log once it is back, once each', async () => {
+    await redis.start();
+    const daemon = await startDaemon({
+      config: `${DEFAULT_TEST_CONFIG}\nredis:\n  url: ${redis.url}\n  commandTimeoutMs: 100\n`,
+      env: { CALLSCREEN_REDIS_URL: redis.url },
+    });
+    const callers = ['+13125550141', '+13125550142', '+13125550143', '+13125550144'];
+    try {
+      let call = await harness.placeCall({ caller: callers[0]!, did: '+12125550110' });
+      expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
+
+      await redis.kill();
+      const down = Date.now();
+      for (const caller of callers.slice(1)) {
+        call = await harness.placeCall({ caller, did: '+12125550110' });
+        expect(await harness.waitForDestination(call, 10_000)).toBe('agents');
+        await daemon.screenedLine(byCaller(caller));
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 5000 - (Date.now() - down))));
+      const before = daemon.lines.length;
+      await redis.start();
+      await daemon.waitForLog(
+        (l) => daemon.lines.indexOf(l) >= before && /records written late/.test(String(l.msg)),
+        20_000,
+      );
+
+      const client = redis.client();
+      try {
+        const entries = await client.xrange('callscreen:calls', '-', '+');
+        const logged = entries.map(([, fields]) => fields[fields.indexOf('caller') + 1]);
+        for (const caller of callers) expect(logged.filter((c) => c === caller)).toHaveLength(1);
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
 describe('bad configuration at start', () => {
   test.each([
     ['malformed rules.yaml', DEFAULT_TEST_CONFIG, 'allow:\n  - "+12125550147"\n deny: [\n', /rules\.yaml:\d+:\d+/],

@@ -128,7 +128,12 @@ test('calls keep reaching the agents through a Sentinel failover, and the daemon
   expect(await topology.role(PORTS.replica)).toBe('master');
   await topology.waitForRole(PORTS.master, 'slave'); // the sentinels demote the old master a moment later
 
-  const records = await streamRecords(PORTS.replica);
+  // the records are written just after the log lines: wait until the last call's is there
+  let records = await streamRecords(PORTS.replica);
+  for (const until = Date.now() + 5000; Date.now() < until; records = await streamRecords(PORTS.replica)) {
+    if (records.some((r) => r.callId === after.at(-1)!.call.screenedUniqueId)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const countOf = (call: PlacedCall) => records.filter((r) => r.callId === call.screenedUniqueId).length;
   for (const { call } of [...before, ...after])
     expect({ call: call.testId, records: countOf(call) }).toEqual({ call: call.testId, records: 1 });

@@ -101,8 +101,13 @@ test("daemon B counts daemon A's calls from the same number in its velocity wind
   expect(third.line.reasons).toContain('velocity.number');
   expect(third.destination).toBe('voicemail');
 
-  // both daemons' decisions are in the one stream, each call once
-  const records = await streamRecords();
+  // both daemons' decisions are in the one stream, each call once (written just after the log line: wait)
+  const ids = [first, second, third].map((c) => c.callId);
+  let records = await streamRecords();
+  for (const until = Date.now() + 5000; Date.now() < until; records = await streamRecords()) {
+    if (ids.every((id) => records.some((r) => r.callId === id))) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   for (const { callId } of [first, second, third]) expect(records.filter((r) => r.callId === callId)).toHaveLength(1);
 });
 
