@@ -11,8 +11,11 @@ export function errorText(e: unknown): string {
   return `${text}${cause}`;
 }
 
-/** By shape: `instanceof Error` fails across realms (undici's errors seen from a vm context such as Jest's). */
-function isErrorLike(value: unknown): value is Error {
+/**
+ * `instanceof Error` fails across realms (a DOMException or undici's TypeError seen from a vm context
+ * such as Jest's), so errors are recognised by shape.
+ */
+export function isErrorLike(value: unknown): value is Error {
   if (value instanceof Error) return true;
   if (typeof value !== 'object' || value === null) return false;
   const { message, name } = value as { message?: unknown; name?: unknown };

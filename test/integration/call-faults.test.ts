@@ -27,7 +27,13 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { CallHarness, destinationOf, type CallDestination, type PlacedCall } from '../../tools/testbed/call-harness';
 import { TcpFaultProxy } from '../contract/tcp-fault-proxy';
-import { startDaemon, type DaemonProcess, type LogLine, testConfigHeader } from '../support/daemon-process';
+import {
+  startDaemon,
+  type DaemonProcess,
+  type LogLine,
+  testConfigHeader,
+  SHORT_CAPTCHA_CONFIG,
+} from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { startAsterisk, stopAsterisk, testbed } from '../support/testbed';
 
@@ -38,15 +44,7 @@ const prefix = `cstest-faults-${randomUUID().slice(0, 8)}:`;
 const LOST_AFTER_MS = 25_000;
 const WITHHELD = 'anonymous';
 
-const CONFIG = `${testConfigHeader(prefix)}captcha:
-  codeLength: 2
-  attempts: 2
-  digitTimeoutMs: 3000
-  prompts:
-    greeting: ["sound:silence/1", "sound:beep"]
-log:
-  level: debug
-`;
+const CONFIG = `${testConfigHeader(prefix)}${SHORT_CAPTCHA_CONFIG}`;
 const RULES = `
 allow: []
 deny:

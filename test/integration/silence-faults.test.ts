@@ -22,6 +22,7 @@ import { TcpFaultProxy } from '../contract/tcp-fault-proxy';
 import {
   spawnDaemon,
   startDaemon,
+  SHORT_CAPTCHA_CONFIG,
   testConfigHeader,
   writeConfigDir,
   type DaemonProcess,
@@ -40,15 +41,7 @@ const ROUTED_WITHIN_MS = 3500;
 const LOST_AFTER_MS = 25_000;
 const CONNECTED = 'ARI connected; Stasis app registered';
 
-const CONFIG = `${testConfigHeader(prefix)}captcha:
-  codeLength: 2
-  attempts: 2
-  digitTimeoutMs: 3000
-  prompts:
-    greeting: ["sound:silence/1", "sound:beep"]
-log:
-  level: debug
-`;
+const CONFIG = `${testConfigHeader(prefix)}${SHORT_CAPTCHA_CONFIG}`;
 const RULES = 'allow: []\ndeny: []\n';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

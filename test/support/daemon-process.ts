@@ -166,6 +166,17 @@ export async function runCli(
 }
 
 /** The start of a daemon test's callscreen.yaml: US numbers, the file's own Redis key prefix, a 500 ms deadline, UTC. */
+/** A short CAPTCHA (two digits, two tries, a one-second greeting) and debug logs: the fault tests' setting. */
+export const SHORT_CAPTCHA_CONFIG = `captcha:
+  codeLength: 2
+  attempts: 2
+  digitTimeoutMs: 3000
+  prompts:
+    greeting: ["sound:silence/1", "sound:beep"]
+log:
+  level: debug
+`;
+
 export function testConfigHeader(keyPrefix: string): string {
   return `
 numbers:

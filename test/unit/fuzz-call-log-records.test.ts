@@ -12,11 +12,11 @@ import fc from 'fast-check';
 import { decodeEntry, entryFields, RedisCallLog } from '../../src/adapters/redis/redis-call-log';
 import type { RedisClient } from '../../src/adapters/redis/redis-connection';
 import { configSchema } from '../../src/config/schema';
-import type { HistoryLookup } from '../../src/domain/caller-history';
 import { buildRuleSet } from '../../src/domain/rule-set';
 import { screenCall } from '../../src/domain/screen-call';
 import { compileScreening } from '../../src/domain/screening-policy';
 import { CAPTCHA_OUTCOMES, type ScreenedCallRecord } from '../../src/ports/call-log';
+import { histories } from '../support/history-arbitraries';
 import { fuzzRuns } from '../support/hostile-yaml';
 
 const SEED = 12_004;
@@ -31,36 +31,6 @@ const { model } = compileScreening(
   configSchema.parse({ numbers: { defaultRegion: 'US' }, screening: { timeZone: 'UTC' } }),
 );
 const rules = buildRuleSet([]);
-const ms = fc.integer({ min: 0, max: 4_000_000_000_000 });
-const count = (windowSeconds: number) =>
-  fc.record({ windowSeconds: fc.constant(windowSeconds), calls: fc.integer({ min: 0, max: 1_000_000 }) });
-/** whatever Redis hands back, including nonsense scores and times in the future */
-const histories: fc.Arbitrary<HistoryLookup> = fc.oneof(
-  fc.constant<HistoryLookup>({ status: 'unavailable', reason: 'down' }),
-  fc.record({
-    status: fc.constant('found' as const),
-    history: fc.record({
-      reputation: fc.record({
-        entries: fc.array(
-          fc.record({
-            score: fc.double(),
-            reports: fc.integer(),
-            source: fc.option(fc.constantFrom('robocall', 'manual'), { nil: undefined }),
-            lastSeenAt: fc.option(ms, { nil: undefined }),
-          }),
-          { maxLength: 3 },
-        ),
-      }),
-      numberCalls: fc.tuple(count(60), count(3600)),
-      blockCalls: fc.tuple(count(60)),
-      captcha: fc.record({
-        lastPassedAt: fc.option(ms, { nil: undefined }),
-        lastFailedAt: fc.option(ms, { nil: undefined }),
-        failures: fc.integer({ min: 0, max: 1000 }),
-      }),
-    }),
-  }),
-);
 const callerIds = fc.oneof(
   fc.constantFrom('+12125550147', '+14155552671', 'anonymous', '', 'sip:someone@example.com', '+19005550100'),
   fc.string({ unit: fc.constantFrom(...'+0123456789 -()'), maxLength: 16 }),

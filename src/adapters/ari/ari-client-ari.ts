@@ -65,8 +65,8 @@ import type {
 import { AriRequestError } from '../../errors/ari-request-error';
 import { AriTimeoutError } from '../../errors/ari-timeout-error';
 import { AriUnavailableError } from '../../errors/ari-unavailable-error';
-import { errorText } from '../../errors/error-text';
-import { AriEmitter, isErrorLike } from './ari-emitter';
+import { errorText, isErrorLike } from '../../errors/error-text';
+import { AriEmitter } from './ari-emitter';
 import { resolveAriOptions, type ResolvedAriOptions } from './ari-options';
 import { bodyMessage, continueQuery, type HttpMethod, originateQuery, playMedia, plainJson, segment } from './ari-rest';
 import { type DocumentedError, recoverStatus } from './ari-client-status';

@@ -6,6 +6,7 @@ import type {
   AriStateChange,
   AriStateListener,
 } from '../../ports/ari';
+import { isErrorLike } from '../../errors/error-text';
 
 type Channel = 'event' | 'state' | 'error';
 type AnyListener = AriEventListener | AriStateListener | AriErrorListener;
@@ -87,15 +88,4 @@ export class AriEmitter {
 export function asError(value: unknown, fallbackMessage: string): Error {
   if (isErrorLike(value)) return value;
   return new Error(typeof value === 'string' ? value : fallbackMessage, { cause: value });
-}
-
-/**
- * `instanceof Error` fails across realms (a DOMException or undici's TypeError seen from a vm context
- * such as Jest's), so errors are recognised by shape.
- */
-export function isErrorLike(value: unknown): value is Error {
-  if (value instanceof Error) return true;
-  if (typeof value !== 'object' || value === null) return false;
-  const { message, name } = value as { message?: unknown; name?: unknown };
-  return typeof message === 'string' && typeof name === 'string';
 }

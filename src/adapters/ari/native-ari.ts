@@ -27,8 +27,8 @@ import type {
 import { AriRequestError } from '../../errors/ari-request-error';
 import { AriTimeoutError } from '../../errors/ari-timeout-error';
 import { AriUnavailableError } from '../../errors/ari-unavailable-error';
-import { errorText } from '../../errors/error-text';
-import { AriEmitter, isErrorLike } from './ari-emitter';
+import { errorText, isErrorLike } from '../../errors/error-text';
+import { AriEmitter } from './ari-emitter';
 import { basicAuth, resolveAriOptions, type ResolvedAriOptions } from './ari-options';
 import {
   bodyMessage,
