@@ -76,6 +76,45 @@ export function decodeFeedEntry(value: string): FeedEntry | null {
   return { score, reports, category, firstDay, lastDay: firstDay + span };
 }
 
+// ---- block counts: how many numbers of a number block a source lists, one integer ------------------
+
+/** numbers one block count can hold (2^26); the score sum takes the low 27 bits */
+export const MAX_BLOCK_NUMBERS = 2 ** 26 - 1;
+const BLOCK_SCORE_BITS = 2 ** 27;
+
+/** What one source lists of one number block. */
+export interface BlockCount {
+  /** listed numbers of the block (score above 0) */
+  numbers: number;
+  /** the sum of their scores, each 0..100 (percent) */
+  scoreSum: number;
+}
+
+/**
+ * numbers x 2^27 + scoreSum: one integer, so adding a number to a block is one HINCRBY of
+ * 2^27 + its score and removing it one of the negative (blockCountDelta).
+ */
+export function encodeBlockCount(count: BlockCount): string {
+  const numbers = clampInt(count.numbers, 0, MAX_BLOCK_NUMBERS);
+  const scoreSum = clampInt(count.scoreSum, 0, Math.min(numbers * 100, BLOCK_SCORE_BITS - 1));
+  return String(numbers * BLOCK_SCORE_BITS + scoreSum);
+}
+
+/** the HINCRBY that adds (sign 1) or removes (sign -1) one number of score 0..100 to a block count */
+export function blockCountDelta(score: number, sign: 1 | -1): number {
+  return sign * (BLOCK_SCORE_BITS + clampInt(score, 0, 100));
+}
+
+/** the stored value -> count, or null when it is not one (the reader then ignores it) */
+export function decodeBlockCount(value: string): BlockCount | null {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) return null;
+  const numbers = Math.floor(n / BLOCK_SCORE_BITS);
+  const scoreSum = n % BLOCK_SCORE_BITS;
+  if (scoreSum > numbers * 100) return null;
+  return { numbers, scoreSum };
+}
+
 // ---- feedback entries: a short string the feedback script updates in place ------------------------
 
 /** Agents' verdicts on one number. */

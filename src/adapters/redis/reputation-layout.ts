@@ -17,6 +17,16 @@
  *
  *   <p>rep:<source>.<gen>:<bucket base36>   hash   field = E.164 digits, value = packed entry
  *
+ * Block counts, for block reputation. Beside its numbers, a generation may count its listed numbers
+ * per number block (the E.164 digits without the last `blockDigits`), built with the generation and
+ * switched with it; a live or feedback source keeps them current as entries come and go:
+ *
+ *   <p>rep:<source>.<gen>:k:<bucket base36>  hash   field = block digits, value = packed BlockCount
+ *                                                   (src/domain/reputation-entry.ts)
+ *
+ * The record says which block size was counted (`blockDigits`) over how many buckets (`blockBuckets`);
+ * a record without them has no block counts.
+ *
  * Generations, for atomic replacement. Each import writes a new generation `gen` (from INCR) beside
  * the live one and then, in one MULTI, points the source table at it and schedules the old generation
  * for deletion RETIRE_GRACE_MS later (readers cache the table for at most SOURCE_REFRESH_MS, so none
@@ -65,6 +75,10 @@ export interface SourceRecord {
   importedAt: number;
   /** what was imported (file name without directories), for `callscreen reputation sources` */
   origin?: string;
+  /** the block size the generation's block counts are for; absent: no block counts */
+  blockDigits?: number;
+  /** buckets of the block counts (a power of two); present with blockDigits */
+  blockBuckets?: number;
 }
 
 /** An import in progress: a crashed one leaves this and a partial generation behind, removed by purgeStaleGenerations. */
@@ -97,6 +111,32 @@ export function bucketKey(prefix: string, source: string, gen: number, bucket: n
 /** "<source>.<gen>", the member of the retired set */
 export function generationId(source: string, gen: number): string {
   return `${source}.${gen}`;
+}
+
+/** the bucket key of block counts of a generation */
+export function blockBucketKey(prefix: string, source: string, gen: number, bucket: number): string {
+  return `${prefix}rep:${source}.${gen}:k:${bucket.toString(36)}`;
+}
+
+/**
+ * the hash field of a number's block: its E.164 digits without "+" and without the last blockDigits
+ * digits; null when the number has no more digits than that
+ */
+export function blockField(e164: string, blockDigits: number): string | null {
+  const digits = numberField(e164);
+  if (!Number.isSafeInteger(blockDigits) || blockDigits <= 0 || digits.length <= blockDigits) return null;
+  return digits.slice(0, digits.length - blockDigits);
+}
+
+/** the key holding a block's count in a source's live generation; null when it has no block counts for this size */
+export function sourceBlockKey(
+  prefix: string,
+  source: SourceRecord,
+  field: string,
+  blockDigits: number,
+): string | null {
+  if (source.blockDigits !== blockDigits || source.blockBuckets === undefined) return null;
+  return blockBucketKey(prefix, source.name, source.gen, bucketOf(field, source.blockBuckets));
 }
 
 /** the hash field of a number: its E.164 digits without "+" (an integer to listpack) */
@@ -166,5 +206,17 @@ function parseSourceRecord(name: string, json: string): SourceRecord | string {
     importedAt: typeof v.importedAt === 'number' && Number.isFinite(v.importedAt) ? v.importedAt : 0,
   };
   if (typeof v.origin === 'string') record.origin = v.origin;
+  const blockBuckets = v.blockBuckets as number;
+  if (
+    Number.isSafeInteger(v.blockDigits) &&
+    (v.blockDigits as number) > 0 &&
+    Number.isSafeInteger(blockBuckets) &&
+    blockBuckets >= 1 &&
+    blockBuckets <= MAX_BUCKETS &&
+    (blockBuckets & (blockBuckets - 1)) === 0
+  ) {
+    record.blockDigits = v.blockDigits as number;
+    record.blockBuckets = blockBuckets;
+  }
   return record;
 }
