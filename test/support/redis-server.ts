@@ -3,12 +3,31 @@
  * (the shared test-bed Redis stays untouched). Uses the redis-server binary scripts/testbed installs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
+
+export interface PrivateRedisOptions {
+  /**
+   * Keep the data across a kill and restart, as a production Redis does (append-only file, fsync on
+   * every write, in a directory of its own). Off: a restarted server starts empty.
+   */
+  durable?: boolean;
+}
 
 export class PrivateRedis {
   private child: ChildProcess | undefined;
+  private readonly persistence: string[];
 
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    options: PrivateRedisOptions = {},
+  ) {
+    this.persistence = options.durable
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', mkdtempSync(join(tmpdir(), 'callscreen-redis-'))]
+      : ['--appendonly', 'no'];
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -17,7 +36,7 @@ export class PrivateRedis {
   async start(): Promise<void> {
     this.child = spawn(
       'redis-server',
-      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no'],
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', ...this.persistence],
       { stdio: 'ignore' },
     );
     const client = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
