@@ -29,6 +29,7 @@ import {
 import { didKey, resolveSettings, type ScreeningModel, type ScreeningSettings } from '../domain/screening-policy';
 import { errorText } from '../errors/error-text';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../ports/caller-history-store';
+import type { LookupService } from '../reputation/lookups/lookup-service';
 
 /** The settings in force when a call arrives, read once: the call is decided and routed with these. */
 export interface SettingsSnapshot {
@@ -42,6 +43,8 @@ export interface SettingsSnapshot {
 
 export interface CallEvaluatorDeps {
   history: CallerHistoryStore;
+  /** online lookup providers (lookups:); absent or none configured: no lookups */
+  lookups?: LookupService;
 }
 
 export interface EvaluateOptions {
@@ -85,6 +88,9 @@ export class CallEvaluator {
       guess !== undefined && !rules.match(guess, ruleContext(did, facts.at))
         ? this.lookup(guess, did, facts.at, settings, options, deadline)
         : undefined;
+    // online lookups: their cache is read beside the history (same wait), the providers asked once it is known
+    const lookupCache =
+      early && guess !== undefined && this.deps.lookups?.enabled ? this.deps.lookups.prefetch(guess) : undefined;
 
     const call = normaliseCall(facts, model.defaultRegion, did);
     const evaluated = (decision: Decision): Evaluation => ({ decision, call, settings, snapshot });
@@ -98,7 +104,16 @@ export class CallEvaluator {
       early && guess === call.caller.e164
         ? await early
         : await this.lookup(call.caller.e164, did, call.at, settings, options, deadline);
-    return { ...evaluated(decideCall(call, { rules, history }, settings)), historyMs };
+    const lookups = await this.deps.lookups?.consult({
+      e164: call.caller.e164,
+      callId: options.callId,
+      at: call.at,
+      history,
+      settings,
+      ...deadline,
+      ...(lookupCache && guess === call.caller.e164 ? { cached: lookupCache } : {}),
+    });
+    return { ...evaluated(decideCall(call, { rules, history, ...(lookups ? { lookups } : {}) }, settings)), historyMs };
   }
 
   private async lookup(

@@ -16,6 +16,7 @@ import type {
 } from '../domain/screening-settings';
 import type { WeeklyWindow } from '../domain/time-window';
 import { ariUrl, nodePortInRange, redisUrl } from './connection-urls';
+import { checkLookupBudget, lookupsSchema } from './lookups-schema';
 
 const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
 const port = z.number().int().min(1).max(65535);
@@ -832,6 +833,7 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('the screened-call log, a Redis stream read by `callscreen log` and the review console'),
+    lookups: lookupsSchema,
     log: z
       .object({
         level: z
@@ -843,7 +845,8 @@ export const configSchema = z
       .prefault({})
       .describe("the daemon's own log (pino: one JSON line per event on stdout)"),
   })
-  .strict();
+  .strict()
+  .superRefine(checkLookupBudget);
 
 export type CallscreenConfig = z.infer<typeof configSchema>;
 export type CaptchaConfig = CallscreenConfig['captcha'];

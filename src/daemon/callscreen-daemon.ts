@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createAri, type AriAdapterKind } from '../adapters/ari/create-ari';
 import { AmiServices, type AmiServicesOptions } from './ami-services';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
+import { RedisLookupCache } from '../adapters/redis/redis-lookup-cache';
 import {
   connectedAddress,
   connectInBackground,
@@ -34,6 +35,8 @@ import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
 import { vanishedListAlarm } from './vanished-list-alarm';
 import { CallscreenMetrics } from '../http-api/metrics';
 import { managedFilePath } from '../reputation/managed-allow-list';
+import { LookupService } from '../reputation/lookups/lookup-service';
+import type { LookupCache } from '../ports/lookup-cache';
 import type { Logger } from '../ports/logger';
 import { redactUrl } from '../ports/log-redaction';
 import type { AriPort, AriPortOptions, AriStateChange } from '../ports/ari';
@@ -69,6 +72,8 @@ export interface DaemonParts {
     watch?: SourceTableWatch,
   ): ReputationSources;
   createCallerHistory(redis: RedisClient, keyPrefix: string, sources: ReputationSourceList): CallerHistoryStore;
+  /** where online lookup answers are cached (lookups:), shared by every daemon on the Redis */
+  createLookupCache(redis: RedisClient, keyPrefix: string): LookupCache;
   /**
    * The screened-call log: the real one keeps what Redis cannot take (in memory, then the spill file
    * beside configFile) and writes it when Redis is back (src/call-log/buffered-call-log.ts)
@@ -99,6 +104,7 @@ export const realDaemonParts: DaemonParts = {
   createReputationSources: (redis, keyPrefix, logger, watch) =>
     new ReputationSourceTable(redis, keyPrefix, logger, { watch }),
   createCallerHistory: (redis, keyPrefix, sources) => new RedisCallerHistoryStore(redis, keyPrefix, sources),
+  createLookupCache: (redis, keyPrefix) => new RedisLookupCache(redis, keyPrefix),
   createCallLog: (redis, config, logger, buffer) =>
     new BufferedCallLog(
       new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength, {
@@ -143,6 +149,8 @@ export class CallscreenDaemon {
   private generationPurge: Closable | undefined;
   /** the screened-call log; its retention job trims entries past callLog.maxAgeDays */
   private callLog: RetainedCallLog | undefined;
+  /** online lookups (lookups:): requests in flight are cancelled at close */
+  private lookups: LookupService | undefined;
 
   private constructor(
     private readonly ari: AriPort,
@@ -248,7 +256,20 @@ export class CallscreenDaemon {
     const generationPurge = parts.startGenerationPurge(redis, config.redis.keyPrefix, logger);
     started.push(generationPurge);
     const history = parts.createCallerHistory(redis, config.redis.keyPrefix, reputationSources);
-    const evaluator = new CallEvaluator({ history });
+    // online lookups (off unless lookups.providers names one); a secret missing from the environment stops the start
+    const lookups = new LookupService({
+      config: config.lookups,
+      cache: parts.createLookupCache(redis, config.redis.keyPrefix),
+      logger,
+      metrics,
+    });
+    started.push(lookups);
+    if (lookups.enabled)
+      logger.info(
+        { providers: config.lookups.providers.map((p) => p.name), budgetMs: config.lookups.budgetMs },
+        'online lookups on: callers not known as people are looked up',
+      );
+    const evaluator = new CallEvaluator({ history, ...(lookups.enabled ? { lookups } : {}) });
     const callLog = parts.createCallLog(redis, config, logger, {
       configFile: loaded.file,
       metrics: {
@@ -271,6 +292,7 @@ export class CallscreenDaemon {
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config, parts);
     daemon.callLog = callLog;
+    daemon.lookups = lookups;
     callLog.startRetention();
     started.push(callLog);
     daemon.reputationSources = reputationSources;
@@ -370,6 +392,7 @@ export class CallscreenDaemon {
     const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     await this.screener.drain(DRAIN_TIMEOUT_MS);
     await this.amiServices?.close();
+    await this.lookups?.close();
     await this.callLog?.close();
     this.reputationSources?.close();
     this.generationPurge?.close();

@@ -9,6 +9,8 @@
  */
 import type { CountryCode } from 'libphonenumber-js';
 import type { HistoryLookup } from './caller-history';
+import type { LookupAnswer } from './lookup-answer';
+import { lookupSignals } from './lookup-signal';
 import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import type { Rule, RuleMatchContext, RuleSet } from './rule-set';
@@ -48,6 +50,8 @@ export interface ScreeningInputs {
   rules: RuleSet;
   /** what Redis knew; undefined when it was not asked (no number to look up, or a rule decided) */
   history?: HistoryLookup;
+  /** what the online lookup providers said (lookups:), one answer per provider consulted */
+  lookups?: readonly LookupAnswer[];
 }
 
 /**
@@ -169,6 +173,7 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     if (history) {
       signals.push(
         ...reputationSignals(history, atMs, settings),
+        ...lookupSignals(inputs.lookups),
         ...velocitySignals(caller, history, settings),
         captchaSignal(history.captcha, atMs, settings),
         repeatCallerSignal(history, atMs, settings),

@@ -18,6 +18,12 @@
  *   callscreen_call_log_dropped_total              counter    records lost: even the spill file could not be written
  *   callscreen_reputation_source_vanished{source}  gauge      1 while a reputation source that had numbers is gone
  *                                                             from Redis (docs/operations.md), 0 once it is back
+ *   callscreen_lookup_duration_seconds{provider}   histogram  requests to an online lookup provider (docs/lookups.md)
+ *   callscreen_lookup_requests_total{provider,outcome}  counter  answered, unknown, failed
+ *   callscreen_lookup_errors_total{provider,kind}  counter    timeout, network, http, garbage, too-large, rate-limited, breaker-open
+ *   callscreen_lookup_cache_total{provider,result} counter    hit, miss: the cached answer was used, or the provider asked
+ *   callscreen_lookup_late_total{provider}         counter    calls decided without the provider's answer (budget over)
+ *   callscreen_lookup_breaker_state{provider}      gauge      0 closed, 1 open, 2 half-open
  *
  * Label values are bounded: verdicts and outcomes are closed sets; `did` is the E.164 DID (or the raw
  * text), and after MAX_DID_LABELS distinct DIDs every further one counts as "other", so a trunk that
@@ -27,19 +33,24 @@ that ever vanished.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ScreenedCallRecord } from '../ports/call-log';
+import type { BreakerState } from '../reputation/lookups/circuit-breaker';
+import type { LookupFailureKind, ProviderOutcome } from '../reputation/lookups/provider-outcome';
+import type { LookupMetrics } from '../reputation/lookups/lookup-service';
 
 export const METRICS_PREFIX = 'callscreen_';
 /** distinct `did` label values before further DIDs count as "other" */
 export const MAX_DID_LABELS = 200;
 export const OTHER_DID = 'other';
 const DECISION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5];
+const LOOKUP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5];
+const BREAKER_STATES: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
 
 export interface MetricsOptions {
   /** the process metrics (CPU, memory, event loop lag, GC); default true */
   defaultMetrics?: boolean;
 }
 
-export class CallscreenMetrics {
+export class CallscreenMetrics implements LookupMetrics {
   readonly registry = new Registry();
   private readonly calls: Counter<'verdict' | 'did'>;
   private readonly decisionSeconds: Histogram;
@@ -55,6 +66,12 @@ export class CallscreenMetrics {
   private readonly callLogQueuedGauge: Gauge;
   private readonly callLogSpilledTotal: Counter;
   private readonly callLogDroppedTotal: Counter;
+  private readonly lookupSeconds: Histogram<'provider'>;
+  private readonly lookupRequests: Counter<'provider' | 'outcome'>;
+  private readonly lookupErrors: Counter<'provider' | 'kind'>;
+  private readonly lookupCacheTotal: Counter<'provider' | 'result'>;
+  private readonly lookupLateTotal: Counter<'provider'>;
+  private readonly lookupBreakerState: Gauge<'provider'>;
   private readonly vanishedSources = new Set<string>();
   private readonly dids = new Set<string>();
 
@@ -133,8 +150,66 @@ export class CallscreenMetrics {
       help: 'Screened-call log records lost (the spill file could not be written or read back)',
       registers,
     });
+    this.lookupSeconds = new Histogram({
+      name: 'callscreen_lookup_duration_seconds',
+      help: 'Requests to an online lookup provider, until its answer (or failure)',
+      labelNames: ['provider'],
+      buckets: LOOKUP_BUCKETS,
+      registers,
+    });
+    this.lookupRequests = new Counter({
+      name: 'callscreen_lookup_requests_total',
+      help: 'Requests to an online lookup provider by outcome (answered, unknown, failed)',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    });
+    this.lookupErrors = new Counter({
+      name: 'callscreen_lookup_errors_total',
+      help: 'Online lookups that failed, by kind (timeout, network, http, garbage, too-large, rate-limited, breaker-open)',
+      labelNames: ['provider', 'kind'],
+      registers,
+    });
+    this.lookupCacheTotal = new Counter({
+      name: 'callscreen_lookup_cache_total',
+      help: 'Online lookups answered from the Redis cache (hit) or needing the provider (miss)',
+      labelNames: ['provider', 'result'],
+      registers,
+    });
+    this.lookupLateTotal = new Counter({
+      name: 'callscreen_lookup_late_total',
+      help: "Calls decided without a provider's answer: it came after lookups.budgetMs (cached for the next call)",
+      labelNames: ['provider'],
+      registers,
+    });
+    this.lookupBreakerState = new Gauge({
+      name: 'callscreen_lookup_breaker_state',
+      help: "An online lookup provider's circuit breaker: 0 closed, 1 open (not asked), 2 half-open (one trial)",
+      labelNames: ['provider'],
+      registers,
+    });
     this.redisUp.set(0);
     this.ariConnected.set(0);
+  }
+
+  lookupRequest(provider: string, outcome: ProviderOutcome['status'], seconds: number): void {
+    this.lookupSeconds.observe({ provider }, seconds);
+    this.lookupRequests.inc({ provider, outcome });
+  }
+
+  lookupFailure(provider: string, kind: LookupFailureKind): void {
+    this.lookupErrors.inc({ provider, kind });
+  }
+
+  lookupCache(provider: string, hit: boolean): void {
+    this.lookupCacheTotal.inc({ provider, result: hit ? 'hit' : 'miss' });
+  }
+
+  lookupLate(provider: string): void {
+    this.lookupLateTotal.inc({ provider });
+  }
+
+  lookupBreaker(provider: string, state: BreakerState): void {
+    this.lookupBreakerState.set({ provider }, BREAKER_STATES[state]);
   }
 
   /** screened-call log records waiting for Redis now */

@@ -60,6 +60,7 @@ export function fakeDaemonParts(options: { redisReachable?: boolean } = {}): Fak
     },
     createReputationSources: () => sources,
     createCallerHistory: () => history,
+    createLookupCache: () => ({ read: () => Promise.resolve(new Map()), write: () => Promise.resolve() }),
     createCallLog: () => callLog,
     startGenerationPurge: () => ({ close: () => undefined }),
     startAmi: () => ({ close: () => undefined }),
