@@ -59,6 +59,8 @@ describe('RedisFeedbackStore', () => {
       entries: 0,
       categories: [],
       importedAt: T0,
+      blockDigits: 3,
+      blockBuckets: LIVE_BUCKETS,
     });
     const key = bucketKey(prefix, 'feedback', 0, bucketOf('12125550147', LIVE_BUCKETS));
     expect(await redis.hget(key, '12125550147')).toBe(encodeFeedbackEntry(second));

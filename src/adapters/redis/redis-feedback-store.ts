@@ -5,16 +5,29 @@
  * cannot share a script):
  *   1. EVALSHA of the feedback script on the number's bucket in the feedback source
  *      (<p>rep:feedback.<gen>:<bucket>, ./reputation-layout.ts): adds 1 to spam or ok, sets the last
- *      verdict and the first/last minute, atomically, and returns the new entry;
+ *      verdict and the first/last minute, moves the number's block count when the last verdict turns
+ *      spam or ok, atomically, and returns the new entry (on a Cluster the block count is a separate
+ *      command right after: ./feedback-script.ts);
  *   2. XADD MAXLEN ~ 100000 to the audit stream <p>feedback: number, verdict, note, agent, host, at.
  * If the second fails after the first succeeded the verdict counts but has no audit entry; the error
  * is thrown all the same, so the caller sees it.
  *
  * The source table record of the feedback source is created on first use (HSETNX: a record someone
- * else wrote, e.g. with another generation, is never overwritten), and its gen and buckets are always
- * taken from the table, re-read at least every SOURCE_REFRESH_MS.
+ * else wrote, e.g. with another generation, is never overwritten), with block counts; its gen and
+ * buckets are always taken from the table, re-read at least every SOURCE_REFRESH_MS (and at once when
+ * the script finds it changed). A record without block counts (written before they existed) is
+ * counted once, at the first report (./live-block-counts.ts; single Redis only).
  */
 import {
+  blockTarget,
+  BlockCountScripts,
+  liveBlockFields,
+  rebuildBlockCounts,
+  scriptCommand,
+  type ReadRecord,
+} from './live-block-counts';
+import {
+  DEFAULT_BLOCK_DIGITS,
   FEEDBACK_SOURCE,
   LIVE_BUCKETS,
   SOURCE_REFRESH_MS,
@@ -35,21 +48,24 @@ export const FEEDBACK_STREAM_MAX_LENGTH = 100_000;
 const HISTORY_SCAN_LIMIT = 100_000;
 const HISTORY_PAGE = 1_000;
 
-type FeedbackCommand = (key: string, field: string, verdict: string, minute: string) => Promise<string>;
+type FeedbackCommand = (...args: Array<string | number>) => Promise<string[]>;
+/** a report whose source record keeps changing under it gives up after this many reads */
+const MAX_REPORT_ATTEMPTS = 5;
 
 export class RedisFeedbackStore implements FeedbackStore {
   private readonly command: FeedbackCommand;
-  private record: { value: SourceRecord; readAt: number } | undefined;
+  private readonly blocks: BlockCountScripts;
+  private record: { value: ReadRecord; readAt: number } | undefined;
 
+  /** blockDigits: the block size a feedback source created (or first counted) here counts; 0 none */
   constructor(
     private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly now: () => number = Date.now,
+    private readonly blockDigits: number = DEFAULT_BLOCK_DIGITS,
   ) {
-    const commands = redis as unknown as Record<string, unknown>;
-    if (typeof commands[FEEDBACK_COMMAND] !== 'function')
-      redis.defineCommand(FEEDBACK_COMMAND, { lua: FEEDBACK_LUA, numberOfKeys: 1 });
-    this.command = (commands[FEEDBACK_COMMAND] as FeedbackCommand).bind(redis);
+    this.command = scriptCommand(redis, FEEDBACK_COMMAND, FEEDBACK_LUA) as FeedbackCommand;
+    this.blocks = new BlockCountScripts(redis);
   }
 
   get streamKey(): string {
@@ -57,14 +73,30 @@ export class RedisFeedbackStore implements FeedbackStore {
   }
 
   async report(report: FeedbackReport): Promise<FeedbackEntry> {
-    const source = await this.source();
     const field = numberField(report.e164);
-    const value = await this.command(
-      sourceBucketKey(this.keyPrefix, source, field),
-      field,
-      report.verdict === 'ok' ? 'o' : 's',
-      String(Math.floor(report.at / 60_000)),
-    );
+    let value: string | undefined;
+    for (let attempt = 0; value === undefined; attempt++) {
+      if (attempt >= MAX_REPORT_ATTEMPTS)
+        throw new Error(`the record of source "${FEEDBACK_SOURCE}" kept changing while a verdict was stored`);
+      const read = await this.source(attempt > 0);
+      const block = blockTarget(this.keyPrefix, read.record, report.e164);
+      const bucket = sourceBucketKey(this.keyPrefix, read.record, field);
+      const cluster = this.blocks.cluster;
+      const keys = cluster ? [bucket] : [bucket, sourcesKey(this.keyPrefix), ...(block ? [block.key] : [])];
+      const reply = await this.command(
+        keys.length,
+        ...keys,
+        field,
+        report.verdict === 'ok' ? 'o' : 's',
+        String(Math.floor(report.at / 60_000)),
+        FEEDBACK_SOURCE,
+        cluster ? '' : read.json,
+        block?.field ?? '',
+      );
+      if (reply[0] !== 'ok') continue;
+      value = reply[1] ?? '';
+      await this.blocks.addOnCluster(block, reply[2]);
+    }
     const entry = decodeFeedbackEntry(value);
     if (!entry) throw new Error(`feedback script returned an unreadable entry ${JSON.stringify(value)}`);
     await this.redis.xadd(
@@ -90,7 +122,7 @@ export class RedisFeedbackStore implements FeedbackStore {
   }
 
   async lookup(e164: string): Promise<FeedbackEntry | null> {
-    const source = await this.source();
+    const source = (await this.source()).record;
     const field = numberField(e164);
     const value = await this.redis.hget(sourceBucketKey(this.keyPrefix, source, field), field);
     return value === null ? null : decodeFeedbackEntry(value);
@@ -115,10 +147,23 @@ export class RedisFeedbackStore implements FeedbackStore {
     return found;
   }
 
-  /** The feedback source's live record: created on first use, re-read at least every SOURCE_REFRESH_MS. */
-  private async source(): Promise<SourceRecord> {
+  /**
+   * The feedback source's live record: created on first use, re-read at least every SOURCE_REFRESH_MS
+   * (at once with `fresh`); counted once when it has no block counts (single Redis).
+   */
+  private async source(fresh = false): Promise<ReadRecord> {
     const now = this.now();
-    if (this.record && now - this.record.readAt < SOURCE_REFRESH_MS) return this.record.value;
+    if (!fresh && this.record && now - this.record.readAt < SOURCE_REFRESH_MS) return this.record.value;
+    let read = await this.readSource(now);
+    if (read.record.blockDigits === undefined && this.blockDigits > 0 && !this.blocks.cluster) {
+      await rebuildBlockCounts(this.redis, this.keyPrefix, read, this.blockDigits);
+      read = await this.readSource(now);
+    }
+    this.record = { value: read, readAt: now };
+    return read;
+  }
+
+  private async readSource(now: number): Promise<ReadRecord> {
     const key = sourcesKey(this.keyPrefix);
     let json = await this.redis.hget(key, FEEDBACK_SOURCE);
     if (json === null) {
@@ -129,20 +174,20 @@ export class RedisFeedbackStore implements FeedbackStore {
         entries: 0,
         categories: [],
         importedAt: now,
+        ...liveBlockFields(this.blockDigits),
       };
       await this.redis.hsetnx(key, FEEDBACK_SOURCE, JSON.stringify(fresh));
       json = await this.redis.hget(key, FEEDBACK_SOURCE); // whoever won the HSETNX
     }
     const { sources, problems } = parseSourceTable(json === null ? {} : { [FEEDBACK_SOURCE]: json });
     const record = sources[0];
-    if (!record)
+    if (!record || json === null)
       throw new Error(
         `the source table has no usable record for "${FEEDBACK_SOURCE}"${problems.length ? `: ${problems.join('; ')}` : ''}`,
       );
     if (record.kind !== 'feedback')
       throw new Error(`source "${FEEDBACK_SOURCE}" in the source table is of kind ${record.kind}, not feedback`);
-    this.record = { value: record, readAt: now };
-    return record;
+    return { record, json };
   }
 }
 

@@ -6,9 +6,11 @@
  *
  *   1. purgeStaleGenerations (retired generations whose grace is over, imports that crashed long ago)
  *   2. INCR the generation counter; HSET the pending-import record (crash evidence)
- *   3. HSET every bucket, all its fields in one command, a bounded number of commands in flight
+ *   3. HSET every bucket, all its fields in one command, a bounded number of commands in flight; then
+ *      the generation's block counts (listed numbers per block, score above 0) into its k: buckets
  *   4. HGETALL the previous generation's buckets: new / updated / removed counts
- *   5. MULTI: HSET the source record, HDEL pending, ZADD the old generation to the retired set
+ *   5. MULTI: HSET the source record (with blockDigits and blockBuckets: the counts switch with the
+ *      numbers), HDEL pending, ZADD the old generation to the retired set
  *      (deleted RETIRE_GRACE_MS later, after every reader has re-read the table)
  *   6. purgeStaleGenerations again
  *
@@ -18,9 +20,11 @@ import { hostname } from 'node:os';
 import { Command, type Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './redis-connection';
 import {
+  blockBucketKey,
   bucketKey,
   bucketOf,
   bucketsFor,
+  DEFAULT_BLOCK_DIGITS,
   generationCounterKey,
   generationId,
   generationPattern,
@@ -33,12 +37,15 @@ import {
   type PendingImport,
   type SourceRecord,
 } from './reputation-layout';
-import type { PackedEntries } from '../../domain/reputation-entry';
+import { blockCountDelta, type PackedEntries } from '../../domain/reputation-entry';
 
 /** an import whose pending record is older than this crashed: its partial generation is deleted */
 export const PENDING_MAX_AGE_MS = 6 * 3_600_000;
 /** bucket writes (and reads of the old generation) in flight at once */
 export const DEFAULT_IN_FLIGHT = 64;
+
+/** the largest block size counted: a block of an E.164 number keeps at least its country code */
+export const MAX_BLOCK_DIGITS = 12;
 
 /** The import cannot go ahead as asked (a bad source name, a source of another kind): exit code 2. */
 export class ImportRefusedError extends Error {
@@ -57,7 +64,12 @@ export interface GenerationInput {
   inFlight?: number;
   /** compare with the previous generation (default true) */
   diff?: boolean;
-  /** buckets written so far, of total */
+  /**
+   * count the listed numbers per block of this many trailing digits (blockField) beside the numbers;
+   * default DEFAULT_BLOCK_DIGITS, 0: no block counts
+   */
+  blockDigits?: number;
+  /** buckets written so far, of total (number buckets, then block-count buckets) */
   onProgress?: (written: number, total: number) => void;
   /** a pending import of the same source was found and its generation retired */
   onWarning?: (message: string) => void;
@@ -67,6 +79,8 @@ export interface GenerationResult {
   record: SourceRecord;
   previous: SourceRecord | undefined;
   entries: number;
+  /** blocks with listed numbers counted (0 without block counts) */
+  blocks: number;
   /** against the previous generation (all new when there was none; undefined counts when diff was off) */
   added: number | undefined;
   updated: number | undefined;
@@ -87,6 +101,9 @@ export async function writeFeedGeneration(
     throw new ImportRefusedError(
       `source name ${JSON.stringify(source)}: lower case letters, digits, - and _, at most 32 characters`,
     );
+  const blockDigits = input.blockDigits ?? DEFAULT_BLOCK_DIGITS;
+  if (!Number.isSafeInteger(blockDigits) || blockDigits < 0 || blockDigits > MAX_BLOCK_DIGITS)
+    throw new ImportRefusedError(`block size ${blockDigits}: a whole number of digits from 0 to ${MAX_BLOCK_DIGITS}`);
   const started = input.now ?? Date.now();
   const inFlight = Math.max(1, input.inFlight ?? DEFAULT_IN_FLIGHT);
   await purgeStaleGenerations(redis, prefix, started);
@@ -112,7 +129,17 @@ export async function writeFeedGeneration(
   try {
     const buckets = bucketsFor(entries.size);
     const t0 = performance.now();
-    await writeBuckets(redis, prefix, source, gen, buckets, entries, inFlight, input.onProgress);
+    const written = await writeBuckets(
+      redis,
+      prefix,
+      source,
+      gen,
+      buckets,
+      entries,
+      blockDigits,
+      inFlight,
+      input.onProgress,
+    );
     const writeMs = performance.now() - t0;
 
     const t1 = performance.now();
@@ -139,6 +166,10 @@ export async function writeFeedGeneration(
       importedAt: switchedAt,
       origin: input.origin,
     };
+    if (written.blockBuckets > 0) {
+      record.blockDigits = blockDigits;
+      record.blockBuckets = written.blockBuckets;
+    }
     const multi = redis
       .multi()
       .hset(sourcesKey(prefix), source, JSON.stringify(record))
@@ -152,6 +183,7 @@ export async function writeFeedGeneration(
       record,
       previous,
       entries: entries.size,
+      blocks: written.blocks,
       added,
       updated: before ? diff?.updated : 0,
       removed: before ? diff?.removed : 0,
@@ -164,7 +196,11 @@ export async function writeFeedGeneration(
   }
 }
 
-/** HSET every bucket with all its fields, `inFlight` commands at a time */
+/**
+ * HSET every bucket of the generation with all its fields, and every bucket of its block counts
+ * (listed numbers, score above 0, per block of `blockDigits`), `inFlight` commands at a time; the
+ * number of block-count buckets (0: none were written, blockDigits 0)
+ */
 async function writeBuckets(
   redis: RedisClient,
   prefix: string,
@@ -172,29 +208,96 @@ async function writeBuckets(
   gen: number,
   buckets: number,
   entries: PackedEntries,
+  blockDigits: number,
   inFlight: number,
   onProgress?: (written: number, total: number) => void,
-): Promise<void> {
-  // group by bucket with a counting sort over typed arrays (one pass to hash, one to place): pushing
-  // a million strings into thousands of growing arrays cost twice as long (measured)
+): Promise<{ blocks: number; blockBuckets: number }> {
   const n = entries.size;
   const fields = new Array<string>(n);
   const values = new Array<string>(n);
-  const bucketOfEntry = new Int32Array(n);
-  const starts = new Int32Array(buckets + 1);
+  const blocks = new BlockTally(blockDigits);
   let i = 0;
   entries.forEach((key, value) => {
-    const field = String(key);
-    const b = bucketOf(field, buckets);
-    fields[i] = field;
-    values[i] = value;
-    bucketOfEntry[i++] = b;
-    starts[b + 1] = (starts[b + 1] as number) + 1;
+    fields[i] = String(key);
+    values[i++] = value;
+    blocks.add(key, value);
   });
+  const blockFields = blocks.fields();
+  const blockBuckets = blockDigits > 0 ? bucketsFor(blockFields.length) : 0;
+  const total = buckets + blockBuckets;
+  let written = 0;
+  const progress = (): void => {
+    written++;
+    if (onProgress && (written & 255) === 0) onProgress(written, total);
+  };
+  await writeHashes(redis, (b) => bucketKey(prefix, source, gen, b), buckets, fields, values, i, inFlight, progress);
+  if (blockBuckets > 0)
+    await writeHashes(
+      redis,
+      (b) => blockBucketKey(prefix, source, gen, b),
+      blockBuckets,
+      blockFields,
+      blocks.values(),
+      blockFields.length,
+      inFlight,
+      progress,
+    );
+  onProgress?.(total, total);
+  return { blocks: blockFields.length, blockBuckets };
+}
+
+/** Listed numbers (score above 0) and their score sum per block, counted from packed entries. */
+class BlockTally {
+  /** block (the digits without the last blockDigits, as a number) -> numbers x 2^27 + score sum */
+  private readonly counts = new Map<number, number>();
+  private readonly divisor: number;
+
+  constructor(blockDigits: number) {
+    this.divisor = blockDigits > 0 ? 10 ** blockDigits : 0;
+  }
+
+  add(key: number, value: string): void {
+    if (this.divisor === 0 || key < this.divisor) return; // no block: no more digits than the block size
+    const score = Number(value) % 128; // the low 7 bits of a packed entry (encodeFeedEntry)
+    if (!(score > 0 && score <= 100)) return;
+    const block = Math.floor(key / this.divisor);
+    this.counts.set(block, (this.counts.get(block) ?? 0) + blockCountDelta(score, 1));
+  }
+
+  /** the blocks' hash fields (blockField), in the order of values() */
+  fields(): string[] {
+    return Array.from(this.counts.keys(), String);
+  }
+
+  values(): string[] {
+    return Array.from(this.counts.values(), (packed) => String(packed));
+  }
+}
+
+/** `count` fields and values grouped into `buckets` hashes by bucketOf(field), one HSET per hash */
+async function writeHashes(
+  redis: RedisClient,
+  keyOf: (bucket: number) => string,
+  buckets: number,
+  fields: readonly string[],
+  values: readonly string[],
+  count: number,
+  inFlight: number,
+  onBucket: () => void,
+): Promise<void> {
+  // group by bucket with a counting sort over typed arrays (one pass to hash, one to place): pushing
+  // a million strings into thousands of growing arrays cost twice as long (measured)
+  const bucketOfEntry = new Int32Array(count);
+  const starts = new Int32Array(buckets + 1);
+  for (let e = 0; e < count; e++) {
+    const b = bucketOf(fields[e] as string, buckets);
+    bucketOfEntry[e] = b;
+    starts[b + 1] = (starts[b + 1] as number) + 1;
+  }
   for (let b = 0; b < buckets; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
-  const order = new Int32Array(i);
+  const order = new Int32Array(count);
   const fill = starts.slice(0, buckets);
-  for (let e = 0; e < i; e++) {
+  for (let e = 0; e < count; e++) {
     const b = bucketOfEntry[e] as number;
     const at = fill[b] as number;
     order[at] = e;
@@ -213,18 +316,15 @@ async function writeBuckets(
     return args;
   };
   let next = 0;
-  let written = 0;
   const worker = async (): Promise<void> => {
     while (next < buckets) {
       const b = next++;
       const args = argsOf(b);
-      if (args.length > 0) await redis.hset(bucketKey(prefix, source, gen, b), ...args);
-      written++;
-      if (onProgress && (written & 255) === 0) onProgress(written, buckets);
+      if (args.length > 0) await redis.hset(keyOf(b), ...args);
+      onBucket();
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, buckets) }, worker));
-  onProgress?.(buckets, buckets);
 }
 
 /** new / updated / removed numbers of `entries` against a generation already in Redis */

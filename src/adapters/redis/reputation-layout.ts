@@ -54,6 +54,10 @@ export const TARGET_PER_BUCKET = 64;
 /** buckets of a live or feedback source (fixed: its size is not known in advance) */
 export const LIVE_BUCKETS = 1024;
 export const MAX_BUCKETS = 2 ** 24;
+/** the block size counted when the configuration names none (screening.signals.blockReputation.blockDigits) */
+export const DEFAULT_BLOCK_DIGITS = 3;
+/** block-count buckets of a live or feedback source (fixed, like LIVE_BUCKETS) */
+export const LIVE_BLOCK_BUCKETS = LIVE_BUCKETS;
 /** readers re-read the source table at least this often */
 export const SOURCE_REFRESH_MS = 1_000;
 /** a replaced generation is deleted this long after the switch */

@@ -21,8 +21,10 @@ import {
   type ExpectedSources,
   type SourceWatchStep,
 } from '../../domain/vanished-sources';
+import { liveBlockFields } from './live-block-counts';
 import {
   bucketKey,
+  DEFAULT_BLOCK_DIGITS,
   FEEDBACK_SOURCE,
   LIVE_BUCKETS,
   parseSourceTable,
@@ -41,6 +43,8 @@ export interface SourceTableOptions {
   readOnly?: boolean;
   /** notice a vanished list (the daemon) */
   watch?: SourceTableWatch;
+  /** the block size a feedback record created here counts (default DEFAULT_BLOCK_DIGITS; 0 none) */
+  blockDigits?: number;
 }
 
 export interface SourceTableWatch {
@@ -116,6 +120,8 @@ export class ReputationSourceTable implements ReputationSourceList {
         entries: 0,
         categories: [],
         importedAt: Date.now(),
+        // empty, so its block counts are complete from the start
+        ...liveBlockFields(this.options.blockDigits ?? DEFAULT_BLOCK_DIGITS),
       };
       if (this.options.readOnly) {
         // the same lookups as with the record written: no feedback yet, so its buckets are empty
