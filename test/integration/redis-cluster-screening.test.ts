@@ -137,7 +137,7 @@ test('a re-import replaces the source at once; the replaced generation is delete
     now: T,
   });
   const oldKeys = await keysOnCluster(generationPattern(prefix, 'ftc', first.record.gen));
-  expect(oldKeys.length).toBe(first.record.buckets);
+  expect(oldKeys.length).toBe(first.record.buckets + (first.record.blockBuckets ?? 0)); // numbers, block counts
   const second = await writeFeedGeneration(client, prefix, {
     source: 'ftc',
     origin: 'b.csv',
