@@ -92,12 +92,11 @@ export async function runDay(
     const call = calls[i] as TrafficCall;
     await sleep(clock.realAt(call.at) - performance.now());
     const key = call.e164 ?? call.caller;
-    const lane = lanes.get(key);
-    const previous = lane ? { tail: lane.tail, realStart: lane.realStart, at: lane.at } : undefined;
+    const previous = lanes.get(key);
     const entry = { tail: Promise.resolve(), realStart: 0, at: call.at };
     entry.tail = (async () => {
       if (previous) {
-        await previous.tail;
+        await previous.tail; // its realStart is set from here on
         await sleep(previous.realStart + Math.min(call.at - previous.at, options.lateAllowanceMs) - performance.now());
       }
       entry.realStart = performance.now();
