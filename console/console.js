@@ -8,6 +8,7 @@
 const CALLS_EVERY_MS = 2000;
 const RULES_EVERY_MS = 3000;
 const SUMMARY_EVERY_MS = 10000; // the server keeps a summary for 10 s
+const FEEDS_EVERY_MS = 30000;
 const VERDICTS = ['allow', 'challenge', 'voicemail', 'reject'];
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -448,6 +449,39 @@ async function showSource(name) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// the feed subscriptions (shown only when callscreen.yaml has feeds:)
+
+async function refreshFeeds() {
+  try {
+    const data = await api('/api/v1/feeds');
+    $('feeds-error').textContent = '';
+    renderFeeds(data.feeds);
+  } catch (e) {
+    $('feeds-error').textContent = `feed status not loaded: ${e.message}`;
+  }
+}
+
+function renderFeeds(feeds) {
+  $('feeds-panel').hidden = feeds.length === 0;
+  const when = (ms) => (typeof ms === 'number' ? formatTime(new Date(ms).toISOString()) : '–');
+  const rows = feeds.map((f) => {
+    const s = f.status;
+    return el(
+      'tr',
+      { 'data-feed': f.name, class: s && s.failures > 0 ? 'failing' : undefined },
+      el('td', { title: f.url }, f.name),
+      el('td', {}, s ? when(s.lastSuccessAt) : 'never'),
+      el('td', { class: 'num' }, s && typeof s.entries === 'number' ? s.entries.toLocaleString('en') : '–'),
+      el('td', { class: 'num' }, s && typeof s.httpStatus === 'number' ? String(s.httpStatus) : '–'),
+      el('td', {}, s ? when(s.nextRunAt) : 'due'),
+      el('td', { class: 'num' }, String(s ? s.failures : 0)),
+      el('td', { class: 'file-error' }, s && s.lastError ? `${when(s.lastErrorAt)} ${s.lastError}` : ''),
+    );
+  });
+  $('feed-rows').replaceChildren(...rows);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // wiring
 
 function every(ms, fn) {
@@ -496,6 +530,7 @@ function start() {
   every(CALLS_EVERY_MS, refreshCalls);
   every(RULES_EVERY_MS, refreshRules);
   every(SUMMARY_EVERY_MS, refreshSummary);
+  every(FEEDS_EVERY_MS, refreshFeeds);
 }
 
 start();

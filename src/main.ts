@@ -4,6 +4,7 @@
  *   callscreen rules validate [FILE] [--config FILE]
  *   callscreen import FILE --source NAME [--format csv|json|lines] [--map C=F] [--skip C=V] [--config FILE]
  *   callscreen reputation sources | remove-source NAME
+ *   callscreen feeds update [NAME] [--allow-shrink] | feeds status
  *   callscreen check NUMBER [--to DID] [--at TIME] [--attest A|B|C|none|failed] [--json] [--config FILE]
  *   callscreen report NUMBER spam|ok [--note TEXT] [--agent NAME] [--config FILE]
  * Exit codes: 0 ok, 1 failure, 2 bad configuration or input (the message names file, line and reason).
@@ -11,6 +12,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerLogCommands } from './cli/call-log-command';
 import { registerCheckCommand } from './cli/check-command';
+import { registerFeedsCommands } from './cli/feeds-command';
 import { registerImportCommands } from './cli/import-command';
 import { registerReportCommand } from './cli/report-command';
 import { registerRulesCommands } from './cli/rules-command';
@@ -28,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   registerRunCommand(program, DEFAULT_CONFIG);
   registerRulesCommands(program, DEFAULT_CONFIG);
   registerImportCommands(program, DEFAULT_CONFIG);
+  registerFeedsCommands(program, DEFAULT_CONFIG);
   registerCheckCommand(program, DEFAULT_CONFIG);
   registerLogCommands(program, DEFAULT_CONFIG);
   registerReportCommand(program, DEFAULT_CONFIG);

@@ -31,6 +31,9 @@ import {
   type FeedFormat,
 } from '../reputation/feeds/feed-format';
 import { FeedParser, readFeedFile } from '../reputation/feeds/reputation-feed';
+import { RedisFeedSubscriptionStore } from '../adapters/redis/redis-feed-subscriptions';
+import { feedStatusViews } from '../reputation/subscriptions/feed-status-view';
+import { renderFeedStatuses } from './feeds-command';
 
 /** bad lines printed on stderr; after that they are only counted */
 const MAX_PRINTED_PROBLEMS = 50;
@@ -99,6 +102,11 @@ export function registerImportCommands(program: Command, defaultConfig: string):
           const { sources, problems } = await listSources(redis, config.redis.keyPrefix);
           const vanished = vanishedSources(path.resolve(opts.config), sources);
           process.stdout.write(opts.json ? `${JSON.stringify(sources)}\n` : renderSources(sources, vanished));
+          // the feed subscriptions' status (feeds:), below the sources
+          if (!opts.json && config.feeds.length > 0) {
+            const statuses = await new RedisFeedSubscriptionStore(redis, config.redis.keyPrefix).statuses();
+            process.stdout.write(`\n${renderFeedStatuses(feedStatusViews(config.feeds, statuses))}`);
+          }
           for (const p of problems) process.stderr.write(`warning: ${p}\n`);
           if (opts.json) for (const v of vanished) process.stderr.write(`error: ${vanishedLine(v)}\n`);
         }),

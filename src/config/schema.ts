@@ -17,6 +17,7 @@ import type {
 import type { WeeklyWindow } from '../domain/time-window';
 import { ariUrl, nodePortInRange, redisUrl } from './connection-urls';
 import { checkLookupBudget, lookupsSchema } from './lookups-schema';
+import { feedsSchema } from './feeds-schema';
 
 const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
 const port = z.number().int().min(1).max(65535);
@@ -834,6 +835,7 @@ export const configSchema = z
       .prefault({})
       .describe('the screened-call log, a Redis stream read by `callscreen log` and the review console'),
     lookups: lookupsSchema,
+    feeds: feedsSchema,
     log: z
       .object({
         level: z

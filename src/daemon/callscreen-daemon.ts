@@ -33,6 +33,7 @@ import { RulesReloader } from '../config/rules-reloader';
 import type { CallscreenConfig } from '../config/schema';
 import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
 import { vanishedListAlarm } from './vanished-list-alarm';
+import { startFeedUpdates, type FeedUpdatesOptions } from './feed-updates';
 import { CallscreenMetrics } from '../http-api/metrics';
 import { managedFilePath } from '../reputation/managed-allow-list';
 import { LookupService } from '../reputation/lookups/lookup-service';
@@ -88,6 +89,11 @@ export interface DaemonParts {
   startGenerationPurge(redis: RedisClient, keyPrefix: string, logger: Logger): Closable;
   /** AMI, the Asterisk health watcher and the AstDB blacklist sync (only with ami.enabled) */
   startAmi(options: AmiServicesOptions): Closable;
+  /**
+   * the feed subscriptions (feeds:), each fetched as a `callscreen feeds update` child process when due;
+   * nothing without feeds. Absent from a parts object (the unit tests' fakes): the real one
+   */
+  startFeedUpdates?(options: FeedUpdatesOptions): Closable;
   /** the HTTP endpoint; undefined when http is off or it could not start (never throws) */
   startHttp(
     loaded: LoadedConfig,
@@ -136,6 +142,7 @@ export const realDaemonParts: DaemonParts = {
     return { close: () => clearInterval(timer) };
   },
   startAmi: (options) => AmiServices.start(options),
+  startFeedUpdates,
   startHttp: (loaded, redis, logger, options) => startHttpEndpoint(loaded, redis, logger, process.env, options),
 };
 
@@ -149,6 +156,8 @@ export class CallscreenDaemon {
   private generationPurge: Closable | undefined;
   /** the screened-call log; its retention job trims entries past callLog.maxAgeDays */
   private callLog: RetainedCallLog | undefined;
+  /** the feed subscriptions' schedule (feeds:) */
+  private feedUpdates: Closable | undefined;
   /** online lookups (lookups:): requests in flight are cancelled at close */
   private lookups: LookupService | undefined;
 
@@ -313,6 +322,9 @@ export class CallscreenDaemon {
       });
       started.push(daemon.amiServices);
     }
+    // feed subscriptions: due feeds are fetched by child processes, never on the call path
+    daemon.feedUpdates = (parts.startFeedUpdates ?? startFeedUpdates)({ loaded, redis, logger, metrics });
+    started.push(daemon.feedUpdates);
     daemon.http = await parts.startHttp(loaded, redis, logger, {
       metrics,
       readiness: () => {
@@ -392,6 +404,7 @@ export class CallscreenDaemon {
     const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     await this.screener.drain(DRAIN_TIMEOUT_MS);
     await this.amiServices?.close();
+    await this.feedUpdates?.close();
     await this.lookups?.close();
     await this.callLog?.close();
     this.reputationSources?.close();

@@ -9,6 +9,8 @@ import type { Logger } from '../ports/logger';
 import type { RedisClient } from '../adapters/redis/redis-connection';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
+import { RedisFeedSubscriptionStore } from '../adapters/redis/redis-feed-subscriptions';
+import { feedStatusViews } from '../reputation/subscriptions/feed-status-view';
 import { registerFeedbackRoute } from '../http-api/feedback-route';
 import { registerHealthRoutes, type ReadinessSource } from '../http-api/health-routes';
 import { CallscreenMetrics } from '../http-api/metrics';
@@ -54,7 +56,10 @@ export async function startHttpEndpoint(
       readiness: options.readiness ?? (() => ({ ari: 'unknown', redis: redis.status })),
     });
     const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
-    registerConsoleRoutes(server.app, { loaded, log, list, rules: options.rules, logger });
+    const feedStore = new RedisFeedSubscriptionStore(redis, config.redis.keyPrefix);
+    const feeds =
+      config.feeds.length > 0 ? async () => feedStatusViews(config.feeds, await feedStore.statuses()) : undefined;
+    registerConsoleRoutes(server.app, { loaded, log, list, rules: options.rules, logger, ...(feeds && { feeds }) });
     await server.listen();
     return server;
   } catch (e) {

@@ -16,5 +16,9 @@ export const ErrorCode = {
   AmiTimeout: 'CS_ERR_AMI_TIMEOUT',
   /** An AMI action was pending when the connection dropped, or was sent while disconnected/closed. */
   AmiDisconnected: 'CS_ERR_AMI_DISCONNECTED',
+  /** A feed subscription's download failed (HTTP status, size limit, timeout, redirects, network, file). */
+  FeedDownload: 'CS_ERR_FEED_DOWNLOAD',
+  /** A downloaded feed was not imported: it shrank past its shrink guard, or held no numbers. */
+  FeedRefused: 'CS_ERR_FEED_REFUSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,6 +9,7 @@
  *   GET  /api/v1/rules                both rule files as loaded, with the last rejected edit
  *   GET  /api/v1/rules/source?name=   the text of one of the two rule files the daemon loads, nothing else
  *   GET  /api/v1/summary?hours=24     calls per hour and verdict, top spam numbers, CAPTCHA pass rate
+ *   GET  /api/v1/feeds                { feeds: FeedStatusView[] }: the feed subscriptions and their status
  *
  * Reading the log is bounded: the calls list reads at most MAX_CALLS_SCAN entries per request (then
  * `more: true`), the summary at most MAX_SCAN (then `capped: true`, the oldest left out) and is kept
@@ -35,6 +36,7 @@ import { EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
 import { ConfigError } from '../errors/config-error';
 import type { Logger } from '../ports/logger';
 import type { CallLogReader } from '../ports/call-log';
+import type { FeedStatusView } from '../reputation/subscriptions/feed-status-view';
 import { loadConsoleAssets, type ConsoleAssets } from './console-assets';
 import { callView, ruleFileView, SummaryCounter, type CallView, type Summary } from './console-data';
 
@@ -65,6 +67,8 @@ export interface ConsoleRouteDeps {
   logger: Logger;
   /** the screened-call log the console reads */
   log: CallLogReader;
+  /** the feed subscriptions with their shared status (GET /api/v1/feeds); absent: none configured */
+  feeds?: () => Promise<FeedStatusView[]>;
   /** the page's files; default: the package's console/ folder */
   assets?: ConsoleAssets;
   now?: () => number;
@@ -262,6 +266,18 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
             : `${name} does not exist`,
         );
       throw e;
+    }
+  });
+
+  // ---- feed subscriptions ----
+  app.get('/api/v1/feeds', async (request, reply) => {
+    try {
+      return { feeds: deps.feeds ? await deps.feeds() : [] };
+    } catch (e) {
+      request.log.warn({ err: (e as Error).message }, 'feed statuses not readable');
+      return reply
+        .code(503)
+        .send({ error: 'unavailable', message: 'the feed statuses (Redis) are not readable; try again' });
     }
   });
 

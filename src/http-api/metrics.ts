@@ -18,6 +18,11 @@
  *   callscreen_call_log_dropped_total              counter    records lost: even the spill file could not be written
  *   callscreen_reputation_source_vanished{source}  gauge      1 while a reputation source that had numbers is gone
  *                                                             from Redis (docs/operations.md), 0 once it is back
+ *   callscreen_feed_last_success_timestamp_seconds{feed}  gauge  when a feed subscription was last imported or found unchanged
+ *   callscreen_feed_entries{feed}                  gauge      numbers in the feed's live list
+ *   callscreen_feed_failures{feed}                 gauge      the feed's failed or refused fetches in a row (0 after a success)
+ *   callscreen_feed_runs_total{feed,outcome}       counter    fetches this daemon started: imported, unchanged, locked,
+ *                                                             refused, failed, unknown
  *   callscreen_lookup_duration_seconds{provider}   histogram  requests to an online lookup provider (docs/lookups.md)
  *   callscreen_lookup_requests_total{provider,outcome}  counter  answered, unknown, failed
  *   callscreen_lookup_errors_total{provider,kind}  counter    timeout, network, http, garbage, too-large, rate-limited, breaker-open
@@ -33,6 +38,7 @@ that ever vanished.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ScreenedCallRecord } from '../ports/call-log';
+import type { FeedStatus } from '../ports/feed-subscriptions';
 import type { BreakerState } from '../reputation/lookups/circuit-breaker';
 import type { LookupFailureKind, ProviderOutcome } from '../reputation/lookups/provider-outcome';
 import type { LookupMetrics } from '../reputation/lookups/lookup-service';
@@ -72,6 +78,10 @@ export class CallscreenMetrics implements LookupMetrics {
   private readonly lookupCacheTotal: Counter<'provider' | 'result'>;
   private readonly lookupLateTotal: Counter<'provider'>;
   private readonly lookupBreakerState: Gauge<'provider'>;
+  private readonly feedLastSuccess: Gauge<'feed'>;
+  private readonly feedEntries: Gauge<'feed'>;
+  private readonly feedFailures: Gauge<'feed'>;
+  private readonly feedRuns: Counter<'feed' | 'outcome'>;
   private readonly vanishedSources = new Set<string>();
   private readonly dids = new Set<string>();
 
@@ -187,6 +197,30 @@ export class CallscreenMetrics implements LookupMetrics {
       labelNames: ['provider'],
       registers,
     });
+    this.feedLastSuccess = new Gauge({
+      name: 'callscreen_feed_last_success_timestamp_seconds',
+      help: 'When a feed subscription was last imported or found unchanged (Unix time)',
+      labelNames: ['feed'],
+      registers,
+    });
+    this.feedEntries = new Gauge({
+      name: 'callscreen_feed_entries',
+      help: "Numbers in a feed subscription's live list",
+      labelNames: ['feed'],
+      registers,
+    });
+    this.feedFailures = new Gauge({
+      name: 'callscreen_feed_failures',
+      help: "A feed subscription's failed or refused fetches in a row (0 after a success)",
+      labelNames: ['feed'],
+      registers,
+    });
+    this.feedRuns = new Counter({
+      name: 'callscreen_feed_runs_total',
+      help: 'Feed fetches this daemon started, by outcome',
+      labelNames: ['feed', 'outcome'],
+      registers,
+    });
     this.redisUp.set(0);
     this.ariConnected.set(0);
   }
@@ -262,6 +296,21 @@ export class CallscreenMetrics implements LookupMetrics {
       this.vanishedSources.add(source);
       this.sourceVanished.set({ source }, 1);
     }
+  }
+
+  /** the configured feeds' shared statuses (a feed never fetched: failures 0, no success time, no entries) */
+  feedStatuses(feeds: readonly string[], statuses: ReadonlyMap<string, FeedStatus>): void {
+    for (const feed of feeds) {
+      const status = statuses.get(feed);
+      this.feedFailures.set({ feed }, status?.failures ?? 0);
+      if (status?.lastSuccessAt !== undefined) this.feedLastSuccess.set({ feed }, status.lastSuccessAt / 1000);
+      if (status?.entries !== undefined) this.feedEntries.set({ feed }, status.entries);
+    }
+  }
+
+  /** a feed fetch this daemon started has ended */
+  feedRun(feed: string, outcome: string): void {
+    this.feedRuns.inc({ feed, outcome });
   }
 
   httpRequest(route: string, status: number): void {

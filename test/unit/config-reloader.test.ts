@@ -243,7 +243,20 @@ describe('ConfigReloader: a bad edit keeps the last good settings', () => {
 describe('ConfigReloader: sections that need a restart', () => {
   test('every section but screening, didGroups, policies, captcha and tags', () => {
     expect([...RESTART_SECTIONS].sort()).toEqual(
-      ['ami', 'ari', 'callLog', 'feedback', 'http', 'log', 'numbers', 'redis', 'routing', 'rules'].sort(),
+      [
+        'ami',
+        'ari',
+        'callLog',
+        'feedback',
+        'feeds',
+        'http',
+        'log',
+        'lookups',
+        'numbers',
+        'redis',
+        'routing',
+        'rules',
+      ].sort(),
     );
   });
 
