@@ -159,7 +159,15 @@ interface Deadline {
 /** The windows and memory a set of (frozen, shared) settings asks Redis for, worked out once. */
 const windowsOf = new WeakMap<
   ScreeningSettings,
-  Pick<CallerHistoryQuery, 'numberWindowsSeconds' | 'blockWindowsSeconds' | 'blockDigits' | 'repeatWithinSeconds'>
+  Pick<
+    CallerHistoryQuery,
+    | 'numberWindowsSeconds'
+    | 'blockWindowsSeconds'
+    | 'blockDigits'
+    | 'repeatWithinSeconds'
+    | 'didWindowSeconds'
+    | 'blockReputationDigits'
+  >
 >();
 
 /** What to ask Redis for this call: the windows and memory the settings for its DID and time use. */
@@ -172,12 +180,14 @@ export function historyQuery(
 ): CallerHistoryQuery {
   let windows = windowsOf.get(settings);
   if (!windows) {
-    const { velocity, repeatCaller } = settings.signals;
+    const { velocity, repeatCaller, didSpread, blockReputation } = settings.signals;
     windows = {
       numberWindowsSeconds: unique(velocity.number.map((w) => w.windowSeconds)),
       blockWindowsSeconds: velocity.blockDigits > 0 ? unique(velocity.block.map((w) => w.windowSeconds)) : [],
       blockDigits: velocity.blockDigits,
       repeatWithinSeconds: Math.max(1, Math.round(repeatCaller.withinMinutes * 60)),
+      didWindowSeconds: didSpread.windowSeconds > 0 ? didSpread.windowSeconds : 0,
+      blockReputationDigits: blockReputation.blockDigits > 0 ? blockReputation.blockDigits : 0,
     };
     windowsOf.set(settings, windows);
   }

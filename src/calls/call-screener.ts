@@ -3,11 +3,12 @@
  * bounded by the decision deadline -> screenCall (pure) -> the verdict's treatment -> one log line and
  * one screened-call log entry, written once the call's final route is known:
  *
- *   allow     -> tags, continue to the agents
+ *   allow     -> tags, continue to the agents (remembered as having reached a person on the DID: the
+ *                repeat caller's credit for the next call, unless only shadow mode let it through)
  *   voicemail -> tags, continue to the voicemail target (the DID's policy `voicemail`, else routing.voicemail)
  *   reject    -> routing.reject: hang up with a cause, or answer, play the announcement and hang up
  *   challenge -> the CAPTCHA IVR (captcha/) inside the Stasis app: passed -> agents (the number is
- *                remembered as passed); failed -> captcha.failVerdict (voicemail or the reject treatment);
+ *                remembered as passed, and as having reached a person on the DID); failed -> captcha.failVerdict (voicemail or the reject treatment);
  *                the caller hangs up -> nothing more; watchdog (captcha.maxDurationMs), shutdown or an
  *                error -> agents
  *
@@ -28,7 +29,7 @@ import { limitConcurrency, type ScreenerAri } from './limited-ari';
 import type { Decision } from '../domain/decision';
 import { explainDecision, topReasons } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
-import type { ScreeningSettings } from '../domain/screening-policy';
+import { didKey, type ScreeningSettings } from '../domain/screening-policy';
 import type { CallscreenConfig } from '../config/schema';
 import type { DialplanTarget } from '../domain/screening-settings';
 import { errorText } from '../errors/error-text';
@@ -44,8 +45,11 @@ export interface CallScreenerDeps {
   logger: Logger;
   /** the settings in force (the reloaders swap them on a good edit): read once per call, when it enters */
   settings: () => SettingsSnapshot;
-  /** where the IVR's outcomes are remembered (a pass makes the number trusted for signals.captcha.trustDays) */
-  captchaHistory: Pick<CallerHistoryStore, 'recordCaptchaOutcome'>;
+  /**
+   * where the IVR's outcomes are remembered (a pass makes the number trusted for signals.captcha.trustDays),
+   * and calls that reached a person (the repeat caller's credit)
+   */
+  captchaHistory: Pick<CallerHistoryStore, 'recordCaptchaOutcome' | 'recordReachedHuman'>;
   /**
    * TEST ONLY (env CALLSCREEN_TEST_LOG_CAPTCHA_CODE=1): log every CAPTCHA code and the keys typed at debug
    * level, so tests and the demo can type it. Never in production: anyone reading the log could pass the
@@ -461,6 +465,7 @@ export class CallScreener {
     if (routed.routeMs !== undefined) record.routeMs = routed.routeMs;
     if (routed.routeError !== undefined) record.routeError = routed.routeError;
     if (routed.captcha) record.captcha = routed.captcha;
+    if (reachedPerson(decision, routed)) this.rememberReachedHuman(call);
     this.logDecision(log, record);
     this.deps.callLog
       .append(record)
@@ -566,6 +571,18 @@ export class CallScreener {
     this.deps.captchaHistory
       .recordCaptchaOutcome(caller.e164, outcome, Date.now())
       .catch((e: unknown) => call.log.warn({ err: errorText(e), outcome }, 'CAPTCHA outcome not remembered'));
+  }
+
+  /**
+   * Remember that the call reached a person on its DID (the repeat caller's credit for the next call;
+   * not awaited: routing is done, and a failure costs only that credit).
+   */
+  private rememberReachedHuman(call: ScreenedCall): void {
+    const { caller, did } = call.decision;
+    if (caller.kind !== 'e164') return;
+    this.deps.captchaHistory
+      .recordReachedHuman(caller.e164, didKey(did), Date.now())
+      .catch((e: unknown) => call.log.warn({ err: errorText(e) }, 'call that reached a person not remembered'));
   }
 
   /**
@@ -714,6 +731,17 @@ type HandlerOutcome = 'routed' | 'gone' | 'unrouted';
 function outcomeOf(routed: Routed): HandlerOutcome {
   if (routed.routedTo !== 'none') return 'routed';
   return routed.routeError?.startsWith('caller hung up') ? 'gone' : 'unrouted';
+}
+
+/**
+ * A call that reached a person the screening let through: allowed (not merely waved through by shadow
+ * mode) or passed the CAPTCHA, and continued to the agents. Calls sent to the agents because something
+ * failed (the CAPTCHA's watchdog or an error, shutdown) prove nothing about the caller.
+ */
+function reachedPerson(decision: Decision, routed: Routed): boolean {
+  if (routed.routedTo !== 'agents') return false;
+  if (routed.captcha) return routed.captcha.outcome === 'passed';
+  return decision.verdict === 'allow' && decision.shadowVerdict === undefined;
 }
 
 function captchaField(result: CaptchaResult | undefined): Pick<Routed, 'captcha'> {

@@ -35,6 +35,9 @@ const dialplanTarget = z
 const points = z.number().min(-1000).max(1000);
 const days = z.number().min(0).max(3650);
 
+/** the longest DID-spread window: the number's calls are kept at least this long for it */
+const DID_SPREAD_MAX_WINDOW_SECONDS = 3600;
+
 const velocityWindow = z
   .object({
     windowSeconds: z
@@ -252,7 +255,53 @@ export const signalsSchema = z
       })
       .strict()
       .prefault({})
-      .describe('a second call to the same DID within withinMinutes (a crisis line must not keep a caller out)'),
+      .describe(
+        'a call to the same DID within withinMinutes of an earlier one that reached a person (went on to the ' +
+          'agents, or passed the CAPTCHA), while the number is not calling in a burst (velocity.number, ' +
+          'didSpread): a crisis line must not keep a caller out, a redialling robot gets nothing',
+      ),
+    didSpread: z
+      .object({
+        windowSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(DID_SPREAD_MAX_WINDOW_SECONDS)
+          .default(600)
+          .describe('distinct DIDs called within this many seconds (this call included); 0 turns it off'),
+        dids: z.number().int().min(2).max(1000).default(3).describe('this many distinct DIDs or more ...'),
+        points: points.default(30).describe('... add these points'),
+      })
+      .strict()
+      .prefault({})
+      .describe("one number calling several of the company's DIDs in a short window: a robot walking a number range"),
+    blockReputation: z
+      .object({
+        blockDigits: z
+          .number()
+          .int()
+          .min(0)
+          .max(6)
+          .default(3)
+          .describe(
+            'the number block: the number without its last blockDigits digits (3: the 1000-block); `callscreen ' +
+              'import` counts listed numbers per block of this size; 0 turns the signal off',
+          ),
+        weight: points.default(40).describe('points for a block with many listed numbers of score 1'),
+        halfAtNumbers: z
+          .number()
+          .min(0.1)
+          .max(1000)
+          .default(3)
+          .describe('listed numbers in the block that give half the weight (one gives ~4 %, twice this ~90 %)'),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'a caller not listed itself whose number block holds listed numbers: weight x their mean score x ' +
+          'n^3 / (n^3 + halfAtNumbers^3) for n listed numbers (the source giving the most); nothing for a ' +
+          "caller with a reputation of its own, agents' ok, or a recent CAPTCHA pass",
+      ),
   })
   .strict();
 
@@ -333,6 +382,18 @@ const signalOverrides = z
       .strict(),
     repeatCaller: z
       .object({ withinMinutes: z.number().min(0).max(1440), points })
+      .partial()
+      .strict(),
+    didSpread: z
+      .object({
+        windowSeconds: z.number().int().min(0).max(DID_SPREAD_MAX_WINDOW_SECONDS),
+        dids: z.number().int().min(2).max(1000),
+        points,
+      })
+      .partial()
+      .strict(),
+    blockReputation: z
+      .object({ weight: points, halfAtNumbers: z.number().min(0.1).max(1000) })
       .partial()
       .strict(),
   })

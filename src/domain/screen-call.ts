@@ -18,6 +18,7 @@ import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './
 import type { Attestation } from './screening-settings';
 import {
   attestationSignal,
+  blockReputationSignal,
   callerIdSignal,
   captchaSignal,
   countrySignal,
@@ -171,12 +172,14 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
       countrySignal(caller, did, settings),
     );
     if (history) {
+      const velocity = velocitySignals(caller, history, settings);
       signals.push(
         ...reputationSignals(history, atMs, settings),
+        blockReputationSignal(caller, history, atMs, settings),
         ...lookupSignals(inputs.lookups),
-        ...velocitySignals(caller, history, settings),
+        ...velocity,
         captchaSignal(history.captcha, atMs, settings),
-        repeatCallerSignal(history, atMs, settings),
+        repeatCallerSignal(history, atMs, settings, velocity),
       );
     }
     signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));

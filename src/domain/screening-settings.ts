@@ -75,6 +75,29 @@ export interface RepeatCallerSignal {
   readonly points: number;
 }
 
+/** A number calling several of the company's DIDs in a short window: a robot walking a number range. */
+export interface DidSpreadSignal {
+  /** distinct DIDs are counted over this window, seconds (the call being screened included); 0: off */
+  readonly windowSeconds: number;
+  /** this many distinct DIDs or more add the points */
+  readonly dids: number;
+  readonly points: number;
+}
+
+/**
+ * The listed numbers of the caller's number block, for a caller that is not listed itself: points =
+ * weight x their mean score x n^3 / (n^3 + halfAtNumbers^3) for n listed numbers (the source that gives
+ * the most counts), so one listed number adds little and several add up to the weight.
+ */
+export interface BlockReputationSignal {
+  /** the block: the number without its last blockDigits digits (3: the 1000-block); 0: off */
+  readonly blockDigits: number;
+  /** points for a block full of numbers of score 1 */
+  readonly weight: number;
+  /** listed numbers that give half the weight */
+  readonly halfAtNumbers: number;
+}
+
 /** Every signal's settings: what each adds to the score and when. */
 export interface SignalSettings {
   readonly reputation: ReputationSignal;
@@ -91,6 +114,8 @@ export interface SignalSettings {
   readonly neighbourSpoofing: NeighbourSpoofingSignal;
   readonly captcha: CaptchaSignal;
   readonly repeatCaller: RepeatCallerSignal;
+  readonly didSpread: DidSpreadSignal;
+  readonly blockReputation: BlockReputationSignal;
 }
 
 /** A policy's signal overrides: single values of each signal's settings. */

@@ -4,7 +4,7 @@
  * `screening.signals`, adjusted per DID and time by policies).
  */
 import type { PhoneNumberType } from 'libphonenumber-js';
-import type { CaptchaHistory, CallerHistory, WindowCount } from './caller-history';
+import type { CaptchaHistory, CallerHistory, SourceBlockCount, WindowCount } from './caller-history';
 import type { Reason } from './decision';
 import type { PhoneNumber } from './phone-number';
 import { combineReputation, feedbackPoints, type SourceContribution } from './reputation';
@@ -161,7 +161,10 @@ function describeContribution(c: SourceContribution): string {
   return `${e.source ?? 'list'} (${facts.join(', ')})`;
 }
 
-/** Robocall bursts: the most points among the windows whose call count is reached. */
+/**
+ * Robocall bursts: per scope (the number, its block) the most points among the windows whose call count
+ * is reached; and the number calling several of the company's DIDs (didSpreadSignal).
+ */
 export function velocitySignals(caller: E164Caller, history: CallerHistory, s: ScreeningSettings): Reason[] {
   const reasons: Reason[] = [];
   const { velocity } = s.signals;
@@ -186,6 +189,8 @@ export function velocitySignals(caller: E164Caller, history: CallerHistory, s: S
       });
     }
   }
+  const dids = didSpreadSignal(history, s);
+  if (dids) reasons.push(dids);
   return reasons;
 }
 
@@ -230,23 +235,116 @@ export function captchaSignal(captcha: CaptchaHistory, at: number, s: ScreeningS
   return undefined;
 }
 
-/** Someone who rings the same line again within minutes is let through more easily. */
-export function repeatCallerSignal(history: CallerHistory, at: number, s: ScreeningSettings): Reason | undefined {
-  const previous = history.previousCallToDidAt;
+/**
+ * Someone who rings the same line again within minutes, and reached a person on it last time (the call
+ * went on to the agents, or the caller passed the CAPTCHA), is let through more easily: a distressed
+ * caller ringing back. Never while the number calls in a burst (`velocity`: the reasons velocitySignals
+ * gave; velocity.number or velocity.dids among them): a robot redialling is not a person ringing again.
+ */
+export function repeatCallerSignal(
+  history: CallerHistory,
+  at: number,
+  s: ScreeningSettings,
+  velocity: readonly Reason[] = [],
+): Reason | undefined {
+  const previous = history.reachedHumanAt;
   const { withinMinutes, points } = s.signals.repeatCaller;
   if (previous === undefined || withinMinutes <= 0 || at - previous > withinMinutes * 60_000 || at < previous)
     return undefined;
+  if (velocity.some((r) => r.code === 'velocity.number' || r.code === 'velocity.dids')) return undefined;
   return {
     code: 'repeat-caller',
-    text: `called this number ${formatAge((at - previous) / DAY_MS)} ago too (within ${withinMinutes} min)`,
+    text: `reached a person on this number ${formatAge((at - previous) / DAY_MS)} ago (calling again within ${withinMinutes} min)`,
     points,
   };
 }
 
 /**
+ * DID walking: one number calling several of the company's DIDs within a short window is a robot
+ * working through a number range, not a person (who rings one line, maybe a second).
+ */
+export function didSpreadSignal(history: CallerHistory, s: ScreeningSettings): Reason | undefined {
+  const { windowSeconds, dids, points } = s.signals.didSpread;
+  const called = history.didsCalled;
+  if (called === undefined || windowSeconds <= 0 || called < dids) return undefined;
+  return {
+    code: 'velocity.dids',
+    text: `called ${called} different numbers of this company in the last ${formatWindow(windowSeconds)} (${dids} or more add points)`,
+    points,
+    value: called,
+  };
+}
+
+/**
+ * Block reputation: a caller that is not listed itself, from a number block whose other numbers are.
+ * Spam campaigns hold and spoof runs of numbers; one listed neighbour is common by chance (a list of a
+ * few hundred thousand numbers touches a good share of all 1000-blocks), several are not. Points =
+ * weight x mean score x n^3 / (n^3 + halfAtNumbers^3) for the source whose n listed numbers give the
+ * most (sources overlap, so they are not added), its score weighted like its entries
+ * (signals.reputation.sources). Nothing for a caller with a reputation of its own (an entry with a
+ * score, agents' feedback) or trusted after a recent CAPTCHA pass.
+ */
+export function blockReputationSignal(
+  caller: E164Caller,
+  history: CallerHistory,
+  at: number,
+  s: ScreeningSettings,
+): Reason | undefined {
+  const settings = s.signals.blockReputation;
+  const block = history.block;
+  if (!block || settings.blockDigits <= 0 || block.blockDigits !== settings.blockDigits) return undefined;
+  const own = history.reputation;
+  if (own.feedback || own.entries.some((e) => e.score > 0)) return undefined;
+  if (captchaSignal(history.captcha, at, s)?.code === 'captcha.passed') return undefined;
+  let best: { count: SourceBlockCount; mean: number; value: number } | undefined;
+  for (const count of block.counts) {
+    if (!(count.numbers > 0)) continue;
+    const mean = clamp01(count.scoreSum / count.numbers / 100);
+    const weight = sourceWeight(s.signals.reputation.sources, count.source);
+    if (!(weight > 0)) continue; // a source of weight 0 is ignored, as for the caller's own entries
+    const value = clamp01(weight * mean) * blockSaturation(count.numbers, settings.halfAtNumbers);
+    if (!best || value > best.value) best = { count, mean, value };
+  }
+  if (!best) return undefined;
+  const n = best.count.numbers;
+  const others = block.counts
+    .filter((c) => c !== best.count && c.numbers > 0)
+    .map((c) => `${c.numbers} on the ${c.source} list`);
+  return {
+    code: 'reputation.block',
+    text:
+      `${n} number${n === 1 ? '' : 's'} of ${maskedBlock(caller.e164, block.blockDigits)} ${n === 1 ? 'is' : 'are'} ` +
+      `on the ${best.count.source} list (mean score ${Math.round(best.mean * 100) / 100})` +
+      (others.length > 0 ? `; ${others.join(', ')}` : ''),
+    points: Math.round(settings.weight * best.value),
+    value: n,
+  };
+}
+
+/** n^3 / (n^3 + half^3): ~0.04 of the weight for one listed number, 0.5 at `half`, ~0.9 at twice `half` */
+export function blockSaturation(numbers: number, half: number): number {
+  if (!(numbers > 0)) return 0;
+  if (!(half > 0)) return 1;
+  const n3 = numbers ** 3;
+  return n3 / (n3 + half ** 3);
+}
+
+/** a source's weight from signals.reputation.sources (default 1) */
+function sourceWeight(sources: Readonly<Record<string, { readonly weight: number }>>, name: string): number {
+  return Object.hasOwn(sources, name) ? (sources[name]?.weight ?? 1) : 1;
+}
+
+/** the number with its last `digits` digits as x; a NANP number grouped as people write it (+1 606 284 6xxx) */
+export function maskedBlock(e164: string, digits: number): string {
+  const masked = `${e164.slice(0, e164.length - digits)}${'x'.repeat(digits)}`;
+  return /^\+1[0-9]{10}$/.test(e164) ? `+1 ${masked.slice(2, 5)} ${masked.slice(5, 8)} ${masked.slice(8)}` : masked;
+}
+
+/**
  * Neighbour spoofing: a caller ID that looks like the called number with its last digits changed, from
- * someone not known (no recent CAPTCHA pass, no recent call to this line). Without history (Redis
- * down) "known" cannot be checked and the signal applies.
+ * someone not known (no recent CAPTCHA pass, no recent call to this line that reached a person: a
+ * robot's own earlier call does not make it known). Without history (Redis down) "known" cannot be
+ * checked and the signal applies.
  */
 export function neighbourSpoofingSignal(
   caller: E164Caller,
@@ -262,7 +360,7 @@ export function neighbourSpoofingSignal(
   if (history) {
     const trustMs = s.signals.captcha.trustDays * DAY_MS;
     if (history.captcha.lastPassedAt !== undefined && at - history.captcha.lastPassedAt <= trustMs) return undefined;
-    if (history.previousCallToDidAt !== undefined) return undefined;
+    if (history.reachedHumanAt !== undefined) return undefined;
   }
   return {
     code: 'neighbour-spoofing',

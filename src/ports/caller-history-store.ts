@@ -15,8 +15,12 @@ export interface CallerHistoryQuery {
   blockWindowsSeconds: readonly number[];
   /** the block is the E.164 number without its last blockDigits digits */
   blockDigits: number;
-  /** how long the last call per number and DID is remembered (repeat caller), seconds */
+  /** how long the last call per number and DID, and the last one that reached a person, are remembered (repeat caller), seconds */
   repeatWithinSeconds: number;
+  /** distinct DIDs called by the number are counted over this window, seconds (0: not counted) */
+  didWindowSeconds: number;
+  /** block reputation: the block size whose listed numbers the sources count (0: not read) */
+  blockReputationDigits: number;
   /**
    * true for a live call: the call is added to the windows and remembered as the last call to the DID.
    * false for `callscreen check`: nothing is written and the counts include the call as if it had been.
@@ -33,4 +37,11 @@ export interface CallerHistoryStore {
   fetch(query: CallerHistoryQuery): Promise<CallerHistory>;
   /** remember a CAPTCHA outcome for the number (written by the IVR) */
   recordCaptchaOutcome(e164: string, outcome: 'passed' | 'failed', at: number): Promise<void>;
+  /**
+   * remember that a call from the number to the DID (as in CallerHistoryQuery.did) reached a person at
+   * `at` (epoch ms): it went on to the agents, or the caller passed the CAPTCHA. The next call to that DID
+   * within the repeat caller's window gets its points (CallerHistory.reachedHumanAt). Written after
+   * routing, off the call path.
+   */
+  recordReachedHuman(e164: string, did: string, at: number): Promise<void>;
 }

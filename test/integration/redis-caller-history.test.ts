@@ -1,6 +1,7 @@
 /**
  * RedisCallerHistoryStore against a real, private redis-server: sliding windows, the number block,
- * `check` writing nothing, the repeat caller, reputation and CAPTCHA history, the amortised
+ * `check` writing nothing, the repeat caller and the calls that reached a person, the distinct DIDs
+ * called, reputation (the number's entries and its block's counts) and CAPTCHA history, the amortised
  * maintenance of the sorted sets (trim and TTL once per epoch, never a key without a TTL, bookkeeping
  * members never counted), Redis down, and that a fetch is one command on the wire.
  */
@@ -18,6 +19,7 @@ import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-
 import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
 import {
   numberField,
+  sourceBlockKey,
   sourceBucketKey,
   sourcesKey,
   type SourceRecord,
@@ -25,6 +27,7 @@ import {
 import {
   dayOf,
   dayStartMs,
+  encodeBlockCount,
   encodeFeedbackEntry,
   encodeFeedEntry,
   type FeedEntry,
@@ -75,6 +78,8 @@ function query(overrides: Partial<CallerHistoryQuery> = {}): CallerHistoryQuery 
     blockWindowsSeconds: [60],
     blockDigits: 2,
     repeatWithinSeconds: 300,
+    didWindowSeconds: 0,
+    blockReputationDigits: 0,
     record: true,
     ...overrides,
   };
@@ -662,6 +667,271 @@ describe('one round trip per fetch', () => {
     await admin.script('FLUSH');
     const h = await store.fetch(query({ at: T + 1_000 }));
     expect(counts(h.numberCalls)).toEqual([2, 2]);
+  });
+});
+
+describe('reached a person (h:<did>): the repeat caller only for people', () => {
+  const HOTLINE = '+12125550100';
+  const SALES = '+12125550200';
+
+  test('a call that reached a person is reported to the next call to that DID, not to a call to another DID', async () => {
+    await store.fetch(query({ at: T, did: HOTLINE }));
+    await store.recordReachedHuman(E164, HOTLINE, T + 20_000);
+    const again = await store.fetch(query({ at: T + 120_000, did: HOTLINE }));
+    const other = await store.fetch(query({ at: T + 130_000, did: SALES }));
+    expect(again).toMatchObject({ previousCallToDidAt: T, reachedHumanAt: T + 20_000 });
+    expect(other.reachedHumanAt).toBeUndefined();
+  });
+
+  test('an earlier call that reached nobody is a previous call, but not one that reached a person', async () => {
+    await store.fetch(query({ at: T, did: HOTLINE }));
+    const again = await store.fetch(query({ at: T + 60_000, did: HOTLINE }));
+    expect(again.previousCallToDidAt).toBe(T);
+    expect(again.reachedHumanAt).toBeUndefined();
+  });
+
+  test('is forgotten once the call is more than repeatWithinSeconds after it', async () => {
+    await store.fetch(query({ at: T, repeatWithinSeconds: 300 }));
+    await store.recordReachedHuman(E164, '+12125550100', T + 1_000);
+    const soon = await store.fetch(query({ at: T + 301_000, repeatWithinSeconds: 300 }));
+    const late = await store.fetch(query({ at: T + 301_001, repeatWithinSeconds: 300 }));
+    expect(soon.reachedHumanAt).toBe(T + 1_000);
+    expect(late.reachedHumanAt).toBeUndefined();
+  });
+
+  test('the latest time a person was reached wins, whatever order the writes arrive in', async () => {
+    await store.fetch(query({ at: T }));
+    await store.recordReachedHuman(E164, '+12125550100', T + 5_000);
+    await store.recordReachedHuman(E164, '+12125550100', T + 1_000);
+    expect((await store.fetch(query({ at: T + 10_000 }))).reachedHumanAt).toBe(T + 5_000);
+  });
+
+  test('the repeat caller off (withinMinutes 0): nothing is reported', async () => {
+    await store.fetch(query({ at: T, repeatWithinSeconds: 0 }));
+    await store.recordReachedHuman(E164, '+12125550100', T + 1_000);
+    expect((await store.fetch(query({ at: T + 2_000, repeatWithinSeconds: 0 }))).reachedHumanAt).toBeUndefined();
+  });
+
+  test('never counted as a call, nor as a DID called, nor trimmed by the calls’ maintenance', async () => {
+    const q = { numberWindowsSeconds: [60, 3600, 1e11], didWindowSeconds: 600 };
+    await store.fetch(query({ ...q, at: T, did: HOTLINE }));
+    await store.recordReachedHuman(E164, HOTLINE, T + 1_000);
+    await store.recordReachedHuman(E164, SALES, T + 2_000);
+    const h = await store.fetch(query({ ...q, at: T + 3_000, did: HOTLINE }));
+    expect(counts(h.numberCalls)).toEqual([2, 2, 2]);
+    expect(h.didsCalled).toBe(1);
+    // a later epoch trims old calls and d: members; the h: members stay until their writer trims them
+    await store.fetch(query({ ...q, at: T + 2 * HOUR, did: SALES }));
+    expect(await admin.zscore(NUMBER_KEY, `h:${HOTLINE}`)).not.toBeNull();
+  });
+
+  test('recordReachedHuman trims h: members older than the repeat memory and keeps the set alive for it', async () => {
+    const q = { numberWindowsSeconds: [60], blockWindowsSeconds: [], repeatWithinSeconds: 600 };
+    await store.fetch(query({ ...q, at: T0, did: HOTLINE }));
+    await store.recordReachedHuman(E164, HOTLINE, T0 + 1_000);
+    await store.fetch(query({ ...q, at: T0 + 700_000, did: SALES }));
+    await store.recordReachedHuman(E164, SALES, T0 + 702_000);
+    const members = (await admin.zrange(NUMBER_KEY, 0, -1)).filter((m) => m.startsWith('h:'));
+    expect(members).toEqual([`h:${SALES}`]);
+    // retention 600 s: the set lives at least that long after the person was reached
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(600_000);
+  });
+
+  test('a set that expired before the write is created with a TTL, and the next call counts once', async () => {
+    await store.fetch(query({ at: T }));
+    await admin.del(NUMBER_KEY);
+    await store.recordReachedHuman(E164, HOTLINE, T + 1_000);
+    expect(await keysWithoutTtl()).toEqual([]);
+    const h = await store.fetch(query({ at: T + 2_000, did: HOTLINE }));
+    expect(counts(h.numberCalls)).toEqual([1, 1]);
+    expect(h.reachedHumanAt).toBe(T + 1_000);
+    expect(await keysWithoutTtl()).toEqual([]);
+  });
+
+  test('keeps the CAPTCHA memory: a set with CAPTCHA members keeps its 90-day TTL', async () => {
+    await store.recordCaptchaOutcome(E164, 'passed', T);
+    await store.recordReachedHuman(E164, HOTLINE, T + 1_000);
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(CAPTCHA_TTL_MS - 60_000);
+    expect((await store.fetch(query({ at: T + 2_000 }))).captcha.lastPassedAt).toBe(T);
+  });
+});
+
+describe('distinct DIDs called (DID walking)', () => {
+  const q = { didWindowSeconds: 600 };
+  const did = (i: number) => `+1212555030${i}`;
+
+  test('calls to three DIDs count 1, 2, 3; calling one of them again is still 3', async () => {
+    const seen: Array<number | undefined> = [];
+    for (const [i, d] of [0, 1, 2, 0].entries())
+      seen.push((await store.fetch(query({ ...q, at: T + i * 10_000, did: did(d) }))).didsCalled);
+    expect(seen).toEqual([1, 2, 3, 3]);
+  });
+
+  test('DIDs last called before the window drop out; the window is (at - window, at]', async () => {
+    await store.fetch(query({ ...q, at: T, did: did(0) }));
+    await store.fetch(query({ ...q, at: T + 100_000, did: did(1) }));
+    const edge = await store.fetch(query({ ...q, at: T + 600_000, did: did(2) }));
+    expect(edge.didsCalled).toBe(2);
+  });
+
+  test('callscreen check counts as if recorded and writes nothing; a refetch counts its DID once', async () => {
+    await store.fetch(query({ ...q, at: T, did: did(0), callId: 'a' }));
+    await store.fetch(query({ ...q, at: T + 1_000, did: did(1), callId: 'b' }));
+    const writes = await writesSoFar();
+    const check = await store.fetch(query({ ...q, at: T + 2_000, did: did(2), record: false }));
+    const checkSame = await store.fetch(query({ ...q, at: T + 2_000, did: did(1), record: false }));
+    expect(await writesSoFar()).toBe(writes);
+    expect([check.didsCalled, checkSame.didsCalled]).toEqual([3, 2]);
+    expect((await store.fetch(query({ ...q, at: T + 1_000, did: did(1), callId: 'b' }))).didsCalled).toBe(2);
+  });
+
+  test('off (didWindowSeconds 0): not counted, and no d: member written when the repeat caller is off too', async () => {
+    const off = await store.fetch(query({ at: T, didWindowSeconds: 0 }));
+    expect(off.didsCalled).toBeUndefined();
+    await store.fetch(query({ at: T + 1_000, didWindowSeconds: 0, repeatWithinSeconds: 0 }));
+    await admin.del(NUMBER_KEY);
+    await store.fetch(query({ at: T + 2_000, didWindowSeconds: 0, repeatWithinSeconds: 0 }));
+    expect((await admin.zrange(NUMBER_KEY, 0, -1)).filter((m) => m.startsWith('d:'))).toEqual([]);
+    // the DID spread alone writes them
+    const only = await store.fetch(query({ at: T + 3_000, didWindowSeconds: 600, repeatWithinSeconds: 0 }));
+    expect(only.didsCalled).toBe(1);
+    expect(await admin.zscore(NUMBER_KEY, 'd:+12125550100')).toBe(String(-(T + 3_000)));
+  });
+
+  test('d: members are kept as long as the DID window, even with short velocity windows and repeat memory', async () => {
+    const short = {
+      numberWindowsSeconds: [60],
+      blockWindowsSeconds: [],
+      repeatWithinSeconds: 60,
+      didWindowSeconds: 1800,
+    };
+    await store.fetch(query({ ...short, at: T0, did: did(0) }));
+    await store.fetch(query({ ...short, at: T0 + 1_500_000, did: did(1) }));
+    expect((await store.fetch(query({ ...short, at: T0 + 1_700_000, did: did(2) }))).didsCalled).toBe(3);
+  });
+
+  test('only d: members count: calls, ~m, CAPTCHA and h: members never do, even for a call just after 1970', async () => {
+    for (const at of [5_000, T]) {
+      await admin.flushall();
+      await store.recordCaptchaOutcome(E164, 'failed', at - 1_000);
+      await store.recordCaptchaOutcome(E164, 'passed', at - 500);
+      await store.fetch(query({ ...q, at, did: did(0) }));
+      await store.recordReachedHuman(E164, did(0), at + 100);
+      await store.recordReachedHuman(E164, did(5), at + 200);
+      for (let i = 1; i <= 3; i++) await store.fetch(query({ ...q, at: at + i * 1_000, did: did(0), callId: `x${i}` }));
+      expect((await store.fetch(query({ ...q, at: at + 9_000, did: did(0), record: false }))).didsCalled).toBe(1);
+      expect((await store.fetch(query({ ...q, at: at + 9_000, did: did(1), record: false }))).didsCalled).toBe(2);
+    }
+  });
+});
+
+describe('block counts of the reputation sources (block reputation)', () => {
+  const CALLER = '+16062846123';
+  const FIELD = '16062846'; // the 1000-block's digits (+1 606 284 6xxx)
+  async function source(record: SourceRecord): Promise<SourceRecord> {
+    await admin.hset(sourcesKey(PREFIX), record.name, JSON.stringify(record));
+    return record;
+  }
+  const feedRecord = (name: string, extra: Partial<SourceRecord> = {}): SourceRecord => ({
+    name,
+    kind: 'feed',
+    gen: 3,
+    buckets: 4,
+    entries: 10,
+    categories: [],
+    importedAt: T,
+    ...extra,
+  });
+  const withSources = () => new RedisCallerHistoryStore(conn, PREFIX, new ReputationSourceTable(conn, PREFIX));
+  const blockQuery = (extra: Partial<CallerHistoryQuery> = {}) =>
+    query({ e164: CALLER, blockReputationDigits: 3, ...extra });
+
+  test('each source that counts 1000-blocks gives its count of the caller’s block, in the one script run', async () => {
+    const robocall = await source(feedRecord('robocall', { blockDigits: 3, blockBuckets: 4 }));
+    const manual = await source({ ...feedRecord('manual', { blockDigits: 3, blockBuckets: 1024 }), kind: 'live' });
+    await admin.hset(
+      sourceBlockKey(PREFIX, robocall, FIELD, 3) as string,
+      FIELD,
+      encodeBlockCount({ numbers: 3, scoreSum: 270 }),
+    );
+    await admin.hset(
+      sourceBlockKey(PREFIX, manual, FIELD, 3) as string,
+      FIELD,
+      encodeBlockCount({ numbers: 1, scoreSum: 100 }),
+    );
+    const table = new ReputationSourceTable(conn, PREFIX);
+    const reader = new RedisCallerHistoryStore(conn, PREFIX, table);
+    await reader.fetch(blockQuery({ at: T - 1_000 })); // loads the script and the source table
+    const known = await table.sources();
+    const [evalsha, hget] = [await commandCalls('evalsha'), await commandCalls('hget')];
+    const h = await reader.fetch(blockQuery());
+    expect(h.block).toEqual({
+      blockDigits: 3,
+      counts: [
+        { source: 'manual', numbers: 1, scoreSum: 100 },
+        { source: 'robocall', numbers: 3, scoreSum: 270 },
+      ],
+    });
+    expect(h.reputation).toEqual({ entries: [] });
+    // one script run; its HGETs: the number in each source, the block in each that counts 1000-blocks
+    expect((await commandCalls('evalsha')) - evalsha).toBe(1);
+    expect((await commandCalls('hget')) - hget).toBe(known.length + known.filter((r) => r.blockDigits === 3).length);
+  });
+
+  test('a neighbour in another block, and the caller itself, are not the block', async () => {
+    const robocall = await source(feedRecord('robocall', { blockDigits: 3, blockBuckets: 4 }));
+    await admin.hset(
+      sourceBlockKey(PREFIX, robocall, FIELD, 3) as string,
+      FIELD,
+      encodeBlockCount({ numbers: 4, scoreSum: 400 }),
+    );
+    expect((await withSources().fetch(blockQuery({ e164: '+16062847123' }))).block).toEqual({
+      blockDigits: 3,
+      counts: [],
+    });
+  });
+
+  test('sources without block counts, or counting another block size, are not read as this size', async () => {
+    const tenThousand = await source(feedRecord('wide', { blockDigits: 4, blockBuckets: 4 }));
+    await source(feedRecord('plain'));
+    await admin.hset(
+      sourceBlockKey(PREFIX, tenThousand, '1606284', 4) as string,
+      '1606284',
+      encodeBlockCount({ numbers: 9, scoreSum: 900 }),
+    );
+    const h = await withSources().fetch(blockQuery());
+    expect(h.block).toEqual({ blockDigits: 3, counts: [] });
+    expect((await withSources().fetch(blockQuery({ blockReputationDigits: 4 }))).block?.counts).toEqual([
+      { source: 'wide', numbers: 9, scoreSum: 900 },
+    ]);
+  });
+
+  test('a value that is not a block count is ignored; blockReputationDigits 0 reads no block', async () => {
+    const robocall = await source(feedRecord('robocall', { blockDigits: 3, blockBuckets: 4 }));
+    await admin.hset(sourceBlockKey(PREFIX, robocall, FIELD, 3) as string, FIELD, 'garbage');
+    expect((await withSources().fetch(blockQuery())).block).toEqual({ blockDigits: 3, counts: [] });
+    expect((await withSources().fetch(blockQuery({ blockReputationDigits: 0 }))).block).toBeUndefined();
+  });
+
+  test('callscreen check reads the block counts and the DIDs and writes nothing', async () => {
+    const robocall = await source(feedRecord('robocall', { blockDigits: 3, blockBuckets: 4 }));
+    await admin.hset(
+      sourceBlockKey(PREFIX, robocall, FIELD, 3) as string,
+      FIELD,
+      encodeBlockCount({ numbers: 2, scoreSum: 150 }),
+    );
+    const reader = new RedisCallerHistoryStore(
+      conn,
+      PREFIX,
+      new ReputationSourceTable(conn, PREFIX, undefined, { readOnly: true }),
+    );
+    const writes = await writesSoFar();
+    const keys = await admin.dbsize();
+    const h = await reader.fetch(blockQuery({ record: false, didWindowSeconds: 600 }));
+    expect(h.block?.counts).toEqual([{ source: 'robocall', numbers: 2, scoreSum: 150 }]);
+    expect(h.didsCalled).toBe(1);
+    expect(await writesSoFar()).toBe(writes);
+    expect(await admin.dbsize()).toBe(keys);
   });
 });
 

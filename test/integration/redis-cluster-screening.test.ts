@@ -58,6 +58,8 @@ function query(q: Partial<CallerHistoryQuery> = {}): CallerHistoryQuery {
     blockWindowsSeconds: [60],
     blockDigits: 2,
     repeatWithinSeconds: 900,
+    didWindowSeconds: 0,
+    blockReputationDigits: 0,
     record: true,
     ...q,
   };

@@ -360,7 +360,7 @@ export function cleanHistory(query: CallerHistoryQuery, overrides: Partial<Calle
 }
 
 /**
- * A CallerHistoryStore in memory. Records every query and CAPTCHA outcome; answers with `answer`
+ * A CallerHistoryStore in memory. Records every query, CAPTCHA outcome and reached person; answers with `answer`
  * (default: a clean history), which the helpers set: returns, fails, answersAfter, neverAnswers.
  */
 export class FakeCallerHistoryStore implements CallerHistoryStore {
@@ -369,6 +369,10 @@ export class FakeCallerHistoryStore implements CallerHistoryStore {
   answer: (query: CallerHistoryQuery) => Promise<CallerHistory> = (query) => Promise.resolve(cleanHistory(query));
   /** when set, recordCaptchaOutcome rejects with it */
   failCaptchaWith: Error | undefined;
+  /** calls recorded as having reached a person (recordReachedHuman) */
+  readonly reachedHuman: Array<{ e164: string; did: string; at: number }> = [];
+  /** when set, recordReachedHuman rejects with it */
+  failReachedHumanWith: Error | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   fetch(query: CallerHistoryQuery): Promise<CallerHistory> {
@@ -379,6 +383,11 @@ export class FakeCallerHistoryStore implements CallerHistoryStore {
   recordCaptchaOutcome(e164: string, outcome: 'passed' | 'failed', at: number): Promise<void> {
     this.captchaOutcomes.push({ e164, outcome, at });
     return this.failCaptchaWith ? Promise.reject(this.failCaptchaWith) : Promise.resolve();
+  }
+
+  recordReachedHuman(e164: string, did: string, at: number): Promise<void> {
+    this.reachedHuman.push({ e164, did, at });
+    return this.failReachedHumanWith ? Promise.reject(this.failReachedHumanWith) : Promise.resolve();
   }
 
   /** answer every query with this history (over a clean one) */

@@ -26,6 +26,7 @@ const AGENTS_DID = '+12125550100';
 const SALES_DID = '+12125550200'; // voicemail to the policy's own target
 const REJECT_DID = '+12125550300'; // deny -> reject
 const STRICT_DID = '+12125550400'; // CAPTCHA failures are rejected
+const SHADOW_DID = '+12125550500'; // shadow mode: every call let through
 
 const STRANGER = '+14155552671';
 const ROBOCALLER = '+12015550123';
@@ -47,6 +48,9 @@ policies:
   - name: strict-line
     dids: ["${STRICT_DID}"]
     captcha: { failVerdict: reject }
+  - name: shadow-line
+    dids: ["${SHADOW_DID}"]
+    shadow: true
 routing:
   agents: { context: callscreen-agents }
   voicemail: { context: callscreen-voicemail }
@@ -329,6 +333,90 @@ describe('CallScreener: the CAPTCHA', () => {
     const record = await recordOf(b, channel);
     expect(record).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'abandoned' } });
     expect(tagsOf(b, channel)['CALLERID(name)']).toBe(`SPAM? ${STRANGER}`); // suspect, not proven a person
+  });
+});
+
+describe('CallScreener: calls that reached a person (the repeat caller’s credit)', () => {
+  test('an allowed call continued to the agents is remembered for its caller and DID', async () => {
+    const b = bench();
+    const channel = call(b, STRANGER, AGENTS_DID);
+    await recordOf(b, channel);
+    expect(b.history.reachedHuman).toEqual([{ e164: STRANGER, did: AGENTS_DID, at: expect.any(Number) }]);
+  });
+
+  test('a caller who passed the CAPTCHA is remembered; one who failed it or hung up is not', async () => {
+    const passed = bench();
+    passed.history.returns(HALF_LISTED);
+    const ok = call(passed, STRANGER, AGENTS_DID);
+    typeCode(passed, ok);
+    await recordOf(passed, ok);
+    expect(passed.history.reachedHuman.map((r) => r.e164)).toEqual([STRANGER]);
+
+    const failed = bench();
+    failed.history.returns(HALF_LISTED);
+    const wrong = call(failed, STRANGER, AGENTS_DID);
+    typeCode(failed, wrong, false);
+    expect(await recordOf(failed, wrong)).toMatchObject({ routedTo: 'voicemail' });
+    expect(failed.history.reachedHuman).toEqual([]);
+
+    const gone = bench();
+    gone.history.returns(HALF_LISTED);
+    const hangsUp = call(gone, STRANGER);
+    gone.ari.onRequest = (r) => {
+      if (r.method === 'play') setImmediate(() => gone.ari.hangUp(hangsUp));
+    };
+    expect(await recordOf(gone, hangsUp)).toMatchObject({ routedTo: 'none' });
+    expect(gone.history.reachedHuman).toEqual([]);
+  });
+
+  test('sent to the agents only because the CAPTCHA was abandoned (ARI lost): not proof of a person', async () => {
+    const b = bench();
+    b.history.returns(HALF_LISTED);
+    b.ari.endlessMedia = ['sound:vm-press'];
+    const channel = call(b, STRANGER);
+    b.ari.onRequest = (r) => {
+      if (mediaOf(r)[0] === 'sound:vm-press') setImmediate(() => b.screener.onAriConnectionLost('websocket closed'));
+    };
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'abandoned' } });
+    expect(b.history.reachedHuman).toEqual([]);
+  });
+
+  test('voicemail, reject, shadow mode and a route that failed are not remembered', async () => {
+    const b = bench();
+    await recordOf(b, call(b, ROBOCALLER, AGENTS_DID)); // deny rule: voicemail
+    const rejected = bench();
+    await recordOf(rejected, call(rejected, ROBOCALLER, REJECT_DID));
+    const shadow = bench();
+    shadow.history.returns(HALF_LISTED);
+    expect(await recordOf(shadow, call(shadow, STRANGER, SHADOW_DID))).toMatchObject({
+      routedTo: 'agents',
+      decision: { verdict: 'allow', shadowVerdict: 'challenge' },
+    });
+    const unrouted = bench();
+    unrouted.ari.fail('continueInDialplan', 500, { times: Infinity });
+    expect(await recordOf(unrouted, call(unrouted, STRANGER))).toMatchObject({ routedTo: 'none' });
+    for (const x of [b, rejected, shadow, unrouted]) expect(x.history.reachedHuman).toEqual([]);
+  });
+
+  test('a withheld caller has no number to remember it by', async () => {
+    const b = bench();
+    b.history.returns({}); // anonymous scores 30: challenged
+    const channel = call(b, 'anonymous');
+    typeCode(b, channel);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'passed' } });
+    expect(b.history.reachedHuman).toEqual([]);
+  });
+
+  test('a write that fails (Redis down) is logged; the call is routed all the same', async () => {
+    const b = bench();
+    b.history.failReachedHumanWith = new Error('connect ECONNREFUSED');
+    const channel = call(b, STRANGER);
+    expect(await recordOf(b, channel)).toMatchObject({ routedTo: 'agents' });
+    await until(() => b.log.at('warn', channel.id).length > 0);
+    expect(b.log.at('warn', channel.id)[0]).toMatchObject({
+      msg: 'call that reached a person not remembered',
+      err: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 });
 

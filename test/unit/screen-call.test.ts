@@ -209,9 +209,9 @@ describe('each signal adds its named points', () => {
       75,
     ],
     [
-      'a repeat call to the same line within minutes',
+      'a repeat call to the same line within minutes of one that reached a person',
       '+13125550111',
-      history({ previousCallToDidAt: AT.getTime() - 5 * 60_000 }),
+      history({ previousCallToDidAt: AT.getTime() - 5 * 60_000, reachedHumanAt: AT.getTime() - 5 * 60_000 }),
       {},
       'repeat-caller',
       -40,
@@ -258,18 +258,34 @@ describe('each signal adds its named points', () => {
     ],
     [
       'a call to the same line an hour ago is no repeat',
-      history({ previousCallToDidAt: AT.getTime() - 60 * 60_000 }),
+      history({ previousCallToDidAt: AT.getTime() - 60 * 60_000, reachedHumanAt: AT.getTime() - 60 * 60_000 }),
+      'repeat-caller',
+    ],
+    [
+      'a call to the same line minutes ago that reached nobody earns no repeat credit',
+      history({ previousCallToDidAt: AT.getTime() - 5 * 60_000 }),
       'repeat-caller',
     ],
   ])('%s', (_name, lookup, absent) => {
     expect(codes(screen('+13125550111', lookup))).not.toContain(absent);
   });
 
-  test('a neighbour who passed the CAPTCHA or called before is known, not spoofed', () => {
+  test('a neighbour who passed the CAPTCHA or reached a person on this line before is known, not spoofed', () => {
     expect(
       codes(screen('+12125559876', history({ captcha: { lastPassedAt: AT.getTime() - DAY, failures: 0 } }))),
     ).not.toContain('neighbour-spoofing');
-    expect(codes(screen('+12125559876', history({ previousCallToDidAt: AT.getTime() - 60_000 })))).not.toContain(
+    expect(
+      codes(
+        screen(
+          '+12125559876',
+          history({ previousCallToDidAt: AT.getTime() - 60_000, reachedHumanAt: AT.getTime() - 60_000 }),
+        ),
+      ),
+    ).not.toContain('neighbour-spoofing');
+  });
+
+  test("a neighbour's own earlier call that reached nobody does not make it known", () => {
+    expect(codes(screen('+12125559876', history({ previousCallToDidAt: AT.getTime() - 60_000 })))).toContain(
       'neighbour-spoofing',
     );
   });
@@ -407,6 +423,7 @@ describe('policies per DID and time of day', () => {
       history({
         reputation: { entries: [{ score: 0.9, reports: 4 }] },
         previousCallToDidAt: weekdayNoon.getTime() - 3 * 60_000,
+        reachedHumanAt: weekdayNoon.getTime() - 3 * 60_000,
       }),
     );
     expect(pointsOf(again, 'repeat-caller')).toBe(-100);

@@ -15,13 +15,13 @@
  * keys carry a hash tag and the buckets are read by separate HGETs sent at the same time as the script
  * (they live in other slots), so a decision still waits for one round trip.
  */
-import type { CallerHistory, CaptchaHistory, WindowCount } from '../../domain/caller-history';
+import type { BlockListing, CallerHistory, CaptchaHistory, WindowCount } from '../../domain/caller-history';
 import type { ReputationEntry, ReputationView } from '../../domain/reputation';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../../ports/caller-history-store';
 import { CALLER_HISTORY_COMMAND, CALLER_HISTORY_LUA } from './caller-history-script';
 import type { RedisClient } from './redis-connection';
-import { numberField, sourceBucketKey, type SourceRecord } from './reputation-layout';
-import { dayStartMs, decodeFeedbackEntry, decodeFeedEntry } from '../../domain/reputation-entry';
+import { blockField, numberField, sourceBlockKey, sourceBucketKey, type SourceRecord } from './reputation-layout';
+import { dayStartMs, decodeBlockCount, decodeFeedbackEntry, decodeFeedEntry } from '../../domain/reputation-entry';
 
 /** a CAPTCHA outcome is remembered this long after the last one */
 export const CAPTCHA_TTL_MS = 90 * 24 * 3600 * 1000;
@@ -36,6 +36,12 @@ export const MAINTENANCE_INTERVAL_MIN_MS = 1_000;
 export const MAINTENANCE_INTERVAL_MAX_MS = 300_000;
 /** the most windows one scope can count (the script reads the number's count from one byte) */
 export const MAX_WINDOWS = 78;
+/** h:<did> members of the number's sorted set have the score -(REACHED_HUMAN_SCORE_BASE + time): below the CAPTCHA members */
+export const REACHED_HUMAN_SCORE_BASE = 2e14;
+/** how long recordReachedHuman keeps h:<did> members when this store has not fetched yet (no plan known) */
+export const REACHED_HUMAN_DEFAULT_MS = 24 * 3600 * 1000;
+/** the most block-count keys one fetch reads (the script reads their count from one byte) */
+export const MAX_BLOCK_SOURCES = 78;
 
 /** how often a set whose members must be kept `retentionMs` is maintained (trimmed and its TTL refreshed) */
 export function maintenanceIntervalMs(retentionMs: number): number {
@@ -127,57 +133,102 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
     const sources = Array.isArray(listed) ? (listed as readonly SourceRecord[]) : await listed;
     const at = Math.trunc(query.at);
     const repeatMs = secondsToMs(query.repeatWithinSeconds);
+    const didWindowMs = secondsToMs(query.didWindowSeconds);
     const blockPlan = (this.blockPlan = planFor(this.blockPlan, query.blockWindowsSeconds, 0));
     const numberPlan = (this.numberPlan = planFor(
       this.numberPlan,
       query.numberWindowsSeconds,
-      Math.max(repeatMs, blockPlan.longestMs),
+      Math.max(repeatMs, didWindowMs, blockPlan.longestMs),
     ));
     this.blockDigits = query.blockDigits;
     const block = blockPlan.longestMs > 0 ? numberBlock(query.e164, query.blockDigits) : null;
-    const tracked = numberPlan.longestMs > 0 || repeatMs > 0 || block !== null;
+    const tracked = numberPlan.longestMs > 0 || repeatMs > 0 || didWindowMs > 0 || block !== null;
     const field = numberField(query.e164);
     const buckets = sources.map((source) => sourceBucketKey(this.keyPrefix, source, field));
+    const listing = blockListingKeys(this.keyPrefix, sources, query.e164, query.blockReputationDigits);
     const inScript = this.cluster ? 0 : buckets.length;
+    const blocksInScript = this.cluster ? 0 : listing.keys.length;
     const args: Array<string | number> = [
-      1 + (block === null ? 0 : 1) + inScript,
+      1 + (block === null ? 0 : 1) + inScript + blocksInScript,
       this.numberKey(query.e164, this.cluster ? numberBlock(query.e164, query.blockDigits) : block),
     ];
     if (block !== null) args.push(this.blockKey(block));
     for (let i = 0; i < inScript; i++) args.push(buckets[i] as string);
+    for (let i = 0; i < blocksInScript; i++) args.push(listing.keys[i] as string);
+    // the DID window's exclusive upper score bound, kept below every ~m score (-(at / 1000 + 1) or above)
+    const didBound = didWindowMs > 0 ? Math.max(at - didWindowMs, Math.floor(at / MAINTENANCE_INTERVAL_MIN_MS) + 1) : 0;
     args.push(
       field,
       String(at),
       callMember(query.callId),
-      `${query.record && tracked ? numberPlan.recordMode : numberPlan.checkMode}${block === null ? '0' : '1'}`,
-      repeatMs > 0 ? `d:${query.did}` : '',
+      `${query.record && tracked ? numberPlan.recordMode : numberPlan.checkMode}${block === null ? '0' : '1'}${String.fromCharCode(48 + blocksInScript)}`,
+      repeatMs > 0 || didWindowMs > 0 ? `d:${query.did}` : '',
+      repeatMs > 0 ? `h:${query.did}` : '',
+      didWindowMs > 0 ? `(-${didBound}` : '',
+      listing.field,
     );
     pushSection(args, at, numberPlan);
     if (block !== null) pushSection(args, at, blockPlan);
     let reply: unknown;
     let values: unknown[];
-    if (inScript === buckets.length) {
+    let blockValues: unknown[];
+    if (inScript === buckets.length && blocksInScript === listing.keys.length) {
       reply = await this.command(args);
-      values = Array.isArray(reply) ? reply.slice(reply.length - buckets.length) : [];
+      const end = Array.isArray(reply) ? reply.length : 0;
+      values = Array.isArray(reply)
+        ? reply.slice(end - listing.keys.length - buckets.length, end - listing.keys.length)
+        : [];
+      blockValues = Array.isArray(reply) ? reply.slice(end - listing.keys.length) : [];
     } else {
       // Cluster: the buckets live in other slots; send their reads together with the script
-      const [scriptReply, ...bucketValues] = await Promise.all([
+      const [scriptReply, ...hashValues] = await Promise.all([
         this.command(args),
         ...buckets.map((key) => this.redis.hget(key, field)),
+        ...listing.keys.map((key) => this.redis.hget(key, listing.field)),
       ]);
-      reply = Array.isArray(scriptReply) ? [...(scriptReply as unknown[]), ...bucketValues] : scriptReply;
-      values = bucketValues;
+      reply = Array.isArray(scriptReply) ? [...(scriptReply as unknown[]), ...hashValues] : scriptReply;
+      values = hashValues.slice(0, buckets.length);
+      blockValues = hashValues.slice(buckets.length);
     }
-    return parseReply(
+    const history = parseReply(
       reply,
       query,
       at,
-      repeatMs,
+      { repeatMs, didWindowMs, didBound },
       numberPlan,
       block === null ? null : blockPlan,
-      sources.length,
+      sources.length + listing.keys.length,
       reputationView(sources, values),
     );
+    if (query.blockReputationDigits > 0)
+      history.block = blockListing(query.blockReputationDigits, listing.sources, blockValues);
+    return history;
+  }
+
+  /**
+   * Remembers that a call from the number to `did` reached a person at `at`: the member h:<did> of the
+   * number's sorted set (score -(REACHED_HUMAN_SCORE_BASE + at), a later time wins), in one MULTI that
+   * also trims h: members older than the repeat memory and makes the set live at least that long from
+   * now. Runs after routing, off the call path.
+   */
+  async recordReachedHuman(e164: string, did: string, at: number): Promise<void> {
+    if (!Number.isFinite(at) || at < 1)
+      throw new RangeError(`caller history: time ${at} a call reached a person is not a positive epoch ms`);
+    const key = this.numberKey(e164, this.cluster ? numberBlock(e164, this.blockDigits) : null);
+    const time = Math.trunc(at);
+    const plan = this.numberPlan;
+    const keepMs = plan?.retentionMs ?? REACHED_HUMAN_DEFAULT_MS;
+    const ttl = plan?.ttlArg ?? String(REACHED_HUMAN_DEFAULT_MS + VELOCITY_TTL_SLACK_MS);
+    const tx = this.redis.multi();
+    // h: members reached before time - keepMs: scores in (-(base + time - keepMs), -base]
+    tx.zremrangebyscore(key, `(${-(REACHED_HUMAN_SCORE_BASE + Math.max(0, time - keepMs))}`, -REACHED_HUMAN_SCORE_BASE);
+    tx.zadd(key, 'LT', String(-(REACHED_HUMAN_SCORE_BASE + time)), `h:${did}`);
+    // NX: a set without a TTL (just created) gets one; GT: one that lives shorter lives longer now
+    tx.pexpire(key, ttl, 'NX').pexpire(key, ttl, 'GT');
+    const results = await tx.exec();
+    if (results === null)
+      throw new Error(`caller history: reached-a-person for ${e164} was not written (transaction aborted)`);
+    for (const [err] of results) if (err) throw err;
   }
 
   /**
@@ -272,21 +323,31 @@ function pushSection(args: Array<string | number>, at: number, plan: SetPlan): v
   for (const ms of plan.countedMs) args.push(ms < at ? `(${at - ms}` : '(0');
 }
 
-/** reply: the call's own score, the d:<did> score, the c:p, c:f, c:n scores, the counts, then one value per reputation bucket */
+/** The repeat memory and the DID window of one fetch, ms; didBound: the window's exclusive lower time bound. */
+interface Memories {
+  repeatMs: number;
+  didWindowMs: number;
+  didBound: number;
+}
+
+/**
+ * reply: the call's own score, the d:<did> score, the c:p, c:f, c:n scores, the h:<did> score, the
+ * d:<did> members in the DID window, the counts, then one value per reputation bucket and block-count key
+ */
 function parseReply(
   reply: unknown,
   query: CallerHistoryQuery,
   at: number,
-  repeatMs: number,
+  memories: Memories,
   numberPlan: SetPlan,
   blockPlan: SetPlan | null,
-  buckets: number,
+  hashes: number,
   reputation: ReputationView,
 ): CallerHistory {
   const numberCounted = numberPlan.countedMs.length;
   if (
     !Array.isArray(reply) ||
-    reply.length !== 5 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + buckets
+    reply.length !== 7 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + hashes
   ) {
     throw new Error('caller history: unexpected reply from the Redis script');
   }
@@ -298,18 +359,59 @@ function parseReply(
   if (lastFailedAt !== undefined) captcha.lastFailedAt = lastFailedAt;
   const history: CallerHistory = {
     reputation,
-    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 5),
+    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 7),
     blockCalls:
       blockPlan === null
         ? query.blockWindowsSeconds.map((windowSeconds) => ({ windowSeconds, calls: 0 }))
-        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 5 + numberCounted),
+        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 7 + numberCounted),
     captcha,
   };
+  const { repeatMs, didWindowMs, didBound } = memories;
   if (repeatMs > 0) {
     const previousAt = previousCall(list[0], list[1], at, repeatMs);
     if (previousAt !== undefined) history.previousCallToDidAt = previousAt;
+    const reached = toInteger(list[5]);
+    const reachedAt = reached === undefined ? undefined : -reached - REACHED_HUMAN_SCORE_BASE;
+    if (reachedAt !== undefined && at - reachedAt <= repeatMs) history.reachedHumanAt = reachedAt;
+  }
+  if (didWindowMs > 0) {
+    // the other DIDs' members in the window, and this DID unless its own member is among them already
+    const lastToDid = toInteger(list[1]);
+    const counted = lastToDid !== undefined && -lastToDid > didBound && -lastToDid <= at;
+    history.didsCalled = Math.max(1, (toInteger(list[6]) ?? 0) + (counted ? 0 : 1));
   }
   return history;
+}
+
+/** The block-count keys of the sources that count blocks of `digits` digits, and the block's field. */
+function blockListingKeys(
+  prefix: string,
+  sources: readonly SourceRecord[],
+  e164: string,
+  digits: number,
+): { field: string; keys: string[]; sources: string[] } {
+  const field = digits > 0 ? blockField(e164, digits) : null;
+  const listing = { field: field ?? '', keys: [] as string[], sources: [] as string[] };
+  if (field === null) return listing;
+  for (const source of sources) {
+    const key = sourceBlockKey(prefix, source, field, digits);
+    if (key === null || listing.keys.length >= MAX_BLOCK_SOURCES) continue;
+    listing.keys.push(key);
+    listing.sources.push(source.name);
+  }
+  return listing;
+}
+
+/** The block-count values read -> what the core reads (a value that does not decode is ignored). */
+function blockListing(digits: number, sources: readonly string[], values: readonly unknown[]): BlockListing {
+  const listing: BlockListing = { blockDigits: digits, counts: [] };
+  sources.forEach((source, i) => {
+    const value = values[i];
+    if (typeof value !== 'string') return;
+    const count = decodeBlockCount(value);
+    if (count && count.numbers > 0) listing.counts.push({ source, ...count });
+  });
+  return listing;
 }
 
 /**
