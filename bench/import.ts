@@ -85,6 +85,8 @@ export async function runImport(url: string, file: string, source: string): Prom
       origin: path.basename(file),
       entries: aggregate,
       categories: aggregate.categories,
+      // block counts (issue 13); CALLSCREEN_BENCH_BLOCK_DIGITS=0 measures the import without them
+      blockDigits: Number(process.env.CALLSCREEN_BENCH_BLOCK_DIGITS ?? 3),
     });
     return { result, readMs, totalMs: performance.now() - t0, rows: aggregate.counts.rows };
   } finally {

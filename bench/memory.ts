@@ -47,6 +47,11 @@ async function main(): Promise<void> {
           `${(result.entries / result.record.buckets).toFixed(1)} / ${largest}`,
           '< 128',
         ],
+        [
+          'blocks counted (block-count buckets)',
+          `${result.blocks.toLocaleString('en')} (${result.record.blockBuckets ?? 0})`,
+          '',
+        ],
         [`encoding of ${sample} sampled buckets`, [...encodings].map(([e, n]) => `${e} ${n}`).join(', '), 'listpack'],
       ]),
     );

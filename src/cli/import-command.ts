@@ -16,7 +16,13 @@ import {
   removeSource,
   writeFeedGeneration,
 } from '../adapters/redis/reputation-import';
-import { FEEDBACK_SOURCE, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
+import {
+  DEFAULT_BLOCK_DIGITS,
+  FEEDBACK_SOURCE,
+  RETIRE_GRACE_MS,
+  type SourceRecord,
+} from '../adapters/redis/reputation-layout';
+import { readRecord, rebuildBlockCounts } from '../adapters/redis/live-block-counts';
 import { describeVanished, watchSources, type VanishedSource } from '../domain/vanished-sources';
 import { expectedSourcesPath, readExpectedSources } from '../reputation/expected-sources-file';
 import { dayOf } from '../domain/reputation-entry';
@@ -101,7 +107,11 @@ export function registerImportCommands(program: Command, defaultConfig: string):
         withRedis(opts.config, async (redis, config) => {
           const { sources, problems } = await listSources(redis, config.redis.keyPrefix);
           const vanished = vanishedSources(path.resolve(opts.config), sources);
-          process.stdout.write(opts.json ? `${JSON.stringify(sources)}\n` : renderSources(sources, vanished));
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify(sources)}\n`
+              : renderSources(sources, vanished, configuredBlockDigits(config)),
+          );
           // the feed subscriptions' status (feeds:), below the sources
           if (!opts.json && config.feeds.length > 0) {
             const statuses = await new RedisFeedSubscriptionStore(redis, config.redis.keyPrefix).statuses();
@@ -109,6 +119,38 @@ export function registerImportCommands(program: Command, defaultConfig: string):
           }
           for (const p of problems) process.stderr.write(`warning: ${p}\n`);
           if (opts.json) for (const v of vanished) process.stderr.write(`error: ${vanishedLine(v)}\n`);
+        }),
+      ),
+    );
+  reputation
+    .command('rebuild-blocks <name>')
+    .description(
+      'count the block counts of a live or feedback source again, for the configured block size (a feed: re-import it)',
+    )
+    .option('-c, --config <file>', 'configuration file', defaultConfig)
+    .action(async (name: string, opts: { config: string }) =>
+      withExitCodes(() =>
+        withRedis(opts.config, async (redis, config) => {
+          const blockDigits = configuredBlockDigits(config);
+          if (blockDigits === 0)
+            throw new FeedUsageError('screening.signals.blockReputation.blockDigits is 0: no block counts to build');
+          for (let attempt = 0; ; attempt++) {
+            const read = await readRecord(redis, config.redis.keyPrefix, name);
+            if (!read)
+              throw new FeedUsageError(`no source ${JSON.stringify(name)} (see: callscreen reputation sources)`);
+            if (read.record.kind === 'feed')
+              throw new FeedUsageError(
+                `source ${name} is a feed: its block counts are built by each import (re-import it: callscreen import FILE --source ${name})`,
+              );
+            const result = await rebuildBlockCounts(redis, config.redis.keyPrefix, read, blockDigits);
+            if (result.done) {
+              process.stdout.write(
+                `source ${name}: ${result.numbers} listed numbers counted in ${result.blocks} blocks of ${blockDigits} digits\n`,
+              );
+              return;
+            }
+            if (attempt >= 4) throw new Error(`source ${name}: its record kept changing; try again`);
+          }
         }),
       ),
     );
@@ -227,6 +269,7 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
           origin: path.basename(file),
           entries: aggregate,
           categories: aggregate.categories,
+          blockDigits: configuredBlockDigits(cfg),
           diff: opts.diff,
           onProgress: (written, total) => progress.writing(written, total),
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
@@ -244,6 +287,9 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   process.stdout.write(
     `imported ${result.entries} (new ${n(result.added)}, updated ${n(result.updated)}, removed ${n(result.removed)}), rejected ${counts.rejected}, skipped ${counts.skipped + counts.stale}, duplicates ${counts.duplicates} in ${seconds.toFixed(1)} s\n` +
       `  source ${result.record.name}: generation ${result.record.gen}, ${result.record.buckets} buckets, ${result.record.categories.length} categories` +
+      (result.record.blockDigits !== undefined
+        ? `, ${result.blocks} blocks of ${result.record.blockDigits} digits with listed numbers`
+        : '') +
       (process.env.CALLSCREEN_DEBUG
         ? ` (write ${Math.round(result.writeMs)} ms, compare ${Math.round(result.diffMs)} ms)`
         : '') +
@@ -279,21 +325,60 @@ function vanishedLine(source: VanishedSource): string {
   return `REPUTATION LIST VANISHED: ${describeVanished(source)}, since ${since}; re-import it (callscreen import --source ${source.name} FILE)`;
 }
 
-/** the table; a source Redis lost (`vanished`) comes first, one loud line each */
-export function renderSources(sources: readonly SourceRecord[], vanished: readonly VanishedSource[] = []): string {
-  const alarm = vanished.map((v) => `${vanishedLine(v)}\n`).join('');
-  if (sources.length === 0) return `${alarm}no reputation sources\n`;
-  return alarm + renderSourceTable(sources);
+/** the block size the configuration counts (screening.signals.blockReputation.blockDigits; 0: none) */
+export function configuredBlockDigits(config: CallscreenConfig): number {
+  // read without the schema's type, so this stays right while the setting is new
+  const signals = config.screening.signals as { blockReputation?: { blockDigits?: number } };
+  return signals.blockReputation?.blockDigits ?? DEFAULT_BLOCK_DIGITS;
 }
 
-function renderSourceTable(sources: readonly SourceRecord[]): string {
+/** the BLOCKS cell: the block size counted, and whether the configured one differs */
+function blocksCell(source: SourceRecord, blockDigits: number | undefined): string {
+  if (source.blockDigits === undefined) return blockDigits === 0 ? '-' : 'none';
+  if (blockDigits !== undefined && blockDigits > 0 && source.blockDigits !== blockDigits)
+    return `${source.blockDigits} digits (not ${blockDigits})`;
+  return `${source.blockDigits} digits`;
+}
+
+/** a line per source whose block counts the reader ignores: how to count them for the configured size */
+function blockNotes(sources: readonly SourceRecord[], blockDigits: number | undefined): string {
+  if (blockDigits === undefined || blockDigits === 0) return '';
+  return sources
+    .filter((s) => s.blockDigits !== blockDigits)
+    .map((s) => {
+      const what = s.blockDigits === undefined ? 'has no block counts' : `counts blocks of ${s.blockDigits} digits`;
+      const how =
+        s.kind === 'feed'
+          ? `re-import it (callscreen import FILE --source ${s.name})`
+          : `run callscreen reputation rebuild-blocks ${s.name}${s.blockDigits === undefined ? ' (or it is counted at its next write)' : ''}`;
+      return `note: source ${s.name} ${what}, the configuration ${blockDigits}: block reputation leaves it out until you ${how}\n`;
+    })
+    .join('');
+}
+
+/**
+ * the table; a source Redis lost (`vanished`) comes first, one loud line each; with the configured
+ * block size (`blockDigits`), a note under it for each source whose block counts do not fit it
+ */
+export function renderSources(
+  sources: readonly SourceRecord[],
+  vanished: readonly VanishedSource[] = [],
+  blockDigits?: number,
+): string {
+  const alarm = vanished.map((v) => `${vanishedLine(v)}\n`).join('');
+  if (sources.length === 0) return `${alarm}no reputation sources\n`;
+  return alarm + renderSourceTable(sources, blockDigits) + blockNotes(sources, blockDigits);
+}
+
+function renderSourceTable(sources: readonly SourceRecord[], blockDigits: number | undefined): string {
   const rows = [
-    ['NAME', 'KIND', 'ENTRIES', 'BUCKETS', 'IMPORTED AT', 'ORIGIN'],
+    ['NAME', 'KIND', 'ENTRIES', 'BUCKETS', 'BLOCKS', 'IMPORTED AT', 'ORIGIN'],
     ...sources.map((s) => [
       s.name,
       s.kind,
       String(s.entries),
       String(s.buckets),
+      blocksCell(s, blockDigits),
       s.importedAt > 0 ? new Date(s.importedAt).toISOString().replace(/\.\d+Z$/, 'Z') : '-',
       s.origin ?? '-',
     ]),

@@ -6,6 +6,7 @@ import type Redis from 'ioredis';
 import { purgeStaleGenerations, removeSource, writeFeedGeneration } from '../../src/adapters/redis/reputation-import';
 import {
   bucketKey,
+  bucketOf,
   generationCounterKey,
   numberField,
   parseSourceTable,
@@ -291,8 +292,38 @@ describe('callscreen import (CLI)', () => {
     expect(again.stdout).toMatch(/^imported 7 \(new 3, updated 0, removed 0\), rejected 1, skipped 0, duplicates 1/);
     const sources = await cli(['reputation', 'sources']);
     expect(sources.stdout).toMatch(
-      /^NAME +KIND +ENTRIES +BUCKETS +IMPORTED AT +ORIGIN\nrobocall +feed +7 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +robocall-admin-sample\.csv\n$/,
+      /^NAME +KIND +ENTRIES +BUCKETS +BLOCKS +IMPORTED AT +ORIGIN\nrobocall +feed +7 +1 +3 digits +\d{4}-\d\d-\d\dT[\d:]+Z +robocall-admin-sample\.csv\n$/,
     );
+  });
+
+  test('reputation sources says which sources count blocks and how to count the others; rebuild-blocks counts a live one', async () => {
+    await writeFeedGeneration(redis, PREFIX, {
+      source: 'hundreds',
+      origin: 'a',
+      entries: await aggregateOf(numbersFile(['+16062846001'])),
+      categories: [],
+      blockDigits: 2,
+    });
+    const legacy = { kind: 'live', gen: 0, buckets: 1024, entries: 0, categories: [], importedAt: 1 };
+    await redis.hset(sourcesKey(PREFIX), 'manual', JSON.stringify(legacy));
+    await redis.hset(bucketKey(PREFIX, 'manual', 0, bucketOf('16062846002', 1024)), '16062846002', '100');
+    const before = await cli(['reputation', 'sources']);
+    expect(before.stdout).toMatch(/\nhundreds +feed +1 +1 +2 digits \(not 3\) /);
+    expect(before.stdout).toMatch(/\nmanual +live +0 +1024 +none /);
+    expect(before.stdout).toContain(
+      'note: source hundreds counts blocks of 2 digits, the configuration 3: block reputation leaves it out until you re-import it (callscreen import FILE --source hundreds)\n',
+    );
+    expect(before.stdout).toContain('note: source manual has no block counts, the configuration 3:');
+
+    const rebuilt = await cli(['reputation', 'rebuild-blocks', 'manual']);
+    expect(rebuilt).toMatchObject({
+      code: 0,
+      stdout: 'source manual: 1 listed numbers counted in 1 blocks of 3 digits\n',
+    });
+    const after = await cli(['reputation', 'sources']);
+    expect(after.stdout).toMatch(/\nmanual +live +0 +1024 +3 digits /);
+    expect(after.stdout).not.toContain('note: source manual');
+    expect(await cli(['reputation', 'rebuild-blocks', 'hundreds'])).toMatchObject({ code: 2 });
   });
 
   test('the Swiss layout with --region CH', async () => {
