@@ -1,8 +1,8 @@
 /**
  * The screening data on a real three-master Redis Cluster (private, on this file's ports): a feed
  * import and its replacement, agents' feedback, the per-call history script with its hash tags
- * (velocity of the number and its block, the repeat caller, CAPTCHA outcomes) and the reputation
- * buckets read beside it, and the clean-up of a replaced generation, which has to visit every master.
+ * (velocity of the number and its block, the repeat caller and the calls that reached a person, the
+ * DIDs called, CAPTCHA outcomes) and the reputation buckets and block counts read beside it, and the clean-up of a replaced generation, which has to visit every master.
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
@@ -159,5 +159,38 @@ test('a re-import replaces the source at once; the replaced generation is delete
   const purged = await purgeStaleGenerations(client, prefix, T + RETIRE_GRACE_MS + 1);
   expect(purged.keys).toBe(oldKeys.length);
   expect(await keysOnCluster(generationPattern(prefix, 'ftc', first.record.gen))).toEqual([]);
-  expect((await keysOnCluster(generationPattern(prefix, 'ftc', second.record.gen))).length).toBe(second.record.buckets);
+  expect((await keysOnCluster(generationPattern(prefix, 'ftc', second.record.gen))).length).toBe(
+    second.record.buckets + (second.record.blockBuckets ?? 0),
+  );
+});
+
+test('block counts of an imported feed are read beside the script; the DIDs called and the calls that reached a person share the number’s slot', async () => {
+  // five listed numbers of the 1000-block +1 201 555 2xxx; the caller itself is not listed
+  await writeFeedGeneration(client, prefix, {
+    source: 'blocks',
+    origin: 'blocks.csv',
+    entries: entries(
+      Object.fromEntries(
+        Array.from({ length: 5 }, (_, i) => [`+120155520${String(10 + i)}`, { score: 80 + i, reports: 1 }]),
+      ),
+    ),
+    categories: [],
+    now: T,
+    blockDigits: 3,
+  });
+  const caller = '+12015552999';
+  const store = new RedisCallerHistoryStore(client, prefix, new ReputationSourceTable(client, prefix));
+  const q = (extra: Partial<CallerHistoryQuery>) =>
+    query({ e164: caller, blockReputationDigits: 3, didWindowSeconds: 600, ...extra });
+  const first = await store.fetch(q({ at: T, did: '+12125550100' }));
+  expect(first.reputation.entries).toEqual([]);
+  expect(first.block?.counts).toEqual([{ source: 'blocks', numbers: 5, scoreSum: 80 + 81 + 82 + 83 + 84 }]);
+  expect(first.didsCalled).toBe(1);
+
+  await store.recordReachedHuman(caller, '+12125550100', T + 500);
+  await store.fetch(q({ at: T + 1_000, did: '+12125550200' }));
+  const third = await store.fetch(q({ at: T + 2_000, did: '+12125550300' }));
+  expect(third.didsCalled).toBe(3);
+  const back = await store.fetch(q({ at: T + 3_000, did: '+12125550100', record: false }));
+  expect(back).toMatchObject({ didsCalled: 3, reachedHumanAt: T + 500, previousCallToDidAt: T });
 });
