@@ -251,6 +251,36 @@ describe('a feed over HTTP', () => {
     expect(requests).toHaveLength(1);
   });
 
+  test("a redirect to another host does not get the feed's headers", async () => {
+    const otherHost = base.replace('127.0.0.1', 'localhost');
+    answer = (req, res) => {
+      if (req.url === '/moved') res.writeHead(301, { location: `${otherHost}/list.txt` }).end();
+      else res.writeHead(200).end(body(numbers(10)));
+    };
+    const settings = feed({ url: `${base}/moved`, headersEnv: { 'X-Api-Key': 'ROBO_KEY' } });
+    expect(await runFeed(settings, deps(undefined, { ROBO_KEY: 'k-123' }))).toMatchObject({ outcome: 'imported' });
+    expect(requests.map((r) => [r.headers.host?.split(':')[0], r.headers['x-api-key']])).toEqual([
+      ['127.0.0.1', 'k-123'],
+      ['localhost', undefined],
+    ]);
+  });
+
+  test('a server that says nothing is given up after a tenth of timeoutSeconds; the old list stays', async () => {
+    serveList(
+      () => body(numbers(20)),
+      () => '"t"',
+    );
+    await runFeed(feed(), deps());
+    answer = () => undefined; // never answers
+    const silentServer = await runFeed(feed({ timeoutSeconds: 10 }), deps());
+    expect(silentServer).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringContaining('the server said nothing for 1 s'),
+    });
+    expect(await status()).toMatchObject({ failures: 1, entries: 20 });
+    expect(await listed('+12125550110')).toBe(true);
+  });
+
   test('redirects are followed up to five; a loop fails', async () => {
     answer = (req, res) => {
       const hop = Number(req.url?.split('/hop/')[1] ?? 0);
