@@ -88,7 +88,10 @@ async function updateFeeds(name: string | undefined, opts: FeedsUpdateOptions): 
   process.once('SIGINT', onSignal);
   try {
     return await withFeedRedis(loaded, async (redis) => {
-      const store = new RedisFeedSubscriptionStore(redis, config.redis.keyPrefix);
+      // block counts as `callscreen import` builds them (screening.signals.blockReputation.blockDigits; 0: none)
+      const store = new RedisFeedSubscriptionStore(redis, config.redis.keyPrefix, {
+        blockDigits: config.screening.signals.blockReputation.blockDigits,
+      });
       const reports: FeedUpdateReport[] = [];
       for (const feed of chosen) {
         if (stop.signal.aborted) break;

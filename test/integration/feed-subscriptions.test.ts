@@ -348,6 +348,8 @@ describe('callscreen feeds (CLI)', () => {
     expect(one.stderr).toBe('');
     expect(one.stdout).toMatch(/^robo: imported 25 numbers \(new 25, removed 0\), generation \d+$/);
     expect(one.code).toBe(0);
+    // block counts built as `callscreen import` builds them (the default block size)
+    expect(await sourceRecord()).toMatchObject({ entries: 25, blockDigits: 3 });
 
     const all = await runCli(dir, ['feeds', 'update', '--config', 'callscreen.yaml']);
     expect(all.stdout).toBe('robo: not modified since the last import; 25 numbers stay');
