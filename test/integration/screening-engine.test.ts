@@ -1,6 +1,7 @@
 /**
  * The screening engine on the real test bed: live calls through Asterisk and `callscreen check` give
- * the same decision for the same inputs; velocity, repeat-caller memory, policies and rule hot reload
+ * the same decision for the same inputs; velocity, repeat-caller memory (only for calls that reached a
+ * person), policies and rule hot reload
  * work on a running daemon. Where each call ends is observed from Asterisk.
  */
 import { randomUUID } from 'node:crypto';
@@ -61,6 +62,7 @@ beforeAll(async () => {
   await new RedisReputationStore(redis, prefix).put('test-feed', [
     { e164: '+18336317911', score: 0.95, reports: 26, category: 'robocall', at: now - 2 * 86_400_000 },
     { e164: '+13125550150', score: 0.6, reports: 4, at: now },
+    { e164: '+13125550185', score: 0.6, reports: 4, at: now },
   ]);
   harness = await CallHarness.open();
   // test only: the daemon logs the CAPTCHA code it says, so a challenged caller here can type it
@@ -182,7 +184,7 @@ describe('a live call and `callscreen check` agree', () => {
 });
 
 describe('history across calls', () => {
-  test('a burst from one number is seen by the third call within a minute', async () => {
+  test('a burst from one number is seen by the third call within a minute, and earns no repeat credit', async () => {
     const caller = '+13125550160';
     const did = '+16465559998';
     const first = await liveCall(caller, did);
@@ -190,16 +192,42 @@ describe('history across calls', () => {
     const third = await liveCall(caller, did);
     expect(first.decision.reasons.map((r) => r.code)).not.toContain('velocity.number');
     expect(second.decision.reasons.map((r) => r.code)).not.toContain('velocity.number');
+    // the first call reached the agents, so the second is a person ringing again ...
+    expect(second.decision.reasons.find((r) => r.code === 'repeat-caller')).toMatchObject({ points: -40 });
+    // ... the third, in a burst, is not
     expect(third.decision.reasons.find((r) => r.code === 'velocity.number')).toMatchObject({ points: 30, value: 3 });
-    expect(third.decision.reasons.find((r) => r.code === 'repeat-caller')).toMatchObject({ points: -40 });
+    expect(third.decision.reasons.map((r) => r.code)).not.toContain('repeat-caller');
   });
 
-  test('a caller ringing the crisis hotline again within 30 minutes gets through', async () => {
-    const caller = '+18336317911';
-    const again = await liveCall(caller, HOTLINE);
+  test('a crisis caller whose call reached a counsellor rings the hotline again and gets the repeat credit', async () => {
+    const caller = '+13125550175';
+    const first = await liveCall(caller, HOTLINE, 'C');
+    expect(first.destination).toBe('agents');
+    expect(first.decision.reasons.map((r) => r.code)).not.toContain('repeat-caller');
+    const again = await liveCall(caller, HOTLINE, 'failed');
     expect(again.decision.reasons.find((r) => r.code === 'repeat-caller')).toMatchObject({ points: -100 });
     expect(again.decision.verdict).toBe('allow');
     expect(again.destination).toBe('agents');
+  });
+
+  test('a caller sent to voicemail rings the same line again: no repeat credit (nobody was reached)', async () => {
+    const caller = '+13125550185'; // listed 0.6: challenged, and the sales line sends challenges to voicemail
+    const first = await liveCall(caller, SALES, 'C');
+    expect(first.destination).toBe('voicemail');
+    const again = await liveCall(caller, SALES, 'C');
+    expect(again.decision.reasons.map((r) => r.code)).not.toContain('repeat-caller');
+    expect(again.destination).toBe('voicemail');
+  });
+
+  test('the listed robocaller redialling the hotline in a burst gets no repeat credit', async () => {
+    // its hotline call above passed the CAPTCHA (a person was reached), but three calls in a minute are a burst
+    const caller = '+18336317911';
+    await liveCall(caller, HOTLINE);
+    await liveCall(caller, HOTLINE);
+    const again = await liveCall(caller, HOTLINE);
+    expect(again.decision.reasons.find((r) => r.code === 'velocity.number')).toMatchObject({ points: 30 });
+    expect(again.decision.reasons.map((r) => r.code)).not.toContain('repeat-caller');
+    expect(again.decision.verdict).toBe('challenge');
   });
 });
 
