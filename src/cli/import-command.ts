@@ -16,12 +16,7 @@ import {
   removeSource,
   writeFeedGeneration,
 } from '../adapters/redis/reputation-import';
-import {
-  DEFAULT_BLOCK_DIGITS,
-  FEEDBACK_SOURCE,
-  RETIRE_GRACE_MS,
-  type SourceRecord,
-} from '../adapters/redis/reputation-layout';
+import { FEEDBACK_SOURCE, RETIRE_GRACE_MS, type SourceRecord } from '../adapters/redis/reputation-layout';
 import { readRecord, rebuildBlockCounts } from '../adapters/redis/live-block-counts';
 import { describeVanished, watchSources, type VanishedSource } from '../domain/vanished-sources';
 import { expectedSourcesPath, readExpectedSources } from '../reputation/expected-sources-file';
@@ -327,9 +322,7 @@ function vanishedLine(source: VanishedSource): string {
 
 /** the block size the configuration counts (screening.signals.blockReputation.blockDigits; 0: none) */
 export function configuredBlockDigits(config: CallscreenConfig): number {
-  // read without the schema's type, so this stays right while the setting is new
-  const signals = config.screening.signals as { blockReputation?: { blockDigits?: number } };
-  return signals.blockReputation?.blockDigits ?? DEFAULT_BLOCK_DIGITS;
+  return config.screening.signals.blockReputation.blockDigits;
 }
 
 /** the BLOCKS cell: the block size counted, and whether the configured one differs */

@@ -72,7 +72,12 @@ export async function reportNumber(
   redis.on('error', () => undefined);
   try {
     await connectOrThrow(redis, config.redis, '; nothing was stored');
-    const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
+    const store = new RedisFeedbackStore(
+      redis,
+      config.redis.keyPrefix,
+      Date.now,
+      config.screening.signals.blockReputation.blockDigits,
+    );
     const managedFile = managedFilePath(loaded);
     const list = new ManagedAllowList({
       file: managedFile,

@@ -41,7 +41,12 @@ export async function startHttpEndpoint(
   let server: HttpServer | undefined;
   try {
     server = HttpServer.create(config.http, { logger, env });
-    const store = new RedisFeedbackStore(redis, config.redis.keyPrefix);
+    const store = new RedisFeedbackStore(
+      redis,
+      config.redis.keyPrefix,
+      Date.now,
+      config.screening.signals.blockReputation.blockDigits,
+    );
     const list = new ManagedAllowList({
       file: managedFilePath(loaded),
       defaultRegion: config.numbers.defaultRegion,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type Redis from 'ioredis';
 import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-store';
 import { RedisReputationStore } from '../../src/adapters/redis/redis-reputation-store';
+import { ReputationSourceTable } from '../../src/adapters/redis/reputation-source-table';
 import { purgeStaleGenerations, writeFeedGeneration } from '../../src/adapters/redis/reputation-import';
 import {
   blockField,
@@ -285,6 +286,15 @@ describe("block counts of agents' verdicts", () => {
     } finally {
       other.disconnect();
     }
+  });
+
+  test("the daemon's source table creates the feedback record; the first report counts it for the configured block size", async () => {
+    await new ReputationSourceTable(redis, PREFIX).refresh();
+    expect((await record(FEEDBACK_SOURCE))?.blockDigits).toBeUndefined();
+    await report(new RedisFeedbackStore(redis, PREFIX, () => T, 2), '+16062846001', 'spam');
+    expect(await record(FEEDBACK_SOURCE)).toMatchObject({ blockDigits: 2, blockBuckets: LIVE_BUCKETS });
+    expect(await blockCount(FEEDBACK_SOURCE, '+16062846055', 2)).toEqual({ numbers: 1, scoreSum: 100 });
+    expect(await blockCount(FEEDBACK_SOURCE, '+16062846555', 3)).toBe('no counts');
   });
 
   test('a feedback source without block counts is counted at the next report, also by a store that read it before', async () => {

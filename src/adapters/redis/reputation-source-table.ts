@@ -24,7 +24,6 @@ import {
 import { liveBlockFields } from './live-block-counts';
 import {
   bucketKey,
-  DEFAULT_BLOCK_DIGITS,
   FEEDBACK_SOURCE,
   LIVE_BUCKETS,
   parseSourceTable,
@@ -43,7 +42,7 @@ export interface SourceTableOptions {
   readOnly?: boolean;
   /** notice a vanished list (the daemon) */
   watch?: SourceTableWatch;
-  /** the block size a feedback record created here counts (default DEFAULT_BLOCK_DIGITS; 0 none) */
+  /** the block size a feedback record created here counts (default none: the feedback store's, at its first report) */
   blockDigits?: number;
 }
 
@@ -120,8 +119,9 @@ export class ReputationSourceTable implements ReputationSourceList {
         entries: 0,
         categories: [],
         importedAt: Date.now(),
-        // empty, so its block counts are complete from the start
-        ...liveBlockFields(this.options.blockDigits ?? DEFAULT_BLOCK_DIGITS),
+        // empty, so its block counts are complete from the start; without a block size here, the
+        // feedback store counts it (for its configured size) at the first report
+        ...(this.options.blockDigits ? liveBlockFields(this.options.blockDigits) : {}),
       };
       if (this.options.readOnly) {
         // the same lookups as with the record written: no feedback yet, so its buckets are empty
