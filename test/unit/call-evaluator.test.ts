@@ -14,6 +14,7 @@ import { FakeCallerHistoryStore } from '../support/fakes';
 const DEADLINE_MS = 40;
 const HOTLINE = '+12125550100';
 const SALES = '+12125550200';
+const SPREAD_OFF = '+12125550300'; // its policy turns the DID spread off
 const KEY_ACCOUNT = '+12125550147';
 const ROBOCALLER = '+12015550123';
 const STRANGER = '+14155552671';
@@ -35,6 +36,11 @@ policies:
       repeatCaller: { withinMinutes: 30, points: -100 }
       velocity:
         number: [{ windowSeconds: 120, calls: 5, points: 30 }]
+      didSpread: { windowSeconds: 120 }
+  - name: one-line-callers
+    dids: ["${SPREAD_OFF}"]
+    signals:
+      didSpread: { windowSeconds: 0 }
 `,
   'callscreen.yaml',
   {},
@@ -110,6 +116,8 @@ describe('CallEvaluator', () => {
         blockWindowsSeconds: [60],
         blockDigits: 4,
         repeatWithinSeconds: 15 * 60,
+        didWindowSeconds: 600,
+        blockReputationDigits: 3,
         record: true,
       },
     ]);
@@ -124,8 +132,16 @@ describe('CallEvaluator', () => {
       did: HOTLINE,
       numberWindowsSeconds: [120],
       repeatWithinSeconds: 30 * 60,
+      didWindowSeconds: 120,
+      blockReputationDigits: 3,
       record: true,
     });
+  });
+
+  test('a policy that turns the DID spread off: the distinct DIDs are not asked for', async () => {
+    const history = new FakeCallerHistoryStore();
+    await decide(history, STRANGER, SPREAD_OFF);
+    expect(history.queries[0]).toMatchObject({ didWindowSeconds: 0, blockReputationDigits: 3 });
   });
 
   test('a caller written nationally is looked up once, as E.164', async () => {
