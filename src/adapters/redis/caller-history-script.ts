@@ -43,7 +43,8 @@
  * + slack from then, never shorter), so they cost the call path nothing but the ZMSCORE member.
  * Distinct DIDs: a ZCOUNT over [-at, -(at - didWindow)) sees only d:<did> members: calls are above 0,
  * CAPTCHA and h: members below -1e14 (times stay below 1e14 ms), and ~m's score -(epoch + 1) lies
- * above the range (the store keeps the bound below -(at / 1000 + 1), and every interval is >= 1 s).
+ * at or above the exclusive upper bound: the store never lets the bound's time fall below
+ * floor(at / 1000) + 1, and every maintenance interval is >= 1 s, so epoch + 1 <= that.
  *
  * Maintenance (trim + PEXPIRE) runs in the first write of each epoch (interval-long, so at most once
  * per interval per set, and at once after a clock jump in either direction) and when a set is
