@@ -107,6 +107,7 @@ export function blockCountDelta(score: number, sign: 1 | -1): number {
 
 /** the stored value -> count, or null when it is not one (the reader then ignores it) */
 export function decodeBlockCount(value: string): BlockCount | null {
+  if (value.length === 0) return null; // Number('') is 0
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) return null;
   const numbers = Math.floor(n / BLOCK_SCORE_BITS);
