@@ -105,8 +105,8 @@ export const BLOCK_ADD_COMMAND = 'callscreenBlockAdd';
  * Count the blocks of a live or feedback source that has none yet (or counted another block size), in
  * one script on a single Redis: the source table's record is switched to the counts in the same
  * atomic step, so no write is lost or counted twice. Reads every bucket of the source, so it holds Redis
- * for about a millisecond per few thousand numbers; it runs once per source (its first write, or
- * `callscreen reputation rebuild-blocks`).
+ * for about 4 µs per number (measured: 100,000 numbers 0.4 s); it runs once per source (its first
+ * write, or `callscreen reputation rebuild-blocks`).
  *
  *   KEYS[1]  <p>rep:{meta}:sources
  *   ARGV[1]  source   ARGV[2] the record JSON read (unchanged, else {'stale'})   ARGV[3] the new record JSON
