@@ -140,7 +140,7 @@ export function registerImportCommands(program: Command, defaultConfig: string):
             const result = await rebuildBlockCounts(redis, config.redis.keyPrefix, read, blockDigits);
             if (result.done) {
               process.stdout.write(
-                `source ${name}: ${result.numbers} listed numbers counted in ${result.blocks} blocks of ${blockDigits} digits\n`,
+                `source ${name}: ${counted(result.numbers, 'listed number')} counted in ${counted(result.blocks, 'block')} of ${blockDigits} digits\n`,
               );
               return;
             }
@@ -283,7 +283,7 @@ async function importCommand(file: string, opts: ImportOptions): Promise<void> {
     `imported ${result.entries} (new ${n(result.added)}, updated ${n(result.updated)}, removed ${n(result.removed)}), rejected ${counts.rejected}, skipped ${counts.skipped + counts.stale}, duplicates ${counts.duplicates} in ${seconds.toFixed(1)} s\n` +
       `  source ${result.record.name}: generation ${result.record.gen}, ${result.record.buckets} buckets, ${result.record.categories.length} categories` +
       (result.record.blockDigits !== undefined
-        ? `, ${result.blocks} blocks of ${result.record.blockDigits} digits with listed numbers`
+        ? `, ${counted(result.blocks, 'block')} of ${result.record.blockDigits} digits with listed numbers`
         : '') +
       (process.env.CALLSCREEN_DEBUG
         ? ` (write ${Math.round(result.writeMs)} ms, compare ${Math.round(result.diffMs)} ms)`
@@ -318,6 +318,11 @@ export function vanishedSources(configFile: string, sources: readonly SourceReco
 function vanishedLine(source: VanishedSource): string {
   const since = new Date(source.vanishedAt).toISOString().replace(/\.\d+Z$/, 'Z');
   return `REPUTATION LIST VANISHED: ${describeVanished(source)}, since ${since}; re-import it (callscreen import --source ${source.name} FILE)`;
+}
+
+/** "1 block", "2 blocks" */
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** the block size the configuration counts (screening.signals.blockReputation.blockDigits; 0: none) */

@@ -318,7 +318,7 @@ describe('callscreen import (CLI)', () => {
     const rebuilt = await cli(['reputation', 'rebuild-blocks', 'manual']);
     expect(rebuilt).toMatchObject({
       code: 0,
-      stdout: 'source manual: 1 listed numbers counted in 1 blocks of 3 digits\n',
+      stdout: 'source manual: 1 listed number counted in 1 block of 3 digits\n',
     });
     const after = await cli(['reputation', 'sources']);
     expect(after.stdout).toMatch(/\nmanual +live +0 +1024 +3 digits /);
