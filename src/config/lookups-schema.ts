@@ -233,12 +233,15 @@ export const lookupsSchema = z
 export type LookupsConfig = z.output<typeof lookupsSchema>;
 export type LookupProviderConfig = z.output<typeof providerSchema>;
 
-/** lookups.budgetMs must leave the decision deadline room: checked across sections when the file loads. */
+/**
+ * lookups.budgetMs must leave the decision deadline room: checked across sections when the file loads, and
+ * only when a provider is configured (without one the budget is never spent, whatever the deadline).
+ */
 export function checkLookupBudget(
-  config: { lookups: { budgetMs: number }; screening: { deadlineMs: number } },
+  config: { lookups: { budgetMs: number; providers: readonly unknown[] }; screening: { deadlineMs: number } },
   ctx: z.RefinementCtx,
 ): void {
-  if (config.lookups.budgetMs >= config.screening.deadlineMs)
+  if (config.lookups.providers.length > 0 && config.lookups.budgetMs >= config.screening.deadlineMs)
     ctx.addIssue({
       code: 'custom',
       path: ['lookups', 'budgetMs'],

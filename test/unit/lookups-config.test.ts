@@ -26,11 +26,16 @@ describe('lookups configuration', () => {
     expect(config.lookups.budgetMs).toBeLessThan(config.screening.deadlineMs);
   });
 
-  test('a budget that is not less than screening.deadlineMs is refused, naming its line', () => {
-    const text = 'screening:\n  deadlineMs: 100\nlookups:\n  budgetMs: 100\n';
+  test('with a provider, a budget that is not less than screening.deadlineMs is refused, naming its line', () => {
+    const provider = '  providers:\n    - name: p\n      url: https://api.example/{e164}\n      answer: { score: s }\n';
+    const text = `screening:\n  deadlineMs: 100\nlookups:\n  budgetMs: 100\n${provider}`;
     expect(problems(text)).toBe(
       'callscreen.yaml:4:13 lookups.budgetMs: must be less than screening.deadlineMs (100): a call is decided by its deadline, lookups or not',
     );
+  });
+
+  test('without a provider the budget is never spent: a short decision deadline loads', () => {
+    expect(() => load('screening:\n  deadlineMs: 100\n')).not.toThrow();
   });
 
   test('a template with an unknown placeholder, or a URL that is not http(s), is refused', () => {
