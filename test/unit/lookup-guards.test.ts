@@ -56,6 +56,17 @@ describe('circuit breaker', () => {
   });
 });
 
+test('a trial given back unused lets the next request be the trial', () => {
+  const c = clock();
+  const breaker = new CircuitBreaker({ failures: 1, openSeconds: 1 }, c.now);
+  breaker.failure();
+  c.advance(1000);
+  expect(breaker.tryAcquire().allowed).toBe(true);
+  breaker.cancelTrial();
+  expect(breaker.state).toBe('half-open');
+  expect(breaker.tryAcquire().allowed).toBe(true);
+});
+
 describe('rate limiter', () => {
   test('lets a burst through, then refuses until tokens come back at the rate', () => {
     const c = clock();

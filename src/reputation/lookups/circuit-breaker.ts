@@ -45,6 +45,11 @@ export class CircuitBreaker {
     return { allowed: true };
   }
 
+  /** The trial slot taken by tryAcquire goes back unused (the request was not sent after all). */
+  cancelTrial(): void {
+    this.trialInFlight = false;
+  }
+
   success(): BreakerChange | undefined {
     this.failuresInRow = 0;
     this.trialInFlight = false;

@@ -202,8 +202,7 @@ export class LookupService {
     if (!gate.allowed)
       return this.refused(p, 'breaker-open', `circuit breaker open after ${p.breaker.failures} failures`);
     if (!p.rate.tryTake()) {
-      // the breaker's trial slot (half-open) was taken above: a request not sent is not a failure
-      if (p.breaker.state === 'half-open') p.breaker.failure();
+      p.breaker.cancelTrial(); // a request not sent is neither a failure nor a success
       return this.refused(p, 'rate-limited', `rate limit of ${p.settings.rateLimit.perSecond}/s reached`);
     }
 
