@@ -47,6 +47,7 @@ import { createRedisConnection } from '../src/adapters/redis/redis-connection';
 import type { AmiMessage, AmiPort } from '../src/ports/ami';
 import { testbedSettings as testbed } from '../tools/testbed/testbed-settings';
 import { copyContext, type DialplanEntry } from './pdd-dialplan';
+import { lookupsConfigLines, startBenchLookupProvider, type BenchLookupProvider } from './pdd-lookup-provider';
 import { percentile } from './redis-floor';
 
 type PathName = 'direct' | 'fallback' | 'daemon';
@@ -500,7 +501,7 @@ class Bench {
   }
 }
 
-function writeDaemonConfig(prefix: string): string {
+function writeDaemonConfig(prefix: string, lookup: BenchLookupProvider | undefined): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'callscreen-bench-pdd-'));
   writeFileSync(
     path.join(dir, 'callscreen.yaml'),
@@ -513,6 +514,7 @@ function writeDaemonConfig(prefix: string): string {
       '  defaultRegion: US',
       'screening:',
       '  timeZone: UTC',
+      ...(lookup ? lookupsConfigLines(lookup) : []),
       'log:',
       '  level: info',
       '',
@@ -582,6 +584,8 @@ async function main(): Promise<void> {
   const dialplan = benchDialplan();
   let daemon: Daemon | undefined;
   let configDir: string | undefined;
+  // CALLSCREEN_BENCH_PDD_LOOKUP_MS: the daemon asks a local online lookup provider answering that slowly
+  const lookup = await startBenchLookupProvider(process.env);
   try {
     const load = loadavg()
       .map((x) => x.toFixed(2))
@@ -627,7 +631,7 @@ async function main(): Promise<void> {
       for (const phase of phases) results.push(await measure(pathName, phase));
     }
 
-    configDir = writeDaemonConfig(prefix);
+    configDir = writeDaemonConfig(prefix, lookup);
     daemon = startDaemon(configDir);
     await daemon.waitForLog('ARI connected; Stasis app registered', 20_000);
     const watch = { process: daemon, sampler: new ProcSampler(daemon.child.pid as number, true) };
@@ -639,19 +643,22 @@ async function main(): Promise<void> {
     daemon = undefined;
     await bench.removeDialplan(dialplan);
     const keys = await deleteKeys(prefix);
-    report(results, { version, idleRssMb, keys, load });
+    report(results, { version, idleRssMb, keys, load, lookup });
   } finally {
     await daemon?.stop();
     if (configDir) rmSync(configDir, { recursive: true, force: true });
     if (ami.state === 'connected') await bench.removeDialplan(dialplan);
     await ami.close();
+    await lookup?.close();
   }
 }
 
 function report(
   results: PhaseResult[],
-  info: { version: string; idleRssMb: number; keys: number; load: string },
+  info: { version: string; idleRssMb: number; keys: number; load: string; lookup: BenchLookupProvider | undefined },
 ): void {
+  // with a lookup provider slower than the budget every call waits the budget: the target moves by it
+  const allowedP99Ms = TARGET.addedP99Ms + (info.lookup ? info.lookup.budgetMs : 0);
   const of = (p: PathName, rate: number): PhaseResult | undefined =>
     results.find((r) => r.path === p && r.rate === rate);
   const rates = [...new Set(results.map((r) => r.rate))];
@@ -670,7 +677,7 @@ function report(
   });
   const target = rows.find((r) => r.rate === TARGET.rate);
   const verdict = target
-    ? target.addedP99Ms <= TARGET.addedP99Ms && target.withDaemon.lost === 0
+    ? target.addedP99Ms <= allowedP99Ms && target.withDaemon.lost === 0
       ? 'met'
       : 'MISSED'
     : 'not measured';
@@ -690,7 +697,12 @@ function report(
         `${pad(r.rate, 6)} ${pad(r.withDaemon.sent, 6)}  ${pad(fmtPair(r.alone.p50Ms, r.alone.p99Ms), 22)}  ${pad(fmtPair(r.withDaemon.p50Ms, r.withDaemon.p99Ms), 20)}  ${pad(fmtPair(r.addedP50Ms, r.addedP99Ms), 14)}  ${pad(`${r.alone.lost} / ${r.withDaemon.lost}`, 17)}`,
     ),
     '',
-    `target: added p99 at ${TARGET.rate} calls/s <= ${TARGET.addedP99Ms} ms: ${verdict}`,
+    ...(info.lookup
+      ? [
+          `online lookup: a local provider answering in ${info.lookup.answerMs} ms, lookups.budgetMs ${info.lookup.budgetMs}; ${info.lookup.requests} requests`,
+        ]
+      : []),
+    `target: added p99 at ${TARGET.rate} calls/s <= ${allowedP99Ms} ms${info.lookup ? ' (budgetMs + 5)' : ''}, no call lost: ${verdict}`,
     '',
     'detail per phase (ms; achieved rate; CPU in % of one core)',
     `${pad('path', 9)} ${pad('rate/s', 6)} ${pad('sent/s', 7)} ${pad('p50', 7)} ${pad('p99', 7)} ${pad('max', 7)} ${pad('lost', 5)} ${pad('off-path', 8)}  ${pad('asterisk CPU', 12)}  daemon: screened, decided p50/p99, routed p50/p99, CPU, RSS max`,
@@ -723,7 +735,10 @@ function report(
         addedP50Ms: r.addedP50Ms,
         addedP99Ms: r.addedP99Ms,
       })),
-      target: { rate: TARGET.rate, addedP99Ms: TARGET.addedP99Ms, met: verdict === 'met' },
+      lookup: info.lookup
+        ? { answerMs: info.lookup.answerMs, budgetMs: info.lookup.budgetMs, requests: info.lookup.requests }
+        : null,
+      target: { rate: TARGET.rate, addedP99Ms: allowedP99Ms, met: verdict === 'met' },
       daemonAtTopRate: top?.withDaemon.daemon
         ? {
             rate: top.rate,
