@@ -208,7 +208,7 @@ export const lookupsSchema = z
       .max(4999)
       .default(150)
       .describe(
-        'the longest a call waits for the providers, from when it arrived; must be less than screening.deadlineMs. ' +
+        'the longest a call waits for the providers, from when it arrived; with a provider configured, must be less than screening.deadlineMs. ' +
           'A later answer is cached and counts for the next call from that number',
       ),
     providers: z
