@@ -141,6 +141,7 @@ export class LookupService {
   async close(): Promise<void> {
     this.shutdown.abort();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    for (const p of this.providers) p.provider.close?.();
   }
 
   private async consultProviders(request: LookupRequest): Promise<LookupAnswer[] | undefined> {

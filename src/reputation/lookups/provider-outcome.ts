@@ -24,4 +24,6 @@ export interface LookupProvider {
   readonly name: string;
   /** never rejects: every failure is an outcome */
   ask(e164: string, signal?: AbortSignal): Promise<ProviderOutcome>;
+  /** let go of idle connections (the service is closing) */
+  close?(): void;
 }
