@@ -227,7 +227,7 @@ export const signalsSchema = z
           .max(8)
           .default(4)
           .describe('how many last digits caller and DID may differ in'),
-        points: points.default(20).describe('points it adds'),
+        points: points.default(25).describe('points it adds'),
       })
       .strict()
       .prefault({})
@@ -292,8 +292,11 @@ export const signalsSchema = z
           .number()
           .min(0.1)
           .max(1000)
-          .default(3)
-          .describe('listed numbers in the block that give half the weight (one gives ~4 %, twice this ~90 %)'),
+          .default(0.7)
+          .describe(
+            'listed numbers in the block that give half the weight: at 0.7 one listed neighbour gives ~75 %, two ~96 %; ' +
+              'at 3 (for a list of millions of numbers, where many blocks hold one by chance) one gives ~4 %, 6 ~90 %',
+          ),
       })
       .strict()
       .prefault({})

@@ -171,10 +171,14 @@ describe('block reputation from an imported feed', () => {
     }
   });
 
-  test('a caller with one listed neighbour by chance is let through', async () => {
-    const d = await liveCall('person', '+16065552777', SUPPORT, T, 'C');
-    expect(d.verdict).toBe('allow');
-    expect(d.reasons.find((r) => r.code === 'reputation.block')?.points).toBeLessThanOrEqual(2);
+  test('a first-time caller with one listed neighbour is challenged, unless its number is attested A', async () => {
+    const unsigned = await liveCall('person', '+16065552777', SUPPORT, T, 'C');
+    expect(unsigned.verdict).toBe('challenge');
+    expect(unsigned.reasons.find((r) => r.code === 'reputation.block')?.text).toMatch(
+      /^1 number of \+1 606 555 2xxx is on the robocall list/,
+    );
+    const attested = await liveCall('person', '+16065552778', SUPPORT, T, 'A');
+    expect(attested.verdict).toBe('allow');
   });
 
   test('a caller from the bad block who passed the CAPTCHA is trusted afterwards: no block points', async () => {

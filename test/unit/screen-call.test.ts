@@ -222,7 +222,7 @@ describe('each signal adds its named points', () => {
       history(),
       {},
       'neighbour-spoofing',
-      20,
+      25,
     ],
   ] as const)('%s', (_name, caller, lookup, extra, code, points) => {
     const d = screen(caller, lookup, extra);
