@@ -14,6 +14,7 @@
  * Logged: a breaker opening, half-opening and closing (once per change, with the call id that saw it);
  * single failures at debug level. Secrets and URLs are never logged.
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { LookupProviderConfig, LookupsConfig } from '../../config/lookups-schema';
 import type { HistoryLookup } from '../../domain/caller-history';
@@ -87,7 +88,8 @@ export class LookupService {
   private readonly flights = new SingleFlight<ProviderOutcome>();
   /** requests and cache writes still running (close() waits for them, tests too) */
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly shutdown = new AbortController();
+  /** every request in flight listens to it: one listener each, however many (no MaxListeners warning) */
+  private readonly shutdown = withoutListenerLimit(new AbortController());
   private readonly now: () => number;
 
   /** Builds the HTTP JSON providers: a secret that is not in the environment throws a ConfigError. */
@@ -298,4 +300,9 @@ function answerFromCache(p: ProviderState, entry: CachedLookup): LookupAnswer {
       ? { status: 'failed', kind: 'network', detail: `failed recently: ${entry.detail}` }
       : entry;
   return { ...answerFromOutcome(p, outcome), cached: true };
+}
+
+function withoutListenerLimit(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
