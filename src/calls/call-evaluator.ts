@@ -104,7 +104,9 @@ export class CallEvaluator {
       early && guess === call.caller.e164
         ? await early
         : await this.lookup(call.caller.e164, did, call.at, settings, options, deadline);
-    const lookups = await this.deps.lookups?.consult({
+    // no providers configured: no await at all (a turn of the event loop is a measurable part of a decision)
+    if (!this.deps.lookups?.enabled) return { ...evaluated(decideCall(call, { rules, history }, settings)), historyMs };
+    const lookups = await this.deps.lookups.consult({
       e164: call.caller.e164,
       callId: options.callId,
       at: call.at,
