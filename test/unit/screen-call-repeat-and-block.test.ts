@@ -2,13 +2,13 @@
  * Issue 13 in the screening core: the repeat caller's credit only for people, DID walking, and the
  * reputation of the caller's number block. Pure: plain histories in, decisions out.
  */
-import { configSchema } from '../../src/config/schema';
-import type { BlockListing, CallerHistory, HistoryLookup } from '../../src/domain/caller-history';
+import type { BlockListing, HistoryLookup } from '../../src/domain/caller-history';
 import type { Decision } from '../../src/domain/decision';
 import { buildRuleSet, compileRule, type Rule } from '../../src/domain/rule-set';
 import { screenCall, type CallFacts } from '../../src/domain/screen-call';
-import { compileScreening, type ScreeningModel } from '../../src/domain/screening-policy';
+import type { ScreeningModel } from '../../src/domain/screening-policy';
 import { blockSaturation, maskedBlock } from '../../src/domain/signals';
+import { compileTestModel, foundHistory } from '../support/screening-fixtures';
 
 const AT = new Date('2026-11-23T15:00:00Z'); // a Monday, 10:00 in New York
 const NOW = AT.getTime();
@@ -29,8 +29,7 @@ const allowRule = ((): Rule => {
 const noRules = buildRuleSet([]);
 
 function modelOf(config: Record<string, unknown> = {}): ScreeningModel {
-  const parsed = configSchema.parse({
-    numbers: { defaultRegion: 'US' },
+  return compileTestModel({
     didGroups: { hotline: [HOTLINE] },
     policies: [
       {
@@ -41,30 +40,10 @@ function modelOf(config: Record<string, unknown> = {}): ScreeningModel {
       },
     ],
     ...config,
-    screening: { timeZone: 'UTC', ...(config.screening as object | undefined) },
   });
-  const { model, problems } = compileScreening(parsed);
-  if (problems.length) throw new Error(JSON.stringify(problems));
-  return model;
 }
 const defaults = modelOf();
-
-function history(h: Partial<CallerHistory> = {}): HistoryLookup {
-  return {
-    status: 'found',
-    history: {
-      reputation: { entries: [] },
-      numberCalls: [
-        { windowSeconds: 60, calls: 1 },
-        { windowSeconds: 3600, calls: 1 },
-      ],
-      blockCalls: [{ windowSeconds: 60, calls: 1 }],
-      captcha: { failures: 0 },
-      didsCalled: 1,
-      ...h,
-    },
-  };
-}
+const history = foundHistory;
 
 function screen(
   lookup: HistoryLookup,

@@ -2,12 +2,11 @@
  * The screening core, table-driven: each row is a behaviour a call centre relies on, decided from
  * plain inputs (no Redis, no Asterisk, no clock).
  */
-import { configSchema } from '../../src/config/schema';
 import type { CallerHistory, HistoryLookup } from '../../src/domain/caller-history';
 import type { Decision } from '../../src/domain/decision';
 import { buildRuleSet, compileRule, type Rule } from '../../src/domain/rule-set';
 import { screenCall, type CallFacts } from '../../src/domain/screen-call';
-import { compileScreening, type ScreeningModel } from '../../src/domain/screening-policy';
+import { compileTestModel, foundHistory } from '../support/screening-fixtures';
 
 const AT = new Date('2026-11-23T15:00:00Z'); // a Monday, 10:00 in New York
 const DAY = 86_400_000;
@@ -28,33 +27,9 @@ const rules = buildRuleSet([
   rule('deny', '+1900*', 9),
 ]);
 
-function modelOf(config: Record<string, unknown> = {}): ScreeningModel {
-  const parsed = configSchema.parse({
-    numbers: { defaultRegion: 'US' },
-    ...config,
-    screening: { timeZone: 'UTC', ...(config.screening as object | undefined) },
-  });
-  const { model, problems } = compileScreening(parsed);
-  if (problems.length) throw new Error(JSON.stringify(problems));
-  return model;
-}
+const modelOf = compileTestModel;
 const defaults = modelOf();
-
-function history(h: Partial<CallerHistory> = {}): HistoryLookup {
-  return {
-    status: 'found',
-    history: {
-      reputation: { entries: [] },
-      numberCalls: [
-        { windowSeconds: 60, calls: 1 },
-        { windowSeconds: 3600, calls: 1 },
-      ],
-      blockCalls: [{ windowSeconds: 60, calls: 1 }],
-      captcha: { failures: 0 },
-      ...h,
-    },
-  };
-}
+const history = foundHistory;
 const listed = (score: number, extra: object = {}): HistoryLookup =>
   history({ reputation: { entries: [{ score, reports: 12, category: 'robocall', source: 'feed', ...extra }] } });
 const down: HistoryLookup = { status: 'unavailable', reason: 'no answer within the 200 ms deadline' };
