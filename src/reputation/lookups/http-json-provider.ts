@@ -127,6 +127,8 @@ export class HttpJsonProvider implements LookupProvider {
           finish({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
         );
         response.on('error', (e) => fail('network', networkText(e)));
+        // closed before its end (the server dropped the connection mid-answer): after 'end' this is a no-op
+        response.on('close', () => fail('network', 'connection closed before the answer ended'));
       });
       request.end(body);
     });
