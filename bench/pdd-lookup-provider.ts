@@ -1,20 +1,23 @@
 /**
- * bench/pdd's online lookup provider (CALLSCREEN_BENCH_PDD_LOOKUP_MS=800): a local HTTP JSON service that
- * answers every number after that many milliseconds, and the `lookups:` settings that point the bench
- * daemon at it. Every bench caller is a fresh number (nothing cached), so every call is looked up and,
- * with an answer slower than lookups.budgetMs, waits the whole budget: what the figure then shows is
- * that the wait ends at the budget (added p99 <= budgetMs + 5 ms) and that no call is lost.
+ * bench/pdd's online lookup provider (CALLSCREEN_BENCH_PDD_LOOKUP_MS=800): bench/quality's local HTTP
+ * provider, knowing no number and answering every request after exactly that many milliseconds (no
+ * failures), and the `lookups:` settings that point the bench daemon at it. Every bench caller is a
+ * fresh number (nothing cached), so every call is looked up and, with an answer slower than
+ * lookups.budgetMs, waits the whole budget: what the figure then shows is that the wait ends at the
+ * budget (added p99 <= budgetMs + 5 ms) and that no call is lost. "Not known" never changes the bench's
+ * verdict (allow); only the timing matters.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { BenchProvider } from './quality/provider';
 
 export interface BenchLookupProvider {
   /** ms the provider takes to answer */
   answerMs: number;
   /** lookups.budgetMs the daemon runs with */
   budgetMs: number;
-  port: number;
-  requests: number;
+  /** the URL template for callscreen.yaml */
+  url: string;
+  /** requests the provider received so far */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
@@ -26,31 +29,24 @@ export async function startBenchLookupProvider(env: NodeJS.ProcessEnv): Promise<
   const budgetMs = Number(env.CALLSCREEN_BENCH_PDD_LOOKUP_BUDGET_MS ?? 150);
   if (!Number.isInteger(answerMs) || answerMs < 0 || !Number.isInteger(budgetMs) || budgetMs < 1)
     throw new Error('CALLSCREEN_BENCH_PDD_LOOKUP_MS and _BUDGET_MS take whole milliseconds');
-  const timers = new Set<NodeJS.Timeout>();
-  const provider = { answerMs, budgetMs, port: 0, requests: 0, close: () => Promise.resolve() };
-  const server: Server = createServer((req, res) => {
-    provider.requests += 1;
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      // a clean number: the answer never changes the bench's verdict (allow), only its timing matters
-      res.end(JSON.stringify({ score: 0, reports: 0 }));
-    }, answerMs);
-    timers.add(timer);
-    req.on('close', () => {
-      clearTimeout(timer);
-      timers.delete(timer);
-    });
+  const server = new BenchProvider({
+    knowledge: new Map(),
+    seed: 1,
+    minLatencyMs: answerMs,
+    maxLatencyMs: answerMs,
+    errorRate: 0,
+    hangRate: 0,
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  provider.port = (server.address() as AddressInfo).port;
-  provider.close = async () => {
-    for (const t of timers) clearTimeout(t);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+  const url = await server.start();
+  return {
+    answerMs,
+    budgetMs,
+    url,
+    get requests() {
+      return server.stats.requests;
+    },
+    close: () => server.close(),
   };
-  return provider;
 }
 
 /** The daemon's lookups: section for the provider (lines of callscreen.yaml). */
@@ -60,8 +56,9 @@ export function lookupsConfigLines(provider: BenchLookupProvider): string[] {
     `  budgetMs: ${provider.budgetMs}`,
     '  providers:',
     '    - name: bench',
-    `      url: "http://127.0.0.1:${provider.port}/num/{e164}"`,
+    `      url: "${provider.url}"`,
     '      answer: { score: score, reports: reports }',
+    '      score: { min: 0, max: 100 }',
     '      weight: 10',
     `      timeoutMs: ${Math.max(2000, provider.answerMs * 2)}`,
     '      rateLimit: { perSecond: 10000, burst: 10000 }',

@@ -105,16 +105,17 @@ export class CallEvaluator {
         ? await early
         : await this.lookup(call.caller.e164, did, call.at, settings, options, deadline);
     // no providers configured: no await at all (a turn of the event loop is a measurable part of a decision)
-    if (!this.deps.lookups?.enabled) return { ...evaluated(decideCall(call, { rules, history }, settings)), historyMs };
-    const lookups = await this.deps.lookups.consult({
-      e164: call.caller.e164,
-      callId: options.callId,
-      at: call.at,
-      history,
-      settings,
-      ...deadline,
-      ...(lookupCache && guess === call.caller.e164 ? { cached: lookupCache } : {}),
-    });
+    const lookups = this.deps.lookups?.enabled
+      ? await this.deps.lookups.consult({
+          e164: call.caller.e164,
+          callId: options.callId,
+          at: call.at,
+          history,
+          settings,
+          ...deadline,
+          ...(lookupCache && guess === call.caller.e164 ? { cached: lookupCache } : {}),
+        })
+      : undefined;
     return { ...evaluated(decideCall(call, { rules, history, ...(lookups ? { lookups } : {}) }, settings)), historyMs };
   }
 

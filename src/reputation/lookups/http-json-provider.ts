@@ -13,6 +13,9 @@ import { interpretAnswer } from './answer-extraction';
 import type { LookupFailureKind, LookupProvider, ProviderOutcome } from './provider-outcome';
 import { numberForms, RequestTemplate } from './request-template';
 
+/** One HTTP exchange: the status and body, or why there are none. */
+type Exchange = { status: number; text: string } | { failed: ProviderOutcome & { status: 'failed' } };
+
 export class HttpJsonProvider implements LookupProvider {
   readonly name: string;
   private readonly url: RequestTemplate;
@@ -69,13 +72,21 @@ export class HttpJsonProvider implements LookupProvider {
     headers: Record<string, string>,
     body: string | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<{ status: number; text: string } | { failed: ProviderOutcome & { status: 'failed' } }> {
+  ): Promise<Exchange> {
     const { timeoutMs, maxResponseBytes } = this.settings;
     return new Promise((resolve) => {
       let settled = false;
-      const finish = (
-        result: { status: number; text: string } | { failed: ProviderOutcome & { status: 'failed' } },
-      ) => {
+      let request: ClientRequest | undefined;
+      // callbacks below run only once everything here is set up (timers and events fire later)
+      const timer = setTimeout(() => {
+        fail('timeout', `no answer within ${timeoutMs} ms`);
+        request?.destroy();
+      }, timeoutMs);
+      const onAbort = () => {
+        fail('network', 'request cancelled (shutting down)');
+        request?.destroy();
+      };
+      const finish = (result: Exchange) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -83,7 +94,6 @@ export class HttpJsonProvider implements LookupProvider {
         resolve(result);
       };
       const fail = (kind: LookupFailureKind, detail: string) => finish({ failed: { status: 'failed', kind, detail } });
-      let request: ClientRequest;
       try {
         request = (this.secure ? httpsRequest : httpRequest)(url, {
           method: this.settings.method,
@@ -91,17 +101,9 @@ export class HttpJsonProvider implements LookupProvider {
           agent: this.agent,
         });
       } catch (e) {
-        resolve({ failed: { status: 'failed', kind: 'network', detail: networkText(e) } });
+        fail('network', networkText(e));
         return;
       }
-      const timer = setTimeout(() => {
-        fail('timeout', `no answer within ${timeoutMs} ms`);
-        request.destroy();
-      }, timeoutMs);
-      const onAbort = () => {
-        fail('network', 'request cancelled (shutting down)');
-        request.destroy();
-      };
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
       request.on('error', (e) => fail('network', networkText(e)));

@@ -88,8 +88,7 @@ export class LookupService {
   private readonly flights = new SingleFlight<ProviderOutcome>();
   /** requests and cache writes still running (close() waits for them, tests too) */
   private readonly pending = new Set<Promise<unknown>>();
-  /** every request in flight listens to it: one listener each, however many (no MaxListeners warning) */
-  private readonly shutdown = withoutListenerLimit(new AbortController());
+  private readonly shutdown = new AbortController();
   private readonly now: () => number;
 
   /** Builds the HTTP JSON providers: a secret that is not in the environment throws a ConfigError. */
@@ -104,6 +103,8 @@ export class LookupService {
       rate: new RateLimiter(settings.rateLimit, this.now),
     }));
     this.names = this.providers.map((p) => p.name);
+    // every request in flight listens to the shutdown signal: one listener each, however many
+    setMaxListeners(0, this.shutdown.signal);
     for (const p of this.providers) options.metrics?.lookupBreaker(p.name, 'closed');
   }
 
@@ -300,9 +301,4 @@ function answerFromCache(p: ProviderState, entry: CachedLookup): LookupAnswer {
       ? { status: 'failed', kind: 'network', detail: `failed recently: ${entry.detail}` }
       : entry;
   return { ...answerFromOutcome(p, outcome), cached: true };
-}
-
-function withoutListenerLimit(controller: AbortController): AbortController {
-  setMaxListeners(0, controller.signal);
-  return controller;
 }
