@@ -213,7 +213,7 @@ async function runCall(
         '-log_file',
         logFile,
       ];
-      const run = await runSipp(args, dir, timeoutMs + 5000, (child) => control?.attach(child, sipPort));
+      const run = await runSipp(args, dir, timeoutMs + 5000, (child) => control?.attach(child, sipPort, logFile));
       const bindFailed =
         run.exitCode !== 0 && /Unable to bind|bind.*(in use|failed)|Address already in use/i.test(run.stderr);
       if (bindFailed && attempt < 3) continue; // another process took a port between our check and sipp's bind
@@ -343,15 +343,20 @@ class SipControl {
   private socket: dgram.Socket | undefined;
   private child: ChildProcess | undefined;
   private sipPort = 0;
+  private logFile = '';
   private cseq = 0;
+  /** sipp has taken the final answer to its INVITE (logged it): commands may go from then on */
+  private answered = false;
   /** one command at a time: the scenario takes the next only after answering the last */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly callId: string) {}
 
-  attach(child: ChildProcess, sipPort: number): void {
+  attach(child: ChildProcess, sipPort: number, logFile: string): void {
     this.child = child;
     this.sipPort = sipPort;
+    this.logFile = logFile;
+    this.answered = false;
   }
 
   command(body: string, timeoutMs: number, ended: Promise<unknown>): Promise<void> {
@@ -363,6 +368,7 @@ class SipControl {
   private async send(body: string, timeoutMs: number, ended: Promise<unknown>): Promise<void> {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
       throw new Error(`SIP call control: sipp is not running (${body})`);
+    await this.untilAnswered(body, timeoutMs, ended);
     const socket = (this.socket ??= await new Promise<dgram.Socket>((resolve, reject) => {
       const s = dgram.createSocket('udp4');
       s.once('error', reject);
@@ -407,6 +413,24 @@ class SipControl {
     } finally {
       clearTimeout(timer);
       if (onMessage) socket.off('message', onMessage);
+    }
+  }
+
+  /**
+   * Waits until sipp has logged the final answer to its INVITE. Asterisk's own events can report the call
+   * answered before sipp has read the 200 OK; a MESSAGE arriving in that moment is taken as unexpected
+   * (the scenario jumps past the 200, never ACKs it and never logs it).
+   */
+  private async untilAnswered(body: string, timeoutMs: number, ended: Promise<unknown>): Promise<void> {
+    let over = false;
+    void ended.finally(() => (over = true)).catch(() => undefined);
+    for (const until = Date.now() + timeoutMs; !this.answered;) {
+      const log = await readFile(this.logFile, 'utf8').catch(() => '');
+      if (/^invite-final \d{3}$/m.test(log)) this.answered = true;
+      else if (over) throw new Error(`SIP call control: the call ended before sipp was answered ("${body}")`);
+      else if (Date.now() > until)
+        throw new Error(`SIP call control: sipp was not answered within ${timeoutMs} ms ("${body}")`);
+      else await new Promise((r) => setTimeout(r, 20));
     }
   }
 
