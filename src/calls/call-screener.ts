@@ -94,6 +94,12 @@ const ROUTE_ATTEMPTS = 3;
  * milliseconds); if that event is lost with the link, the ownership lapses after this long.
  */
 const LEAVING_MAX_MS = 10_000;
+/**
+ * At close, after the websocket is closed: the app's channels are listed at least this many times (until
+ * one listing finds none), at most CLOSING_LISTINGS_MAX (see releaseCallsLeftBehind).
+ */
+const CLOSING_LISTINGS = 3;
+const CLOSING_LISTINGS_MAX = 10;
 /** A tone: media (e.g. the special information tone) plays until stopped: it is cut after this. */
 const TONE_MS = 1200;
 
@@ -245,35 +251,61 @@ export class CallScreener {
 
   /**
    * After the ARI adapter closed: sends the calls that entered the app while it was closing on to the
-   * agents over `rest` (a REST-only connection: the adapter's own REST is closed). Resolves with how many.
+   * agents over `rest` (a REST-only connection: the adapter's own REST is closed), then lists the app's
+   * channels until a listing finds none (at least CLOSING_LISTINGS listings, sweepTiming.intervalMs
+   * apart) and sends those on too: Asterisk takes a moment to see the websocket closed, and a call that
+   * enters the app in that moment has its StasisStart sent to a socket nobody reads. A call this daemon
+   * already routed (its StasisEnd not seen yet) is left alone. Resolves with how many calls it sent.
    */
-  async releaseCallsLeftBehind(rest: Pick<AriPort, 'continueInDialplan'>): Promise<number> {
-    const { agents } = this.deps.settings().config.routing;
+  async releaseCallsLeftBehind(rest: Pick<AriPort, 'continueInDialplan' | 'listChannels'>): Promise<number> {
+    const { config } = this.deps.settings();
     const left = [...this.leftBehind.values()];
     this.leftBehind.clear();
+    const released = new Set<string>();
+    const release = async (channel: AriChannel, did: string, why: string): Promise<void> => {
+      released.add(channel.id);
+      const log = this.deps.logger.child({ callId: channel.id });
+      log.warn({ channel: channel.name, caller: channel.caller.number }, `${why}; sending it to the agents`);
+      const { agents } = config.routing;
+      try {
+        await rest.continueInDialplan(channel.id, {
+          context: agents.context,
+          extension: agents.extension ?? did,
+          priority: agents.priority,
+        });
+      } catch (e) {
+        if (statusOf(e) !== 404)
+          log.error(
+            { err: errorText(e) },
+            'could not send the call to the agents; it stays in the app until the caller hangs up or a daemon starts',
+          );
+      }
+    };
     await Promise.all(
-      left.map(async ({ channel, args }) => {
-        const log = this.deps.logger.child({ callId: channel.id });
-        log.warn(
-          { channel: channel.name, caller: channel.caller.number },
-          'call entered the app while the daemon was closing; sending it to the agents',
-        );
-        try {
-          await rest.continueInDialplan(channel.id, {
-            context: agents.context,
-            extension: agents.extension ?? didOf(channel, args),
-            priority: agents.priority,
-          });
-        } catch (e) {
-          if (statusOf(e) !== 404)
-            log.error(
-              { err: errorText(e) },
-              'could not send the call to the agents; it stays in the app until the caller hangs up or a daemon starts',
-            );
-        }
-      }),
+      left.map(({ channel, args }) =>
+        release(channel, didOf(channel, args), 'call entered the app while the daemon was closing'),
+      ),
     );
-    return left.length;
+    for (let listing = 1; ; listing++) {
+      let found: AriChannel[];
+      try {
+        found = (await rest.listChannels()).filter(
+          (c) => inStasisApp(c, config.ari.app) && !this.leaving.has(c.id) && !released.has(c.id),
+        );
+      } catch (e) {
+        this.deps.logger.warn({ err: errorText(e) }, 'could not list the calls left in the app at close');
+        break;
+      }
+      await Promise.all(
+        found.map((c) =>
+          release(c, c.dialplan?.exten ?? '', 'call found in the app after the daemon closed its ARI connection'),
+        ),
+      );
+      if (found.length === 0 && listing >= CLOSING_LISTINGS) break;
+      if (listing >= CLOSING_LISTINGS_MAX) break;
+      await new Promise((r) => setTimeout(r, this.sweepTiming.intervalMs));
+    }
+    return released.size;
   }
 
   /**
@@ -366,9 +398,7 @@ export class CallScreener {
     const alive = new Set(channels.map((c) => c.id));
     for (const id of this.enteredAt.keys()) if (!alive.has(id)) this.enteredAt.delete(id);
     for (const id of this.leaving.keys()) if (!alive.has(id)) this.leaving.delete(id);
-    const inApp = (c: AriChannel): boolean =>
-      c.dialplan?.app_name === 'Stasis' && (c.dialplan.app_data ?? '').split(',')[0] === config.ari.app;
-    const unowned = channels.filter((c) => inApp(c) && !this.owns(c.id));
+    const unowned = channels.filter((c) => inStasisApp(c, config.ari.app) && !this.owns(c.id));
     if (unowned.length === 0) return 0;
     await new Promise((r) => setTimeout(r, this.sweepTiming.claimGraceMs));
     if (this.closing) return 0;
@@ -792,3 +822,9 @@ function attestationOf(args: string[]): string | undefined {
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/** Is the channel sitting in Stasis() for the app `app` (GET /channels shows the dialplan application)? */
+function inStasisApp(channel: AriChannel, app: string): boolean {
+  const { dialplan } = channel;
+  return dialplan?.app_name === 'Stasis' && (dialplan.app_data ?? '').split(',')[0] === app;
+}

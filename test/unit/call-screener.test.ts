@@ -620,7 +620,7 @@ describe('CallScreener: restarts and shutdown', () => {
   });
 
   test('stopTakingCalls: calls entering meanwhile are only remembered, and releaseCallsLeftBehind sends them to the agents', async () => {
-    const b = bench();
+    const b = bench({ deps: { orphanSweep: { intervalMs: 5 } } });
     b.screener.stopTakingCalls();
     const first = call(b, STRANGER, AGENTS_DID);
     const second = call(b, ROBOCALLER, SALES_DID);
@@ -686,6 +686,30 @@ describe('CallScreener: the orphan sweep (no call waits in silence)', () => {
     expect(await b.screener.sweepOrphans()).toBe(2);
     expect(b.ari.requestsOf('continueInDialplan').map((r) => r.args[0])).toEqual(['first', 'second']);
     expect(listings).toBe(3); // the last one found nobody left
+  });
+
+  test('at close, a call whose StasisStart went to the closing websocket is found over REST and sent to the agents', async () => {
+    const b = bench({ deps: { orphanSweep: quick } });
+    const routed = newChannel(STRANGER);
+    b.ari.startCall(routed, ['inbound', AGENTS_DID]);
+    await until(() => b.ari.requestsOf('continueInDialplan').length === 1); // routed, its StasisEnd not seen yet
+    b.screener.stopTakingCalls();
+    const rest = new FakeAri({ name: 'rest' });
+    let listings = 0;
+    rest.onRequest = (request) => {
+      if (request.method === 'listChannels' && ++listings === 2) rest.channels = [...rest.channels, sitting('unseen')];
+      if (request.method === 'continueInDialplan')
+        rest.channels = rest.channels.filter((c) => c.id !== request.args[0]);
+    };
+    rest.channels = [sitting(routed.id)]; // still listed in the app a moment after its continue
+    expect(await b.screener.releaseCallsLeftBehind(rest)).toBe(1);
+    expect(rest.requestsOf('continueInDialplan').map((r) => r.args)).toEqual([
+      ['unseen', target('callscreen-agents', AGENTS_DID)],
+    ]);
+    expect(listings).toBe(4); // until a listing found none, at least three
+    expect(b.log.at('warn').map((l) => l.msg)).toContain(
+      'call found in the app after the daemon closed its ARI connection; sending it to the agents',
+    );
   });
 
   test('keeps listing for windowMs after a connect: a call found later is sent on too', async () => {
