@@ -10,7 +10,8 @@
  *             imported as source "robocall" by `callscreen import`, as an admin would
  *   provider  bench/quality/provider.ts: a local HTTP service that knows part of the spam numbers (and some
  *             legit ones as clean), answers in 50-800 ms, fails some requests (503) and never answers some;
- *             configured through callscreen.yaml's lookups: (when this build has online lookups)
+ *             configured through callscreen.yaml's lookups: (when this build has online lookups), with the
+             default lookups.budgetMs, or CALLSCREEN_BENCH_LOOKUP_BUDGET_MS (the deadline made room for it)
  *   decisions the real path: CallEvaluator, RedisCallerHistoryStore, the lookup service, on a private Redis,
  *             with the example config (config/callscreen.yaml: thresholds, signals, the crisis-hotline and
  *             sales policies) and no rules; outcomes played as the daemon records them (bench/quality/runner.ts)
@@ -38,6 +39,8 @@ import { DayClock, runDay, type OutcomeRecorder } from './quality/runner';
 import { generateTraffic, type CompanyLines, type Traffic } from './quality/traffic';
 
 const SEED = Number(process.env.CALLSCREEN_BENCH_SEED ?? 13);
+/** lookups.budgetMs of the run with the provider; unset: the default */
+const LOOKUP_BUDGET_MS = process.env.CALLSCREEN_BENCH_LOOKUP_BUDGET_MS;
 /** the day (10 hours) replays in about 40 s */
 const SPEEDUP = Number(process.env.CALLSCREEN_BENCH_SPEEDUP ?? 900);
 const ROOT = path.join(__dirname, '..', '..');
@@ -182,8 +185,17 @@ async function run(title: string, input: RunInput): Promise<{ title: string; fig
   const { dir, url, traffic } = input;
   const doc = parseDocument(input.example);
   if (input.lookups) {
-    doc.set('lookups', {
-      providers: [
+    if (LOOKUP_BUDGET_MS !== undefined) {
+      const budgetMs = Number(LOOKUP_BUDGET_MS);
+      doc.setIn(['lookups', 'budgetMs'], budgetMs);
+      doc.setIn(
+        ['screening', 'deadlineMs'],
+        Math.max(Number(doc.getIn(['screening', 'deadlineMs']) ?? 200), budgetMs + 50),
+      );
+    }
+    doc.setIn(
+      ['lookups', 'providers'],
+      [
         {
           name: 'bench',
           url: input.lookups.template,
@@ -194,7 +206,7 @@ async function run(title: string, input: RunInput): Promise<{ title: string; fig
           cache: { errorTtlSeconds: 1 },
         },
       ],
-    });
+    );
   }
   const configFile = path.join(dir, 'callscreen.yaml');
   writeFileSync(configFile, doc.toString());
