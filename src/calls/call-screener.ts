@@ -444,7 +444,11 @@ export class CallScreener {
     const log = this.deps.logger.child({ callId: channel.id });
     const did = didOf(channel, args);
     const attestation = attestationOf(args);
-    log.debug({ channel: channel.name, caller: channel.caller.number, did, attestation }, 'call entered screening');
+    const verstat = verstatOf(args);
+    log.debug(
+      { channel: channel.name, caller: channel.caller.number, did, attestation, verstat },
+      'call entered screening',
+    );
 
     const evaluation = await this.deps.evaluator.evaluate(
       {
@@ -452,6 +456,7 @@ export class CallScreener {
         did,
         at: new Date(),
         ...(attestation !== undefined ? { attestation } : {}),
+        ...(verstat !== undefined ? { verstat } : {}),
       },
       snapshot,
       {
@@ -695,6 +700,7 @@ export class CallScreener {
         ...(d.shadowVerdict ? { shadowVerdict: d.shadowVerdict } : {}),
         ...(d.policies.length > 0 ? { policies: d.policies } : {}),
         ...(d.attestation ? { attestation: d.attestation } : {}),
+        ...(d.verstat ? { verstat: d.verstat } : {}),
         degraded: d.degraded,
         reasons: d.reasons.map((r) => r.code),
         top: topReasons(d).map((r) => r.code),
@@ -815,9 +821,15 @@ function didOf(channel: AriChannel, args: string[]): string {
   return args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
 }
 
-/** The STIR/SHAKEN attestation the dialplan hands over: Stasis(callscreen,inbound,<DID>,<attestation>). */
+/** The STIR/SHAKEN attestation the dialplan hands over: Stasis(callscreen,inbound,<DID>,<attestation>,<verstat>). */
 function attestationOf(args: string[]): string | undefined {
   const value = args[0] === 'inbound' ? args[2]?.trim() : undefined;
+  return value ? value : undefined;
+}
+
+/** The carrier's verstat the dialplan read from From / P-Asserted-Identity: the fifth Stasis argument. */
+function verstatOf(args: string[]): string | undefined {
+  const value = args[0] === 'inbound' ? args[3]?.trim() : undefined;
   return value ? value : undefined;
 }
 

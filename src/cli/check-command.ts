@@ -16,6 +16,7 @@ import { formatPoints, type Decision } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
 import { normaliseAttestation } from '../domain/screen-call';
 import type { Attestation } from '../domain/screening-settings';
+import { readVerstat } from '../domain/verstat';
 import { ConfigError } from '../errors/config-error';
 
 export function registerCheckCommand(program: Command, defaultConfig: string): void {
@@ -27,10 +28,17 @@ export function registerCheckCommand(program: Command, defaultConfig: string): v
     .option('-t, --to <did>', 'the number called (DID); policies and rule scopes depend on it')
     .option('--at <time>', 'the time of the call, ISO 8601 (default now); policies with time windows depend on it')
     .option('--attest <level>', 'STIR/SHAKEN attestation: A, B, C, none or failed')
+    .option(
+      '--verstat <value>',
+      "the carrier's verstat on the caller's number: TN-Validation-Passed[-A|-B|-C], TN-Validation-Failed or No-TN-Validation (--attest wins)",
+    )
     .option('--json', 'print the decision as one JSON object')
     .option('-c, --config <file>', 'configuration file', defaultConfig)
     .action(
-      async (number: string, opts: { to?: string; at?: string; attest?: string; json?: boolean; config: string }) => {
+      async (
+        number: string,
+        opts: { to?: string; at?: string; attest?: string; verstat?: string; json?: boolean; config: string },
+      ) => {
         const result = await checkCall(loadConfig(opts.config), { number, ...opts });
         process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
       },
@@ -42,6 +50,7 @@ export interface CheckOptions {
   to?: string;
   at?: string;
   attest?: string;
+  verstat?: string;
   json?: boolean;
 }
 
@@ -63,6 +72,18 @@ export function parseCheckTime(at: string | undefined): Date {
   return parsed;
 }
 
+/** --verstat: a verstat the carrier could send (any case), or a usage error naming the option. */
+export function parseCheckVerstat(verstat: string | undefined): string | undefined {
+  if (verstat === undefined) return undefined;
+  const read = readVerstat(verstat);
+  if (!read)
+    throw usageError(
+      '--verstat',
+      `"${verstat}" is not one of TN-Validation-Passed (optionally -A, -B or -C), TN-Validation-Failed, No-TN-Validation`,
+    );
+  return read.text;
+}
+
 /** --attest: one of the attestations (any case), or a usage error naming the option. */
 export function parseCheckAttestation(attest: string | undefined): Attestation | undefined {
   if (attest === undefined) return undefined;
@@ -75,6 +96,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const { config } = loaded;
   const at = parseCheckTime(options.at);
   const attestation = parseCheckAttestation(options.attest);
+  const verstat = parseCheckVerstat(options.verstat);
   const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion, config.rules); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
@@ -93,6 +115,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       did: options.to ?? '',
       at,
       ...(attestation !== undefined ? { attestation } : {}),
+      ...(verstat !== undefined ? { verstat } : {}),
     };
     const evaluation = await evaluator.evaluate(
       facts,
@@ -123,7 +146,9 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
 export function renderCheck(result: CheckResult): string {
   const d: Decision = result.evaluation.decision;
   const lines: string[] = [];
-  const attestation = d.attestation ? `, attestation ${d.attestation}` : '';
+  const attestation = d.attestation
+    ? `, attestation ${d.attestation}${d.verstat ? ` (verstat ${d.verstat})` : ''}`
+    : '';
   lines.push(
     `${describePhoneNumber(d.caller)} -> ${describePhoneNumber(d.did) || '(no DID)'} at ${d.at}${attestation}`,
   );

@@ -68,8 +68,10 @@ export interface Decision {
   shadowVerdict?: Verdict;
   caller: PhoneNumber;
   did: PhoneNumber;
-  /** STIR/SHAKEN attestation as handed over by the dialplan, when it was */
+  /** STIR/SHAKEN attestation as handed over by the dialplan, or as the carrier's verstat means it */
   attestation?: string;
+  /** the carrier's verstat (TN-Validation-Passed, ...), when the attestation comes from it */
+  verstat?: string;
   /** the call's time the decision was taken for (ISO) */
   at: string;
 }

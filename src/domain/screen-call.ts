@@ -13,6 +13,7 @@ import type { LookupAnswer } from './lookup-answer';
 import { lookupSignals } from './lookup-signal';
 import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
+import { readVerstat, type Verstat } from './verstat';
 import type { Rule, RuleMatchContext, RuleSet } from './rule-set';
 import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './screening-policy';
 import type { Attestation } from './screening-settings';
@@ -36,6 +37,8 @@ export interface CallFacts {
   did: string;
   /** STIR/SHAKEN attestation from the dialplan: A, B, C, none or failed (anything else is ignored) */
   attestation?: string;
+  /** the carrier's verstat parameter on the caller's number (./verstat.ts); used when there is no attestation */
+  verstat?: string;
   at: Date;
 }
 
@@ -44,6 +47,8 @@ export interface NormalisedCall {
   caller: PhoneNumber;
   did: PhoneNumber;
   attestation?: Attestation;
+  /** set when the attestation is the carrier's verstat (no attestation was handed over) */
+  verstat?: Verstat;
   at: Date;
 }
 
@@ -103,7 +108,12 @@ export function normaliseCall(
     at: facts.at,
   };
   const attestation = normaliseAttestation(facts.attestation);
+  const verstat = attestation ? undefined : readVerstat(facts.verstat);
   if (attestation) call.attestation = attestation;
+  else if (verstat) {
+    call.attestation = verstat.attestation;
+    call.verstat = verstat;
+  }
   return call;
 }
 
@@ -142,6 +152,7 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     };
     if (shadowVerdict) decision.shadowVerdict = shadowVerdict;
     if (call.attestation) decision.attestation = call.attestation;
+    if (call.verstat) decision.verstat = call.verstat.text;
     return decision;
   };
   if (settings.policies.length > 0)
@@ -184,7 +195,7 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     }
     signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
   }
-  signals.push(attestationSignal(call.attestation, settings));
+  signals.push(attestationSignal(call.attestation, settings, call.verstat));
   for (const s of signals) if (s) reasons.push(s);
 
   const score = scoreOf(reasons);

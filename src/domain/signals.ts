@@ -10,6 +10,7 @@ import type { PhoneNumber } from './phone-number';
 import { combineReputation, feedbackPoints, type SourceContribution } from './reputation';
 import type { ScreeningSettings } from './screening-policy';
 import type { Attestation } from './screening-settings';
+import type { Verstat } from './verstat';
 
 type E164Caller = PhoneNumber & { kind: 'e164' };
 const DAY_MS = 86_400_000;
@@ -91,12 +92,28 @@ const ATTESTATION_TEXT: Readonly<Record<Attestation, string>> = {
   failed: 'STIR/SHAKEN verification failed: the caller ID may be spoofed',
 };
 
-/** `attestation`: as normaliseAttestation read it (src/domain/screen-call.ts); raw text never gets here. */
-export function attestationSignal(attestation: Attestation | undefined, s: ScreeningSettings): Reason | undefined {
+const VERSTAT_TEXT: Readonly<Record<Attestation, string>> = {
+  A: 'the carrier verified the caller ID (attestation A)',
+  B: 'the carrier verified the caller ID',
+  C: 'the carrier verified the caller ID (attestation C: a gateway passed the call on)',
+  none: 'the carrier did not verify the caller ID',
+  failed: 'the carrier could not verify the caller ID: it may be spoofed',
+};
+
+/**
+ * `attestation`: as normaliseAttestation read it (src/domain/screen-call.ts), or the carrier's `verstat`
+ * (scored as the attestation it means, explained in the carrier's words); raw text never gets here.
+ */
+export function attestationSignal(
+  attestation: Attestation | undefined,
+  s: ScreeningSettings,
+  verstat?: Verstat,
+): Reason | undefined {
   if (attestation === undefined) return undefined;
   const points = ownValue(s.signals.attestation, attestation);
   if (points === undefined) return undefined;
-  return { code: 'attestation', text: ATTESTATION_TEXT[attestation], points };
+  const text = verstat ? `verstat ${verstat.text}: ${VERSTAT_TEXT[attestation]}` : ATTESTATION_TEXT[attestation];
+  return { code: 'attestation', text, points };
 }
 
 /**

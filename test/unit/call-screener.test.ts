@@ -604,6 +604,21 @@ describe('CallScreener: restarts and shutdown', () => {
     expect(record).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'abandoned' } });
   });
 
+  test("Stasis' fourth and fifth arguments: the attestation, else the carrier's verstat, reach the decision", async () => {
+    const b = bench();
+    const verstat = newChannel(STRANGER);
+    b.ari.startCall(verstat, ['inbound', AGENTS_DID, '', 'TN-Validation-Passed-A']);
+    expect((await recordOf(b, verstat)).decision).toMatchObject({
+      attestation: 'A',
+      verstat: 'TN-Validation-Passed-A',
+    });
+    const both = newChannel(STRANGER);
+    b.ari.startCall(both, ['inbound', AGENTS_DID, 'C', 'TN-Validation-Passed-A']);
+    const decision = (await recordOf(b, both)).decision;
+    expect(decision.attestation).toBe('C');
+    expect(decision.verstat).toBeUndefined();
+  });
+
   test('while draining, a new call is decided without Redis, and a challenged one skips the CAPTCHA', async () => {
     const b = bench();
     await b.screener.drain(10);

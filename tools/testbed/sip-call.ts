@@ -41,6 +41,13 @@ export interface SipCallOptions {
   caller: string;
   /** display name in From; default '' */
   callerName?: string;
+  /**
+   * URI parameters after the caller in From's user part, as carriers add them: ";verstat=TN-Validation-Failed".
+   * Each ";name=value" of letters, digits and "-"; default none.
+   */
+  fromParams?: string;
+  /** the value of a P-Asserted-Identity header (e.g. "<sip:+12125551234;verstat=TN-Validation-Passed@carrier;user=phone>"); default none */
+  pai?: string;
   /** the dialled number: Request-URI user, the extension in callscreen-inbound */
   did: string;
   /** digits (0-9 * #) sent one after another once the call is answered */
@@ -154,11 +161,23 @@ async function runCall(
   },
   control: SipControl | undefined,
 ): Promise<SipCallResult> {
-  const { caller, callerName = '', did, dtmf, dtmfMode = 'rfc4733', dtmfDelayMs, holdMs, timeoutMs } = options;
+  const {
+    caller,
+    callerName = '',
+    fromParams = '',
+    did,
+    dtmf,
+    dtmfMode = 'rfc4733',
+    dtmfDelayMs,
+    holdMs,
+    timeoutMs,
+  } = options;
   if (caller === '')
     throw new Error('placeSipCall: caller must not be empty (real trunks send "anonymous" for a withheld number)');
-  if (/[\r\n]/.test(caller + callerName + did))
-    throw new Error('placeSipCall: caller, callerName and did must not contain line breaks');
+  if (/[\r\n]/.test(caller + callerName + did + (options.pai ?? '')))
+    throw new Error('placeSipCall: caller, callerName, did and pai must not contain line breaks');
+  if (!/^(;[A-Za-z0-9-]+=[A-Za-z0-9-]+)*$/.test(fromParams))
+    throw new Error(`placeSipCall: fromParams ${JSON.stringify(fromParams)} is not a list of ";name=value"`);
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'callscreen-sipp-'));
   try {
@@ -208,6 +227,12 @@ async function runCall(
         '-key',
         'control',
         control ? '1' : '0',
+        '-key',
+        'fromparams',
+        fromParams,
+        '-key',
+        'identity',
+        options.pai !== undefined ? `P-Asserted-Identity: ${options.pai}` : 'X-Callscreen-Identity: none',
         ...(control ? ['-cid_str', control.callId.replace('-1@127.0.0.1', '-%u@%s')] : []),
         '-trace_logs',
         '-log_file',

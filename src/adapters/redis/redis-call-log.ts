@@ -435,7 +435,7 @@ const decision = shape(
     did: phoneNumber,
     at: text,
   },
-  { shadowVerdict: oneOf(VERDICTS), attestation: text },
+  { shadowVerdict: oneOf(VERDICTS), attestation: text, verstat: text },
 );
 
 /** What the daemon writes (ScreenedCallRecord), checked field by field. */

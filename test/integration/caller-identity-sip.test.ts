@@ -1,0 +1,124 @@
+/**
+ * The carrier's verstat over real SIP: sipp calls the test bed's PJSIP trunk with ";verstat=..." on the
+ * caller's number in From or in P-Asserted-Identity, as US carriers deliver their STIR/SHAKEN verdict;
+ * the product dialplan ([callscreen-verstat]) reads it, Stasis hands it over, and the daemon scores it as
+ * the attestation it means and says so. Where a call ended comes from Asterisk (AMI UserEvents).
+ */
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { CallHarness } from '../../tools/testbed/call-harness';
+import { placeSipCall, startSipCall, type SipCall } from '../../tools/testbed/sip-call';
+import type { AmiMessage } from '../../src/ports/ami';
+import {
+  startDaemon,
+  type DaemonProcess,
+  type LogLine,
+  testConfigHeader,
+  freshCallers,
+} from '../support/daemon-process';
+import { deleteKeysWithPrefix } from '../support/redis-keys';
+import { testbed } from '../support/testbed';
+
+jest.setTimeout(40_000);
+
+const prefix = `cstest-${randomUUID().slice(0, 8)}:`;
+const DID = '+12125550430';
+
+// the example's attestation points (failed +40, none +5, A -15) and thresholds (challenge 30)
+const CONFIG = `${testConfigHeader(prefix)}captcha:
+  codeLength: 3
+  prompts:
+    greeting: ["sound:beep"]
+log:
+  level: debug
+`;
+
+let harness: CallHarness;
+let redis: Redis;
+let daemon: DaemonProcess;
+const calls: SipCall[] = [];
+const freshCaller = freshCallers(740);
+
+beforeAll(async () => {
+  redis = new Redis(testbed.redisUrl);
+  harness = await CallHarness.open();
+  daemon = await startDaemon({ config: CONFIG });
+}, 30_000);
+
+afterEach(async () => {
+  await Promise.all(calls.splice(0).map((call) => call.close())); // a call a failed test left up
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  await harness?.close();
+  await deleteKeysWithPrefix(redis, prefix);
+  redis.disconnect();
+});
+
+/** the daemon's log lines about a call from this number */
+const byCaller = (e164: string) => (l: LogLine) => (l.caller as { e164?: string } | undefined)?.e164 === e164;
+
+const agentReached = (caller: string) => (e: AmiMessage) => e.userevent === 'AgentReached' && e.calleridnum === caller;
+
+test('TN-Validation-Failed on the From number: an unknown caller is challenged, and the reason gives the carrier verdict', async () => {
+  const caller = freshCaller();
+  const sip = startSipCall({ caller, callerName: 'SIP Caller', did: DID, fromParams: ';verstat=TN-Validation-Failed' });
+  calls.push(sip);
+  const entered = await daemon.waitForLog((l) => l.msg === 'call entered screening' && l.caller === caller, 10_000);
+  expect(entered).toMatchObject({ verstat: 'TN-Validation-Failed' });
+  expect(entered.attestation).toBeUndefined();
+  const callId = String(entered.callId);
+  await daemon.waitForLog((l) => l.callId === callId && l.msg === 'captcha started', 10_000);
+  await sip.hangup();
+
+  const line = await daemon.screenedLine((l) => l.callId === callId, 15_000);
+  expect(line).toMatchObject({
+    caller: { e164: caller },
+    verdict: 'challenge',
+    attestation: 'failed',
+    verstat: 'TN-Validation-Failed',
+    captcha: { outcome: 'hangup' },
+  });
+  expect(String(line.explanation)).toContain(
+    'attestation +40: verstat TN-Validation-Failed: the carrier could not verify the caller ID',
+  );
+});
+
+test("P-Asserted-Identity's verstat wins over From's: TN-Validation-Passed-A reaches the agents with attestation A", async () => {
+  const caller = freshCaller();
+  const result = await placeSipCall({
+    caller,
+    callerName: 'SIP Caller',
+    did: DID,
+    fromParams: ';verstat=TN-Validation-Failed',
+    pai: `<sip:${caller};verstat=TN-Validation-Passed-A@127.0.0.1;user=phone>`,
+    holdMs: 500,
+  });
+  expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200 });
+  const agents = await harness.waitForEvent(agentReached(caller), 10_000);
+  expect(agents).toMatchObject({ verdict: 'allow' });
+
+  const line = await daemon.screenedLine(byCaller(caller), 10_000);
+  expect(line).toMatchObject({ verdict: 'allow', attestation: 'A', verstat: 'TN-Validation-Passed-A' });
+  expect(String(line.explanation)).toContain('attestation -15: verstat TN-Validation-Passed-A');
+});
+
+test('No-TN-Validation in a tel: URI in P-Asserted-Identity: scored as no identity; a call without verstat has no attestation', async () => {
+  const unverified = freshCaller();
+  const plain = freshCaller();
+  await Promise.all([
+    placeSipCall({ caller: unverified, did: DID, pai: `<tel:${unverified};verstat=No-TN-Validation>`, holdMs: 300 }),
+    placeSipCall({ caller: plain, did: DID, holdMs: 300 }),
+  ]);
+
+  const unverifiedLine = await daemon.screenedLine(byCaller(unverified), 10_000);
+  expect(unverifiedLine).toMatchObject({ verdict: 'allow', attestation: 'none', verstat: 'No-TN-Validation' });
+  expect(String(unverifiedLine.explanation)).toContain('attestation +5: verstat No-TN-Validation');
+
+  const plainLine = await daemon.screenedLine(byCaller(plain), 10_000);
+  expect(plainLine).toMatchObject({ verdict: 'allow' });
+  expect(plainLine.attestation).toBeUndefined();
+  expect(plainLine.verstat).toBeUndefined();
+  expect(plainLine.reasons).not.toContain('attestation');
+});

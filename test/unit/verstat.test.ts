@@ -1,0 +1,93 @@
+import { parseCheckVerstat } from '../../src/cli/check-command';
+import type { Decision } from '../../src/domain/decision';
+import { buildRuleSet } from '../../src/domain/rule-set';
+import { screenCall, type CallFacts } from '../../src/domain/screen-call';
+import { readVerstat } from '../../src/domain/verstat';
+import { ConfigError } from '../../src/errors/config-error';
+import { compileTestModel, foundHistory } from '../support/screening-fixtures';
+
+const AT = new Date('2026-11-23T15:00:00Z');
+const model = compileTestModel();
+
+function screen(extra: Partial<CallFacts>): Decision {
+  return screenCall(
+    { callerNumber: '+13125550111', did: '+12125550100', at: AT, ...extra },
+    { rules: buildRuleSet([]), history: foundHistory() },
+    model,
+  );
+}
+const attestationReason = (d: Decision) => d.reasons.find((r) => r.code === 'attestation');
+
+describe("readVerstat: the carrier's verification verdict as an attestation", () => {
+  test.each([
+    ['TN-Validation-Passed', 'TN-Validation-Passed', 'B'],
+    ['TN-Validation-Passed-A', 'TN-Validation-Passed-A', 'A'],
+    ['tn-validation-passed-c', 'TN-Validation-Passed-C', 'C'],
+    [' TN-Validation-Failed ', 'TN-Validation-Failed', 'failed'],
+    ['TN-Validation-Failed-A', 'TN-Validation-Failed-A', 'failed'],
+    ['No-TN-Validation', 'No-TN-Validation', 'none'],
+  ])('%j means %s, attestation %s', (raw, text, attestation) => {
+    expect(readVerstat(raw)).toEqual({ text, attestation });
+  });
+
+  test.each([
+    '',
+    'Passed',
+    'TN-Validation-Passed-D',
+    'TN-Validation-Passed-AB',
+    'TN-Validation',
+    'constructor',
+    'x'.repeat(200),
+  ])('%j is not a verstat: ignored', (raw) => {
+    expect(readVerstat(raw)).toBeUndefined();
+  });
+});
+
+describe('the verstat in a decision', () => {
+  test('with no attestation handed over, TN-Validation-Failed scores as failed (a challenge with the defaults) and says whose verdict it is', () => {
+    const d = screen({ verstat: 'TN-Validation-Failed' });
+    expect(d).toMatchObject({ verdict: 'challenge', attestation: 'failed', verstat: 'TN-Validation-Failed' });
+    expect(attestationReason(d)).toEqual({
+      code: 'attestation',
+      text: 'verstat TN-Validation-Failed: the carrier could not verify the caller ID: it may be spoofed',
+      points: 40,
+    });
+  });
+
+  test('TN-Validation-Passed without a level is verified with no bonus (B); with -A it is A', () => {
+    expect(attestationReason(screen({ verstat: 'TN-Validation-Passed' }))).toMatchObject({ points: 0 });
+    const a = screen({ verstat: 'TN-Validation-Passed-A' });
+    expect(a).toMatchObject({ verdict: 'allow', attestation: 'A', verstat: 'TN-Validation-Passed-A' });
+    expect(attestationReason(a)).toMatchObject({ points: -15 });
+  });
+
+  test('an attestation handed over (res_stir_shaken, or set by the admin) wins over the verstat, which then is not reported', () => {
+    const d = screen({ attestation: 'A', verstat: 'TN-Validation-Failed' });
+    expect(d.attestation).toBe('A');
+    expect(d.verstat).toBeUndefined();
+    expect(attestationReason(d)?.text).toMatch(/^STIR\/SHAKEN attestation A/);
+  });
+
+  test('an attestation value that means nothing leaves the verstat in charge', () => {
+    const d = screen({ attestation: 'maybe', verstat: 'No-TN-Validation' });
+    expect(d).toMatchObject({ attestation: 'none', verstat: 'No-TN-Validation' });
+  });
+
+  test('a verstat that means nothing scores nothing', () => {
+    const d = screen({ verstat: 'Validation-Unknown' });
+    expect(attestationReason(d)).toBeUndefined();
+    expect(d.verstat).toBeUndefined();
+  });
+});
+
+describe('callscreen check --verstat', () => {
+  test('takes the carrier spelling in any case', () => {
+    expect(parseCheckVerstat('tn-validation-failed')).toBe('TN-Validation-Failed');
+    expect(parseCheckVerstat(undefined)).toBeUndefined();
+  });
+
+  test('refuses anything else, naming the option', () => {
+    expect(() => parseCheckVerstat('Failed')).toThrow(ConfigError);
+    expect(() => parseCheckVerstat('Failed')).toThrow(/--verstat: "Failed" is not one of TN-Validation-Passed/);
+  });
+});
