@@ -444,9 +444,11 @@ export class CallScreener {
     const log = this.deps.logger.child({ callId: channel.id });
     const did = didOf(channel, args);
     const attestation = attestationOf(args);
-    const verstat = verstatOf(args);
+    const verstat = inboundArg(args, 3);
+    const fromNumber = inboundArg(args, 4);
+    const forwardedBy = inboundArg(args, 5);
     log.debug(
-      { channel: channel.name, caller: channel.caller.number, did, attestation, verstat },
+      { channel: channel.name, caller: channel.caller.number, did, attestation, verstat, fromNumber, forwardedBy },
       'call entered screening',
     );
 
@@ -457,6 +459,8 @@ export class CallScreener {
         at: new Date(),
         ...(attestation !== undefined ? { attestation } : {}),
         ...(verstat !== undefined ? { verstat } : {}),
+        ...(fromNumber !== undefined ? { fromNumber } : {}),
+        ...(forwardedBy !== undefined ? { forwardedBy } : {}),
       },
       snapshot,
       {
@@ -821,16 +825,19 @@ function didOf(channel: AriChannel, args: string[]): string {
   return args[0] === 'inbound' && args[1] !== undefined ? args[1] : (channel.dialplan?.exten ?? '');
 }
 
-/** The STIR/SHAKEN attestation the dialplan hands over: Stasis(callscreen,inbound,<DID>,<attestation>,<verstat>). */
-function attestationOf(args: string[]): string | undefined {
-  const value = args[0] === 'inbound' ? args[2]?.trim() : undefined;
+/**
+ * What the dialplan hands over after the DID (dialplan/callscreen.conf):
+ * Stasis(callscreen,inbound,<DID>,<attestation>,<verstat>,<From number>,<forwarded by>).
+ * `index` counts from "inbound"; an empty or missing argument is undefined.
+ */
+function inboundArg(args: string[], index: number): string | undefined {
+  const value = args[0] === 'inbound' ? args[index]?.trim() : undefined;
   return value ? value : undefined;
 }
 
-/** The carrier's verstat the dialplan read from From / P-Asserted-Identity: the fifth Stasis argument. */
-function verstatOf(args: string[]): string | undefined {
-  const value = args[0] === 'inbound' ? args[3]?.trim() : undefined;
-  return value ? value : undefined;
+/** The STIR/SHAKEN attestation: Stasis' fourth argument. */
+function attestationOf(args: string[]): string | undefined {
+  return inboundArg(args, 2);
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;

@@ -32,12 +32,23 @@ export function registerCheckCommand(program: Command, defaultConfig: string): v
       '--verstat <value>',
       "the carrier's verstat on the caller's number: TN-Validation-Passed[-A|-B|-C], TN-Validation-Failed or No-TN-Validation (--attest wins)",
     )
+    .option('--from <number>', 'the number in the From header, when the carrier asserts NUMBER in P-Asserted-Identity')
+    .option('--diversion <number>', 'the number that forwarded the call (Diversion / History-Info)')
     .option('--json', 'print the decision as one JSON object')
     .option('-c, --config <file>', 'configuration file', defaultConfig)
     .action(
       async (
         number: string,
-        opts: { to?: string; at?: string; attest?: string; verstat?: string; json?: boolean; config: string },
+        opts: {
+          to?: string;
+          at?: string;
+          attest?: string;
+          verstat?: string;
+          from?: string;
+          diversion?: string;
+          json?: boolean;
+          config: string;
+        },
       ) => {
         const result = await checkCall(loadConfig(opts.config), { number, ...opts });
         process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
@@ -51,6 +62,10 @@ export interface CheckOptions {
   at?: string;
   attest?: string;
   verstat?: string;
+  /** the From header's number (--from) */
+  from?: string;
+  /** the number that forwarded the call (--diversion) */
+  diversion?: string;
   json?: boolean;
 }
 
@@ -116,6 +131,8 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       at,
       ...(attestation !== undefined ? { attestation } : {}),
       ...(verstat !== undefined ? { verstat } : {}),
+      ...(options.from !== undefined ? { fromNumber: options.from } : {}),
+      ...(options.diversion !== undefined ? { forwardedBy: options.diversion } : {}),
     };
     const evaluation = await evaluator.evaluate(
       facts,

@@ -183,6 +183,14 @@ export const signalsSchema = z
         "the caller's country is not among the DID's expected countries (a policy's expectedCountries, " +
           "screening.expectedCountries, else the DID's own country)",
       ),
+    identityMismatch: z
+      .object({ points: points.default(10).describe('points it adds') })
+      .strict()
+      .prefault({})
+      .describe(
+        'the number in the From header is not the caller the carrier asserts in P-Asserted-Identity (the number ' +
+          'screened, with trust_id_inbound); both compared as E.164; read by the dialplan from PJSIP calls',
+      ),
     attestation: z
       .object({
         A: points.default(-15).describe('full: the carrier knows the caller and the number'),
@@ -360,6 +368,7 @@ const signalOverrides = z
     impossibleNumber: z.object({ points }).partial().strict(),
     numberType: numberTypes,
     foreignCountry: z.object({ points }).partial().strict(),
+    identityMismatch: z.object({ points }).partial().strict(),
     attestation: z.object({ A: points, B: points, C: points, none: points, failed: points }).partial().strict(),
     velocity: z
       .object({

@@ -28,6 +28,8 @@ export type ReasonCode =
   | 'caller.impossible'
   | 'caller.number-type'
   | 'caller.foreign-country'
+  | 'caller.identity-mismatch'
+  | 'caller.forwarded'
   | 'attestation'
   | 'velocity.number'
   | 'velocity.block'

@@ -19,6 +19,8 @@ import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './
 import type { Attestation } from './screening-settings';
 import {
   attestationSignal,
+  forwardedReason,
+  identityMismatchSignal,
   blockReputationSignal,
   callerIdSignal,
   captchaSignal,
@@ -39,6 +41,10 @@ export interface CallFacts {
   attestation?: string;
   /** the carrier's verstat parameter on the caller's number (./verstat.ts); used when there is no attestation */
   verstat?: string;
+  /** the number in the From header, when the trunk asserts the caller elsewhere (P-Asserted-Identity) */
+  fromNumber?: string;
+  /** the number that forwarded the call to this DID (Diversion / History-Info, as Asterisk's REDIRECTING) */
+  forwardedBy?: string;
   at: Date;
 }
 
@@ -49,6 +55,10 @@ export interface NormalisedCall {
   attestation?: Attestation;
   /** set when the attestation is the carrier's verstat (no attestation was handed over) */
   verstat?: Verstat;
+  /** the From header's number, set only when it is a number other than the caller's */
+  fromNumber?: PhoneNumber;
+  /** the number that forwarded the call, when one did */
+  forwardedBy?: PhoneNumber;
   at: Date;
 }
 
@@ -114,6 +124,14 @@ export function normaliseCall(
     call.attestation = verstat.attestation;
     call.verstat = verstat;
   }
+  // the From number is parsed only when it is written differently from the caller (a parse is not free)
+  const from = facts.fromNumber?.trim();
+  if (from && call.caller.kind === 'e164' && from !== facts.callerNumber.trim()) {
+    const parsed = normalisePhoneNumber(from, defaultRegion);
+    if (parsed.kind === 'e164' && parsed.e164 !== call.caller.e164) call.fromNumber = parsed;
+  }
+  const forwardedBy = facts.forwardedBy?.trim();
+  if (forwardedBy) call.forwardedBy = normalisePhoneNumber(forwardedBy, defaultRegion);
   return call;
 }
 
@@ -195,7 +213,11 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     }
     signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
   }
-  signals.push(attestationSignal(call.attestation, settings, call.verstat));
+  signals.push(
+    attestationSignal(call.attestation, settings, call.verstat),
+    identityMismatchSignal(caller, call.fromNumber, settings),
+    forwardedReason(caller, call.forwardedBy),
+  );
   for (const s of signals) if (s) reasons.push(s);
 
   const score = scoreOf(reasons);

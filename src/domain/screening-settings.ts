@@ -109,6 +109,8 @@ export interface SignalSettings {
   /** points per kind of line (libphonenumber's number types); a type not named adds nothing */
   readonly numberType: Readonly<Partial<Record<PhoneNumberType, number>>>;
   readonly foreignCountry: SignalPoints;
+  /** the From number is not the caller the carrier asserts */
+  readonly identityMismatch: SignalPoints;
   readonly attestation: Readonly<Record<Attestation, number>>;
   readonly velocity: VelocitySignal;
   readonly neighbourSpoofing: NeighbourSpoofingSignal;

@@ -84,6 +84,33 @@ export function countrySignal(caller: E164Caller, did: PhoneNumber, s: Screening
   };
 }
 
+/**
+ * The From header names another number than the one the carrier asserts (P-Asserted-Identity), which is
+ * the caller screened: a caller ID someone wrote, beside the one the network vouches for.
+ */
+export function identityMismatchSignal(
+  caller: PhoneNumber,
+  from: PhoneNumber | undefined,
+  s: ScreeningSettings,
+): Reason | undefined {
+  if (from?.kind !== 'e164' || caller.kind !== 'e164') return undefined;
+  const { points } = s.signals.identityMismatch;
+  if (points === 0) return undefined;
+  return {
+    code: 'caller.identity-mismatch',
+    text: `the From header says ${from.e164}, the carrier asserts ${caller.e164} (the number screened)`,
+    points,
+  };
+}
+
+/** A forwarded call is screened on its caller; the reason says who forwarded it (no points). */
+export function forwardedReason(caller: PhoneNumber, forwardedBy: PhoneNumber | undefined): Reason | undefined {
+  if (!forwardedBy) return undefined;
+  const by = forwardedBy.kind === 'e164' ? forwardedBy.e164 : forwardedBy.raw;
+  const screened = caller.kind === 'e164' ? `the caller ${caller.e164}` : 'the caller';
+  return { code: 'caller.forwarded', text: `forwarded by ${by}: screened on ${screened}` };
+}
+
 const ATTESTATION_TEXT: Readonly<Record<Attestation, string>> = {
   A: 'STIR/SHAKEN attestation A: the carrier vouches for the caller and the number',
   B: 'STIR/SHAKEN attestation B: the carrier knows the caller, not that they may use this number',

@@ -2,7 +2,7 @@
  * The carrier's verification verdict on the caller's number: the `verstat` parameter US carriers add to
  * the number in From or P-Asserted-Identity (ATIS-1000074, 3GPP TS 24.229), for trunks that never pass
  * the Identity header res_stir_shaken would verify. The dialplan hands the parameter's value over
- * (dialplan/callscreen.conf, [callscreen-verstat]); this reads it as an attestation the attestation
+ * (dialplan/callscreen.conf, [callscreen-identity]); this reads it as an attestation the attestation
  * signal scores. Pure: no I/O.
  *
  *   TN-Validation-Passed[-A|-B|-C]  the carrier verified the number: the level it names, else B (verified,

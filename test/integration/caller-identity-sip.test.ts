@@ -1,7 +1,7 @@
 /**
  * The carrier's verstat over real SIP: sipp calls the test bed's PJSIP trunk with ";verstat=..." on the
  * caller's number in From or in P-Asserted-Identity, as US carriers deliver their STIR/SHAKEN verdict;
- * the product dialplan ([callscreen-verstat]) reads it, Stasis hands it over, and the daemon scores it as
+ * the product dialplan ([callscreen-identity]) reads it, Stasis hands it over, and the daemon scores it as
  * the attestation it means and says so. Where a call ended comes from Asterisk (AMI UserEvents).
  */
 import { randomUUID } from 'node:crypto';
@@ -121,4 +121,35 @@ test('No-TN-Validation in a tel: URI in P-Asserted-Identity: scored as no identi
   expect(plainLine.attestation).toBeUndefined();
   expect(plainLine.verstat).toBeUndefined();
   expect(plainLine.reasons).not.toContain('attestation');
+});
+
+test('From naming another number than P-Asserted-Identity: the asserted caller is screened and the mismatch scored; a forwarded call says who forwarded it', async () => {
+  const asserted = freshCaller();
+  const written = freshCaller();
+  const forwarder = freshCaller();
+  const result = await placeSipCall({
+    caller: written,
+    did: DID,
+    pai: `<sip:${asserted}@127.0.0.1;user=phone>`,
+    diversion: `<sip:${forwarder}@127.0.0.1>;reason=unconditional`,
+    holdMs: 300,
+  });
+  expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200 });
+
+  const line = await daemon.screenedLine(byCaller(asserted), 10_000);
+  expect(line).toMatchObject({ verdict: 'allow', score: 10 });
+  expect(line.reasons).toEqual(expect.arrayContaining(['caller.identity-mismatch', 'caller.forwarded']));
+  expect(String(line.explanation)).toContain(
+    `caller.identity-mismatch +10: the From header says ${written}, the carrier asserts ${asserted} (the number screened)`,
+  );
+  expect(String(line.explanation)).toContain(
+    `caller.forwarded: forwarded by ${forwarder}: screened on the caller ${asserted}`,
+  );
+});
+
+test('the same number in From and P-Asserted-Identity, written nationally in one: no mismatch', async () => {
+  const caller = freshCaller();
+  await placeSipCall({ caller: caller.slice(2), did: DID, pai: `<sip:${caller}@127.0.0.1;user=phone>`, holdMs: 300 });
+  const line = await daemon.screenedLine(byCaller(caller), 10_000);
+  expect(line.reasons).not.toContain('caller.identity-mismatch');
 });

@@ -604,14 +604,15 @@ describe('CallScreener: restarts and shutdown', () => {
     expect(record).toMatchObject({ routedTo: 'agents', captcha: { outcome: 'abandoned' } });
   });
 
-  test("Stasis' fourth and fifth arguments: the attestation, else the carrier's verstat, reach the decision", async () => {
+  test("Stasis' arguments after the DID reach the decision: the attestation, else the verstat; From; who forwarded", async () => {
     const b = bench();
     const verstat = newChannel(STRANGER);
-    b.ari.startCall(verstat, ['inbound', AGENTS_DID, '', 'TN-Validation-Passed-A']);
-    expect((await recordOf(b, verstat)).decision).toMatchObject({
-      attestation: 'A',
-      verstat: 'TN-Validation-Passed-A',
-    });
+    b.ari.startCall(verstat, ['inbound', AGENTS_DID, '', 'TN-Validation-Passed-A', '+12125550000', '+12125550999']);
+    const first = (await recordOf(b, verstat)).decision;
+    expect(first).toMatchObject({ attestation: 'A', verstat: 'TN-Validation-Passed-A' });
+    expect(first.reasons.map((r) => r.code)).toEqual(
+      expect.arrayContaining(['caller.identity-mismatch', 'caller.forwarded']),
+    );
     const both = newChannel(STRANGER);
     b.ari.startCall(both, ['inbound', AGENTS_DID, 'C', 'TN-Validation-Passed-A']);
     const decision = (await recordOf(b, both)).decision;

@@ -48,6 +48,8 @@ export interface SipCallOptions {
   fromParams?: string;
   /** the value of a P-Asserted-Identity header (e.g. "<sip:+12125551234;verstat=TN-Validation-Passed@carrier;user=phone>"); default none */
   pai?: string;
+  /** the value of a Diversion header: who forwarded the call (e.g. "<sip:+12125550999@carrier>;reason=unconditional"); default none */
+  diversion?: string;
   /** the dialled number: Request-URI user, the extension in callscreen-inbound */
   did: string;
   /** digits (0-9 * #) sent one after another once the call is answered */
@@ -174,8 +176,13 @@ async function runCall(
   } = options;
   if (caller === '')
     throw new Error('placeSipCall: caller must not be empty (real trunks send "anonymous" for a withheld number)');
-  if (/[\r\n]/.test(caller + callerName + did + (options.pai ?? '')))
-    throw new Error('placeSipCall: caller, callerName, did and pai must not contain line breaks');
+  if (/[\r\n]/.test(caller + callerName + did + (options.pai ?? '') + (options.diversion ?? '')))
+    throw new Error('placeSipCall: caller, callerName, did, pai and diversion must not contain line breaks');
+  // the scenario's [identity] is one header line, or several joined with CRLF (sipp sends the value as it is)
+  const identity = [
+    ...(options.pai !== undefined ? [`P-Asserted-Identity: ${options.pai}`] : []),
+    ...(options.diversion !== undefined ? [`Diversion: ${options.diversion}`] : []),
+  ];
   if (!/^(;[A-Za-z0-9-]+=[A-Za-z0-9-]+)*$/.test(fromParams))
     throw new Error(`placeSipCall: fromParams ${JSON.stringify(fromParams)} is not a list of ";name=value"`);
 
@@ -232,7 +239,7 @@ async function runCall(
         fromParams,
         '-key',
         'identity',
-        options.pai !== undefined ? `P-Asserted-Identity: ${options.pai}` : 'X-Callscreen-Identity: none',
+        identity.length > 0 ? identity.join('\r\n') : 'X-Callscreen-Identity: none',
         ...(control ? ['-cid_str', control.callId.replace('-1@127.0.0.1', '-%u@%s')] : []),
         '-trace_logs',
         '-log_file',

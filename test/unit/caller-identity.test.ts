@@ -91,3 +91,47 @@ describe('callscreen check --verstat', () => {
     expect(() => parseCheckVerstat('Failed')).toThrow(/--verstat: "Failed" is not one of TN-Validation-Passed/);
   });
 });
+
+describe('From beside P-Asserted-Identity', () => {
+  const mismatch = (d: Decision) => d.reasons.find((r) => r.code === 'caller.identity-mismatch');
+
+  test('another number in From adds identityMismatch points, naming both numbers', () => {
+    const d = screen({ fromNumber: '+12125550000' });
+    expect(mismatch(d)).toEqual({
+      code: 'caller.identity-mismatch',
+      text: 'the From header says +12125550000, the carrier asserts +13125550111 (the number screened)',
+      points: 10,
+    });
+    expect(d.verdict).toBe('allow'); // on its own it never challenges
+  });
+
+  test.each([
+    ['the same number', '+13125550111'],
+    ['the same number written nationally', '(312) 555-0111'],
+    ['no number (anonymous)', 'anonymous'],
+    ['nothing', ''],
+  ])('%s in From: no signal', (_, from) => {
+    expect(mismatch(screen({ fromNumber: from }))).toBeUndefined();
+  });
+
+  test('signals.identityMismatch.points 0 switches it off', () => {
+    const off = compileTestModel({ screening: { signals: { identityMismatch: { points: 0 } } } });
+    const d = screenCall(
+      { callerNumber: '+13125550111', did: '+12125550100', at: AT, fromNumber: '+12125550000' },
+      { rules: buildRuleSet([]), history: foundHistory() },
+      off,
+    );
+    expect(mismatch(d)).toBeUndefined();
+  });
+});
+
+describe('forwarded calls', () => {
+  test('are screened on the caller, and the decision says who forwarded them (no points)', () => {
+    const d = screen({ forwardedBy: '2125550999' });
+    expect(d.caller).toMatchObject({ e164: '+13125550111' });
+    expect(d.reasons.find((r) => r.code === 'caller.forwarded')).toEqual({
+      code: 'caller.forwarded',
+      text: 'forwarded by +12125550999: screened on the caller +13125550111',
+    });
+  });
+});
