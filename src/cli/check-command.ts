@@ -36,24 +36,10 @@ export function registerCheckCommand(program: Command, defaultConfig: string): v
     .option('--diversion <number>', 'the number that forwarded the call (Diversion / History-Info)')
     .option('--json', 'print the decision as one JSON object')
     .option('-c, --config <file>', 'configuration file', defaultConfig)
-    .action(
-      async (
-        number: string,
-        opts: {
-          to?: string;
-          at?: string;
-          attest?: string;
-          verstat?: string;
-          from?: string;
-          diversion?: string;
-          json?: boolean;
-          config: string;
-        },
-      ) => {
-        const result = await checkCall(loadConfig(opts.config), { number, ...opts });
-        process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
-      },
-    );
+    .action(async (number: string, opts: Omit<CheckOptions, 'number'> & { config: string }) => {
+      const result = await checkCall(loadConfig(opts.config), { number, ...opts });
+      process.stdout.write(opts.json ? checkJson(result) : renderCheck(result));
+    });
 }
 
 export interface CheckOptions {
