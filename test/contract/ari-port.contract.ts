@@ -145,8 +145,13 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
 
       test('delivers StasisStart with caller number and args, and continueInDialplan moves the call on', async () => {
         const { screened, harnessId, did, caller, start } = await placeCall(ari, rec);
-        // the dialplan hands over the DID and the STIR/SHAKEN attestation (empty: not known)
-        expect(start).toMatchObject({ type: 'StasisStart', application: SCREEN_APP, args: ['inbound', did, ''] });
+        // the dialplan hands over the DID, the STIR/SHAKEN attestation, the carrier's verstat, the From number and
+        // who forwarded the call (a Local channel: none known, each empty)
+        expect(start).toMatchObject({
+          type: 'StasisStart',
+          application: SCREEN_APP,
+          args: ['inbound', did, '', '', '', ''],
+        });
         expect(screened.caller).toEqual({ name: `Contract ${kind}`, number: caller });
         expect(screened.dialplan?.exten).toBe(did);
 
