@@ -183,6 +183,23 @@ export const signalsSchema = z
         "the caller's country is not among the DID's expected countries (a policy's expectedCountries, " +
           "screening.expectedCountries, else the DID's own country)",
       ),
+    knownCustomer: z
+      .object({
+        points: points.default(-40).describe('points it adds (negative: trust)'),
+        days: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(90)
+          .describe('a number the PBX called (an answered outbound call) is known this long after the last such call'),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'a number the business called (knownCustomers.outboundCalls): trusted points, and the neighbour, ' +
+          'block and velocity signals do not apply to it',
+      ),
     identityMismatch: z
       .object({ points: points.default(10).describe('points it adds') })
       .strict()
@@ -369,6 +386,7 @@ const signalOverrides = z
     numberType: numberTypes,
     foreignCountry: z.object({ points }).partial().strict(),
     identityMismatch: z.object({ points }).partial().strict(),
+    knownCustomer: z.object({ points }).partial().strict(),
     attestation: z.object({ A: points, B: points, C: points, none: points, failed: points }).partial().strict(),
     velocity: z
       .object({
@@ -868,6 +886,31 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe("agents' verdicts: promotion to the managed allow list (rules.managedFile)"),
+    knownCustomers: z
+      .object({
+        outboundCalls: z
+          .object({
+            enabled: z
+              .boolean()
+              .default(true)
+              .describe('remember the numbers the PBX calls out to (needs ami.enabled); off the call path'),
+            trunks: z
+              .array(z.string().min(1))
+              .default([])
+              .describe(
+                'only calls dialled through these endpoints (the name in PJSIP/<name>-..., e.g. pstn-trunk) count; ' +
+                  'empty: any dialled call to a valid phone number',
+              ),
+          })
+          .strict()
+          .prefault({})
+          .describe(
+            'an answered outbound call makes its number a known customer for screening.signals.knownCustomer.days',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('who the business already deals with: numbers it called'),
     callLog: z
       .object({
         stream: z

@@ -3,7 +3,9 @@
  * background: a failed first login is retried forever, later drops are the adapter's own reconnects),
  * the Asterisk health watcher, and, with `ami.blacklistSync.enabled`, the AstDB blacklist sync (run
  * again after every rules reload). Nothing here is on a call's path: AMI down never stops or slows
- * screening. close() is idempotent and closes in reverse order: the sync, the watcher, then AMI.
+ * screening. With knownCustomers.outboundCalls.enabled, the outbound-call watcher remembers the numbers
+ * the PBX calls (known customers). close() is idempotent and closes in reverse order: the outbound-call
+ * watcher, the sync, the health watcher, then AMI.
  */
 import { AsteriskManagerAmi } from '../adapters/ami/asterisk-manager-ami';
 import type { CallscreenConfig } from '../config/schema';
@@ -16,6 +18,8 @@ import { AsteriskHealthWatcher } from './asterisk-health-watcher';
 import { AstDbBlacklistSync } from '../blacklist/astdb-blacklist-sync';
 import type { RedisClient } from '../adapters/redis/redis-connection';
 import { RedisReputationCandidates } from '../adapters/redis/redis-reputation-candidates';
+import type { CallerHistoryStore } from '../ports/caller-history-store';
+import { OutboundCallWatcher, type OutboundCallSettings } from '../reputation/known-customers/outbound-call-watcher';
 import { CloseAwareDelay } from './close-aware-delay';
 
 export interface AmiServicesOptions {
@@ -25,6 +29,14 @@ export interface AmiServicesOptions {
   rules: RulesReloader;
   /** screening.signals.reputation.halfLifeDays in force (reloadable) */
   halfLifeDays: () => number;
+  /**
+   * Known customers (knownCustomers.outboundCalls.enabled): where the numbers the PBX calls are
+   * remembered, and the settings in force (reloadable); absent: not watched
+   */
+  outboundCalls?: {
+    history: Pick<CallerHistoryStore, 'recordCalledByUs'>;
+    settings: () => OutboundCallSettings;
+  };
   logger: Logger;
   /** for tests: another AmiPort than an AsteriskManagerAmi built from config.ami */
   ami?: AmiPort;
@@ -36,6 +48,7 @@ export class AmiServices {
   readonly ami: AmiPort;
   readonly health: AsteriskHealthWatcher;
   readonly sync: AstDbBlacklistSync | undefined;
+  readonly outbound: OutboundCallWatcher | undefined;
   private closed = false;
   private closePromise: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
@@ -81,6 +94,11 @@ export class AmiServices {
           logger,
         })
       : undefined;
+    const outbound = options.outboundCalls;
+    this.outbound =
+      outbound && config.knownCustomers.outboundCalls.enabled
+        ? new OutboundCallWatcher({ ami: this.ami, store: outbound.history, settings: outbound.settings, logger })
+        : undefined;
   }
 
   /** Builds and starts everything; returns at once (AMI connects in the background). */
@@ -96,6 +114,7 @@ export class AmiServices {
       {
         ami: `${config.ami.host}:${config.ami.port}`,
         blacklistSync: config.ami.blacklistSync.enabled ? config.ami.blacklistSync.family : false,
+        knownCustomersFromOutboundCalls: services.outbound !== undefined,
       },
       'connecting to AMI',
     );
@@ -127,7 +146,7 @@ export class AmiServices {
     }
   }
 
-  /** Idempotent: the sync, the health watcher, then AMI. */
+  /** Idempotent: the outbound-call watcher, the sync, the health watcher, then AMI. */
   close(): Promise<void> {
     this.closePromise ??= (async () => {
       this.closed = true;
@@ -140,6 +159,7 @@ export class AmiServices {
           this.options.logger.warn({ err: (error as Error).message }, `${what} close failed`);
         }
       };
+      await step('outbound-call watcher', async () => this.outbound?.close());
       await step('blacklist sync', async () => this.sync?.close());
       await step('Asterisk health watcher', () => this.health.close());
       await step('AMI', () => this.ami.close());

@@ -318,6 +318,17 @@ export class CallscreenDaemon {
         redis,
         rules,
         halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays,
+        outboundCalls: {
+          history,
+          settings: () => {
+            const current = configReloader.current().config;
+            return {
+              defaultRegion: current.numbers.defaultRegion,
+              trunks: current.knownCustomers.outboundCalls.trunks,
+              days: current.screening.signals.knownCustomer.days,
+            };
+          },
+        },
         logger,
       });
       started.push(daemon.amiServices);

@@ -43,6 +43,8 @@ export interface CallerHistory {
   didsCalled?: number;
   /** what the reputation sources list of the caller's number block; absent: not read */
   block?: BlockListing;
+  /** the last answered call the business placed to this number (a known customer), if one is remembered */
+  calledByUsAt?: number;
 }
 
 /** One source's count of listed numbers in a number block. */

@@ -30,6 +30,7 @@ export type ReasonCode =
   | 'caller.foreign-country'
   | 'caller.identity-mismatch'
   | 'caller.forwarded'
+  | 'known-customer'
   | 'attestation'
   | 'velocity.number'
   | 'velocity.block'

@@ -21,6 +21,7 @@ import {
   attestationSignal,
   forwardedReason,
   identityMismatchSignal,
+  knownCustomerSignal,
   blockReputationSignal,
   callerIdSignal,
   captchaSignal,
@@ -200,18 +201,21 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
       numberTypeSignal(caller, settings),
       countrySignal(caller, did, settings),
     );
+    // a number the business called is a customer: its block, its neighbours and its call rate say nothing
+    const known = history ? knownCustomerSignal(history, atMs, settings) : undefined;
     if (history) {
-      const velocity = velocitySignals(caller, history, settings);
+      const velocity = known ? [] : velocitySignals(caller, history, settings);
       signals.push(
+        known,
         ...reputationSignals(history, atMs, settings),
-        blockReputationSignal(caller, history, atMs, settings),
+        known ? undefined : blockReputationSignal(caller, history, atMs, settings),
         ...lookupSignals(inputs.lookups),
         ...velocity,
         captchaSignal(history.captcha, atMs, settings),
         repeatCallerSignal(history, atMs, settings, velocity),
       );
     }
-    signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
+    if (!known) signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
   }
   signals.push(
     attestationSignal(call.attestation, settings, call.verstat),

@@ -98,6 +98,12 @@ export interface BlockReputationSignal {
   readonly halfAtNumbers: number;
 }
 
+/** A number the business called: trusted for `days` after the last answered outbound call to it. */
+export interface KnownCustomerSignal {
+  readonly points: number;
+  readonly days: number;
+}
+
 /** Every signal's settings: what each adds to the score and when. */
 export interface SignalSettings {
   readonly reputation: ReputationSignal;
@@ -111,6 +117,7 @@ export interface SignalSettings {
   readonly foreignCountry: SignalPoints;
   /** the From number is not the caller the carrier asserts */
   readonly identityMismatch: SignalPoints;
+  readonly knownCustomer: KnownCustomerSignal;
   readonly attestation: Readonly<Record<Attestation, number>>;
   readonly velocity: VelocitySignal;
   readonly neighbourSpoofing: NeighbourSpoofingSignal;

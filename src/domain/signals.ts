@@ -253,6 +253,21 @@ function busiestWindow(
 }
 
 /** Trusted after a passed CAPTCHA; raised after failures since the last pass. */
+/**
+ * A number the business called (an answered outbound call) within knownCustomer.days: a customer, not
+ * a stranger. Undefined when it is not one; the caller of this decides which other signals then stand.
+ */
+export function knownCustomerSignal(history: CallerHistory, at: number, s: ScreeningSettings): Reason | undefined {
+  const calledAt = history.calledByUsAt;
+  const { points, days } = s.signals.knownCustomer;
+  if (calledAt === undefined || at - calledAt > days * DAY_MS) return undefined;
+  return {
+    code: 'known-customer',
+    text: `known customer: called by us ${formatAge(Math.max(0, (at - calledAt) / DAY_MS))} ago`,
+    points,
+  };
+}
+
 export function captchaSignal(captcha: CaptchaHistory, at: number, s: ScreeningSettings): Reason | undefined {
   const c = s.signals.captcha;
   const passedRecently = captcha.lastPassedAt !== undefined && at - captcha.lastPassedAt <= c.trustDays * DAY_MS;

@@ -44,4 +44,9 @@ export interface CallerHistoryStore {
    * routing, off the call path.
    */
   recordReachedHuman(e164: string, did: string, at: number): Promise<void>;
+  /**
+   * Remembers that the business called the number at `at` (an answered outbound call) for `keepMs`: the
+   * next fetch returns it as calledByUsAt. A later call wins; the memory never gets shorter.
+   */
+  recordCalledByUs(e164: string, at: number, keepMs: number): Promise<void>;
 }

@@ -555,6 +555,36 @@ describe('reputation sources', () => {
   });
 });
 
+describe('called by us (known customers)', () => {
+  const KEEP = 90 * 24 * HOUR;
+
+  test('none recorded: absent; recorded: the latest call comes back, an earlier one does not replace it', async () => {
+    expect((await store.fetch(query())).calledByUsAt).toBeUndefined();
+    await store.recordCalledByUs(E164, T - 5_000, KEEP);
+    await store.recordCalledByUs(E164, T - 9_000, KEEP); // reported late: the later call stays
+    expect((await store.fetch(query({ at: T }))).calledByUsAt).toBe(T - 5_000);
+  });
+
+  test('the set lives as long as asked, and calls, maintenance and trims neither shorten it nor drop the memory', async () => {
+    await store.recordCalledByUs(E164, T0 - 1_000, KEEP);
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(KEEP - 60_000);
+    const first = await store.fetch(query({ at: T0 }));
+    expect(counts(first.numberCalls)).toEqual([1, 1]);
+    const later = await store.fetch(query({ at: T0 + 3 * HOUR }));
+    expect(later.calledByUsAt).toBe(T0 - 1_000);
+    expect(await callTimes(NUMBER_KEY)).toEqual([T0 + 3 * HOUR]);
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(KEEP - 60_000);
+  });
+
+  test('never shortens a longer TTL (a CAPTCHA outcome) nor is shortened by one', async () => {
+    await store.recordCaptchaOutcome(E164, 'passed', T);
+    await store.recordCalledByUs(E164, T, HOUR);
+    expect(await admin.pttl(NUMBER_KEY)).toBeGreaterThan(CAPTCHA_TTL_MS - 60_000);
+    const h = await store.fetch(query({ at: T + 1_000 }));
+    expect(h).toMatchObject({ calledByUsAt: T, captcha: { failures: 0, lastPassedAt: T } });
+  });
+});
+
 describe('CAPTCHA history', () => {
   test('none recorded: no failures, no timestamps', async () => {
     expect((await store.fetch(query())).captcha).toEqual({ failures: 0 });

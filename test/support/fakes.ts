@@ -390,6 +390,14 @@ export class FakeCallerHistoryStore implements CallerHistoryStore {
     return this.failReachedHumanWith ? Promise.reject(this.failReachedHumanWith) : Promise.resolve();
   }
 
+  /** numbers recorded as called by the business (recordCalledByUs) */
+  readonly calledByUs: Array<{ e164: string; at: number; keepMs: number }> = [];
+
+  recordCalledByUs(e164: string, at: number, keepMs: number): Promise<void> {
+    this.calledByUs.push({ e164, at, keepMs });
+    return Promise.resolve();
+  }
+
   /** answer every query with this history (over a clean one) */
   returns(overrides: Partial<CallerHistory>): this {
     this.answer = (query) => Promise.resolve(cleanHistory(query, overrides));

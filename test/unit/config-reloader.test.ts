@@ -250,6 +250,7 @@ describe('ConfigReloader: sections that need a restart', () => {
         'feedback',
         'feeds',
         'http',
+        'knownCustomers',
         'log',
         'lookups',
         'numbers',

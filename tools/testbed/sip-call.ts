@@ -154,6 +154,41 @@ export function startSipCall(options: ControlledSipCallOptions): SipCall {
   };
 }
 
+/** A far end that answers one call: what an outbound call from the test bed reaches (answerOneSipCall). */
+export interface AnsweringSipPeer {
+  /** its SIP port on 127.0.0.1: dial sip:<number>@127.0.0.1:<port> */
+  readonly port: number;
+  /** settles with sipp's exit code once the call ended (0: answered, then a BYE taken) */
+  readonly done: Promise<number | null>;
+  /** stops it whatever state it is in, and removes its files */
+  close(): Promise<void>;
+}
+
+/** Starts sipp's built-in UAS on a free UDP port of 127.0.0.1: it answers one INVITE and waits for the BYE. */
+export async function answerOneSipCall(): Promise<AnsweringSipPeer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'callscreen-uas-'));
+  const port = await freeUdpPorts(40_000, 49_999, 1, 1);
+  const child = spawn('sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-nostdin'], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
+  const done = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(null));
+  });
+  // sipp binds its port before it reads anything; a moment is enough (the port was free a moment ago)
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return {
+    port,
+    done,
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await done;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function runCall(
   options: SipCallOptions & {
     dtmf: string;

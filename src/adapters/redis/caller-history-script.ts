@@ -9,8 +9,8 @@
  * script's reply (Redis probes it for err/ok/double/map fields), each double in a command's reply
  * (ZSCORE/ZMSCORE format scores with snprintf), each ZADD member, each Lua number -> string
  * conversion. So the script makes as few calls as it can (one read of the number's sorted set
- * serves the refetch check, the repeat caller and its reached-a-person memory, maintenance and the
- * CAPTCHA history; the distinct DIDs are one ZCOUNT over the d:<did> members), writes each set
+ * serves the refetch check, the repeat caller and its reached-a-person memory, maintenance, the
+ * CAPTCHA history and the known-customer memory; the distinct DIDs are one ZCOUNT over the d:<did> members), writes each set
  * with one ZADD, runs trim and PEXPIRE at most once per interval per set, returns one flat table and
  * converts no numbers: the TypeScript side validates everything, does the arithmetic and passes
  * ready-made strings.
@@ -36,8 +36,11 @@
  *   ~e        score -inf              block set: exists as long as the set does
  *   c:p, c:f  score -(1e14 + time)    number set: last CAPTCHA pass / failure (recordCaptchaOutcome)
  *   c:n       score -(1e14 + count)   number set: CAPTCHA failures since the last pass
- * CAPTCHA members are below every trim range and make the set live 90 days (its PEXPIRE then only
- * ever lengthens, GT); they and h:<did> are the only members a number set can have without ~m.
+ *   c:o       score -(1e14 + time)    number set: the last answered call the business placed to the number
+ *                                     (recordCalledByUs, off the call path; a known customer)
+ * CAPTCHA members (and c:o) are below every trim range and make the set live 90 days, or
+ * knownCustomer.days for c:o (its PEXPIRE then only ever lengthens, GT); they and h:<did> are the only
+ * members a number set can have without ~m.
  * h:<did> members lie below the CAPTCHA members, out of every range here: recordReachedHuman, the
  * only writer, trims the old ones and keeps the set alive for the repeat memory (retention + interval
  * + slack from then, never shorter), so they cost the call path nothing but the ZMSCORE member.
@@ -91,7 +94,8 @@
  *   [3] [4] [5] the scores of c:p, c:f, c:n, each nil if none
  *   [6] the score of h:<did>, nil if none (or the repeat caller is off)
  *   [7] d:<did> members in the DID window, nil when not counted or the set holds no call (0)
- *   [8 ..] the number set's window counts, then the block set's (same order as the bounds)
+ *   [8] the score of c:o, nil if none
+ *   [9 ..] the number set's window counts, then the block set's (same order as the bounds)
  *   then each reputation bucket's value for the number (nil if it has none), in KEYS order, then each
  *   block-count hash's value for the block (nil if none), in KEYS order
  * The TypeScript side turns the scores into times: the previous call to the DID is -[2] unless that
@@ -115,10 +119,10 @@ local record, nCount, hasBlock, nBlock = string.byte(A[4], 1, 4)
 nCount, nBlock = nCount - 48, nBlock - 48
 -- the number set: one read for the refetch check, ~m, the repeat memories and the CAPTCHA history
 local key = K[1]
-local s = call('ZMSCORE', key, member, '~m', did, 'c:p', 'c:f', 'c:n', A[6])
+local s = call('ZMSCORE', key, member, '~m', did, 'c:p', 'c:f', 'c:n', A[6], 'c:o')
 -- sized for up to 6 counts (false: no reply[n] growth); reply[n + 1] = nil ends it
-local reply = { s[1], s[3], s[4], s[5], s[6], s[7], false, false, false, false, false, false, false }
-local mark, new, n = s[2], not s[1], 7
+local reply = { s[1], s[3], s[4], s[5], s[6], s[7], false, s[8], false, false, false, false, false, false }
+local mark, new, n = s[2], not s[1], 8
 local negAt = did ~= '' and '-' .. at
 
 -- no ~m: no call recorded yet, so only this one counts (and no d:<did> can exist)
@@ -145,7 +149,7 @@ if write then
     if mark then call('ZREMRANGEBYSCORE', key, '(-' .. A[10], A[10]) end
     if did == '' then call('ZADD', key, at, member, m, '~m')
     else call('ZADD', key, at, member, negAt, did, m, '~m') end
-    if s[4] or s[5] or s[6] then call('PEXPIRE', key, A[11], 'GT')
+    if s[4] or s[5] or s[6] or s[8] then call('PEXPIRE', key, A[11], 'GT')
     else call('PEXPIRE', key, A[11]) end
   end
 end

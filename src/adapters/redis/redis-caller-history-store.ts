@@ -235,6 +235,23 @@ export class RedisCallerHistoryStore implements CallerHistoryStore {
    * Remembers the outcome in the number's sorted set (members c:p, c:f, c:n, see the script) and makes
    * the set live CAPTCHA_TTL_MS from now, never shorter than it already lives.
    */
+  async recordCalledByUs(e164: string, at: number, keepMs: number): Promise<void> {
+    if (!Number.isFinite(at) || at < 1)
+      throw new RangeError(`caller history: time ${at} the number was called is not a positive epoch ms`);
+    if (!Number.isFinite(keepMs) || keepMs < 1)
+      throw new RangeError(`caller history: keep ${keepMs} ms is not positive`);
+    const key = this.numberKey(e164, this.cluster ? numberBlock(e164, this.blockDigits) : null);
+    const ttl = String(Math.round(keepMs));
+    const tx = this.redis.multi();
+    // LT: the later call (the lower score) wins; NX then GT: a TTL for a new set, never a shorter one
+    tx.zadd(key, 'LT', String(-(CAPTCHA_SCORE_BASE + Math.trunc(at))), 'c:o');
+    tx.pexpire(key, ttl, 'NX').pexpire(key, ttl, 'GT');
+    const results = await tx.exec();
+    if (results === null)
+      throw new Error(`caller history: the call to ${e164} was not remembered (transaction aborted)`);
+    for (const [err] of results) if (err) throw err;
+  }
+
   async recordCaptchaOutcome(e164: string, outcome: 'passed' | 'failed', at: number): Promise<void> {
     if (!Number.isFinite(at)) throw new RangeError(`caller history: CAPTCHA time ${at} is not a number`);
     const key = this.numberKey(e164, this.cluster ? numberBlock(e164, this.blockDigits) : null);
@@ -347,7 +364,7 @@ function parseReply(
   const numberCounted = numberPlan.countedMs.length;
   if (
     !Array.isArray(reply) ||
-    reply.length !== 7 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + hashes
+    reply.length !== 8 + numberCounted + (blockPlan === null ? 0 : blockPlan.countedMs.length) + hashes
   ) {
     throw new Error('caller history: unexpected reply from the Redis script');
   }
@@ -359,13 +376,15 @@ function parseReply(
   if (lastFailedAt !== undefined) captcha.lastFailedAt = lastFailedAt;
   const history: CallerHistory = {
     reputation,
-    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 7),
+    numberCalls: windowCounts(query.numberWindowsSeconds, numberPlan.windowsMs, list, 8),
     blockCalls:
       blockPlan === null
         ? query.blockWindowsSeconds.map((windowSeconds) => ({ windowSeconds, calls: 0 }))
-        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 7 + numberCounted),
+        : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 8 + numberCounted),
     captcha,
   };
+  const calledByUsAt = captchaValue(list[7]);
+  if (calledByUsAt !== undefined) history.calledByUsAt = calledByUsAt;
   const { repeatMs, didWindowMs, didBound } = memories;
   if (repeatMs > 0) {
     const previousAt = previousCall(list[0], list[1], at, repeatMs);

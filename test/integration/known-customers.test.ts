@@ -1,0 +1,99 @@
+/**
+ * Known customers on the test bed: an agent's call out through the PJSIP trunk (a Dial in the dialplan,
+ * answered by a sipp UAS) makes its number known to the daemon over AMI; an inbound call from that
+ * number later, over real SIP and with a carrier verstat that would challenge a stranger, reaches the
+ * agents as a known customer's.
+ */
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { CallHarness } from '../../tools/testbed/call-harness';
+import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
+import {
+  startDaemon,
+  type DaemonProcess,
+  type LogLine,
+  testConfigHeader,
+  freshCallers,
+} from '../support/daemon-process';
+import { deleteKeysWithPrefix } from '../support/redis-keys';
+import { testbed } from '../support/testbed';
+
+jest.setTimeout(60_000);
+
+const prefix = `cstest-${randomUUID().slice(0, 8)}:`;
+const DID = '+12125550440';
+const CONFIG = `${testConfigHeader(prefix)}ami:
+  enabled: true
+log:
+  level: debug
+`;
+
+let harness: CallHarness;
+let redis: Redis;
+let daemon: DaemonProcess;
+const freshCaller = freshCallers(760);
+const byCaller = (e164: string) => (l: LogLine) => (l.caller as { e164?: string } | undefined)?.e164 === e164;
+
+beforeAll(async () => {
+  redis = new Redis(testbed.redisUrl);
+  harness = await CallHarness.open();
+  daemon = await startDaemon({
+    config: CONFIG,
+    env: {
+      CALLSCREEN_AMI_HOST: testbed.amiHost,
+      CALLSCREEN_AMI_PORT: String(testbed.amiPort),
+      CALLSCREEN_AMI_USER: testbed.amiUser,
+      CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
+    },
+  });
+  await daemon.waitForLog((l) => l.msg === 'AMI connected', 20_000);
+}, 40_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  await harness?.close();
+  await deleteKeysWithPrefix(redis, prefix);
+  redis.disconnect();
+});
+
+test('an answered call out makes the number a known customer: its call in is not challenged despite a failed verstat', async () => {
+  const customer = freshCaller();
+  const uas = await answerOneSipCall();
+  try {
+    await harness.ami.action({
+      action: 'Originate',
+      channel: `Local/${customer}@testbed-outbound`,
+      application: 'Wait',
+      data: '1',
+      variable: `UAS_PORT=${uas.port}`,
+      async: 'true',
+    });
+    const remembered = await daemon.waitForLog(
+      (l) => l.msg === 'called by us: a known customer' && l.number === customer,
+      10_000,
+    );
+    expect(remembered).toBeDefined();
+    expect(await uas.done).toBe(0); // the call ended (BYE) as a real one would
+  } finally {
+    await uas.close();
+  }
+
+  const result = await placeSipCall({
+    caller: customer,
+    did: DID,
+    fromParams: ';verstat=TN-Validation-Failed',
+    holdMs: 300,
+  });
+  expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200 });
+  const line = await daemon.screenedLine(byCaller(customer), 10_000);
+  expect(line).toMatchObject({ verdict: 'allow', attestation: 'failed' });
+  expect(line.reasons).toContain('known-customer');
+  expect(String(line.explanation)).toMatch(/known-customer -40: known customer: called by us \d+ s ago/);
+
+  const stranger = freshCaller();
+  await placeSipCall({ caller: stranger, did: DID, fromParams: ';verstat=TN-Validation-Failed', holdMs: 300 });
+  // a stranger with the same verstat is challenged; the caller hangs up in the CAPTCHA
+  const strangerLine = await daemon.screenedLine(byCaller(stranger), 15_000);
+  expect(strangerLine).toMatchObject({ verdict: 'challenge' });
+  expect(strangerLine.reasons).not.toContain('known-customer');
+});
