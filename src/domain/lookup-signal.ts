@@ -9,6 +9,7 @@ import type { CallerHistory } from './caller-history';
 import type { Reason } from './decision';
 import type { LookupAnswer } from './lookup-answer';
 import type { ScreeningSettings } from './screening-policy';
+import { knownCustomerSignal } from './signals';
 
 const DAY_MS = 86_400_000;
 
@@ -50,8 +51,9 @@ export function lookupReason(answer: LookupAnswer): Reason {
 /**
  * Why this caller is not looked up, or undefined when it may be: the history shows a person (the
  * CAPTCHA passed within captcha.trustDays and not failed since; the agents' last verdict was "not
- * spam"; the business called the number within knownCustomer.days), or there is no history to tell (Redis not consulted: no trust known, no cache). Allow-listed
- * callers never get this far (a rule decides before).
+ * spam"; the business called the number within knownCustomer.days), or there is no history to tell
+ * (Redis not consulted: no trust known, no cache). Allow-listed callers never get this far (a rule
+ * decides before).
  */
 export function lookupExemption(
   history: CallerHistory | undefined,
@@ -68,9 +70,7 @@ export function lookupExemption(
     return 'passed the CAPTCHA recently';
   const feedback = history.reputation.feedback;
   if (feedback?.last === 'ok' && feedback.ok > 0) return 'agents said not spam';
-  const calledAt = history.calledByUsAt;
-  if (calledAt !== undefined && at - calledAt <= settings.signals.knownCustomer.days * DAY_MS)
-    return 'a known customer (called by us)';
+  if (knownCustomerSignal(history, at, settings)) return 'a known customer (called by us)';
   return undefined;
 }
 

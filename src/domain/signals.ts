@@ -252,7 +252,6 @@ function busiestWindow(
   return best;
 }
 
-/** Trusted after a passed CAPTCHA; raised after failures since the last pass. */
 /**
  * A number the business called (an answered outbound call) within knownCustomer.days: a customer, not
  * a stranger. Undefined when it is not one; the caller of this decides which other signals then stand.
@@ -268,6 +267,7 @@ export function knownCustomerSignal(history: CallerHistory, at: number, s: Scree
   };
 }
 
+/** Trusted after a passed CAPTCHA; raised after failures since the last pass. */
 export function captchaSignal(captcha: CaptchaHistory, at: number, s: ScreeningSettings): Reason | undefined {
   const c = s.signals.captcha;
   const passedRecently = captcha.lastPassedAt !== undefined && at - captcha.lastPassedAt <= c.trustDays * DAY_MS;

@@ -12,7 +12,7 @@ import type { AmiMessage } from '../../src/ports/ami';
 import {
   startDaemon,
   type DaemonProcess,
-  type LogLine,
+  aboutCaller,
   testConfigHeader,
   freshCallers,
 } from '../support/daemon-process';
@@ -56,9 +56,6 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** the daemon's log lines about a call from this number */
-const byCaller = (e164: string) => (l: LogLine) => (l.caller as { e164?: string } | undefined)?.e164 === e164;
-
 const agentReached = (caller: string) => (e: AmiMessage) => e.userevent === 'AgentReached' && e.calleridnum === caller;
 
 test('TN-Validation-Failed on the From number: an unknown caller is challenged, and the reason gives the carrier verdict', async () => {
@@ -99,7 +96,7 @@ test("P-Asserted-Identity's verstat wins over From's: TN-Validation-Passed-A rea
   const agents = await harness.waitForEvent(agentReached(caller), 10_000);
   expect(agents).toMatchObject({ verdict: 'allow' });
 
-  const line = await daemon.screenedLine(byCaller(caller), 10_000);
+  const line = await daemon.screenedLine(aboutCaller(caller), 10_000);
   expect(line).toMatchObject({ verdict: 'allow', attestation: 'A', verstat: 'TN-Validation-Passed-A' });
   expect(String(line.explanation)).toContain('attestation -15: verstat TN-Validation-Passed-A');
 });
@@ -112,11 +109,11 @@ test('No-TN-Validation in a tel: URI in P-Asserted-Identity: scored as no identi
     placeSipCall({ caller: plain, did: DID, holdMs: 300 }),
   ]);
 
-  const unverifiedLine = await daemon.screenedLine(byCaller(unverified), 10_000);
+  const unverifiedLine = await daemon.screenedLine(aboutCaller(unverified), 10_000);
   expect(unverifiedLine).toMatchObject({ verdict: 'allow', attestation: 'none', verstat: 'No-TN-Validation' });
   expect(String(unverifiedLine.explanation)).toContain('attestation +5: verstat No-TN-Validation');
 
-  const plainLine = await daemon.screenedLine(byCaller(plain), 10_000);
+  const plainLine = await daemon.screenedLine(aboutCaller(plain), 10_000);
   expect(plainLine).toMatchObject({ verdict: 'allow' });
   expect(plainLine.attestation).toBeUndefined();
   expect(plainLine.verstat).toBeUndefined();
@@ -136,7 +133,7 @@ test('From naming another number than P-Asserted-Identity: the asserted caller i
   });
   expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200 });
 
-  const line = await daemon.screenedLine(byCaller(asserted), 10_000);
+  const line = await daemon.screenedLine(aboutCaller(asserted), 10_000);
   expect(line).toMatchObject({ verdict: 'allow', score: 10 });
   expect(line.reasons).toEqual(expect.arrayContaining(['caller.identity-mismatch', 'caller.forwarded']));
   expect(String(line.explanation)).toContain(
@@ -150,6 +147,6 @@ test('From naming another number than P-Asserted-Identity: the asserted caller i
 test('the same number in From and P-Asserted-Identity, written nationally in one: no mismatch', async () => {
   const caller = freshCaller();
   await placeSipCall({ caller: caller.slice(2), did: DID, pai: `<sip:${caller}@127.0.0.1;user=phone>`, holdMs: 300 });
-  const line = await daemon.screenedLine(byCaller(caller), 10_000);
+  const line = await daemon.screenedLine(aboutCaller(caller), 10_000);
   expect(line.reasons).not.toContain('caller.identity-mismatch');
 });

@@ -11,7 +11,7 @@ import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
 import {
   startDaemon,
   type DaemonProcess,
-  type LogLine,
+  aboutCaller,
   testConfigHeader,
   freshCallers,
 } from '../support/daemon-process';
@@ -32,8 +32,6 @@ let harness: CallHarness;
 let redis: Redis;
 let daemon: DaemonProcess;
 const freshCaller = freshCallers(760);
-const byCaller = (e164: string) => (l: LogLine) => (l.caller as { e164?: string } | undefined)?.e164 === e164;
-
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   harness = await CallHarness.open();
@@ -85,7 +83,7 @@ test('an answered call out makes the number a known customer: its call in is not
     holdMs: 300,
   });
   expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200 });
-  const line = await daemon.screenedLine(byCaller(customer), 10_000);
+  const line = await daemon.screenedLine(aboutCaller(customer), 10_000);
   expect(line).toMatchObject({ verdict: 'allow', attestation: 'failed' });
   expect(line.reasons).toContain('known-customer');
   expect(String(line.explanation)).toMatch(/known-customer -40: known customer: called by us \d+ s ago/);
@@ -93,7 +91,7 @@ test('an answered call out makes the number a known customer: its call in is not
   const stranger = freshCaller();
   await placeSipCall({ caller: stranger, did: DID, fromParams: ';verstat=TN-Validation-Failed', holdMs: 300 });
   // a stranger with the same verstat is challenged; the caller hangs up in the CAPTCHA
-  const strangerLine = await daemon.screenedLine(byCaller(stranger), 15_000);
+  const strangerLine = await daemon.screenedLine(aboutCaller(stranger), 15_000);
   expect(strangerLine).toMatchObject({ verdict: 'challenge' });
   expect(strangerLine.reasons).not.toContain('known-customer');
 });

@@ -189,6 +189,12 @@ screening:
 `;
 }
 
+/** A daemon log line about a call from this number (its `caller.e164`), for waitForLog and screenedLine. */
+export const aboutCaller =
+  (e164: string) =>
+  (line: LogLine): boolean =>
+    (line.caller as { e164?: string } | undefined)?.e164 === e164;
+
 /**
  * Caller numbers that never met: each call from its own number in its own number block
  * (+1312<exchange><line>, the exchange counting up from `firstExchange`), so velocity never adds points.
