@@ -81,8 +81,10 @@ export class CallEvaluator {
 
     // Start the Redis round trip before the expensive part of normalising the caller (libphonenumber's
     // parse; docs/benchmarks.md) so the two overlap; the guess is checked against the full normalisation below.
-    const guess = options.skipHistory ? undefined : guessE164(facts.callerNumber, model.defaultRegion);
-    const did = normaliseDid(facts.did, model.defaultRegion);
+    // numbers without a country code: the trunk's region when it has one (numbers.endpointRegions)
+    const region = facts.region ?? model.defaultRegion;
+    const guess = options.skipHistory ? undefined : guessE164(facts.callerNumber, region);
+    const did = normaliseDid(facts.did, region);
     const settings = resolveSettings(model, did, facts.at);
     const early =
       guess !== undefined && !rules.match(guess, ruleContext(did, facts.at))
@@ -92,7 +94,7 @@ export class CallEvaluator {
     const lookupCache =
       early && guess !== undefined && this.deps.lookups?.enabled ? this.deps.lookups.prefetch(guess) : undefined;
 
-    const call = normaliseCall(facts, model.defaultRegion, did);
+    const call = normaliseCall(facts, region, did);
     const evaluated = (decision: Decision): Evaluation => ({ decision, call, settings, snapshot });
     if (call.caller.kind !== 'e164' || matchRule(call, rules)) return evaluated(decideCall(call, { rules }, settings));
     if (options.skipHistory)

@@ -447,8 +447,22 @@ export class CallScreener {
     const verstat = inboundArg(args, 3);
     const fromNumber = inboundArg(args, 4);
     const forwardedBy = inboundArg(args, 5);
+    const endpoint = inboundArg(args, 6);
+    const regions = snapshot.config.numbers.endpointRegions;
+    // own keys only: an endpoint named "constructor" must not find Object's
+    const region = endpoint !== undefined && Object.hasOwn(regions, endpoint) ? regions[endpoint] : undefined;
     log.debug(
-      { channel: channel.name, caller: channel.caller.number, did, attestation, verstat, fromNumber, forwardedBy },
+      {
+        channel: channel.name,
+        caller: channel.caller.number,
+        did,
+        attestation,
+        verstat,
+        fromNumber,
+        forwardedBy,
+        endpoint,
+        ...(region !== undefined ? { region } : {}),
+      },
       'call entered screening',
     );
 
@@ -461,6 +475,7 @@ export class CallScreener {
         ...(verstat !== undefined ? { verstat } : {}),
         ...(fromNumber !== undefined ? { fromNumber } : {}),
         ...(forwardedBy !== undefined ? { forwardedBy } : {}),
+        ...(region !== undefined ? { region } : {}),
       },
       snapshot,
       {
@@ -827,7 +842,7 @@ function didOf(channel: AriChannel, args: string[]): string {
 
 /**
  * What the dialplan hands over after the DID (dialplan/callscreen.conf):
- * Stasis(callscreen,inbound,<DID>,<attestation>,<verstat>,<From number>,<forwarded by>).
+ * Stasis(callscreen,inbound,<DID>,<attestation>,<verstat>,<From number>,<forwarded by>,<PJSIP endpoint>).
  * `index` counts from "inbound"; an empty or missing argument is undefined.
  */
 function inboundArg(args: string[], index: number): string | undefined {

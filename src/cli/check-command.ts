@@ -4,6 +4,7 @@
  * Redis when it is reachable (and writes nothing to it); says plainly when it is not.
  */
 import type { Command } from 'commander';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { RedisCallerHistoryStore } from '../adapters/redis/redis-caller-history-store';
 import { ReputationSourceTable } from '../adapters/redis/reputation-source-table';
 import { connectForCommand, createRedisClient, describeRedis } from '../adapters/redis/redis-connection';
@@ -34,6 +35,10 @@ export function registerCheckCommand(program: Command, defaultConfig: string): v
     )
     .option('--from <number>', 'the number in the From header, when the carrier asserts NUMBER in P-Asserted-Identity')
     .option('--diversion <number>', 'the number that forwarded the call (Diversion / History-Info)')
+    .option(
+      '--region <region>',
+      'read numbers without a country code with this region (as a trunk in numbers.endpointRegions would)',
+    )
     .option('--json', 'print the decision as one JSON object')
     .option('-c, --config <file>', 'configuration file', defaultConfig)
     .action(async (number: string, opts: Omit<CheckOptions, 'number'> & { config: string }) => {
@@ -52,6 +57,8 @@ export interface CheckOptions {
   from?: string;
   /** the number that forwarded the call (--diversion) */
   diversion?: string;
+  /** the region numbers without a country code are read with (--region) */
+  region?: string;
   json?: boolean;
 }
 
@@ -85,6 +92,15 @@ export function parseCheckVerstat(verstat: string | undefined): string | undefin
   return read.text;
 }
 
+/** --region: an ISO 3166 region libphonenumber knows (any case), or a usage error naming the option. */
+export function parseCheckRegion(region: string | undefined): CountryCode | undefined {
+  if (region === undefined) return undefined;
+  const upper = region.trim().toUpperCase();
+  if (!isSupportedCountry(upper))
+    throw usageError('--region', `"${region}" is not a region libphonenumber knows (ISO 3166 alpha-2, e.g. CH)`);
+  return upper;
+}
+
 /** --attest: one of the attestations (any case), or a usage error naming the option. */
 export function parseCheckAttestation(attest: string | undefined): Attestation | undefined {
   if (attest === undefined) return undefined;
@@ -98,6 +114,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const at = parseCheckTime(options.at);
   const attestation = parseCheckAttestation(options.attest);
   const verstat = parseCheckVerstat(options.verstat);
+  const region = parseCheckRegion(options.region);
   const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion, config.rules); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
@@ -119,6 +136,7 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       ...(verstat !== undefined ? { verstat } : {}),
       ...(options.from !== undefined ? { fromNumber: options.from } : {}),
       ...(options.diversion !== undefined ? { forwardedBy: options.diversion } : {}),
+      ...(region !== undefined ? { region } : {}),
     };
     const evaluation = await evaluator.evaluate(
       facts,

@@ -759,6 +759,18 @@ export const configSchema = z
           })
           .default('US')
           .describe('ISO 3166 region for numbers written without a country code, e.g. DE, CH, US, GB'),
+        endpointRegions: z
+          .record(
+            z.string().min(1),
+            z.string().refine((r): r is CountryCode => isSupportedCountry(r), {
+              message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
+            }),
+          )
+          .default({})
+          .describe(
+            'region per PJSIP endpoint (the trunk a call comes in on, e.g. {ch-trunk: CH}): the caller and the DID ' +
+              "of its calls are read with it instead of defaultRegion; other endpoints' calls with defaultRegion",
+          ),
       })
       .strict()
       .prefault({})

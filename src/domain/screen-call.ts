@@ -46,6 +46,8 @@ export interface CallFacts {
   fromNumber?: string;
   /** the number that forwarded the call to this DID (Diversion / History-Info, as Asterisk's REDIRECTING) */
   forwardedBy?: string;
+  /** the region numbers without a country code are read with, when not the default (the trunk's) */
+  region?: CountryCode;
   at: Date;
 }
 
@@ -149,7 +151,7 @@ export function ruleContext(did: PhoneNumber, now: Date): RuleMatchContext {
 
 /** Screen a call from its raw facts with the policies of the model. */
 export function screenCall(facts: CallFacts, inputs: ScreeningInputs, model: ScreeningModel): Decision {
-  const call = normaliseCall(facts, model.defaultRegion);
+  const call = normaliseCall(facts, facts.region ?? model.defaultRegion);
   return decideCall(call, inputs, resolveSettings(model, call.did, call.at));
 }
 

@@ -145,12 +145,12 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
 
       test('delivers StasisStart with caller number and args, and continueInDialplan moves the call on', async () => {
         const { screened, harnessId, did, caller, start } = await placeCall(ari, rec);
-        // the dialplan hands over the DID, the STIR/SHAKEN attestation, the carrier's verstat, the From number and
-        // who forwarded the call (a Local channel: none known, each empty)
+        // the dialplan hands over the DID, the STIR/SHAKEN attestation, the carrier's verstat, the From number,
+        // who forwarded the call and the PJSIP endpoint (a Local channel: none known, each empty)
         expect(start).toMatchObject({
           type: 'StasisStart',
           application: SCREEN_APP,
-          args: ['inbound', did, '', '', '', ''],
+          args: ['inbound', did, '', '', '', '', ''],
         });
         expect(screened.caller).toEqual({ name: `Contract ${kind}`, number: caller });
         expect(screened.dialplan?.exten).toBe(did);

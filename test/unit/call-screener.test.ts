@@ -620,6 +620,23 @@ describe('CallScreener: restarts and shutdown', () => {
     expect(decision.verstat).toBeUndefined();
   });
 
+  test("the eighth Stasis argument, the PJSIP endpoint, picks the trunk's region from numbers.endpointRegions", async () => {
+    const { config, screening } = configs.hangup;
+    const endpointRegions = { 'ch-trunk': 'CH' } as const;
+    const numbers = { ...config.numbers, endpointRegions };
+    const b = bench({ deps: { settings: () => ({ config: { ...config, numbers }, screening, rules }) } });
+    await b.screener.drain(10); // a challenged call goes on at once (no CAPTCHA to wait for)
+    const swiss = newChannel('0446681800');
+    b.ari.startCall(swiss, ['inbound', '0442001122', '', '', '', '', 'ch-trunk']);
+    expect((await recordOf(b, swiss)).decision).toMatchObject({
+      caller: { kind: 'e164', e164: '+41446681800' },
+      did: { kind: 'e164', e164: '+41442001122' },
+    });
+    const other = newChannel('0446681800');
+    b.ari.startCall(other, ['inbound', '0442001122', '', '', '', '', 'constructor']);
+    expect((await recordOf(b, other)).decision.caller).not.toMatchObject({ e164: '+41446681800' });
+  });
+
   test('while draining, a new call is decided without Redis, and a challenged one skips the CAPTCHA', async () => {
     const b = bench();
     await b.screener.drain(10);

@@ -1,4 +1,4 @@
-import { parseCheckVerstat } from '../../src/cli/check-command';
+import { parseCheckRegion, parseCheckVerstat } from '../../src/cli/check-command';
 import type { Decision } from '../../src/domain/decision';
 import { buildRuleSet } from '../../src/domain/rule-set';
 import { screenCall, type CallFacts } from '../../src/domain/screen-call';
@@ -133,5 +133,22 @@ describe('forwarded calls', () => {
       code: 'caller.forwarded',
       text: 'forwarded by +12125550999: screened on the caller +13125550111',
     });
+  });
+});
+
+describe('callscreen check --region', () => {
+  test('takes a region libphonenumber knows, in any case, and reads the numbers with it', () => {
+    expect(parseCheckRegion('ch')).toBe('CH');
+    expect(parseCheckRegion(undefined)).toBeUndefined();
+    const d = screenCall(
+      { callerNumber: '044 668 18 00', did: '044 200 11 22', at: AT, region: 'CH' },
+      { rules: buildRuleSet([]), history: foundHistory() },
+      model,
+    );
+    expect(d.caller).toMatchObject({ e164: '+41446681800' });
+  });
+
+  test('refuses anything else, naming the option', () => {
+    expect(() => parseCheckRegion('XX')).toThrow(/--region: "XX" is not a region libphonenumber knows/);
   });
 });

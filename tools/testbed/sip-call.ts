@@ -50,6 +50,11 @@ export interface SipCallOptions {
   pai?: string;
   /** the value of a Diversion header: who forwarded the call (e.g. "<sip:+12125550999@carrier>;reason=unconditional"); default none */
   diversion?: string;
+  /**
+   * the loopback address the call comes from: 127.0.0.1 is the test bed's trunk pstn-trunk (default),
+   * 127.0.0.2 its second trunk ch-trunk (a Swiss carrier: numbers.endpointRegions tests)
+   */
+  fromAddress?: '127.0.0.1' | '127.0.0.2';
   /** the dialled number: Request-URI user, the extension in callscreen-inbound */
   did: string;
   /** digits (0-9 * #) sent one after another once the call is answered */
@@ -235,7 +240,7 @@ async function runCall(
         '-s',
         escapeUriUser(did),
         '-i',
-        '127.0.0.1',
+        options.fromAddress ?? '127.0.0.1',
         '-p',
         String(sipPort),
         '-mp',
