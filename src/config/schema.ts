@@ -580,6 +580,11 @@ const screeningSchema = z
   .strict()
   .prefault({});
 
+/** An ISO 3166 region libphonenumber knows (numbers.defaultRegion, numbers.endpointRegions). */
+const regionCode = z.string().refine((r): r is CountryCode => isSupportedCountry(r), {
+  message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
+});
+
 export const configSchema = z
   .object({
     ari: z
@@ -752,20 +757,11 @@ export const configSchema = z
       ),
     numbers: z
       .object({
-        defaultRegion: z
-          .string()
-          .refine((r): r is CountryCode => isSupportedCountry(r), {
-            message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
-          })
+        defaultRegion: regionCode
           .default('US')
           .describe('ISO 3166 region for numbers written without a country code, e.g. DE, CH, US, GB'),
         endpointRegions: z
-          .record(
-            z.string().min(1),
-            z.string().refine((r): r is CountryCode => isSupportedCountry(r), {
-              message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
-            }),
-          )
+          .record(z.string().min(1), regionCode)
           .default({})
           .describe(
             'region per PJSIP endpoint (the trunk a call comes in on, e.g. {ch-trunk: CH}): the caller and the DID ' +

@@ -127,15 +127,28 @@ export function normaliseCall(
     call.attestation = verstat.attestation;
     call.verstat = verstat;
   }
-  // the From number is parsed only when it is written differently from the caller (a parse is not free)
+  // the From number is parsed only when it can be another number (a parse is not free): not when it is
+  // written as the caller is, nor when its digits (without leading zeros: trunk or international prefix)
+  // end the caller's E.164 digits, as the same number written nationally does
   const from = facts.fromNumber?.trim();
-  if (from && call.caller.kind === 'e164' && from !== facts.callerNumber.trim()) {
+  if (
+    from &&
+    call.caller.kind === 'e164' &&
+    from !== facts.callerNumber.trim() &&
+    !endsNumber(call.caller.e164, from)
+  ) {
     const parsed = normalisePhoneNumber(from, defaultRegion);
     if (parsed.kind === 'e164' && parsed.e164 !== call.caller.e164) call.fromNumber = parsed;
   }
   const forwardedBy = facts.forwardedBy?.trim();
   if (forwardedBy) call.forwardedBy = normalisePhoneNumber(forwardedBy, defaultRegion);
   return call;
+}
+
+/** Do the digits of `written` (leading zeros dropped; at least 7 left) end the E.164 number `e164`? */
+function endsNumber(e164: string, written: string): boolean {
+  const digits = written.replace(/\D/g, '').replace(/^0+/, '');
+  return digits.length >= 7 && e164.endsWith(digits);
 }
 
 /** The allow or deny rule that decides this call, if any (the live path skips the Redis round trip then). */

@@ -369,9 +369,9 @@ function parseReply(
     throw new Error('caller history: unexpected reply from the Redis script');
   }
   const list = reply as unknown[];
-  const captcha: CaptchaHistory = { failures: Math.max(0, captchaValue(list[4]) ?? 0) };
-  const lastPassedAt = captchaValue(list[2]);
-  const lastFailedAt = captchaValue(list[3]);
+  const captcha: CaptchaHistory = { failures: Math.max(0, memberValue(list[4]) ?? 0) };
+  const lastPassedAt = memberValue(list[2]);
+  const lastFailedAt = memberValue(list[3]);
   if (lastPassedAt !== undefined) captcha.lastPassedAt = lastPassedAt;
   if (lastFailedAt !== undefined) captcha.lastFailedAt = lastFailedAt;
   const history: CallerHistory = {
@@ -383,7 +383,7 @@ function parseReply(
         : windowCounts(query.blockWindowsSeconds, blockPlan.windowsMs, list, 8 + numberCounted),
     captcha,
   };
-  const calledByUsAt = captchaValue(list[7]);
+  const calledByUsAt = memberValue(list[7]);
   if (calledByUsAt !== undefined) history.calledByUsAt = calledByUsAt;
   const { repeatMs, didWindowMs, didBound } = memories;
   if (repeatMs > 0) {
@@ -463,8 +463,8 @@ export function reputationView(sources: readonly SourceRecord[], values: readonl
   return view;
 }
 
-/** a CAPTCHA member's score -(CAPTCHA_SCORE_BASE + value) -> value */
-function captchaValue(score: unknown): number | undefined {
+/** a score -(CAPTCHA_SCORE_BASE + value) -> value: the CAPTCHA members and c:o (called by us) */
+function memberValue(score: unknown): number | undefined {
   const n = toInteger(score);
   return n === undefined ? undefined : -n - CAPTCHA_SCORE_BASE;
 }
