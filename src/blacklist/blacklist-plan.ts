@@ -152,6 +152,8 @@ export function desiredBlacklist(input: Omit<BlacklistPlanInput, 'current'>): {
   for (const rule of input.rules) {
     if (rule.list !== 'deny') continue;
     const m = rule.match;
+    // name rules are not about numbers: AstDB's blacklist has nothing to hold for them
+    if (m.kind === 'name' || m.kind === 'name-wildcard' || m.kind === 'name-regex') continue;
     if (m.kind !== 'exact') {
       skipped[m.kind] += 1;
       continue;

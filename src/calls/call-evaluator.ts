@@ -20,6 +20,7 @@ import type { RuleSet } from '../domain/rule-set';
 import {
   decideCall,
   matchRule,
+  decidingNameRule,
   normaliseCall,
   normaliseDid,
   ruleContext,
@@ -86,8 +87,10 @@ export class CallEvaluator {
     const guess = options.skipHistory ? undefined : guessE164(facts.callerNumber, region);
     const did = normaliseDid(facts.did, region);
     const settings = resolveSettings(model, did, facts.at);
+    // a rule that decides needs no round trip (nor records the call): the number's, or the caller name's
+    const ctx = ruleContext(did, facts.at);
     const early =
-      guess !== undefined && !rules.match(guess, ruleContext(did, facts.at))
+      guess !== undefined && !rules.match(guess, ctx) && !decidingNameRule(facts.callerName, rules, ctx)
         ? this.lookup(guess, did, facts.at, settings, options, deadline)
         : undefined;
     // online lookups: their cache is read beside the history (same wait), the providers asked once it is known

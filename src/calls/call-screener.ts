@@ -455,6 +455,7 @@ export class CallScreener {
       {
         channel: channel.name,
         caller: channel.caller.number,
+        ...(channel.caller.name ? { callerName: channel.caller.name } : {}),
         did,
         attestation,
         verstat,
@@ -471,6 +472,7 @@ export class CallScreener {
         callerNumber: channel.caller.number,
         did,
         at: new Date(),
+        ...(channel.caller.name ? { callerName: channel.caller.name } : {}),
         ...(attestation !== undefined ? { attestation } : {}),
         ...(verstat !== undefined ? { verstat } : {}),
         ...(fromNumber !== undefined ? { fromNumber } : {}),

@@ -34,6 +34,18 @@ export function registerCheckCommand(program: Command, defaultConfig: string): v
       "the carrier's verstat on the caller's number: TN-Validation-Passed[-A|-B|-C], TN-Validation-Failed or No-TN-Validation (--attest wins)",
     )
     .option('--from <number>', 'the number in the From header, when the carrier asserts NUMBER in P-Asserted-Identity')
+    .option(
+      '--pai <number>',
+      "the number the carrier asserts in P-Asserted-Identity: screened instead of NUMBER, which is then the From header's (e.g. anonymous)",
+    )
+    .option(
+      '--privacy <value>',
+      "the Privacy header (id, none): id hides the number from the agents' phones; it is screened all the same",
+    )
+    .option(
+      '--name <text>',
+      "the caller's name (From / P-Asserted-Identity display name, or CNAM): name rules match it",
+    )
     .option('--diversion <number>', 'the number that forwarded the call (Diversion / History-Info)')
     .option(
       '--region <region>',
@@ -59,11 +71,21 @@ export interface CheckOptions {
   diversion?: string;
   /** the region numbers without a country code are read with (--region) */
   region?: string;
+  /** the P-Asserted-Identity number (--pai): screened; `number` is then the From header's */
+  pai?: string;
+  /** the Privacy header (--privacy) */
+  privacy?: string;
+  /** the caller's name (--name) */
+  name?: string;
   json?: boolean;
 }
 
 export interface CheckResult {
   evaluation: Evaluation;
+  /** the Privacy header given with --privacy, normalised */
+  privacy?: Privacy;
+  /** the caller's name given with --name */
+  name?: string;
   redis: { url: string; status: 'consulted' | 'not-needed' | 'unreachable'; detail?: string };
 }
 
@@ -101,6 +123,25 @@ export function parseCheckRegion(region: string | undefined): CountryCode | unde
   return upper;
 }
 
+/** What a Privacy header (RFC 3323) asks for, as far as callscreen cares. */
+export type Privacy = 'id' | 'none';
+
+/**
+ * --privacy: "id" (RFC 3325: hide the asserted identity; "header" and "user" hide as much), or "none". It does not
+ * change the number screened: Asterisk keeps the asserted number and only marks it restricted.
+ */
+export function parseCheckPrivacy(privacy: string | undefined): Privacy | undefined {
+  if (privacy === undefined) return undefined;
+  const values = privacy
+    .toLowerCase()
+    .split(/[;,\s]+/)
+    .filter((v) => v !== '');
+  if (values.length > 0 && values.every((v) => v === 'none')) return 'none';
+  if (values.length > 0 && values.every((v) => ['id', 'header', 'user', 'session', 'critical'].includes(v)))
+    return 'id';
+  throw usageError('--privacy', `"${privacy}" is not a Privacy header value (id, header, user, none)`);
+}
+
 /** --attest: one of the attestations (any case), or a usage error naming the option. */
 export function parseCheckAttestation(attest: string | undefined): Attestation | undefined {
   if (attest === undefined) return undefined;
@@ -115,6 +156,15 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   const attestation = parseCheckAttestation(options.attest);
   const verstat = parseCheckVerstat(options.verstat);
   const region = parseCheckRegion(options.region);
+  const privacy = parseCheckPrivacy(options.privacy);
+  if (options.pai !== undefined && options.from !== undefined)
+    throw usageError(
+      '--pai',
+      'give --pai (NUMBER is then the From header) or --from (NUMBER is then the asserted caller), not both',
+    );
+  // with --pai the carrier asserts the caller: that number is screened, NUMBER is what From said
+  const caller = options.pai ?? options.number;
+  const fromNumber = options.pai !== undefined ? options.number : options.from;
   const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion, config.rules); // rules.yaml + the managed allow list
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
@@ -129,12 +179,13 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
       ),
     });
     const facts = {
-      callerNumber: options.number,
+      callerNumber: caller,
       did: options.to ?? '',
       at,
       ...(attestation !== undefined ? { attestation } : {}),
       ...(verstat !== undefined ? { verstat } : {}),
-      ...(options.from !== undefined ? { fromNumber: options.from } : {}),
+      ...(fromNumber !== undefined ? { fromNumber } : {}),
+      ...(options.name !== undefined ? { callerName: options.name } : {}),
       ...(options.diversion !== undefined ? { forwardedBy: options.diversion } : {}),
       ...(region !== undefined ? { region } : {}),
     };
@@ -156,7 +207,12 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
         : reachable === true
           ? { url, status: 'not-needed' }
           : { url, status: 'unreachable', detail: reachable };
-    return { evaluation, redis: redisStatus };
+    return {
+      evaluation,
+      redis: redisStatus,
+      ...(privacy ? { privacy } : {}),
+      ...(options.name !== undefined ? { name: options.name } : {}),
+    };
   } finally {
     if (reachable === true) await redis.quit().catch(() => redis.disconnect());
     else redis.disconnect();
@@ -171,8 +227,10 @@ export function renderCheck(result: CheckResult): string {
     ? `, attestation ${d.attestation}${d.verstat ? ` (verstat ${d.verstat})` : ''}`
     : '';
   lines.push(
-    `${describePhoneNumber(d.caller)} -> ${describePhoneNumber(d.did) || '(no DID)'} at ${d.at}${attestation}`,
+    `${describePhoneNumber(d.caller)}${result.name !== undefined ? ` ${JSON.stringify(result.name)}` : ''} -> ${describePhoneNumber(d.did) || '(no DID)'} at ${d.at}${attestation}`,
   );
+  if (result.privacy === 'id')
+    lines.push("privacy: id (the agents' phones do not show the number; it is screened all the same)");
   const shadow = d.shadowVerdict ? ` (shadow mode: would have been ${d.shadowVerdict})` : '';
   lines.push(
     `verdict: ${d.verdict}${shadow}   score: ${d.score}${d.degraded ? '   DEGRADED' : ''}${d.policies.length ? `   policies: ${d.policies.join(', ')}` : ''}`,
@@ -194,5 +252,9 @@ export function renderCheck(result: CheckResult): string {
 }
 
 export function checkJson(result: CheckResult): string {
-  return `${JSON.stringify({ ...result.evaluation.decision, redis: result.redis })}\n`;
+  const privacy = {
+    ...(result.name !== undefined ? { callerName: result.name } : {}),
+    ...(result.privacy ? { privacy: result.privacy } : {}),
+  };
+  return `${JSON.stringify({ ...result.evaluation.decision, ...privacy, redis: result.redis })}\n`;
 }

@@ -42,7 +42,9 @@ function validateRules(file: string | undefined, configFile: string): void {
   const counts = countRules(set.rules);
   const allow = set.rules.filter((r) => r.list === 'allow').length;
   const byKind = (list: 'allow' | 'deny'): string =>
-    RULE_KINDS.map((kind) => `${counts[list][kind]} ${kind}`).join(', ');
+    RULE_KINDS.filter((kind) => !kind.startsWith('name') || counts[list][kind] > 0) // name kinds: when used
+      .map((kind) => `${counts[list][kind]} ${kind}`)
+      .join(', ');
   process.stdout.write(
     `${rulesFile}: ok, ${allow} allow and ${set.rules.length - allow} deny rules (region ${region})\n  allow: ${byKind('allow')}\n  deny: ${byKind('deny')}\n`,
   );

@@ -15,6 +15,9 @@
  *       expires: 2027-06-30               # no longer applies from that day (00:00 UTC)
  *     - "+4990*"                          # a wildcard: * = any rest, ? or X = one digit
  *     - regex: '^\+1900\d{7}$'            # against the caller's E.164 string
+ *     - name: "*SPAM RISK*"               # the caller's name: exact or a wildcard (* any run, ? one character)
+ *     - nameRegex: '^V\d{9}$'             # against the caller's name, case-insensitively
+ *       points: 30                        # name rules only: add points instead of denying (allow: take them off)
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CountryCode } from 'libphonenumber-js';
@@ -120,7 +123,8 @@ export const rulesSchema = z
   })
   .strict();
 
-const ENTRY_KEYS = 'number, range or regex, and optionally label, expires, dids';
+const MATCH_KEYS = ['number', 'range', 'regex', 'name', 'nameRegex'] as const;
+const ENTRY_KEYS = 'number, range, regex, name or nameRegex, and optionally label, expires, dids, points';
 const QUOTE_NUMBERS =
   'must be in quotes ("+1 212 555 0100"): unquoted, YAML reads a number as an integer and drops a leading + or 0';
 
@@ -152,6 +156,9 @@ const entrySchema = z.strictObject(
     number: writtenNumber.optional(),
     range: rangeSchema.optional(),
     regex: z.string({ error: 'must be a regular expression in quotes' }).min(1, 'is empty').optional(),
+    name: z.string({ error: 'must be a name in quotes' }).min(1, 'is empty').optional(),
+    nameRegex: z.string({ error: 'must be a regular expression in quotes' }).min(1, 'is empty').optional(),
+    points: z.number({ error: 'must be a number of points' }).optional(),
     label: z.string({ error: 'must be text' }).optional(),
     // the yaml package reads 2026-12-31 as a string (YAML 1.2 core schema); a Date comes from a !!timestamp-aware reader
     expires: z
@@ -264,26 +271,36 @@ function toDefinition(value: unknown, list: RuleList, at: Locator, problems: Pro
     return undefined;
   }
   const entry = result.data;
-  const given = (['number', 'range', 'regex'] as const).filter((k) => entry[k] !== undefined);
+  const given = MATCH_KEYS.filter((k) => entry[k] !== undefined);
   if (given.length !== 1) {
     const reason =
       given.length === 0
-        ? `an entry needs one of number, range or regex`
-        : `an entry has exactly one of number, range or regex, not ${given.map((k) => `"${k}"`).join(' and ')}`;
+        ? `an entry needs one of number, range, regex, name or nameRegex`
+        : `an entry has exactly one of number, range, regex, name or nameRegex, not ${given.map((k) => `"${k}"`).join(' and ')}`;
     problems.add({ ...at(given.length === 0 ? [] : [given[1] as string], { key: true }), reason });
     return undefined;
   }
   return { list, ...matchOf(entry), ...extrasOf(entry), source: at([]) };
 }
 
-function matchOf(entry: Entry): { number: string } | { range: { from: string; to: string } } | { regex: string } {
+function matchOf(
+  entry: Entry,
+):
+  | { number: string }
+  | { range: { from: string; to: string } }
+  | { regex: string }
+  | { name: string }
+  | { nameRegex: string } {
   if (entry.range !== undefined) return { range: entry.range };
   if (entry.regex !== undefined) return { regex: entry.regex };
+  if (entry.name !== undefined) return { name: entry.name };
+  if (entry.nameRegex !== undefined) return { nameRegex: entry.nameRegex };
   return { number: entry.number ?? '' };
 }
 
-function extrasOf(entry: Entry): Pick<RuleDefinition, 'label' | 'expires' | 'dids'> {
+function extrasOf(entry: Entry): Pick<RuleDefinition, 'label' | 'expires' | 'dids' | 'points'> {
   return {
+    ...(entry.points !== undefined ? { points: entry.points } : {}),
     ...(entry.label !== undefined ? { label: entry.label } : {}),
     ...(entry.expires !== undefined ? { expires: entry.expires } : {}),
     ...(entry.dids !== undefined ? { dids: entry.dids } : {}),

@@ -46,8 +46,9 @@ export interface EncodedRules {
 }
 
 /**
- * One rule as a row: [list, kind, a, b, written, line, column, label, expires, dids]; a and b are the
- * matcher's fields (exact: e164; range: from, to; wildcard: pattern, fixedDigits; regex: source, flags).
+ * One rule as a row: [list, kind, a, b, written, line, column, label, expires, dids, points]; a and b are the
+ * matcher's fields (exact: e164; range: from, to; wildcard: pattern, fixedDigits; regex, name-wildcard and
+ * name-regex: source, flags; name: the normalised name).
  * The file is the same for every rule of one file, so it is not repeated.
  */
 type RuleRow = [
@@ -61,6 +62,7 @@ type RuleRow = [
   string | null,
   string | null,
   readonly string[] | null,
+  number | null,
 ];
 
 function toRow(rule: Rule): RuleRow {
@@ -72,7 +74,9 @@ function toRow(rule: Rule): RuleRow {
         ? [m.from, m.to]
         : m.kind === 'wildcard'
           ? [m.pattern, m.fixedDigits]
-          : [m.regex.source, m.regex.flags];
+          : m.kind === 'name'
+            ? [m.name, null]
+            : [m.regex.source, m.regex.flags];
   return [
     rule.list === 'allow' ? 0 : 1,
     m.kind,
@@ -84,6 +88,7 @@ function toRow(rule: Rule): RuleRow {
     rule.label ?? null,
     rule.expires ?? null,
     rule.dids ?? null,
+    rule.points ?? null,
   ];
 }
 
@@ -121,12 +126,17 @@ function matchOf(row: RuleRow): Rule['match'] {
     case 'regex':
       // the worker compiled it through the regex guard; this is the same expression again
       return { kind, regex: new RegExp(a, String(b ?? '')) };
+    case 'name':
+      return { kind, name: a };
+    case 'name-wildcard':
+    case 'name-regex':
+      return { kind, regex: new RegExp(a, String(b ?? '')) };
   }
 }
 
 /** The same frozen object tryCompileRule made in the worker. */
 function fromRow(row: RuleRow, file: string): Rule {
-  const [list, , , , written, line, column, label, expires, dids] = row;
+  const [list, , , , written, line, column, label, expires, dids, points] = row;
   const rule: Rule = {
     list: list === 0 ? 'allow' : 'deny',
     match: Object.freeze(matchOf(row)),
@@ -135,6 +145,7 @@ function fromRow(row: RuleRow, file: string): Rule {
     ...(label !== null ? { label } : {}),
     ...(expires !== null ? { expires } : {}),
     ...(dids !== null ? { dids: Object.freeze([...dids]) } : {}),
+    ...(points !== null && points !== undefined ? { points } : {}),
   };
   return Object.freeze(rule);
 }

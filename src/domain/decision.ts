@@ -15,6 +15,7 @@ export const verdictRank = (v: Verdict): number => VERDICTS.indexOf(v);
 export type ReasonCode =
   | 'rule.allow'
   | 'rule.deny'
+  | 'rule.name'
   | 'reputation.listed'
   | 'feedback.ok'
   | 'feedback.spam'

@@ -11,8 +11,17 @@
  *
  * Precedence: allow beats deny; within a list exact, then range (narrowest first), then wildcard (most
  * digits written out first), then regex (file order); ties go to the rule written first.
+ *
+ * Name rules match the caller's name instead of the number (./caller-name.ts: compared in one normal form):
+ *   name          "SPAM RISK"                           one name
+ *   name-wildcard "*spam*", "V?????????"                 * = any run of characters, ? = one
+ *   name-regex    ^V\d{9}$                              tested against the name, case-insensitively
+ * A name rule allows or denies like a number rule, or, with points, adds them to the score (an allow entry
+ * takes them off). They are looked up apart from the number rules (matchName), in the same precedence:
+ * allow before deny, exact before wildcard before regex, file order.
  */
 import type { CountryCode } from 'libphonenumber-js/max';
+import { isNameWildcard, MAX_CALLER_NAME, nameWildcardRegex, normaliseCallerName } from './caller-name';
 import {
   compileNumberPattern,
   isNumberPattern,
@@ -24,8 +33,25 @@ import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { compileGuardedRegex } from './regex-guard';
 
 export type RuleList = 'allow' | 'deny';
-export type RuleKind = 'exact' | 'range' | 'wildcard' | 'regex';
-export const RULE_KINDS: readonly RuleKind[] = ['exact', 'range', 'wildcard', 'regex'];
+export type RuleKind = 'exact' | 'range' | 'wildcard' | 'regex' | 'name' | 'name-wildcard' | 'name-regex';
+export const RULE_KINDS: readonly RuleKind[] = [
+  'exact',
+  'range',
+  'wildcard',
+  'regex',
+  'name',
+  'name-wildcard',
+  'name-regex',
+];
+const NAME_KINDS: ReadonlySet<RuleKind> = new Set<RuleKind>(['name', 'name-wildcard', 'name-regex']);
+
+/** Does this rule match the caller's name (rather than the number)? */
+export function isNameRule(rule: Pick<Rule, 'match'>): boolean {
+  return NAME_KINDS.has(rule.match.kind);
+}
+
+/** The most points a name rule may add or take off. */
+export const MAX_RULE_POINTS = 1000;
 
 /** Where a rule was written, so every decision can point at the line that made it. */
 export interface RuleSource {
@@ -41,6 +67,8 @@ interface RuleDefinitionCommon {
   expires?: string | Date;
   /** the DIDs (called numbers) the rule applies to, written like numbers; "s" or "100" are kept as written */
   dids?: readonly string[];
+  /** name rules only: add these points (deny) or take them off (allow) instead of deciding the call */
+  points?: number;
   source: RuleSource;
 }
 
@@ -52,6 +80,8 @@ export type RuleDefinition = RuleDefinitionCommon &
       }
     | { range: { from: string; to: string } }
     | { /** tested against the caller's E.164 string, e.g. ^\+1900\d{7}$ */ regex: string }
+    | { /** the caller's name: "SPAM RISK", or a wildcard "*spam*" */ name: string }
+    | { /** tested against the caller's name, case-insensitively, e.g. ^V\d{9}$ */ nameRegex: string }
   );
 
 export type RuleMatcher =
@@ -60,7 +90,11 @@ export type RuleMatcher =
   | { kind: 'range'; from: string; to: string }
   /** "+121255501??", "+1900*": E.164 digits, ? for one digit, an optional trailing * */
   | { kind: 'wildcard'; pattern: string; fixedDigits: number }
-  | { kind: 'regex'; regex: RegExp };
+  | { kind: 'regex'; regex: RegExp }
+  /** a caller name in normal form (normaliseCallerName) */
+  | { kind: 'name'; name: string }
+  /** tested against normalised names: a wildcard turned into a regex, or the admin's own (case-insensitive) */
+  | { kind: 'name-wildcard' | 'name-regex'; regex: RegExp };
 
 export interface Rule {
   readonly list: RuleList;
@@ -73,6 +107,8 @@ export interface Rule {
   readonly expires?: string;
   /** E.164 DIDs, or DIDs as written when they are not phone numbers ("s", "100"); absent = every DID */
   readonly dids?: readonly string[];
+  /** name rules: the points it adds (deny) or takes off (allow), instead of deciding the call */
+  readonly points?: number;
 }
 
 /** A rule that cannot be used. `field` is the path inside the entry that is wrong (["range", "to"], ["dids", 1]). */
@@ -91,8 +127,10 @@ export interface RuleMatchContext {
 
 export interface RuleSet {
   readonly rules: readonly Rule[];
-  /** the rule that decides for this caller on this call, by the precedence above; undefined when none applies */
+  /** the number rule that decides for this caller on this call, by the precedence above; undefined when none applies */
   match(e164: string, ctx: RuleMatchContext): Rule | undefined;
+  /** the name rule for this caller name (as received; normalised here), by the same precedence */
+  matchName(name: string, ctx: RuleMatchContext): Rule | undefined;
 }
 
 /** Compile one entry; the first problem when it cannot be used (see tryCompileRule for all of them). */
@@ -120,6 +158,16 @@ export function tryCompileRule(
   });
   if (def.dids && def.dids.length === 0)
     problem('dids is empty; leave it out to apply the rule to every DID', ['dids']);
+  if (def.points !== undefined) {
+    const p = def.points;
+    if (matcher && !isNameRule(matcher))
+      problem('points is for name rules; a number rule allows or denies the call', ['points']);
+    else if (!Number.isFinite(p) || p <= 0 || p > MAX_RULE_POINTS)
+      problem(
+        `points must be a number above 0 and at most ${MAX_RULE_POINTS} (a deny entry adds them, an allow entry takes them off)`,
+        ['points'],
+      );
+  }
   if (problems.length > 0 || !matcher) return { problems };
   const rule: Rule = {
     list: def.list,
@@ -129,6 +177,7 @@ export function tryCompileRule(
     ...(def.label !== undefined ? { label: def.label } : {}),
     ...(expires && 'iso' in expires ? { expires: expires.iso } : {}),
     ...(dids ? { dids: Object.freeze([...new Set(dids)]) } : {}),
+    ...(def.points !== undefined ? { points: def.points } : {}),
   };
   return { rule: Object.freeze(rule) };
 }
@@ -147,6 +196,8 @@ function compileMatcher(
   problem: Report,
 ): { match: RuleMatcher; written: string } | undefined {
   if ('regex' in def) return compileRegexMatcher(def.regex, problem);
+  if ('name' in def) return compileNameMatcher(def.name, problem);
+  if ('nameRegex' in def) return compileNameRegexMatcher(def.nameRegex, problem);
   if ('range' in def) {
     const written = `${def.range.from.trim()} .. ${def.range.to.trim()}`;
     return compileRange(def.range.from, def.range.to, written, region, problem);
@@ -176,6 +227,27 @@ function compileRegexMatcher(source: string, problem: Report): { match: RuleMatc
   const compiled = compileGuardedRegex(source);
   if ('reason' in compiled) return reject(problem, compiled.reason, ['regex']);
   return { match: { kind: 'regex', regex: compiled.regex }, written: source };
+}
+
+function compileNameMatcher(written: string, problem: Report): { match: RuleMatcher; written: string } | undefined {
+  const name = normaliseCallerName(written);
+  if (name === '')
+    return reject(problem, 'name is empty (nothing is left of it once spaces and invisible characters go)', ['name']);
+  if (written.length > MAX_CALLER_NAME)
+    return reject(problem, `name is over ${MAX_CALLER_NAME} characters; names are compared up to that length`, [
+      'name',
+    ]);
+  if (!isNameWildcard(name)) return { match: { kind: 'name', name }, written: written.trim() };
+  if (name.replace(/[*?\s]/g, '') === '')
+    return reject(problem, `name "${written}" would match every name; write at least one letter or digit`, ['name']);
+  return { match: { kind: 'name-wildcard', regex: nameWildcardRegex(name) }, written: written.trim() };
+}
+
+function compileNameRegexMatcher(source: string, problem: Report): { match: RuleMatcher; written: string } | undefined {
+  const compiled = compileGuardedRegex(source);
+  if ('reason' in compiled) return reject(problem, compiled.reason, ['nameRegex']);
+  // names are compared in normal form (lower case, accents dropped); the admin's ^V\d{9}$ must still match
+  return { match: { kind: 'name-regex', regex: new RegExp(compiled.regex.source, 'i') }, written: source };
 }
 
 function compileRange(
@@ -328,12 +400,23 @@ export class RuleSetBuilder {
 
   finish(): RuleSet {
     const lists = { allow: this.lists.allow.finish(), deny: this.lists.deny.finish() };
+    const hasNames =
+      lists.allow.names.size + lists.allow.namesScanned.length > 0 ||
+      lists.deny.names.size + lists.deny.namesScanned.length > 0;
     return Object.freeze({
       rules: Object.freeze(this.rules),
       match(e164: string, ctx: RuleMatchContext): Rule | undefined {
         if (typeof e164 !== 'string' || !E164.test(e164)) return undefined;
         const applies = applicability(ctx);
         return (findIn(lists.allow, e164, applies) ?? findIn(lists.deny, e164, applies))?.rule;
+      },
+      matchName(name: string, ctx: RuleMatchContext): Rule | undefined {
+        // no name rules (most PBXs): the name is not even normalised
+        if (!hasNames || typeof name !== 'string') return undefined;
+        const normal = normaliseCallerName(name);
+        if (normal === '') return undefined;
+        const applies = applicability(ctx);
+        return (findName(lists.allow, normal, applies) ?? findName(lists.deny, normal, applies))?.rule;
       },
     });
   }
@@ -343,35 +426,54 @@ interface IndexedList {
   exact: Map<string, Compiled[]>;
   /** ranges, wildcards and regexes, already in precedence order */
   scanned: Compiled[];
+  /** exact name rules by normalised name */
+  names: Map<string, Compiled[]>;
+  /** name wildcards, then name regexes, in file order */
+  namesScanned: Compiled[];
 }
+
+type Sortable = { compiled: Compiled; precedence: number; specificity: number; order: number };
 
 class ListIndexBuilder {
   private readonly exact = new Map<string, Compiled[]>();
+  private readonly names = new Map<string, Compiled[]>();
   /** with their sort keys, computed once (not in every comparison) */
-  private readonly others: { compiled: Compiled; precedence: number; specificity: number; order: number }[] = [];
+  private readonly others: Sortable[] = [];
+  private readonly namePatterns: Sortable[] = [];
 
   add(rule: Rule): void {
     const compiled = compileForMatching(rule);
-    if (rule.match.kind === 'exact') {
-      const same = this.exact.get(rule.match.e164);
-      if (same) same.push(compiled);
-      else this.exact.set(rule.match.e164, [compiled]);
-    } else
-      this.others.push({
-        compiled,
-        precedence: precedence(rule),
-        specificity: specificity(rule),
-        order: this.others.length,
-      });
+    const m = rule.match;
+    if (m.kind === 'exact') addTo(this.exact, m.e164, compiled);
+    else if (m.kind === 'name') addTo(this.names, m.name, compiled);
+    else {
+      const to = isNameRule(rule) ? this.namePatterns : this.others;
+      to.push({ compiled, precedence: precedence(rule), specificity: specificity(rule), order: to.length });
+    }
   }
 
   finish(): IndexedList {
-    // equal rules keep file order (the order key makes that explicit; Array.prototype.sort is stable anyway)
-    const sorted = this.others.sort(
-      (a, b) => a.precedence - b.precedence || a.specificity - b.specificity || a.order - b.order,
-    );
-    return { exact: this.exact, scanned: sorted.map((o) => o.compiled) };
+    return {
+      exact: this.exact,
+      scanned: inPrecedenceOrder(this.others),
+      names: this.names,
+      namesScanned: inPrecedenceOrder(this.namePatterns),
+    };
   }
+}
+
+function addTo(index: Map<string, Compiled[]>, key: string, compiled: Compiled): void {
+  const same = index.get(key);
+  if (same) same.push(compiled);
+  else index.set(key, [compiled]);
+}
+
+function inPrecedenceOrder(rules: Sortable[]): Compiled[] {
+  // equal rules keep file order (the order key makes that explicit; Array.prototype.sort is stable anyway)
+  const sorted = rules.sort(
+    (a, b) => a.precedence - b.precedence || a.specificity - b.specificity || a.order - b.order,
+  );
+  return sorted.map((o) => o.compiled);
 }
 
 export const EMPTY_RULE_SET: RuleSet = buildRuleSet([]);
@@ -399,7 +501,7 @@ function compileForMatching(rule: Rule): Compiled {
     rule,
     // an exact rule is found by its number in the index, never scanned: no matcher of its own (one less closure
     // per rule, which counts when 100k rules are indexed between the event loop's turns)
-    matches: rule.match.kind === 'exact' ? FOUND_BY_INDEX : matcherFor(rule.match),
+    matches: rule.match.kind === 'exact' || rule.match.kind === 'name' ? FOUND_BY_INDEX : matcherFor(rule.match),
     expiresAt: rule.expires ? Date.parse(rule.expires) : Infinity,
     ...dids,
   };
@@ -417,7 +519,11 @@ function matcherFor(m: RuleMatcher): (e164: string) => boolean {
     case 'wildcard':
       return (e164) => matchesNumberPattern(m.pattern, e164);
     case 'regex':
-      return (e164) => m.regex.test(e164);
+    case 'name-wildcard':
+    case 'name-regex':
+      return (text) => m.regex.test(text);
+    case 'name':
+      return (name) => name === m.name;
   }
 }
 
@@ -438,16 +544,39 @@ function findIn(list: IndexedList, e164: string, applies: (c: Compiled) => boole
   return undefined;
 }
 
+function findName(list: IndexedList, name: string, applies: (c: Compiled) => boolean): Compiled | undefined {
+  const exact = list.names.get(name)?.find(applies);
+  if (exact) return exact;
+  for (const c of list.namesScanned) if (c.matches(name) && applies(c)) return c;
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Reporting
 
 /** "deny +1 900* (US premium-rate numbers) at rules.yaml:14", with DID scope and expiry when the rule has them. */
 export function describeRule(rule: Rule): string {
-  const what = rule.match.kind === 'regex' ? `regex ${rule.written}` : rule.written;
+  const what = describeWritten(rule);
   const label = rule.label ? ` (${rule.label})` : '';
   const scope = rule.dids ? ` for calls to ${rule.dids.join(', ')}` : '';
   const expiry = rule.expires ? ` until ${rule.expires}` : '';
-  return `${rule.list} ${what}${label}${scope}${expiry} at ${rule.source.file}:${rule.source.line}`;
+  const points = rule.points !== undefined ? ` ${rule.list === 'deny' ? '+' : '-'}${rule.points} points` : '';
+  return `${rule.list} ${what}${label}${scope}${expiry}${points} at ${rule.source.file}:${rule.source.line}`;
+}
+
+/** The rule's pattern as the admin wrote it, saying what it matches: "+1 900*", "regex ^...$", "name *spam*". */
+export function describeWritten(rule: Pick<Rule, 'match' | 'written'>): string {
+  switch (rule.match.kind) {
+    case 'regex':
+      return `regex ${rule.written}`;
+    case 'name':
+    case 'name-wildcard':
+      return `name "${rule.written}"`;
+    case 'name-regex':
+      return `name regex ${rule.written}`;
+    default:
+      return rule.written;
+  }
 }
 
 /** Rules that no longer match at `now`, in file order: for `rules validate` and the review page. */
@@ -459,7 +588,15 @@ export type RuleCounts = Record<RuleList, Record<RuleKind, number>>;
 
 /** How many rules of each kind each list has. */
 export function countRules(rules: readonly Rule[]): RuleCounts {
-  const zero = (): Record<RuleKind, number> => ({ exact: 0, range: 0, wildcard: 0, regex: 0 });
+  const zero = (): Record<RuleKind, number> => ({
+    exact: 0,
+    range: 0,
+    wildcard: 0,
+    regex: 0,
+    name: 0,
+    'name-wildcard': 0,
+    'name-regex': 0,
+  });
   const counts: RuleCounts = { allow: zero(), deny: zero() };
   for (const r of rules) counts[r.list][r.match.kind]++;
   return counts;

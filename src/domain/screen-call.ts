@@ -14,7 +14,7 @@ import { lookupSignals } from './lookup-signal';
 import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { readVerstat, type Verstat } from './verstat';
-import type { Rule, RuleMatchContext, RuleSet } from './rule-set';
+import { describeWritten, isNameRule, type Rule, type RuleMatchContext, type RuleSet } from './rule-set';
 import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './screening-policy';
 import type { Attestation } from './screening-settings';
 import {
@@ -48,6 +48,8 @@ export interface CallFacts {
   forwardedBy?: string;
   /** the region numbers without a country code are read with, when not the default (the trunk's) */
   region?: CountryCode;
+  /** the caller's name as received (CALLERID(name)): name rules match it */
+  callerName?: string;
   at: Date;
 }
 
@@ -62,6 +64,8 @@ export interface NormalisedCall {
   fromNumber?: PhoneNumber;
   /** the number that forwarded the call, when one did */
   forwardedBy?: PhoneNumber;
+  /** the caller's name as received, when there is one (name rules normalise it themselves) */
+  callerName?: string;
   at: Date;
 }
 
@@ -142,6 +146,7 @@ export function normaliseCall(
   }
   const forwardedBy = facts.forwardedBy?.trim();
   if (forwardedBy) call.forwardedBy = normalisePhoneNumber(forwardedBy, defaultRegion);
+  if (facts.callerName) call.callerName = facts.callerName;
   return call;
 }
 
@@ -151,10 +156,29 @@ function endsNumber(e164: string, written: string): boolean {
   return digits.length >= 7 && e164.endsWith(digits);
 }
 
-/** The allow or deny rule that decides this call, if any (the live path skips the Redis round trip then). */
+/**
+ * The allow or deny rule that decides this call, if any (the live path skips the Redis round trip then): a
+ * number rule, else a name rule without points. A number rule comes first because anyone can send any
+ * name: a number the admin denied is not let through by the name it sends.
+ */
 export function matchRule(call: NormalisedCall, rules: RuleSet): Rule | undefined {
-  if (call.caller.kind !== 'e164') return undefined;
-  return rules.match(call.caller.e164, ruleContext(call.did, call.at));
+  const numberRule =
+    call.caller.kind === 'e164' ? rules.match(call.caller.e164, ruleContext(call.did, call.at)) : undefined;
+  if (numberRule) return numberRule;
+  return call.callerName === undefined
+    ? undefined
+    : decidingNameRule(call.callerName, rules, ruleContext(call.did, call.at));
+}
+
+/** The name rule that decides a call with this caller name (one without points), if any. */
+export function decidingNameRule(name: string | undefined, rules: RuleSet, ctx: RuleMatchContext): Rule | undefined {
+  const rule = name ? rules.matchName(name, ctx) : undefined;
+  return rule?.points === undefined ? rule : undefined;
+}
+
+/** The name rule for the caller's name, if the call has a name and one applies. */
+function matchNameRule(call: NormalisedCall, rules: RuleSet): Rule | undefined {
+  return call.callerName === undefined ? undefined : rules.matchName(call.callerName, ruleContext(call.did, call.at));
 }
 
 /** What a rule's DID scope and expiry are checked against. */
@@ -196,11 +220,14 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     });
 
   const rule = matchRule(call, inputs.rules);
-  if (rule && caller.kind === 'e164') {
-    reasons.push(ruleReason(rule, caller.e164));
+  if (rule) {
+    reasons.push(ruleReason(rule, call));
     if (rule.list === 'allow') return finish({ verdict: 'allow' });
     return finish(applyPolicy(settings.denyVerdict, settings, reasons));
   }
+  // a name rule with points scores like a signal (a decisive one has decided above)
+  const nameRule = matchNameRule(call, inputs.rules);
+  if (nameRule) reasons.push(ruleReason(nameRule, call));
 
   if (inputs.history?.status === 'unavailable')
     reasons.push({
@@ -292,18 +319,36 @@ function scoreText(score: number, verdict: Verdict, settings: ScreeningSettings)
   return `score ${score} reaches the ${verdict} threshold ${t[verdict]}`;
 }
 
-function ruleReason(rule: Rule, e164: string): Reason {
+/**
+ * "+12015550123 denied by rules.yaml:12 (Harassing caller)", "caller name "SPAM RISK" matches name "*spam*":
+ * denied by rules.yaml:40"; a name rule with points says what it adds and carries them (code rule.name).
+ */
+function ruleReason(rule: Rule, call: NormalisedCall): Reason {
   const where = `${rule.source.file}:${rule.source.line}`;
   const label = rule.label ? ` (${rule.label})` : '';
+  const written = {
+    list: rule.list,
+    written: rule.written,
+    source: rule.source,
+    ...(rule.label !== undefined ? { label: rule.label } : {}),
+  };
+  if (isNameRule(rule)) {
+    const how = `caller name "${call.callerName ?? ''}" matches ${describeWritten(rule)}`;
+    if (rule.points !== undefined) {
+      const points = rule.list === 'deny' ? rule.points : -rule.points;
+      return { code: 'rule.name', text: `${how} (${rule.list} list) at ${where}${label}`, points, rule: written };
+    }
+    return {
+      code: rule.list === 'allow' ? 'rule.allow' : 'rule.deny',
+      text: `${how}: ${rule.list === 'allow' ? 'allowed' : 'denied'} by ${where}${label}`,
+      rule: written,
+    };
+  }
+  const e164 = call.caller.kind === 'e164' ? call.caller.e164 : call.caller.raw;
   const how = rule.match.kind === 'exact' ? e164 : `${e164} matches ${rule.written}`;
   return {
     code: rule.list === 'allow' ? 'rule.allow' : 'rule.deny',
     text: `${how} ${rule.list === 'allow' ? 'allowed' : 'denied'} by ${where}${label}`,
-    rule: {
-      list: rule.list,
-      written: rule.written,
-      source: rule.source,
-      ...(rule.label !== undefined ? { label: rule.label } : {}),
-    },
+    rule: written,
   };
 }

@@ -82,3 +82,33 @@ describe('callscreen check on an empty database', () => {
     expect(mode[0]).toBe('0');
   });
 });
+
+describe('callscreen check takes every identity fact a call can carry', () => {
+  const check = (options: Omit<Parameters<typeof checkCall>[1], 'number'> & { number: string }) =>
+    checkCall(loadConfig(path.join(dir, 'callscreen.yaml'), {}), options);
+
+  test('--pai is the number screened; NUMBER is then the From header (anonymous names no number)', async () => {
+    const asserted = await check({ number: 'anonymous', pai: '+1 212 555 0147' });
+    expect(asserted.evaluation.decision.caller).toMatchObject({ kind: 'e164', e164: '+12125550147' });
+    expect(asserted.evaluation.decision.reasons.map((r) => r.code)).not.toContain('caller.identity-mismatch');
+    const other = await check({ number: '+1 212 555 0000', pai: '+1 212 555 0147' });
+    expect(other.evaluation.decision.reasons.map((r) => r.code)).toContain('caller.identity-mismatch');
+  });
+
+  test('--pai and --from together are refused, naming the option', async () => {
+    await expect(check({ number: '+12125550147', pai: '+12125550148', from: '+12125550149' })).rejects.toThrow(
+      /--pai.*not both/,
+    );
+  });
+
+  test('--privacy is read as a Privacy header; anything else is refused', async () => {
+    expect((await check({ number: '+12125550147', privacy: 'id;critical' })).privacy).toBe('id');
+    expect((await check({ number: '+12125550147', privacy: 'none' })).privacy).toBe('none');
+    await expect(check({ number: '+12125550147', privacy: 'secret' })).rejects.toThrow(/--privacy/);
+  });
+
+  test('--name reaches the decision as the caller name', async () => {
+    const result = await check({ number: '+12125550147', name: 'Jane Doe' });
+    expect(result.name).toBe('Jane Doe');
+  });
+});

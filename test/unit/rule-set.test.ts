@@ -445,8 +445,8 @@ describe('reporting', () => {
       rule('deny', { regex: '^\\+1976' }),
     ]);
     expect(counts).toEqual({
-      allow: { exact: 1, range: 0, wildcard: 0, regex: 0 },
-      deny: { exact: 0, range: 0, wildcard: 1, regex: 1 },
+      allow: { exact: 1, range: 0, wildcard: 0, regex: 0, name: 0, 'name-wildcard': 0, 'name-regex': 0 },
+      deny: { exact: 0, range: 0, wildcard: 1, regex: 1, name: 0, 'name-wildcard': 0, 'name-regex': 0 },
     });
   });
 

@@ -135,9 +135,9 @@ describe('problems: every one reported together, at its line and column', () => 
     ]);
   });
 
-  test('exactly one of number, range or regex', () => {
+  test('exactly one of number, range, regex, name or nameRegex', () => {
     expect(problemsOf('deny:\n  - label: nothing to match\n  - number: "+1 900*"\n    regex: "^\\\\+1900"\n')).toEqual([
-      { line: 2, column: 5, reason: expect.stringMatching(/needs one of number, range or regex/) },
+      { line: 2, column: 5, reason: expect.stringMatching(/needs one of number, range, regex, name or nameRegex/) },
       { line: 4, column: 5, reason: expect.stringMatching(/not "number" and "regex"/) },
     ]);
   });

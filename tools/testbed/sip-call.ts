@@ -50,6 +50,8 @@ export interface SipCallOptions {
   pai?: string;
   /** the value of a Diversion header: who forwarded the call (e.g. "<sip:+12125550999@carrier>;reason=unconditional"); default none */
   diversion?: string;
+  /** the value of a Privacy header (RFC 3323/3325, e.g. "id": hide the asserted identity); default none */
+  privacy?: string;
   /**
    * the loopback address the call comes from: 127.0.0.1 is the test bed's trunk pstn-trunk (default),
    * 127.0.0.2 its second trunk ch-trunk (a Swiss carrier: numbers.endpointRegions tests)
@@ -216,12 +218,15 @@ async function runCall(
   } = options;
   if (caller === '')
     throw new Error('placeSipCall: caller must not be empty (real trunks send "anonymous" for a withheld number)');
-  if (/[\r\n]/.test(caller + callerName + did + (options.pai ?? '') + (options.diversion ?? '')))
-    throw new Error('placeSipCall: caller, callerName, did, pai and diversion must not contain line breaks');
+  if (
+    /[\r\n]/.test(caller + callerName + did + (options.pai ?? '') + (options.diversion ?? '') + (options.privacy ?? ''))
+  )
+    throw new Error('placeSipCall: caller, callerName, did, pai, diversion and privacy must not contain line breaks');
   // the scenario's [identity] is one header line, or several joined with CRLF (sipp sends the value as it is)
   const identity = [
     ...(options.pai !== undefined ? [`P-Asserted-Identity: ${options.pai}`] : []),
     ...(options.diversion !== undefined ? [`Diversion: ${options.diversion}`] : []),
+    ...(options.privacy !== undefined ? [`Privacy: ${options.privacy}`] : []),
   ];
   if (!/^(;[A-Za-z0-9-]+=[A-Za-z0-9-]+)*$/.test(fromParams))
     throw new Error(`placeSipCall: fromParams ${JSON.stringify(fromParams)} is not a list of ";name=value"`);
