@@ -18,6 +18,8 @@
  * be set leaves the call to the dialplan's fallback (agents); a call found in the app with nobody
  * handling it (left over from a daemon that died) is sent to the agents.
  */
+import { SPAM_KEY_ARG, type SpamKey } from './spam-key/spam-key-call';
+import type { RecentCallers } from './spam-key/recent-callers';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { CallEvaluator, Evaluation, SettingsSnapshot } from './call-evaluator';
@@ -60,6 +62,10 @@ export interface CallScreenerDeps {
   onScreened?: (record: ScreenedCallRecord) => void;
   /** the orphan sweep's timing (tests make it quick); defaults: ORPHAN_SWEEP */
   orphanSweep?: Partial<OrphanSweepTiming>;
+  /** the spam key (Stasis argument "spam-key"); absent: such a call is hung up, never screened */
+  spamKey?: Pick<SpamKey, 'handle'>;
+  /** told of every call sent on to the agents (the spam key's record of who answered whom) */
+  sentToAgents?: Pick<RecentCallers, 'remember'>;
 }
 
 /** How the orphan sweep (sweepOrphans) lists the app's channels. */
@@ -184,15 +190,29 @@ export class CallScreener {
     if (timestamp) this.enteredAt.set(channel.id, timestamp);
     const session = new ChannelSession(this.ari, channel.id);
     this.sessions.set(channel.id, session);
-    const work = this.screen(channel, args, session)
-      .then(outcomeOf)
-      .catch((e: unknown) => this.failOpen(channel, args, e))
+    const handled =
+      args[0] === SPAM_KEY_ARG
+        ? this.spamKeyCall(channel, args, session)
+        : this.screen(channel, args, session)
+            .then(outcomeOf)
+            .catch((e: unknown) => this.failOpen(channel, args, e));
+    const work = handled
       .then((outcome) => this.letGo(channel.id, outcome))
       .finally(() => {
         this.sessions.delete(channel.id);
         this.ivrs.delete(channel.id);
       });
     this.inFlight.set(channel.id, work);
+  }
+
+  /** An agent dialled the spam key: not a call to screen; it is hung up when done (or at once without one). */
+  private async spamKeyCall(channel: AriChannel, args: string[], session: ChannelSession): Promise<HandlerOutcome> {
+    if (this.deps.spamKey) await this.deps.spamKey.handle(channel, args, session);
+    else {
+      this.deps.logger.warn({ callId: channel.id }, 'spam key dialled, but this daemon has no spam key; hanging up');
+      await this.ari.hangup(channel.id, 'normal').catch(() => undefined);
+    }
+    return 'routed'; // hung up: owned until its StasisEnd
   }
 
   /** Is some handler of this daemon in charge of the channel (screening, routing or routed it)? */
@@ -522,6 +542,8 @@ export class CallScreener {
     if (routed.routeError !== undefined) record.routeError = routed.routeError;
     if (routed.captcha) record.captcha = routed.captcha;
     if (reachedPerson(decision, routed)) this.rememberReachedHuman(call);
+    if (routed.routedTo === 'agents' && decision.caller.kind === 'e164')
+      this.deps.sentToAgents?.remember(channel.id, decision.caller.e164);
     this.logDecision(log, record);
     this.deps.callLog
       .append(record)

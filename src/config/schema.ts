@@ -890,10 +890,35 @@ export const configSchema = z
           .describe(
             'a number with at least this many "ok" reports, the last one "ok", is put on the managed allow list',
           ),
+        spamKey: z
+          .object({
+            withinMinutes: z
+              .number()
+              .int()
+              .min(1)
+              .max(1440)
+              .default(30)
+              .describe(
+                'how long after an agent answered a screened call the spam key (Stasis argument spam-key, dialplan [callscreen-spam-key]) still marks that caller; knowing which agent answered needs ami.enabled',
+              ),
+            confirmation: mediaList
+              .default(['sound:beep', 'sound:auth-thankyou'])
+              .describe('played to the agent once the caller is marked as spam (ARI media URIs)'),
+            nothingToMark: mediaList
+              .default(['sound:feature-not-avail-line'])
+              .describe(
+                'played when there is no answered call to mark (none within withinMinutes, or it was marked already)',
+              ),
+          })
+          .strict()
+          .prefault({})
+          .describe(
+            "the spam key on the agent's phone: a feature code (e.g. *77) sent to [callscreen-spam-key] marks the last screened caller the agent answered as spam, like a report on the review page",
+          ),
       })
       .strict()
       .prefault({})
-      .describe("agents' verdicts: promotion to the managed allow list (rules.managedFile)"),
+      .describe("agents' verdicts: promotion to the managed allow list (rules.managedFile), the spam key"),
     knownCustomers: z
       .object({
         outboundCalls: z

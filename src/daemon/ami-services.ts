@@ -4,8 +4,9 @@
  * the Asterisk health watcher, and, with `ami.blacklistSync.enabled`, the AstDB blacklist sync (run
  * again after every rules reload). Nothing here is on a call's path: AMI down never stops or slows
  * screening. With knownCustomers.outboundCalls.enabled, the outbound-call watcher remembers the numbers
- * the PBX calls (known customers). close() is idempotent and closes in reverse order: the outbound-call
- * watcher, the sync, the health watcher, then AMI.
+ * the PBX calls (known customers); the agent-answer watcher remembers which agent answered which screened
+ * caller (the spam key). close() is idempotent and closes in reverse order: the watchers, the sync, the
+ * health watcher, then AMI.
  */
 import { AsteriskManagerAmi } from '../adapters/ami/asterisk-manager-ami';
 import type { CallscreenConfig } from '../config/schema';
@@ -21,6 +22,7 @@ import { RedisReputationCandidates } from '../adapters/redis/redis-reputation-ca
 import type { CallerHistoryStore } from '../ports/caller-history-store';
 import { OutboundCallWatcher, type OutboundCallSettings } from '../reputation/known-customers/outbound-call-watcher';
 import { CloseAwareDelay } from './close-aware-delay';
+import { AgentAnswerWatcher, type AgentAnswerWatcherOptions } from '../calls/spam-key/agent-answer-watcher';
 
 export interface AmiServicesOptions {
   config: CallscreenConfig;
@@ -37,6 +39,8 @@ export interface AmiServicesOptions {
     history: Pick<CallerHistoryStore, 'recordCalledByUs'>;
     settings: () => OutboundCallSettings;
   };
+  /** The spam key: which agent answered which screened call (AgentAnswerWatcher); absent: not watched */
+  answeredCalls?: Omit<AgentAnswerWatcherOptions, 'ami' | 'logger'>;
   logger: Logger;
   /** for tests: another AmiPort than an AsteriskManagerAmi built from config.ami */
   ami?: AmiPort;
@@ -49,6 +53,7 @@ export class AmiServices {
   readonly health: AsteriskHealthWatcher;
   readonly sync: AstDbBlacklistSync | undefined;
   readonly outbound: OutboundCallWatcher | undefined;
+  readonly answers: AgentAnswerWatcher | undefined;
   private closed = false;
   private closePromise: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
@@ -99,6 +104,9 @@ export class AmiServices {
       outbound && config.knownCustomers.outboundCalls.enabled
         ? new OutboundCallWatcher({ ami: this.ami, store: outbound.history, settings: outbound.settings, logger })
         : undefined;
+    this.answers = options.answeredCalls
+      ? new AgentAnswerWatcher({ ...options.answeredCalls, ami: this.ami, logger })
+      : undefined;
   }
 
   /** Builds and starts everything; returns at once (AMI connects in the background). */
@@ -160,6 +168,7 @@ export class AmiServices {
         }
       };
       await step('outbound-call watcher', async () => this.outbound?.close());
+      await step('agent-answer watcher', async () => this.answers?.close());
       await step('blacklist sync', async () => this.sync?.close());
       await step('Asterisk health watcher', () => this.health.close());
       await step('AMI', () => this.ami.close());

@@ -9,6 +9,7 @@
  * The parts that reach outside the process (Redis and what is built on it, ARI, AMI, the HTTP endpoint)
  * come from DaemonParts: the real ones by default, fakes in test/unit/daemon-lifecycle.test.ts.
  */
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { createAri, type AriAdapterKind } from '../adapters/ari/create-ari';
 import { AmiServices, type AmiServicesOptions } from './ami-services';
@@ -35,7 +36,16 @@ import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
 import { vanishedListAlarm } from './vanished-list-alarm';
 import { startFeedUpdates, type FeedUpdatesOptions } from './feed-updates';
 import { CallscreenMetrics } from '../http-api/metrics';
-import { managedFilePath } from '../reputation/managed-allow-list';
+import {
+  ManagedAllowList,
+  managedFilePath,
+  recordFeedback,
+  type FeedbackRecorderDeps,
+} from '../reputation/managed-allow-list';
+import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
+import { RedisAnsweredCallStore } from '../adapters/redis/redis-answered-call-store';
+import { RecentCallers } from '../calls/spam-key/recent-callers';
+import { SpamKey } from '../calls/spam-key/spam-key-call';
 import { LookupService } from '../reputation/lookups/lookup-service';
 import type { LookupCache } from '../ports/lookup-cache';
 import type { Logger } from '../ports/logger';
@@ -287,11 +297,42 @@ export class CallscreenDaemon {
         dropped: (n) => metrics.callLogDropped(n),
       },
     });
+    // the spam key: who answered whom (remembered here, seen over AMI), reported like the review page does
+    const spamKeySettings = config.feedback.spamKey;
+    const answeredWithinMs = spamKeySettings.withinMinutes * 60_000;
+    const sentToAgents = new RecentCallers(answeredWithinMs);
+    const answeredCalls = new RedisAnsweredCallStore(redis, config.redis.keyPrefix);
+    // the feedback store and the managed allow list, built at the first press (most daemons never see one)
+    let feedback: FeedbackRecorderDeps | undefined;
+    const feedbackDeps = (): FeedbackRecorderDeps => ({
+      store: new RedisFeedbackStore(
+        redis,
+        config.redis.keyPrefix,
+        Date.now,
+        config.screening.signals.blockReputation.blockDigits,
+      ),
+      list: new ManagedAllowList({
+        file: managedFilePath(loaded),
+        defaultRegion: config.numbers.defaultRegion,
+        displayName: config.rules.managedFile,
+      }),
+      promoteAfter: config.feedback.promoteAfter,
+    });
+    const spamKey = new SpamKey({
+      store: answeredCalls,
+      recent: sentToAgents,
+      report: (report) => recordFeedback((feedback ??= feedbackDeps()), report),
+      settings: () => ({ ...spamKeySettings, language: configReloader.current().config.captcha.language }),
+      host: hostname(),
+      logger,
+    });
     const screener = new CallScreener({
       ari,
       evaluator,
       callLog,
       logger,
+      spamKey,
+      sentToAgents,
       // read once per call: the configuration (screening, policies, captcha, tags) and the rules in force
       settings: () => ({ ...configReloader.current(), rules: rules.current() }),
       captchaHistory: history,
@@ -318,6 +359,7 @@ export class CallscreenDaemon {
         redis,
         rules,
         halfLifeDays: () => configReloader.current().config.screening.signals.reputation.halfLifeDays,
+        answeredCalls: { recent: sentToAgents, store: answeredCalls, keepMs: answeredWithinMs },
         outboundCalls: {
           history,
           settings: () => {

@@ -49,7 +49,7 @@ deny:
 let harness: CallHarness;
 let redis: Redis;
 let daemon: DaemonProcess;
-const freshCaller = freshCallers(760);
+const freshCaller = freshCallers(780);
 
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);

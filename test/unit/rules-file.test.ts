@@ -19,7 +19,9 @@ describe('the shipped example', () => {
   const set = loadRulesFile(path.join(__dirname, '../../config/rules.yaml'), 'US', 'rules.yaml');
 
   test('loads, with every kind of rule in it', () => {
-    expect(new Set(set.rules.map((r) => r.match.kind))).toEqual(new Set(['exact', 'range', 'wildcard', 'regex']));
+    expect(new Set(set.rules.map((r) => r.match.kind))).toEqual(
+      new Set(['exact', 'range', 'wildcard', 'regex', 'name-wildcard', 'name-regex']),
+    );
     expect(set.rules.some((r) => r.expires) && set.rules.some((r) => r.dids)).toBe(true);
   });
 

@@ -54,9 +54,10 @@ export interface SipCallOptions {
   privacy?: string;
   /**
    * the loopback address the call comes from: 127.0.0.1 is the test bed's trunk pstn-trunk (default),
-   * 127.0.0.2 its second trunk ch-trunk (a Swiss carrier: numbers.endpointRegions tests)
+   * 127.0.0.2 its second trunk ch-trunk (a Swiss carrier: numbers.endpointRegions tests), 127.0.0.3 the
+   * agent's phone agent100 (it dials from [testbed-phones]: the spam key)
    */
-  fromAddress?: '127.0.0.1' | '127.0.0.2';
+  fromAddress?: '127.0.0.1' | '127.0.0.2' | '127.0.0.3';
   /** the dialled number: Request-URI user, the extension in callscreen-inbound */
   did: string;
   /** digits (0-9 * #) sent one after another once the call is answered */
