@@ -11,7 +11,7 @@ import { connectForCommand, createRedisClient, describeRedis } from '../adapters
 import { CallEvaluator, type Evaluation } from '../calls/call-evaluator';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
 import { managedFilePath } from '../reputation/managed-allow-list';
-import { loadRuleFiles } from '../config/rules-file';
+import { contactsFolderPath, loadAllRuleFiles } from '../config/contacts-folder';
 import { ATTESTATIONS } from '../config/schema';
 import { formatPoints, type Decision } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
@@ -165,7 +165,13 @@ export async function checkCall(loaded: LoadedConfig, options: CheckOptions): Pr
   // with --pai the carrier asserts the caller: that number is screened, NUMBER is what From said
   const caller = options.pai ?? options.number;
   const fromNumber = options.pai !== undefined ? options.number : options.from;
-  const rules = loadRuleFiles(loaded.rulesFile, managedFilePath(loaded), config.numbers.defaultRegion, config.rules); // rules.yaml + the managed allow list
+  // rules.yaml, the managed allow list and the contacts sources, merged as the daemon merges them
+  const places = {
+    rulesFile: loaded.rulesFile,
+    managedFile: managedFilePath(loaded),
+    contactsFolder: contactsFolderPath(loaded),
+  };
+  const rules = loadAllRuleFiles(places, config.numbers.defaultRegion, config.rules);
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-check', reconnect: false });
   redis.on('error', () => undefined);

@@ -73,6 +73,12 @@ export interface FileReloaderOptions<T> {
    * edit already rejected). The first load() still reads and compiles here (the caller is not serving yet).
    */
   readAndCompile?(file: string, known: readonly string[], running: T | undefined): Promise<ReadAndCompiled<T>>;
+  /**
+   * What a deleted file means: 'reject' (default), a bad edit like any other (the last good value stays);
+   * 'gone', the file was taken away on purpose (a contacts source removed): 'gone' is emitted, nothing logged,
+   * and the owner decides what its value becomes.
+   */
+  whenMissing?: 'reject' | 'gone';
 }
 
 /** What readAndCompile found: the text's hash and its value or problems, or why the file could not be read. */
@@ -100,6 +106,8 @@ export interface FileCheckEvents {
    * edit may come from a look begun before it; the second has certainly seen it.
    */
   checked: [file: string];
+  /** The file was deleted (only with whenMissing: 'gone'). */
+  gone: [file: string];
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
@@ -118,6 +126,7 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
   private readonly compileText: (text: string, running: T | undefined) => T;
   private readonly describe: (value: T) => Record<string, unknown>;
   private readonly readAndCompile: FileReloaderOptions<T>['readAndCompile'];
+  private readonly whenMissing: 'reject' | 'gone';
 
   private value: T | undefined;
   private loaded = false;
@@ -150,6 +159,7 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     this.compileText = options.compile;
     this.describe = options.describe;
     this.readAndCompile = options.readAndCompile?.bind(options);
+    this.whenMissing = options.whenMissing ?? 'reject';
     if (options.initial) {
       this.value = options.initial.value;
       this.loaded = true;
@@ -177,6 +187,11 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     this.watchDirectory();
     this.pollTimer = setInterval(() => this.runCheck(), this.pollIntervalMs);
     this.pollTimer.unref();
+  }
+
+  /** Look at the file now instead of at the next poll (once it has settled), e.g. a file just found. */
+  checkSoon(): void {
+    if (this.pollTimer) this.scheduleCheck();
   }
 
   /** Stop watching and polling. Idempotent. */
@@ -267,6 +282,10 @@ export class FileReloader<T> extends EventEmitter<FileReloaderEvents<T> & FileCh
     }
     if (signature === MISSING) {
       this.judgedSignature = signature;
+      if (this.whenMissing === 'gone') {
+        this.emit('gone', this.file);
+        return 'judged';
+      }
       this.reject(
         new ConfigError([
           { file: this.displayName, line: 0, column: 0, reason: 'file not found (deleted or renamed away)' },

@@ -416,3 +416,29 @@ export function validateRuleFiles(
   if (problems.length > 0 || !rules) throw new ConfigError(problems);
   return managed ? { rules, managed } : { rules };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Contacts sources (rules.contactsFolder, one <name>.yaml per source): written whole by `callscreen contacts
+// import`, loaded beside rules.yaml and the managed allow list. Same entry format; allow entries only.
+
+const CONTACTS_DENY =
+  'a contacts source takes allow entries only (it is written by `callscreen contacts import`); deny rules belong in the rules file (rules.file)';
+
+/** A contacts source's text -> its rules; an empty file is an empty list. Throws ConfigError (file:line:col). */
+export function compileContactsRulesText(
+  text: string,
+  displayName: string,
+  defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
+  const doc = parseYamlText(text, displayName);
+  if (doc.value === null || doc.value === undefined) return EMPTY_RULE_SET;
+  const deny = (doc.value as { deny?: unknown }).deny;
+  if (Array.isArray(deny) && deny.length > 0) {
+    const problems = new ProblemList(doc.file);
+    for (let i = 0; i < deny.length; i++)
+      problems.add({ file: doc.file, ...doc.locate(['deny', i]), reason: CONTACTS_DENY });
+    throw problems.toError();
+  }
+  return compileRulesDocument(doc, defaultRegion, limits);
+}

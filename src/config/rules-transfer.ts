@@ -8,7 +8,7 @@
  * of the event loop and adds its rules to a RuleSetBuilder, so no turn takes more than a few milliseconds.
  */
 import type { CountryCode } from 'libphonenumber-js';
-import { RuleSetBuilder, type Rule, type RuleSet } from '../domain/rule-set';
+import { EMPTY_RULE_SET, RuleSetBuilder, type Rule, type RuleSet } from '../domain/rule-set';
 import type { ConfigProblem } from '../errors/config-error';
 import type { RulesFileLimits } from './rules-file';
 
@@ -16,8 +16,11 @@ import type { RulesFileLimits } from './rules-file';
 export interface RulesCompileRequest {
   file: string;
   displayName: string;
-  /** the admin's rules file, or the managed allow list (allow entries only, a missing file is an empty list) */
-  kind: 'rules' | 'managed';
+  /**
+   * the admin's rules file, the managed allow list (allow entries only, a missing file is an empty list) or a
+   * contacts source (allow entries only)
+   */
+  kind: 'rules' | 'managed' | 'contacts';
   defaultRegion: CountryCode;
   limits: RulesFileLimits;
   /** hashes of texts that need no compile (the text in force, the edit already rejected) */
@@ -171,10 +174,17 @@ export async function decodeRules(encoded: EncodedRules, file: string): Promise<
 }
 
 /** mergeRuleSets (rules-file.ts) a slice at a time: the admin's rules first, then the managed ones. */
-export async function mergeRuleSetsInSlices(admin: RuleSet, managed: RuleSet): Promise<RuleSet> {
-  if (managed.rules.length === 0) return admin;
+export function mergeRuleSetsInSlices(admin: RuleSet, managed: RuleSet): Promise<RuleSet> {
+  return mergeManyRuleSetsInSlices([admin, managed]);
+}
+
+/** Several rule sets in one, in the order given (the first's rules win ties), a slice at a time. */
+export async function mergeManyRuleSetsInSlices(sets: readonly RuleSet[]): Promise<RuleSet> {
+  const [first, ...others] = sets;
+  if (!first) return EMPTY_RULE_SET;
+  if (others.every((set) => set.rules.length === 0)) return first;
   const builder = new RuleSetBuilder();
-  for (const rules of [admin.rules, managed.rules])
+  for (const { rules } of sets)
     for (let i = 0; i < rules.length; i++) {
       builder.add(rules[i] as Rule);
       if (i % RULES_PER_CHUNK === RULES_PER_CHUNK - 1) await nextTurn();

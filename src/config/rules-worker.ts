@@ -9,7 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { RuleSet } from '../domain/rule-set';
 import { ConfigError, type ConfigProblem } from '../errors/config-error';
 import { contentHash } from './file-reloader';
-import { compileManagedRulesText, compileRulesText, isFileNotFound, readRulesText } from './rules-file';
+import {
+  compileContactsRulesText,
+  compileManagedRulesText,
+  compileRulesText,
+  isFileNotFound,
+  readRulesText,
+} from './rules-file';
 import { encodeRules, type RulesCompileReply, type RulesCompileRequest } from './rules-transfer';
 
 /** What one look at a rules file found; the worker sends `set` encoded (rules-transfer.ts). */
@@ -39,7 +45,9 @@ export function lookAtRulesFile(request: RulesCompileRequest): RulesFileLook {
     const set =
       kind === 'managed'
         ? compileManagedRulesText(text, displayName, defaultRegion, limits)
-        : compileRulesText(text, displayName, defaultRegion, limits);
+        : kind === 'contacts'
+          ? compileContactsRulesText(text, displayName, defaultRegion, limits)
+          : compileRulesText(text, displayName, defaultRegion, limits);
     return { kind: 'compiled', hash, set };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

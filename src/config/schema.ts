@@ -781,20 +781,27 @@ export const configSchema = z
           .describe(
             "allow list written by agents' feedback (promotion), relative to this config file; allow entries only",
           ),
+        contactsFolder: z
+          .string()
+          .min(1)
+          .default('contacts')
+          .describe(
+            'folder of the contacts sources (`callscreen contacts import`), relative to this config file: one allow-only rules file <source>.yaml per source, each loaded beside the rules file',
+          ),
         maxFileBytes: z
           .number()
           .int()
           .positive()
           .default(64 * 1024 * 1024)
           .describe(
-            'a rules file (each of file and managedFile) larger than this many bytes is refused, checked before it is read and while reading (64 MB; 1,000,000 rules are about 40 MB)',
+            'a rules file (each of file, managedFile and every contacts source) larger than this many bytes is refused, checked before it is read and while reading (64 MB; 1,000,000 rules are about 40 MB)',
           ),
         maxRules: z
           .number()
           .int()
           .positive()
           .default(2_000_000)
-          .describe('a rules file with more entries than this is refused before any is compiled'),
+          .describe('a rules file (each on its own) with more entries than this is refused before any is compiled'),
       })
       .strict()
       .prefault({})

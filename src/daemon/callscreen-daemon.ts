@@ -29,6 +29,7 @@ import { CallEvaluator } from '../calls/call-evaluator';
 import { CallScreener } from '../calls/call-screener';
 import { BufferedCallLog, type CallLogBufferMetrics } from '../call-log/buffered-call-log';
 import { ConfigReloader } from '../config/config-reloader';
+import { contactsFolderPath } from '../config/contacts-folder';
 import type { LoadedConfig } from '../config/load-config';
 import { RulesReloader } from '../config/rules-reloader';
 import type { CallscreenConfig } from '../config/schema';
@@ -221,6 +222,7 @@ export class CallscreenDaemon {
     const rules = new RulesReloader({
       file: loaded.rulesFile,
       managedFile: managedFilePath(loaded),
+      contactsFolder: contactsFolderPath(loaded),
       defaultRegion: config.numbers.defaultRegion,
       limits: config.rules, // rules.maxFileBytes, rules.maxRules
       logger,

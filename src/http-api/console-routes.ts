@@ -23,6 +23,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { idMs, idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
 import { SkippedEntries } from '../call-log/skipped-entries';
+import { contactsFolderPath } from '../config/contacts-folder';
 import type { LoadedConfig } from '../config/load-config';
 import {
   cleanText,
@@ -56,7 +57,8 @@ const ALLOW_FIELDS = new Set(['number', 'note']);
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** What the console needs of the rules in force (RulesReloader). */
-export type RulesView = Pick<RulesReloader, 'current' | 'managedRules' | 'lastError' | 'managedError'>;
+export type RulesView = Pick<RulesReloader, 'current' | 'managedRules' | 'lastError' | 'managedError'> &
+  Partial<Pick<RulesReloader, 'contactsRules'>>;
 
 export interface ConsoleRouteDeps {
   loaded: LoadedConfig;
@@ -218,8 +220,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   // ---- rules ----
   app.get('/api/v1/rules', async () => {
     const managed = rules.managedRules();
-    const managedSet = new Set(managed.rules);
-    const admin: Pick<RuleSet, 'rules'> = { rules: rules.current().rules.filter((r) => !managedSet.has(r)) };
+    // the admin's rules are the rules in force less the managed list's and the contacts sources'
+    const notAdmin = new Set([...managed.rules, ...(rules.contactsRules?.().rules ?? [])]);
+    const admin: Pick<RuleSet, 'rules'> = { rules: rules.current().rules.filter((r) => !notAdmin.has(r)) };
     const lastError = rules.lastError;
     const managedError = rules.managedError;
     const adminError = lastError !== undefined && lastError !== managedError ? lastError : undefined;
@@ -348,6 +351,8 @@ function rulesOfOwn(app: FastifyInstance, loaded: LoadedConfig, logger: Logger):
     file: loaded.rulesFile,
     managedFile: managedFilePath(loaded),
     managedDisplayName: loaded.config.rules.managedFile,
+    contactsFolder: contactsFolderPath(loaded),
+    contactsDisplayFolder: loaded.config.rules.contactsFolder,
     defaultRegion: loaded.config.numbers.defaultRegion,
     limits: loaded.config.rules, // rules.maxFileBytes, rules.maxRules
     logger,
