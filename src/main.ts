@@ -7,11 +7,13 @@
  *   callscreen feeds update [NAME] [--allow-shrink] | feeds status
  *   callscreen check NUMBER [--to DID] [--at TIME] [--attest A|B|C|none|failed] [--json] [--config FILE]
  *   callscreen report NUMBER spam|ok [--note TEXT] [--agent NAME] [--config FILE]
+ *   callscreen contacts import FILE --source NAME [--format auto|csv|vcard] [--region CC] [--dry-run] | list | remove NAME
  * Exit codes: 0 ok, 1 failure, 2 bad configuration or input (the message names file, line and reason).
  */
 import { Command, CommanderError } from 'commander';
 import { registerLogCommands } from './cli/call-log-command';
 import { registerCheckCommand } from './cli/check-command';
+import { registerContactsCommands } from './cli/contacts-command';
 import { registerFeedsCommands } from './cli/feeds-command';
 import { registerImportCommands } from './cli/import-command';
 import { registerReportCommand } from './cli/report-command';
@@ -34,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
   registerCheckCommand(program, DEFAULT_CONFIG);
   registerLogCommands(program, DEFAULT_CONFIG);
   registerReportCommand(program, DEFAULT_CONFIG);
+  registerContactsCommands(program, DEFAULT_CONFIG);
 
   let failed = false;
   try {

@@ -17,7 +17,6 @@
  * never lose each other's entry. A file with a problem is not written over: the change fails with
  * the problem (file:line:col), and the report itself still counts.
  */
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import { normalisePhoneNumber } from '../domain/phone-number';
 import { ConfigError } from '../errors/config-error';
 import type { LoadedConfig } from '../config/load-config';
 import { compileManagedRulesText } from '../config/rules-file';
+import { writeAtomically } from './atomic-write';
 
 /** Labels of entries this module writes start with this. */
 export const MANAGED_LABEL_PREFIX = 'agents:';
@@ -231,31 +231,6 @@ async function readOrNull(file: string): Promise<string | null> {
     return await fs.readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-/** A temporary file in the same folder, flushed, renamed over the file: readers see old or new, never half. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-  const mode = await fs.stat(file).then(
-    (s) => s.mode & 0o777,
-    () => 0o644,
-  );
-  const handle = await fs.open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(temp, file);
-  } catch (e) {
-    await fs.unlink(temp).catch(() => undefined);
     throw e;
   }
 }
