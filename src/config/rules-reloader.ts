@@ -229,15 +229,6 @@ export class RulesReloader extends EventEmitter<FileReloaderEvents<RuleSet>> {
     return this.contactsMerged;
   }
 
-  /** The contacts sources in force, by file, each with its rules (the last good state) and its rejected edit. */
-  contactSources(): Array<{ file: string; rules: RuleSet; error?: ConfigError }> {
-    return [...this.contacts].map(([file, reloader]) => ({
-      file,
-      rules: reloader.current(),
-      ...(reloader.lastError ? { error: reloader.lastError } : {}),
-    }));
-  }
-
   /** The managed allow list's rules alone (empty without one). */
   managedRules(): RuleSet {
     return this.managed ? this.managed.current() : EMPTY_RULE_SET;

@@ -58,7 +58,7 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** What the console needs of the rules in force (RulesReloader). */
 export type RulesView = Pick<RulesReloader, 'current' | 'managedRules' | 'lastError' | 'managedError'> &
-  Partial<Pick<RulesReloader, 'contactsRules'>>;
+  Partial<Pick<RulesReloader, 'contactsRules' | 'contactsError'>>;
 
 export interface ConsoleRouteDeps {
   loaded: LoadedConfig;
@@ -225,7 +225,10 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     const admin: Pick<RuleSet, 'rules'> = { rules: rules.current().rules.filter((r) => !notAdmin.has(r)) };
     const lastError = rules.lastError;
     const managedError = rules.managedError;
-    const adminError = lastError !== undefined && lastError !== managedError ? lastError : undefined;
+    const adminError =
+      lastError !== undefined && lastError !== managedError && lastError !== rules.contactsError
+        ? lastError
+        : undefined;
     const [adminFile, managedFile] = files;
     return {
       files: [
