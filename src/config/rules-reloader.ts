@@ -216,7 +216,10 @@ export class RulesReloader extends EventEmitter<FileReloaderEvents<RuleSet>> {
     return this.managed || this.contacts.size > 0 ? this.current() : rules;
   }
 
-  /** The rules in force: the rules file's, the managed allow list's and the contacts sources', the last good state of each. */
+  /**
+   * The rules in force: the rules file's, the managed allow list's and the contacts sources', the last good
+   * state of each.
+   */
   current(): RuleSet {
     if (!this.managed && this.contacts.size === 0) return this.admin.current();
     this.merged ??= mergeAll(this.sets());
@@ -234,7 +237,10 @@ export class RulesReloader extends EventEmitter<FileReloaderEvents<RuleSet>> {
     return this.managed ? this.managed.current() : EMPTY_RULE_SET;
   }
 
-  /** Begin watching every file (and the contacts folder). Call after the first load; calling it again, or after close(), does nothing. */
+  /**
+   * Begin watching every file (and polling the contacts folder). Call after the first load; calling it again,
+   * or after close(), does nothing.
+   */
   start(): void {
     if (this.closed) return;
     this.admin.start();
