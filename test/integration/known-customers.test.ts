@@ -2,16 +2,20 @@
  * Known customers on the test bed: an agent's call out through the PJSIP trunk (a Dial in the dialplan,
  * answered by a sipp UAS) makes its number known to the daemon over AMI; an inbound call from that
  * number later, over real SIP and with a carrier verstat that would challenge a stranger, reaches the
- * agents as a known customer's.
+ * agents as a known customer's. A contacts import into the running daemon's folder does the same for the
+ * numbers of an address book, without a restart.
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { CallHarness } from '../../tools/testbed/call-harness';
 import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   startDaemon,
   type DaemonProcess,
   aboutCaller,
+  runCli,
   testConfigHeader,
   freshCallers,
 } from '../support/daemon-process';
@@ -94,4 +98,45 @@ test('an answered call out makes the number a known customer: its call in is not
   const strangerLine = await daemon.screenedLine(aboutCaller(stranger), 15_000);
   expect(strangerLine).toMatchObject({ verdict: 'challenge' });
   expect(strangerLine.reasons).not.toContain('known-customer');
+});
+
+test('an address book imported while the daemon runs: a contact calling with a failed verstat reaches the agents, the reason names the contact', async () => {
+  const contact = freshCaller();
+  const vcard = path.join(daemon.configDir, 'acme.vcf');
+  writeFileSync(
+    vcard,
+    [
+      'BEGIN:VCARD',
+      'VERSION:3.0',
+      'FN:',
+      'ORG:ACME Corp;Purchasing',
+      'TEL;TYPE=work,voice:+1 212 555 0100',
+      `TEL;TYPE=cell:${contact}`,
+      'END:VCARD',
+      '',
+    ].join('\r\n'),
+  );
+  const imported = await runCli(daemon.configDir, [
+    'contacts',
+    'import',
+    vcard,
+    '--source',
+    'crm',
+    '--config',
+    'callscreen.yaml',
+  ]);
+  expect(imported.code).toBe(0);
+  // found by the folder's poll and compiled off the event loop; in force for the calls after it
+  await daemon.waitForLog((l) => l.msg === 'contacts source reloaded', 10_000);
+
+  const result = await placeSipCall({
+    caller: contact,
+    did: DID,
+    fromParams: ';verstat=TN-Validation-Failed',
+    holdMs: 300,
+  });
+  expect(result).toMatchObject({ exitCode: 0, inviteStatus: 200 });
+  const line = await daemon.screenedLine(aboutCaller(contact), 10_000);
+  expect(line).toMatchObject({ verdict: 'allow', routedTo: 'agents' });
+  expect(String(line.explanation)).toMatch(/^rule\.allow: \+\d+ allowed by \S*crm\.yaml:\d+ \(contact: ACME Corp\)/);
 });
