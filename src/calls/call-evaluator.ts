@@ -21,6 +21,7 @@ import {
   decideCall,
   matchRule,
   decidingNameRule,
+  regionOfCall,
   normaliseCall,
   normaliseDid,
   ruleContext,
@@ -82,8 +83,8 @@ export class CallEvaluator {
 
     // Start the Redis round trip before the expensive part of normalising the caller (libphonenumber's
     // parse; docs/benchmarks.md) so the two overlap; the guess is checked against the full normalisation below.
-    // numbers without a country code: the trunk's region when it has one (numbers.endpointRegions)
-    const region = facts.region ?? model.defaultRegion;
+    // numbers without a country code: the DID group's or the trunk's region when it has one
+    const region = regionOfCall(facts, model);
     const guess = options.skipHistory ? undefined : guessE164(facts.callerNumber, region);
     const did = normaliseDid(facts.did, region);
     const settings = resolveSettings(model, did, facts.at);

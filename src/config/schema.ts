@@ -767,6 +767,13 @@ export const configSchema = z
             'region per PJSIP endpoint (the trunk a call comes in on, e.g. {ch-trunk: CH}): the caller and the DID ' +
               "of its calls are read with it instead of defaultRegion; other endpoints' calls with defaultRegion",
           ),
+        didGroupRegions: z
+          .record(z.string().min(1), regionCode)
+          .default({})
+          .describe(
+            'region per DID group (a name in didGroups, e.g. {zurich-lines: CH}): the caller and the DID of calls to ' +
+              "its DIDs are read with it (and its DIDs may be written nationally in it); it wins over the trunk's region",
+          ),
       })
       .strict()
       .prefault({})

@@ -15,7 +15,7 @@ import { verdictRank, type Decision, type Reason, type Verdict } from './decisio
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { readVerstat, type Verstat } from './verstat';
 import { describeWritten, isNameRule, type Rule, type RuleMatchContext, type RuleSet } from './rule-set';
-import { resolveSettings, type ScreeningModel, type ScreeningSettings } from './screening-policy';
+import { didKey, resolveSettings, type ScreeningModel, type ScreeningSettings } from './screening-policy';
 import type { Attestation } from './screening-settings';
 import {
   attestationSignal,
@@ -186,9 +186,19 @@ export function ruleContext(did: PhoneNumber, now: Date): RuleMatchContext {
   return { did: { raw: did.raw, ...(did.kind === 'e164' && did.possible ? { e164: did.e164 } : {}) }, now };
 }
 
+/**
+ * The region a call's numbers without a country code are read with: its DID group's
+ * (numbers.didGroupRegions), else its trunk's (numbers.endpointRegions, facts.region), else the default.
+ */
+export function regionOfCall(facts: Pick<CallFacts, 'did' | 'region'>, model: ScreeningModel): CountryCode {
+  const trunk = facts.region ?? model.defaultRegion;
+  if (model.didRegions.size === 0) return trunk;
+  return model.didRegions.get(didKey(normaliseDid(facts.did, trunk))) ?? trunk;
+}
+
 /** Screen a call from its raw facts with the policies of the model. */
 export function screenCall(facts: CallFacts, inputs: ScreeningInputs, model: ScreeningModel): Decision {
-  const call = normaliseCall(facts, facts.region ?? model.defaultRegion);
+  const call = normaliseCall(facts, regionOfCall(facts, model));
   return decideCall(call, inputs, resolveSettings(model, call.did, call.at));
 }
 

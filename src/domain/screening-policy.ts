@@ -51,6 +51,8 @@ export interface CompiledPolicy {
 
 export interface ScreeningModel {
   defaultRegion: CountryCode;
+  /** DID (didKey) -> the region its calls are read with (numbers.didGroupRegions); empty: none */
+  didRegions: ReadonlyMap<string, CountryCode>;
   base: ScreeningDefaults;
   policies: readonly CompiledPolicy[];
 }
@@ -71,10 +73,12 @@ export function compileScreening(config: ScreeningSource): { model: ScreeningMod
   const problems: PolicyProblem[] = [];
   const groups = new Map<string, string[]>();
   for (const [name, list] of Object.entries(config.didGroups)) {
+    // a group with a region of its own (numbers.didGroupRegions) may write its DIDs nationally in it
+    const region = config.numbers.didGroupRegions?.[name] ?? defaultRegion;
     groups.set(
       name,
       list.map((written, i) => {
-        const key = didFromText(written, defaultRegion);
+        const key = didFromText(written, region);
         if (key === undefined)
           problems.push({
             path: ['didGroups', name, i],
@@ -110,7 +114,17 @@ export function compileScreening(config: ScreeningSource): { model: ScreeningMod
       problems.push({ path: ['policies', i, 'name'], reason: `policy name "${p.name}" is used twice` });
     names.add(p.name);
   });
-  return { model: { defaultRegion, base: config.screening, policies }, problems };
+  const didRegions = new Map<string, CountryCode>();
+  for (const [name, region] of Object.entries(config.numbers.didGroupRegions ?? {})) {
+    const group = groups.get(name);
+    if (!group)
+      problems.push({
+        path: ['numbers', 'didGroupRegions', name],
+        reason: `"${name}" is not a DID group (didGroups: ${[...groups.keys()].join(', ') || 'none defined'})`,
+      });
+    else for (const did of group) didRegions.set(did, region);
+  }
+  return { model: { defaultRegion, didRegions, base: config.screening, policies }, problems };
 }
 
 /** A DID as an admin writes it: a number in any notation, or the digits a trunk passes (e.g. "100"). */

@@ -185,7 +185,11 @@ export interface PolicySettings {
 
 /** What compileScreening reads: the region, the defaults, the DID groups and the policies. */
 export interface ScreeningSource {
-  readonly numbers: { readonly defaultRegion: CountryCode };
+  readonly numbers: {
+    readonly defaultRegion: CountryCode;
+    /** region per DID group (didGroups): its DIDs' calls are read with it */
+    readonly didGroupRegions?: Readonly<Record<string, CountryCode>>;
+  };
   readonly screening: ScreeningDefaults;
   readonly didGroups: Readonly<Record<string, readonly string[]>>;
   readonly policies: readonly PolicySettings[];

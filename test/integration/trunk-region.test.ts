@@ -3,7 +3,8 @@
  * ch-trunk (calls from 127.0.0.2), is a Swiss carrier sending numbers in national form. With
  * endpointRegions {ch-trunk: CH}, the caller and the DID of its calls are read as Swiss numbers (so a
  * deny rule written in E.164 matches); the same numbers through pstn-trunk are read with the default
- * region (US) and do not.
+ * region (US) and do not. A DID group with a region (numbers.didGroupRegions) does the same for calls to its
+ * DIDs, whichever trunk they come through.
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
@@ -19,6 +20,9 @@ const CONFIG = `
 numbers:
   defaultRegion: US
   endpointRegions: { ch-trunk: CH }
+  didGroupRegions: { zurich-lines: CH }
+didGroups:
+  zurich-lines: ["044 200 11 99"]     # written nationally: in the group's region
 redis:
   keyPrefix: "${prefix}"
 screening:
@@ -72,4 +76,15 @@ test('the same numbers through a trunk without one are read with numbers.default
   const line = await daemon.screenedLine((l) => l.callId === start.callId, 10_000);
   expect((line.caller as { e164?: string | null }).e164).not.toBe('+41446681800');
   expect(line.reasons).not.toContain('rule.deny');
+});
+
+test('a DID group with a region: calls to its DIDs are read with it, through a trunk that has none', async () => {
+  await placeSipCall({ caller: '0446681800', did: '+41442001199', holdMs: 300 });
+  const start = await daemon.waitForLog(
+    (l) => entered('0446681800', 'pstn-trunk')(l) && l.did === '+41442001199',
+    10_000,
+  );
+  const line = await daemon.screenedLine((l) => l.callId === start.callId, 10_000);
+  expect(line).toMatchObject({ caller: { e164: '+41446681800' }, did: '+41442001199', verdict: 'voicemail' });
+  expect(line.reasons).toContain('rule.deny');
 });

@@ -152,3 +152,32 @@ describe('callscreen check --region', () => {
     expect(() => parseCheckRegion('XX')).toThrow(/--region: "XX" is not a region libphonenumber knows/);
   });
 });
+
+describe('a region per DID group (numbers.didGroupRegions)', () => {
+  const grouped = compileTestModel({
+    numbers: { defaultRegion: 'US', didGroupRegions: { zurich: 'CH' } },
+    didGroups: { zurich: ['044 200 11 99'], hotline: ['+1 212 555 0100'] },
+  });
+  const screen = (facts: Partial<CallFacts>) =>
+    screenCall(
+      { callerNumber: '044 668 18 00', did: '+41442001199', at: AT, ...facts },
+      { rules: buildRuleSet([]), history: foundHistory() },
+      grouped,
+    );
+
+  test("calls to the group's DIDs read the caller with its region (its DIDs written nationally in it)", () => {
+    expect(screen({}).caller).toMatchObject({ e164: '+41446681800' });
+  });
+
+  test("it wins over the trunk's region; other DIDs keep the trunk's or the default", () => {
+    expect(screen({ region: 'DE' }).caller).toMatchObject({ e164: '+41446681800' });
+    expect(screen({ did: '+12125550100', region: 'DE' }).caller).toMatchObject({ e164: '+49446681800' });
+    expect(screen({ did: '+12125550100' }).caller).not.toMatchObject({ e164: '+41446681800' });
+  });
+
+  test('a region for a group that does not exist is a problem at load, with its path', () => {
+    expect(() => compileTestModel({ numbers: { defaultRegion: 'US', didGroupRegions: { nowhere: 'CH' } } })).toThrow(
+      /"path":\["numbers","didGroupRegions","nowhere"\].*not a DID group/,
+    );
+  });
+});
