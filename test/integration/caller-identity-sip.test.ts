@@ -150,3 +150,22 @@ test('the same number in From and P-Asserted-Identity, written nationally in one
   const line = await daemon.screenedLine(aboutCaller(caller), 10_000);
   expect(line.reasons).not.toContain('caller.identity-mismatch');
 });
+
+test.each([
+  ['From', 'TN-Validation-Passed', 'B', 'allow'],
+  ['From', 'No-TN-Validation', 'none', 'allow'],
+  ['P-Asserted-Identity', 'TN-Validation-Failed', 'failed', 'challenge'],
+  ['P-Asserted-Identity', 'TN-Validation-Passed-C', 'C', 'allow'],
+])('verstat on %s, %s: attestation %s, verdict %s', async (header, verstat, attestation, verdict) => {
+  const caller = freshCaller();
+  await placeSipCall({
+    caller,
+    did: DID,
+    holdMs: 300,
+    ...(header === 'From'
+      ? { fromParams: `;verstat=${verstat}` }
+      : { pai: `<sip:${caller};verstat=${verstat}@127.0.0.1;user=phone>` }),
+  });
+  const line = await daemon.screenedLine(aboutCaller(caller), 10_000);
+  expect(line).toMatchObject({ verdict, attestation, verstat });
+});
