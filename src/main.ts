@@ -14,6 +14,7 @@ import { Command, CommanderError } from 'commander';
 import { registerLogCommands } from './cli/call-log-command';
 import { registerCheckCommand } from './cli/check-command';
 import { registerContactsCommands } from './cli/contacts-command';
+import { registerReplayCommand } from './cli/replay-command';
 import { registerFeedsCommands } from './cli/feeds-command';
 import { registerImportCommands } from './cli/import-command';
 import { registerReportCommand } from './cli/report-command';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   registerImportCommands(program, DEFAULT_CONFIG);
   registerFeedsCommands(program, DEFAULT_CONFIG);
   registerCheckCommand(program, DEFAULT_CONFIG);
+  registerReplayCommand(program, DEFAULT_CONFIG);
   registerLogCommands(program, DEFAULT_CONFIG);
   registerReportCommand(program, DEFAULT_CONFIG);
   registerContactsCommands(program, DEFAULT_CONFIG);

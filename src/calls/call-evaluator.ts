@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { CallscreenConfig } from '../config/schema';
 import type { HistoryLookup } from '../domain/caller-history';
 import type { Decision } from '../domain/decision';
+import { DECISION_INPUTS_VERSION, type DecisionInputs } from '../domain/decision-inputs';
 import { guessE164, type PhoneNumber } from '../domain/phone-number';
 import type { RuleSet } from '../domain/rule-set';
 import {
@@ -70,6 +71,8 @@ export interface Evaluation {
   snapshot: SettingsSnapshot;
   /** how long the history lookup took, ms (absent when none was made) */
   historyMs?: number;
+  /** what the decision was made from, kept in the screened-call log for `callscreen replay` */
+  inputs: DecisionInputs;
 }
 
 export class CallEvaluator {
@@ -99,12 +102,19 @@ export class CallEvaluator {
       early && guess !== undefined && this.deps.lookups?.enabled ? this.deps.lookups.prefetch(guess) : undefined;
 
     const call = normaliseCall(facts, region, did);
-    const evaluated = (decision: Decision): Evaluation => ({ decision, call, settings, snapshot });
+    const { at: _at, ...kept } = facts;
+    const evaluated = (decision: Decision, inputs: Omit<DecisionInputs, 'v' | 'facts'> = {}): Evaluation => ({
+      decision,
+      call,
+      settings,
+      snapshot,
+      inputs: { v: DECISION_INPUTS_VERSION, facts: kept, ...inputs },
+    });
     if (call.caller.kind !== 'e164' || matchRule(call, rules)) return evaluated(decideCall(call, { rules }, settings));
-    if (options.skipHistory)
-      return evaluated(
-        decideCall(call, { rules, history: { status: 'unavailable', reason: options.skipHistory } }, settings),
-      );
+    if (options.skipHistory) {
+      const history: HistoryLookup = { status: 'unavailable', reason: options.skipHistory };
+      return evaluated(decideCall(call, { rules, history }, settings), { history });
+    }
 
     const { history, ms: historyMs } =
       early && guess === call.caller.e164
@@ -122,7 +132,8 @@ export class CallEvaluator {
           ...(lookupCache && guess === call.caller.e164 ? { cached: lookupCache } : {}),
         })
       : undefined;
-    return { ...evaluated(decideCall(call, { rules, history, ...(lookups ? { lookups } : {}) }, settings)), historyMs };
+    const used = { history, ...(lookups ? { lookups } : {}) };
+    return { ...evaluated(decideCall(call, { rules, ...used }, settings), used), historyMs };
   }
 
   private async lookup(

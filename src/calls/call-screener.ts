@@ -536,6 +536,7 @@ export class CallScreener {
       routedTo: routed.routedTo,
       decisionMs,
       host: this.host,
+      inputs: evaluation.inputs,
     };
     if (historyMs !== undefined) record.historyMs = historyMs;
     if (routed.routeMs !== undefined) record.routeMs = routed.routeMs;

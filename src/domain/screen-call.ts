@@ -113,14 +113,18 @@ export function normaliseDid(raw: string, defaultRegion: CountryCode): PhoneNumb
   return did;
 }
 
-/** The call's numbers normalised; `did`: the DID when it is normalised already (once per call). */
+/**
+ * The call's numbers normalised; `did`: the DID when it is normalised already (once per call); `caller`: the
+ * caller when it is (a replay reuses the logged one).
+ */
 export function normaliseCall(
   facts: CallFacts,
   defaultRegion: CountryCode,
   did: PhoneNumber = normaliseDid(facts.did, defaultRegion),
+  caller: PhoneNumber = normalisePhoneNumber(facts.callerNumber, defaultRegion),
 ): NormalisedCall {
   const call: NormalisedCall = {
-    caller: normalisePhoneNumber(facts.callerNumber, defaultRegion),
+    caller,
     did,
     at: facts.at,
   };

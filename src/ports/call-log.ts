@@ -1,4 +1,5 @@
 import type { Decision } from '../domain/decision';
+import type { DecisionInputs } from '../domain/decision-inputs';
 
 /**
  * How a challenged call's CAPTCHA ended: passed / failed (wrong code or silence) / hangup (the caller
@@ -34,6 +35,8 @@ export interface ScreenedCallRecord {
   captcha?: { outcome: CaptchaOutcome; attempts: number; ms: number; failure?: 'wrong' | 'silence' };
   /** which daemon screened it */
   host: string;
+  /** what the decision was made from (absent in records written before callscreen kept them): `callscreen replay` */
+  inputs?: DecisionInputs;
 }
 
 /** The screened-call log (a bounded Redis stream). */
