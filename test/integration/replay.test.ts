@@ -54,7 +54,8 @@ interface ReplayJson {
 }
 
 async function replay(args: string[]): Promise<ReplayJson> {
-  const result = await runCli(daemon.configDir, ['replay', '--since', '10m', '--json', ...args]);
+  const config = args.includes('--config') ? [] : ['--config', 'callscreen.yaml'];
+  const result = await runCli(daemon.configDir, ['replay', '--since', '10m', '--json', ...config, ...args]);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as ReplayJson;
