@@ -258,25 +258,38 @@ export class RedisCallLog implements CallLog, CallLogReader {
     return this.pages(range, options, 'newest');
   }
 
-  /** the range page by page (XRANGE or XREVRANGE, COUNT batchSize), each page starting after the last entry seen */
+  /**
+   * the range page by page (XRANGE or XREVRANGE, COUNT batchSize), each page starting after the last entry seen;
+   * the next page is asked for before this one is decoded, so Redis sends it while the records are parsed
+   */
   private async *pages(range: IdRange, options: ReadOptions, first: 'oldest' | 'newest'): AsyncGenerator<LoggedCall> {
     const batch = options.batchSize ?? DEFAULT_BATCH;
     let { start, end } = range;
-    for (;;) {
-      const page = (
+    const read = (): Promise<StreamEntry[]> => {
+      const request =
         first === 'oldest'
-          ? await this.redis.xrange(this.key, start, end, 'COUNT', batch)
-          : await this.redis.xrevrange(this.key, end, start, 'COUNT', batch)
-      ) as StreamEntry[];
+          ? this.redis.xrange(this.key, start, end, 'COUNT', batch)
+          : this.redis.xrevrange(this.key, end, start, 'COUNT', batch);
+      const page = request as Promise<StreamEntry[]>;
+      page.catch(() => undefined); // a reader that stops early never awaits the page read ahead
+      return page;
+    };
+    let next = read();
+    for (;;) {
+      const page = await next;
+      const last = page[page.length - 1];
+      const more = page.length >= batch && last !== undefined;
+      if (more) {
+        if (first === 'oldest') start = `(${last[0]}`;
+        else end = `(${last[0]}`;
+        next = read();
+      }
       for (const [id, fields] of page) {
         const decoded = decodeEntry(id, fields);
         if (decoded.ok) yield decoded.call;
         else options.onUnreadable?.(id, decoded.problem);
       }
-      const last = page[page.length - 1];
-      if (page.length < batch || !last) return;
-      if (first === 'oldest') start = `(${last[0]}`;
-      else end = `(${last[0]}`;
+      if (!more) return;
     }
   }
 
