@@ -18,10 +18,10 @@
  * be set leaves the call to the dialplan's fallback (agents); a call found in the app with nobody
  * handling it (left over from a daemon that died) is sent to the agents.
  */
-import { SPAM_KEY_ARG, type SpamKey } from './spam-key/spam-key-call';
-import type { RecentCallers } from './spam-key/recent-callers';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { SPAM_KEY_ARG, type SpamKey } from './spam-key/spam-key-call';
+import type { RecentCallers } from './spam-key/recent-callers';
 import type { CallEvaluator, Evaluation, SettingsSnapshot } from './call-evaluator';
 import { CaptchaIvr, PROMPT_MAX_MS, type CaptchaResult, type CaptchaSettings } from './captcha/captcha-ivr';
 import { captchaSettingsFor } from './captcha/captcha-settings';
