@@ -33,3 +33,15 @@ export interface FeedbackStore {
   lookup(e164: string): Promise<FeedbackEntry | null>;
   history(e164: string, limit: number): Promise<FeedbackAuditEntry[]>;
 }
+
+/**
+ * Reading the whole audit stream back by time (the accuracy and shadow reports): every agent's verdict
+ * in a range, oldest first, in batches, so a reader never holds the stream at once.
+ */
+export interface FeedbackAuditReader {
+  /**
+   * entries appended from fromMs through toMs (ms since the epoch, both inclusive; toMs absent: up to
+   * the newest), oldest first; an entry that is not a verdict (no number, another verdict) is skipped
+   */
+  auditEntries(range: { fromMs: number; toMs?: number }, batchSize?: number): AsyncGenerator<FeedbackAuditEntry>;
+}

@@ -40,7 +40,12 @@ import {
 import { decodeFeedbackEntry, type FeedbackEntry } from '../../domain/reputation-entry';
 import { FEEDBACK_COMMAND, FEEDBACK_LUA } from './feedback-script';
 import type { RedisClient } from './redis-connection';
-import type { FeedbackAuditEntry, FeedbackReport, FeedbackStore } from '../../ports/feedback-store';
+import type {
+  FeedbackAuditEntry,
+  FeedbackAuditReader,
+  FeedbackReport,
+  FeedbackStore,
+} from '../../ports/feedback-store';
 
 /** approximate cap on the audit stream (XADD MAXLEN ~) */
 export const FEEDBACK_STREAM_MAX_LENGTH = 100_000;
@@ -52,7 +57,7 @@ type FeedbackCommand = (...args: Array<string | number>) => Promise<string[]>;
 /** a report whose source record keeps changing under it gives up after this many reads */
 const MAX_REPORT_ATTEMPTS = 5;
 
-export class RedisFeedbackStore implements FeedbackStore {
+export class RedisFeedbackStore implements FeedbackStore, FeedbackAuditReader {
   private readonly command: FeedbackCommand;
   private readonly blocks: BlockCountScripts;
   private record: { value: ReadRecord; readAt: number } | undefined;
@@ -145,6 +150,28 @@ export class RedisFeedbackStore implements FeedbackStore {
       end = `(${last[0]}`;
     }
     return found;
+  }
+
+  /**
+   * The audit stream in a time range, oldest first: XRANGE by the ids' millisecond part (the append
+   * time), a page of batchSize per round trip, each page starting after the last id seen.
+   */
+  async *auditEntries(
+    range: { fromMs: number; toMs?: number },
+    batchSize = HISTORY_PAGE,
+  ): AsyncGenerator<FeedbackAuditEntry> {
+    let start = String(Math.max(0, Math.ceil(range.fromMs)));
+    const end = range.toMs === undefined ? '+' : String(Math.max(0, Math.floor(range.toMs)));
+    for (;;) {
+      const page = await this.redis.xrange(this.streamKey, start, end, 'COUNT', batchSize);
+      for (const [id, fields] of page) {
+        const entry = auditEntry(id, fields);
+        if (entry) yield entry;
+      }
+      const last = page[page.length - 1];
+      if (page.length < batchSize || !last) return;
+      start = `(${last[0]}`;
+    }
   }
 
   /**
