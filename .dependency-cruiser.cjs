@@ -1,13 +1,13 @@
 'use strict';
 // The import boundaries of src/ (and tools/), checked by dependency-cruiser in npm test's lint step
 // (`npm run lint:boundaries`). The layering, bottom to top:
-//   domain < ports < errors < adapters | config < features (calls, reputation, blacklist, call-log, http-api)
+//   domain < ports < errors < adapters | config < features (calls, reputation, blacklist, call-log, accuracy, http-api)
 //   < daemon < cli < main.ts
 // Paths are relative to the directory the cruise runs in, so the same rules check the real tree and the
 // fixture tree in test/fixtures/boundaries (test/unit/import-boundaries.test.ts runs them there).
 // Type-only imports count like value imports (tsPreCompilationDeps): a type pulls its module's layer in too.
 
-const features = '^src/(calls|reputation|blacklist|call-log|http-api|config)/';
+const features = '^src/(calls|reputation|blacklist|call-log|accuracy|http-api|config)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
