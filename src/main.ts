@@ -7,6 +7,8 @@
  *   callscreen feeds update [NAME] [--allow-shrink] | feeds status
  *   callscreen check NUMBER [--to DID] [--at TIME] [--attest A|B|C|none|failed] [--json] [--config FILE]
  *   callscreen report NUMBER spam|ok [--note TEXT] [--agent NAME] [--config FILE]
+ *   callscreen report accuracy [--since 30d] [--until TIME] [--by week|did|signal] [--json] [--config FILE]
+ *   callscreen report shadow [--since 7d] [--until TIME] [--json] [--config FILE]
  *   callscreen contacts import FILE --source NAME [--format auto|csv|vcard] [--region CC] [--dry-run] | list | remove NAME
  * Exit codes: 0 ok, 1 failure, 2 bad configuration or input (the message names file, line and reason).
  */

@@ -20,6 +20,8 @@ import {
   type FeedbackOutcome,
 } from '../reputation/managed-allow-list';
 import { ConfigError } from '../errors/config-error';
+import { registerReportAccuracyCommand } from './report-accuracy-command';
+import { registerReportShadowCommand } from './report-shadow-command';
 
 export interface ReportOptions {
   note?: string;
@@ -28,9 +30,15 @@ export interface ReportOptions {
 }
 
 export function registerReportCommand(program: Command, defaultConfig: string): void {
-  program
+  // `report accuracy` and `report shadow` are subcommands: commander runs one when the first argument
+  // is its name, and this command's own action otherwise (no phone number reads "accuracy" or "shadow")
+  const report = program
     .command('report')
-    .description("record an agent's verdict on a number (counts, audit stream) and update the managed allow list")
+    .usage('<number> <verdict> [options]  |  report accuracy [options]  |  report shadow [options]')
+    .description(
+      "record an agent's verdict on a number (counts, audit stream) and update the managed allow list; " +
+        'or the accuracy and shadow-mode reports',
+    )
     .argument('<number>', 'the caller number, written any way people write numbers')
     .addArgument(new Argument('<verdict>', 'spam, or ok (not spam)').choices(FEEDBACK_VERDICTS))
     .option('-n, --note <text>', 'why (kept in the audit stream)')
@@ -45,6 +53,8 @@ export function registerReportCommand(program: Command, defaultConfig: string): 
           `warning: the managed allow list (${result.managedFile}) was not changed: ${result.listError}\n`,
         );
     });
+  registerReportAccuracyCommand(report, defaultConfig);
+  registerReportShadowCommand(report, defaultConfig);
 }
 
 export interface ReportResult extends FeedbackOutcome {
