@@ -64,7 +64,15 @@ export async function startHttpEndpoint(
     const feedStore = new RedisFeedSubscriptionStore(redis, config.redis.keyPrefix);
     const feeds =
       config.feeds.length > 0 ? async () => feedStatusViews(config.feeds, await feedStore.statuses()) : undefined;
-    registerConsoleRoutes(server.app, { loaded, log, list, rules: options.rules, logger, ...(feeds && { feeds }) });
+    registerConsoleRoutes(server.app, {
+      loaded,
+      log,
+      list,
+      rules: options.rules,
+      logger,
+      feedback: store,
+      ...(feeds && { feeds }),
+    });
     await server.listen();
     return server;
   } catch (e) {

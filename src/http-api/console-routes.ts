@@ -10,10 +10,15 @@
  *   GET  /api/v1/rules/source?name=   the text of one of the two rule files the daemon loads, nothing else
  *   GET  /api/v1/summary?hours=24     calls per hour and verdict, top spam numbers, CAPTCHA pass rate
  *   GET  /api/v1/feeds                { feeds: FeedStatusView[] }: the feed subscriptions and their status
+ *   GET  /api/v1/accuracy?since=30d&until=&by=week|did|signal
+ *                                     the accuracy report, as `callscreen report accuracy --json` prints it
+ *   GET  /api/v1/shadow?since=7d&until=   the shadow report, as `callscreen report shadow --json` prints it
  *
  * Reading the log is bounded: the calls list reads at most MAX_CALLS_SCAN entries per request (then
  * `more: true`), the summary at most MAX_SCAN (then `capped: true`, the oldest left out) and is kept
- * for SUMMARY_TTL_MS, so consoles polling it cost one computation per window every 10 s.
+ * for SUMMARY_TTL_MS, so consoles polling it cost one computation per window every 10 s. The accuracy
+ * and shadow reports read their whole range (in batches, keeping counters only) and are kept for
+ * REPORT_TTL_MS per query.
  *
  * An entry of the log that is not a call record (the reader's onUnreadable) is left out and counted:
  * `skipped` in the calls list and the summary. It is not a failure of the request, and never a 503.
@@ -21,7 +26,24 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { idMs, idRange, matchesFilter, parseLogQuery, type LogOptions } from '../call-log/call-log-query';
+import {
+  idMs,
+  idRange,
+  matchesFilter,
+  parseLogQuery,
+  parseTimeSpec,
+  usageError,
+  type LogOptions,
+} from '../call-log/call-log-query';
+import { GROUP_BY, type GroupBy } from '../accuracy/accuracy-report';
+import {
+  DEFAULT_ACCURACY_SINCE,
+  DEFAULT_SHADOW_SINCE,
+  readAccuracyReport,
+  readShadowReport,
+  shadowPolicies,
+  type ReportRange,
+} from '../accuracy/report-reading';
 import { SkippedEntries } from '../call-log/skipped-entries';
 import { contactsFolderPath } from '../config/contacts-folder';
 import type { LoadedConfig } from '../config/load-config';
@@ -37,6 +59,7 @@ import { EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
 import { ConfigError } from '../errors/config-error';
 import type { Logger } from '../ports/logger';
 import type { CallLogReader } from '../ports/call-log';
+import type { FeedbackAuditReader } from '../ports/feedback-store';
 import type { FeedStatusView } from '../reputation/subscriptions/feed-status-view';
 import { loadConsoleAssets, type ConsoleAssets } from './console-assets';
 import { callView, ruleFileView, SummaryCounter, type CallView, type Summary } from './console-data';
@@ -51,6 +74,8 @@ export const MAX_CALLS_SCAN = 10_000;
 /** how long a summary is served from memory */
 export const SUMMARY_TTL_MS = 10_000;
 export const MAX_SUMMARY_HOURS = 168;
+/** how long an accuracy or shadow report is served from memory (each reads its whole range) */
+export const REPORT_TTL_MS = 60_000;
 const MAX_NOTE = 200;
 const MAX_RULES_FILE_BYTES = 1024 * 1024;
 const ALLOW_FIELDS = new Set(['number', 'note']);
@@ -69,6 +94,8 @@ export interface ConsoleRouteDeps {
   logger: Logger;
   /** the screened-call log the console reads */
   log: CallLogReader;
+  /** the agents' verdicts (GET /api/v1/accuracy, /api/v1/shadow); absent: those routes answer 503 */
+  feedback?: FeedbackAuditReader;
   /** the feed subscriptions with their shared status (GET /api/v1/feeds); absent: none configured */
   feeds?: () => Promise<FeedStatusView[]>;
   /** the page's files; default: the package's console/ folder */
@@ -284,6 +311,68 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       return reply
         .code(503)
         .send({ error: 'unavailable', message: 'the feed statuses (Redis) are not readable; try again' });
+    }
+  });
+
+  // ---- accuracy and shadow reports ----
+  // one computation per query and REPORT_TTL_MS, however many consoles ask; a failed one is not kept
+  const reports = new Map<string, { at: number; value: Promise<unknown> }>();
+  const reportOf = (key: string, compute: () => Promise<unknown>): Promise<unknown> => {
+    const cached = reports.get(key);
+    if (cached && now() - cached.at < REPORT_TTL_MS) return cached.value;
+    for (const [k, v] of reports) if (now() - v.at >= REPORT_TTL_MS) reports.delete(k);
+    const value = compute();
+    reports.set(key, { at: now(), value });
+    value.catch(() => reports.delete(key));
+    return value;
+  };
+  const rangeOf = (q: Record<string, string | undefined>, defaultSince: string): ReportRange => {
+    const nowMs = now();
+    const sinceMs = parseTimeSpec(given(q.since) ?? defaultSince, nowMs, '--since');
+    const until = given(q.until);
+    const untilMs = until !== undefined ? parseTimeSpec(until, nowMs, '--until') : undefined;
+    if (untilMs !== undefined && untilMs < sinceMs) throw usageError('--until', 'is before since');
+    return { sinceMs, ...(untilMs !== undefined ? { untilMs } : {}), nowMs };
+  };
+  const policies = shadowPolicies(config.policies);
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/accuracy', async (request, reply) => {
+    const q = request.query;
+    const by = given(q.by);
+    if (by !== undefined && !(GROUP_BY as readonly string[]).includes(by))
+      return bad(reply, `by: one of ${GROUP_BY.join(', ')}`);
+    let range: ReportRange;
+    try {
+      range = rangeOf(q, DEFAULT_ACCURACY_SINCE);
+    } catch (e) {
+      return badQuery(reply, e);
+    }
+    const { feedback } = deps;
+    if (!feedback) return reply.code(503).send({ error: 'unavailable', message: 'no feedback store here' });
+    try {
+      return await reportOf(`accuracy ${q.since ?? ''} ${q.until ?? ''} ${by ?? ''}`, () =>
+        readAccuracyReport(log, feedback, range, by as GroupBy | undefined),
+      );
+    } catch (e) {
+      return unavailable(request, reply, e);
+    }
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/shadow', async (request, reply) => {
+    let range: ReportRange;
+    try {
+      range = rangeOf(request.query, DEFAULT_SHADOW_SINCE);
+    } catch (e) {
+      return badQuery(reply, e);
+    }
+    const { feedback } = deps;
+    if (!feedback) return reply.code(503).send({ error: 'unavailable', message: 'no feedback store here' });
+    try {
+      return await reportOf(`shadow ${request.query.since ?? ''} ${request.query.until ?? ''}`, () =>
+        readShadowReport(log, feedback, range, policies),
+      );
+    } catch (e) {
+      return unavailable(request, reply, e);
     }
   });
 
