@@ -31,6 +31,9 @@ export async function main(argv: string[]): Promise<void> {
     .name('callscreen')
     .description('Call screening for Asterisk and FreePBX')
     .showHelpAfterError()
+    // lets a command with subcommands keep its options to itself (`report accuracy --config F`); the
+    // program has no options of its own but --help
+    .enablePositionalOptions()
     .exitOverride();
   registerRunCommand(program, DEFAULT_CONFIG);
   registerRulesCommands(program, DEFAULT_CONFIG);

@@ -31,9 +31,11 @@ export interface ReportOptions {
 
 export function registerReportCommand(program: Command, defaultConfig: string): void {
   // `report accuracy` and `report shadow` are subcommands: commander runs one when the first argument
-  // is its name, and this command's own action otherwise (no phone number reads "accuracy" or "shadow")
+  // is its name, and this command's own action otherwise (no phone number reads "accuracy" or "shadow");
+  // positional options: `report accuracy --config F` is the subcommand's --config, not this command's
   const report = program
     .command('report')
+    .enablePositionalOptions()
     .usage('<number> <verdict> [options]  |  report accuracy [options]  |  report shadow [options]')
     .description(
       "record an agent's verdict on a number (counts, audit stream) and update the managed allow list; " +
