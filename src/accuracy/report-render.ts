@@ -34,7 +34,7 @@ function headline(f: AccuracyFigures): string[] {
       `CAPTCHA passed ${from['captcha-passed']}, failed ${from['captcha-failed']}`,
     `catch rate  ${percent(f.spam.catchRate)}  ${f.spam.keptFromAgents} of ${f.spam.known} known spam kept from the agents` +
       (f.spam.shadowLetThrough > 0 ? ` (${f.spam.shadowLetThrough} let through by shadow mode)` : ''),
-    `error rate  ${percent(f.good.errorRate)}  ${errors} of ${f.good.known} known good callers challenged ${f.good.challenged}, ` +
+    `error rate  ${percent(f.good.errorRate)}  ${errors} of ${f.good.known} known good callers bothered: challenged ${f.good.challenged}, ` +
       `sent to voicemail ${f.good.voicemail}, rejected ${f.good.rejected}`,
   ];
   if (f.thin) lines.push(`THIN TRUTH: ${f.thinReason ?? ''}; read these figures with care`);

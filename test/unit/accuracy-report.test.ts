@@ -218,7 +218,7 @@ describe('the report as text', () => {
     expect(text).toContain('calls 14; known truth 11 (78.6 %): 6 spam, 5 good; no known truth 3');
     expect(text).toContain('catch rate  66.7 %  4 of 6 known spam kept from the agents (1 let through by shadow mode)');
     expect(text).toContain(
-      'error rate  80.0 %  4 of 5 known good callers challenged 2, sent to voicemail 1, rejected 1',
+      'error rate  80.0 %  4 of 5 known good callers bothered: challenged 2, sent to voicemail 1, rejected 1',
     );
     expect(text).toContain('THIN TRUTH: only 11 of 14 calls have a known truth (fewer than 30)');
     expect(text).toMatch(/^\+12125550199 +2 +2 +0 +0 +- +2 +2 +100\.0 % +2 +thin: only 2 of 2 calls/m);
