@@ -17,6 +17,7 @@ import { registerLogCommands } from './cli/call-log-command';
 import { registerCheckCommand } from './cli/check-command';
 import { registerContactsCommands } from './cli/contacts-command';
 import { registerReplayCommand } from './cli/replay-command';
+import { registerDoctorCommand } from './cli/doctor-command';
 import { registerFeedsCommands } from './cli/feeds-command';
 import { registerImportCommands } from './cli/import-command';
 import { registerReportCommand } from './cli/report-command';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
   registerFeedsCommands(program, DEFAULT_CONFIG);
   registerCheckCommand(program, DEFAULT_CONFIG);
   registerReplayCommand(program, DEFAULT_CONFIG);
+  registerDoctorCommand(program, DEFAULT_CONFIG);
   registerLogCommands(program, DEFAULT_CONFIG);
   registerReportCommand(program, DEFAULT_CONFIG);
   registerContactsCommands(program, DEFAULT_CONFIG);
