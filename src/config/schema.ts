@@ -3,6 +3,7 @@
  * so the file, the validation and the code cannot drift apart. Unknown keys are errors (a typo must not
  * silently fall back to a default).
  */
+import { WEBHOOK_EVENTS } from '../notifications/webhook-event';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import type {
@@ -933,6 +934,79 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe("agents' verdicts: promotion to the managed allow list (rules.managedFile), the spam key"),
+    notifications: z
+      .object({
+        webhooks: z
+          .array(
+            z
+              .object({
+                url: z
+                  .string()
+                  .refine((text) => {
+                    try {
+                      return ['http:', 'https:'].includes(new URL(text).protocol);
+                    } catch {
+                      return false;
+                    }
+                  }, 'must be an http:// or https:// URL')
+                  .describe('where the JSON events are POSTed'),
+                secretEnv: z
+                  .string()
+                  .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+                  .optional()
+                  .describe(
+                    'environment variable holding the HMAC-SHA256 key the X-Callscreen-Signature header is made with (unsigned without it)',
+                  ),
+                events: z
+                  .array(z.enum(WEBHOOK_EVENTS))
+                  .min(1)
+                  .optional()
+                  .describe(`the events this hook wants (default all): ${WEBHOOK_EVENTS.join(', ')}`),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('webhooks: JSON, HMAC-signed, retried with backoff, never on the call path'),
+        spamSurge: z
+          .object({
+            calls: z.number().int().min(2).max(100_000).default(20).describe('calls kept from the agents as spam...'),
+            windowMinutes: z
+              .number()
+              .int()
+              .min(1)
+              .max(1440)
+              .default(10)
+              .describe('...to one DID within this many minutes'),
+          })
+          .strict()
+          .prefault({})
+          .describe('when a spam-surge event is sent (once per DID and window)'),
+        downAfterSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_400)
+          .default(60)
+          .describe('Redis or ARI unreachable this long: redis-down / ari-down (recovered when back)'),
+        retry: z
+          .object({
+            attempts: z.number().int().min(1).max(20).default(5).describe('tries per delivery'),
+            firstDelayMs: z
+              .number()
+              .int()
+              .min(10)
+              .default(1000)
+              .describe('wait before the second try; doubles each time'),
+            maxDelayMs: z.number().int().min(10).default(60_000).describe('longest wait between tries'),
+            timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('one try gives up after this'),
+          })
+          .strict()
+          .prefault({})
+          .describe('retries for a network error, a timeout, 429 or 5xx'),
+      })
+      .strict()
+      .prefault({})
+      .describe('events an admin wants to hear about, sent to webhooks (needs a restart to change)'),
     knownCustomers: z
       .object({
         outboundCalls: z

@@ -35,6 +35,7 @@ import { RulesReloader } from '../config/rules-reloader';
 import type { CallscreenConfig } from '../config/schema';
 import { startHttpEndpoint, type HttpEndpointOptions } from './start-http';
 import { vanishedListAlarm } from './vanished-list-alarm';
+import { startNotifications } from './notifications';
 import { startFeedUpdates, type FeedUpdatesOptions } from './feed-updates';
 import { CallscreenMetrics } from '../http-api/metrics';
 import {
@@ -267,6 +268,13 @@ export class CallscreenDaemon {
       requestTimeoutMs: config.ari.requestTimeoutMs,
     });
     started.push(ari);
+    // webhooks (notifications:): rules rejected, Redis or ARI down, spam surges, failed feeds; off the call path
+    const notifications = startNotifications(
+      config,
+      { rules, config: configReloader, redis, ari },
+      { logger, host: hostname() },
+    );
+    started.push(notifications);
     // the reputation sources, re-read every second: a re-imported feed is consulted at once, and a list
     // Redis lost is said loudly (error line, metric, readiness warning; src/daemon/vanished-list-alarm.ts)
     const vanished = vanishedListAlarm(loaded, logger, metrics);
@@ -340,7 +348,10 @@ export class CallscreenDaemon {
       captchaHistory: history,
       // TEST ONLY: logs each CAPTCHA code at debug level (tests and the demo type it); refused in production
       logCaptchaCode: captchaCodeLogging(process.env, logger),
-      onScreened: (record) => metrics.callScreened(record),
+      onScreened: (record) => {
+        metrics.callScreened(record);
+        notifications.screened(record);
+      },
     });
     const daemon = new CallscreenDaemon(ari, redis, screener, rules, configReloader, logger, config, parts);
     daemon.callLog = callLog;
@@ -378,7 +389,13 @@ export class CallscreenDaemon {
       started.push(daemon.amiServices);
     }
     // feed subscriptions: due feeds are fetched by child processes, never on the call path
-    daemon.feedUpdates = (parts.startFeedUpdates ?? startFeedUpdates)({ loaded, redis, logger, metrics });
+    daemon.feedUpdates = (parts.startFeedUpdates ?? startFeedUpdates)({
+      loaded,
+      redis,
+      logger,
+      metrics,
+      onRun: (feed, outcome) => notifications.feedRun(feed, outcome),
+    });
     started.push(daemon.feedUpdates);
     daemon.http = await parts.startHttp(loaded, redis, logger, {
       metrics,

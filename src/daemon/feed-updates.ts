@@ -39,6 +39,8 @@ export interface FeedUpdatesOptions {
   metrics: CallscreenMetrics;
   /** the command the children run (tests); default: node CALLSCREEN_BIN */
   command?: { file: string; args: string[] };
+  /** told of every update's outcome (notifications) */
+  onRun?: (feed: string, outcome: string) => void;
 }
 
 export function startFeedUpdates(options: FeedUpdatesOptions): { close(): Promise<void> } {
@@ -57,7 +59,10 @@ export function startFeedUpdates(options: FeedUpdatesOptions): { close(): Promis
         feeds.map((f) => f.name),
         statuses,
       ),
-    onRun: (feed, outcome) => metrics.feedRun(feed, outcome),
+    onRun: (feed, outcome) => {
+      metrics.feedRun(feed, outcome);
+      options.onRun?.(feed, outcome);
+    },
   });
   scheduler.start();
   logger.info(
