@@ -5,7 +5,8 @@
  * numbers most often treated as spam and how CAPTCHAs ended over a window.
  */
 import type { PhoneNumber } from '../domain/phone-number';
-import type { ReasonCode, Verdict } from '../domain/decision';
+import { VERDICTS, type ReasonCode, type Verdict } from '../domain/decision';
+import { callCountOf, HOUR_MS, type HourTally } from '../domain/call-counts';
 import type { RuleSet } from '../domain/rule-set';
 import type { ConfigError } from '../errors/config-error';
 import type { CaptchaOutcome, LoggedCall } from '../ports/call-log';
@@ -54,15 +55,6 @@ export function callView({ id, record }: LoggedCall): CallView {
 
 // ---- summary ----
 
-const HOUR_MS = 3_600_000;
-/** reasons that mark a call as spam whatever its verdict (shadow mode lets such calls through) */
-const SPAM_REASONS: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
-  'rule.deny',
-  'reputation.listed',
-  'feedback.spam',
-  'captcha.failed',
-]);
-const SPAM_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['voicemail', 'reject']);
 export const TOP_SPAM = 10;
 
 export interface HourCounts {
@@ -111,29 +103,32 @@ export class SummaryCounter {
   }
 
   add({ record }: LoggedCall, appendedMs: number): void {
-    const d = record.decision;
     const at = Date.parse(record.at);
+    const count = callCountOf(record.decision, record.captcha?.outcome, Number.isNaN(at) ? appendedMs : at);
     const index = Math.min(
       this.byHour.length - 1,
-      Math.max(0, Math.floor(((Number.isNaN(at) ? appendedMs : at) - this.fromMs) / HOUR_MS)),
+      Math.max(0, Math.floor((count.hour * HOUR_MS - this.fromMs) / HOUR_MS)),
     );
     const bucket = this.byHour[index];
-    if (bucket && d.verdict in bucket) bucket[d.verdict] += 1;
+    if (bucket && count.verdict in bucket) bucket[count.verdict] += 1;
     this.calls += 1;
-    const spammy =
-      SPAM_VERDICTS.has(d.verdict) ||
-      (d.shadowVerdict !== undefined && SPAM_VERDICTS.has(d.shadowVerdict)) ||
-      (d.reasons ?? []).some((r) => SPAM_REASONS.has(r.code));
-    if (spammy && d.caller.kind !== 'withheld') {
-      const number = e164Of(d.caller) ?? d.caller.raw;
-      this.spam.set(number, (this.spam.get(number) ?? 0) + 1);
+    if (count.spamCaller !== undefined) this.spam.set(count.spamCaller, (this.spam.get(count.spamCaller) ?? 0) + 1);
+    if (count.captcha) this.captcha[count.captcha] += 1;
+  }
+
+  /** One hour's counts as the daemon kept them (the same counting as add, done as the calls were logged). */
+  addTally(tally: HourTally): void {
+    const index = tally.hour * HOUR_MS - this.fromMs;
+    const bucket = index >= 0 ? this.byHour[Math.floor(index / HOUR_MS)] : undefined;
+    if (!bucket) return;
+    for (const verdict of VERDICTS) {
+      bucket[verdict] += tally.verdicts[verdict];
+      this.calls += tally.verdicts[verdict];
     }
-    if (record.captcha) {
-      const o = record.captcha.outcome;
-      if (o === 'passed') this.captcha.passed += 1;
-      else if (o === 'failed') this.captcha.failed += 1;
-      else this.captcha.other += 1;
-    }
+    for (const { number, calls } of tally.spamCallers) this.spam.set(number, (this.spam.get(number) ?? 0) + calls);
+    this.captcha.passed += tally.captcha.passed;
+    this.captcha.failed += tally.captcha.failed;
+    this.captcha.other += tally.captcha.other;
   }
 
   result(capped: boolean): Summary {

@@ -8,7 +8,8 @@
  *   POST /api/v1/allow                { number, note? } -> { number, added, file }: the managed allow list
  *   GET  /api/v1/rules                both rule files as loaded, with the last rejected edit
  *   GET  /api/v1/rules/source?name=   the text of one of the two rule files the daemon loads, nothing else
- *   GET  /api/v1/summary?hours=24     calls per hour and verdict, top spam numbers, CAPTCHA pass rate
+ *   GET  /api/v1/summary?hours=24     calls per hour and verdict, top spam numbers, CAPTCHA pass rate (from the
+ *                                     per-hour counts the daemon keeps as it logs)
  *   GET  /api/v1/feeds                { feeds: FeedStatusView[] }: the feed subscriptions and their status
  *   GET  /api/v1/accuracy?since=30d&until=&by=week|did|signal
  *                                     the accuracy report, as `callscreen report accuracy --json` prints it
@@ -23,6 +24,7 @@
  * An entry of the log that is not a call record (the reader's onUnreadable) is left out and counted:
  * `skipped` in the calls list and the summary. It is not a failure of the request, and never a 503.
  */
+import { HOUR_MS } from '../domain/call-counts';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -403,18 +405,30 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 type SummaryAnswer = Summary & { skipped: number };
 
 /**
- * Reads the window newest first: when it holds more than MAX_SCAN entries, the oldest are the ones left
- * out. An unreadable entry counts towards MAX_SCAN (it was read) and in `skipped`.
+ * From the per-hour counts the daemon keeps as it logs (a fixed number of small reads, whatever the number of
+ * calls) for the hours it counted; the hours before that (a log written by an older version) are read from the
+ * entries, newest first: when they hold more than MAX_SCAN entries, the oldest are the ones left out; an
+ * unreadable entry counts towards MAX_SCAN (it was read) and in `skipped`.
  */
-async function computeSummary(log: CallLogReader, hours: number, nowMs: number): Promise<SummaryAnswer> {
+export async function computeSummary(log: CallLogReader, hours: number, nowMs: number): Promise<SummaryAnswer> {
   const counter = new SummaryCounter(hours, nowMs);
+  const firstHour = Math.floor(counter.fromMs / HOUR_MS);
+  const lastHour = firstHour + hours - 1;
+  // counts cannot be read (a log that keeps none, Redis not answering that): every hour from the entries
+  const since = log.hourTallies && log.countedSince ? await log.countedSince().catch(() => undefined) : undefined;
+  // the hour counting began in was partly counted: it and the hours before come from the entries
+  const firstCounted = since === undefined ? lastHour + 1 : Math.max(firstHour, since + 1);
+  if (log.hourTallies && firstCounted <= lastHour)
+    for (const tally of await log.hourTallies(firstCounted, lastHour - firstCounted + 1)) counter.addTally(tally);
+  if (firstCounted === firstHour) return { ...counter.result(false), skipped: 0 };
   let read = 0;
   let skipped = 0;
   const onUnreadable = (): void => {
     read++;
     skipped++;
   };
-  for await (const call of log.entriesNewestFirst({ start: String(counter.fromMs), end: '+' }, { onUnreadable })) {
+  const end = firstCounted > lastHour ? '+' : String(firstCounted * HOUR_MS - 1);
+  for await (const call of log.entriesNewestFirst({ start: String(counter.fromMs), end }, { onUnreadable })) {
     if (++read > MAX_SCAN) return { ...counter.result(true), skipped };
     counter.add(call, idMs(call.id));
   }

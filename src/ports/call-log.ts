@@ -1,5 +1,6 @@
 import type { Decision } from '../domain/decision';
 import type { DecisionInputs } from '../domain/decision-inputs';
+import type { HourTally } from '../domain/call-counts';
 
 /**
  * How a challenged call's CAPTCHA ended: passed / failed (wrong code or silence) / hangup (the caller
@@ -75,6 +76,13 @@ export interface CallLogReader {
   ): Promise<{ calls: LoggedCall[]; lastId: string }>;
   /** the id of the newest entry, '0-0' when the log is empty */
   lastId(): Promise<string>;
+  /**
+   * the per-hour counts kept as calls are logged (src/domain/call-counts.ts), oldest first; absent: the log
+   * keeps none (a summary then reads the entries)
+   */
+  hourTallies?(firstHour: number, hours: number): Promise<HourTally[]>;
+  /** the first hour counted so (epoch ms / HOUR_MS); the hours before it and that one are read from the entries */
+  countedSince?(): Promise<number | undefined>;
 }
 
 /**

@@ -252,6 +252,7 @@ describe('ConfigReloader: sections that need a restart', () => {
         'http',
         'knownCustomers',
         'log',
+        'notifications',
         'lookups',
         'numbers',
         'redis',

@@ -16,6 +16,7 @@
  * reported through onUnreadable, never thrown, so one bad entry can neither stop a read nor pass as a
  * Redis failure, and whatever the readers do with a record (tables, CSV, the console) can rely on its shape.
  */
+import { callCountOf, type HourTally } from '../../domain/call-counts';
 import type { RedisClient } from './redis-connection';
 import type {
   CallLog,
@@ -62,6 +63,11 @@ type StreamEntry = [id: string, fields: string[]];
  * answer comes within seconds, a record spilled to a file at shutdown comes back at the next start.
  */
 export const WRITTEN_WINDOW_MS = 3_600_000;
+
+/** how long an hour's counts are kept: the summary's longest window (a week) and a day to spare */
+export const COUNT_TTL_HOURS = 8 * 24;
+/** spam callers kept per hour for the summary's top list */
+export const TOP_SPAM_PER_HOUR = 50;
 
 /**
  * XADD once per record, in one script so that nothing can come between the check and the write:
@@ -163,7 +169,81 @@ export class RedisCallLog implements CallLog, CallLogReader {
       String(this.maxLength),
       ...entryFields(record),
     );
-    return Number(added) === 1;
+    if (Number(added) !== 1) return false;
+    await this.count(record, now);
+    return true;
+  }
+
+  /**
+   * The record's contribution to its hour's counts (the console's summary): a hash of counts per verdict and
+   * CAPTCHA outcome, and a sorted set of spam callers, each kept COUNT_TTL_HOURS. Counted only when the record
+   * was added (a second append of it adds nothing). Best effort: the record is in the log whatever happens
+   * here, and a count that fails is lost, not retried (the summary is a view, the log is the record).
+   */
+  private async count(record: ScreenedCallRecord, nowMs: number): Promise<void> {
+    try {
+      const at = Date.parse(record.at);
+      const c = callCountOf(record.decision, record.captcha?.outcome, Number.isNaN(at) ? nowMs : at);
+      const hourKey = `${this.key}:hour:${c.hour}`;
+      const ttl = COUNT_TTL_HOURS * 3600;
+      // the first hour counted: the summary reads the hours before it (and that one) from the log itself
+      const multi = this.redis.pipeline().set(`${this.key}:counted-since`, String(c.hour), 'NX');
+      multi.hincrby(hourKey, `v:${c.verdict}`, 1);
+      if (c.captcha) multi.hincrby(hourKey, `c:${c.captcha}`, 1);
+      multi.expire(hourKey, ttl);
+      if (c.spamCaller !== undefined) {
+        const spamKey = `${this.key}:spam:${c.hour}`;
+        multi.zincrby(spamKey, 1, c.spamCaller).expire(spamKey, ttl);
+      }
+      await multi.exec();
+    } catch {
+      // best effort (see above): the record is logged
+    }
+  }
+
+  /** The first hour (epoch ms / HOUR_MS) whose calls were counted as they were logged; undefined: none yet. */
+  async countedSince(): Promise<number | undefined> {
+    const value = await this.redis.get(`${this.key}:counted-since`);
+    const hour = Number(value);
+    return value !== null && Number.isSafeInteger(hour) ? hour : undefined;
+  }
+
+  /**
+   * The counts of `hours` hours from `firstHour` (epoch ms / HOUR_MS), oldest first, with each hour's
+   * TOP_SPAM_PER_HOUR spam callers: a fixed number of small reads whatever the number of calls.
+   */
+  async hourTallies(firstHour: number, hours: number): Promise<HourTally[]> {
+    const pipeline = this.redis.pipeline();
+    for (let h = firstHour; h < firstHour + hours; h++)
+      pipeline
+        .hgetall(`${this.key}:hour:${h}`)
+        .zrevrange(`${this.key}:spam:${h}`, 0, TOP_SPAM_PER_HOUR - 1, 'WITHSCORES');
+    const replies = (await pipeline.exec()) ?? [];
+    const tallies: HourTally[] = [];
+    for (let i = 0; i < hours; i++) {
+      const [hashError, hash] = replies[2 * i] ?? [null, {}];
+      const [spamError, spam] = replies[2 * i + 1] ?? [null, []];
+      if (hashError) throw hashError;
+      if (spamError) throw spamError;
+      const fields = (hash ?? {}) as Record<string, string>;
+      const n = (field: string): number => Number(fields[field] ?? 0) || 0;
+      const pairs = (spam ?? []) as string[];
+      const spamCallers: HourTally['spamCallers'] = [];
+      for (let j = 0; j + 1 < pairs.length; j += 2)
+        spamCallers.push({ number: pairs[j] as string, calls: Number(pairs[j + 1]) || 0 });
+      tallies.push({
+        hour: firstHour + i,
+        verdicts: {
+          allow: n('v:allow'),
+          challenge: n('v:challenge'),
+          voicemail: n('v:voicemail'),
+          reject: n('v:reject'),
+        },
+        captcha: { passed: n('c:passed'), failed: n('c:failed'), other: n('c:other') },
+        spamCallers,
+      });
+    }
+    return tallies;
   }
 
   /**
