@@ -10,16 +10,11 @@
 import type { Command } from 'commander';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
 import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
-import { idRange, parseLogQuery } from '../call-log/call-log-query';
 import { SkippedEntries } from '../call-log/skipped-entries';
-import { contactsFolderPath, loadAllRuleFiles } from '../config/contacts-folder';
 import { loadConfig } from '../config/load-config';
 import { VERDICTS } from '../domain/decision';
-import { describePhoneNumber, normalisePhoneNumber } from '../domain/phone-number';
-import { ConfigError } from '../errors/config-error';
-import { managedFilePath } from '../reputation/managed-allow-list';
-import { replayCall } from '../replay/replay-call';
-import { ReplayReport, type ReplaySummary, type TransitionMatrix } from '../replay/replay-report';
+import { prepareReplay, runReplay, type ReplayResult } from '../replay/replay-log';
+import { type ReplaySummary, type TransitionMatrix } from '../replay/replay-report';
 
 export interface ReplayOptions {
   since: string;
@@ -30,8 +25,6 @@ export interface ReplayOptions {
   show: string;
   json?: boolean;
 }
-
-const BATCH = 2000;
 
 export function registerReplayCommand(program: Command, defaultConfig: string): void {
   program
@@ -52,59 +45,31 @@ export function registerReplayCommand(program: Command, defaultConfig: string): 
     });
 }
 
-export async function replayLog(
-  options: ReplayOptions,
-): Promise<ReplaySummary & { range: { since: string; until: string } }> {
+export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
   const loaded = loadConfig(options.config);
   const { config } = loaded;
-  const now = Date.now();
-  const query = parseLogQuery(
-    { since: options.since, ...(options.until !== undefined ? { until: options.until } : {}) },
-    config.numbers.defaultRegion,
-    now,
-  );
-  const show = Number(options.show);
-  if (!Number.isInteger(show) || show < 0 || show > 10_000)
-    throw new ConfigError([
-      { file: '--show', line: 0, column: 0, reason: `"${options.show}" is not a count from 0 to 10000` },
-    ]);
-  let didKey: string | undefined;
-  if (options.did !== undefined) {
-    const did = normalisePhoneNumber(options.did, config.numbers.defaultRegion);
-    didKey = did.kind === 'e164' ? did.e164 : options.did.trim();
-  }
-  const rules = loadAllRuleFiles(
+  const prepared = prepareReplay(
+    loaded,
     {
-      rulesFile: options.rules ?? loaded.rulesFile,
-      managedFile: managedFilePath(loaded),
-      contactsFolder: contactsFolderPath(loaded),
+      since: options.since,
+      show: options.show,
+      ...(options.until !== undefined && { until: options.until }),
+      ...(options.did !== undefined && { did: options.did }),
+      ...(options.rules !== undefined && { rulesFile: options.rules }),
     },
-    config.numbers.defaultRegion,
-    config.rules,
+    Date.now(),
   );
-  const candidate = { model: loaded.screening, rules };
 
   const redis = createRedisClient(config.redis, { connectionName: 'callscreen-replay', reconnect: false });
   redis.on('error', () => undefined);
   await connectOrThrow(redis, config.redis);
   try {
     const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
-    const report = new ReplayReport(show);
     const unreadable = new SkippedEntries();
-    for await (const logged of log.entries(idRange(query), {
-      batchSize: BATCH,
-      onUnreadable: unreadable.add,
-    })) {
-      if (didKey !== undefined && describePhoneNumber(logged.record.decision.did) !== didKey) continue;
-      report.add(logged, replayCall(logged.record, candidate));
-    }
+    const result = await runReplay(log, prepared, unreadable);
     const note = unreadable.note();
     if (note) process.stderr.write(`${note}\n`);
-    const until = query.untilMs ?? now;
-    return {
-      ...report.summary(),
-      range: { since: new Date(query.sinceMs).toISOString(), until: new Date(until).toISOString() },
-    };
+    return result;
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
