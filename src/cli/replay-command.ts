@@ -66,7 +66,7 @@ export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
   try {
     const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
     const unreadable = new SkippedEntries();
-    const result = await runReplay(log, prepared, unreadable);
+    const result = await runReplay(log, prepared, { unreadable });
     const note = unreadable.note();
     if (note) process.stderr.write(`${note}\n`);
     return result;

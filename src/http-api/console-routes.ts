@@ -14,6 +14,7 @@
  *   GET  /api/v1/accuracy?since=30d&until=&by=week|did|signal
  *                                     the accuracy report, as `callscreen report accuracy --json` prints it
  *   GET  /api/v1/shadow?since=7d&until=   the shadow report, as `callscreen report shadow --json` prints it
+ *   GET  /api/v1/replay/candidates, POST /api/v1/replay: the What if page's replay (replay-routes.ts)
  *
  * Reading the log is bounded: the calls list reads at most MAX_CALLS_SCAN entries per request (then
  * `more: true`), the summary at most MAX_SCAN (then `capped: true`, the oldest left out) and is kept
@@ -64,6 +65,7 @@ import type { CallLogReader } from '../ports/call-log';
 import type { FeedbackAuditReader } from '../ports/feedback-store';
 import type { FeedStatusView } from '../reputation/subscriptions/feed-status-view';
 import { loadConsoleAssets, type ConsoleAssets } from './console-assets';
+import { registerReplayRoutes } from './replay-routes';
 import { callView, ruleFileView, SummaryCounter, type CallView, type Summary } from './console-data';
 
 export const DEFAULT_CALLS_SINCE = '24h';
@@ -141,6 +143,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     if (!asset) return reply.code(404).send({ error: 'not-found', message: 'no such file' });
     return reply.type(asset.type).send(asset.body);
   });
+
+  // ---- what if: the replay ----
+  registerReplayRoutes(app, { loaded, log, now });
 
   // ---- calls ----
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/calls', async (request, reply) => {

@@ -77,15 +77,19 @@ export function prepareReplay(loaded: LoadedConfig, request: ReplayRequest, now:
   };
 }
 
-/** Replays the prepared range of `log`; entries that are not call records are counted in `unreadable`. */
+/**
+ * Replays the prepared range of `log`; entries that are not call records are counted in `unreadable`.
+ * `batchSize`: log entries read per round trip; the daemon asks for small batches, so the calls it
+ * screens meanwhile wait at most one batch's worth of replaying for the event loop.
+ */
 export async function runReplay(
   log: CallLogReader,
   prepared: PreparedReplay,
-  unreadable: SkippedEntries = new SkippedEntries(),
+  { unreadable = new SkippedEntries(), batchSize = BATCH }: { unreadable?: SkippedEntries; batchSize?: number } = {},
 ): Promise<ReplayResult> {
   const { query, didKey, candidate, show, now } = prepared;
   const report = new ReplayReport(show);
-  for await (const logged of log.entries(idRange(query), { batchSize: BATCH, onUnreadable: unreadable.add })) {
+  for await (const logged of log.entries(idRange(query), { batchSize, onUnreadable: unreadable.add })) {
     if (didKey !== undefined && describePhoneNumber(logged.record.decision.did) !== didKey) continue;
     report.add(logged, replayCall(logged.record, candidate));
   }
