@@ -80,6 +80,11 @@ export interface RuleFilePlaces {
   rulesFile: string;
   managedFile: string;
   contactsFolder: string;
+  /**
+   * how rules and problems name the files (the console shows them; the daemon's paths stay on the
+   * server): the rules file's and the managed list's names, and the contacts folder's; default the paths
+   */
+  display?: { rulesFile?: string; managedFile?: string; contactsFolder?: string };
 }
 
 /**
@@ -91,10 +96,15 @@ export function loadAllRuleFiles(
   defaultRegion: CountryCode,
   limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
 ): RuleSet {
+  const display = places.display ?? {};
+  const contactsName = (file: string): string =>
+    display.contactsFolder !== undefined ? path.join(display.contactsFolder, path.basename(file)) : file;
   const sets = [
-    loadRulesFile(places.rulesFile, defaultRegion, places.rulesFile, limits),
-    loadManagedRulesFile(places.managedFile, defaultRegion, places.managedFile, limits),
-    ...listContactSourceFiles(places.contactsFolder).map((file) => loadContactsFile(file, defaultRegion, file, limits)),
+    loadRulesFile(places.rulesFile, defaultRegion, display.rulesFile ?? places.rulesFile, limits),
+    loadManagedRulesFile(places.managedFile, defaultRegion, display.managedFile ?? places.managedFile, limits),
+    ...listContactSourceFiles(places.contactsFolder).map((file) =>
+      loadContactsFile(file, defaultRegion, contactsName(file), limits),
+    ),
   ];
   return buildRuleSet(sets.flatMap((set) => set.rules));
 }

@@ -135,6 +135,12 @@ export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps
       let prepared;
       try {
         candidate = configName === RUNNING ? loaded : await loadCandidate(folder, configName, deps.env);
+        // the reasons name the files as the configuration writes them, never by their path on the server
+        replayRequest.display = {
+          rulesFile: rulesName === RUNNING ? candidate.config.rules.file : rulesName,
+          managedFile: candidate.config.rules.managedFile,
+          contactsFolder: candidate.config.rules.contactsFolder,
+        };
         prepared = prepareReplay(candidate, replayRequest, now());
       } catch (e) {
         if (e instanceof ConfigError) return bad(reply, describe(e, folder));

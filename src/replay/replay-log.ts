@@ -7,7 +7,7 @@
  */
 import { idRange, parseLogQuery, type LogQuery } from '../call-log/call-log-query';
 import { SkippedEntries } from '../call-log/skipped-entries';
-import { contactsFolderPath, loadAllRuleFiles } from '../config/contacts-folder';
+import { contactsFolderPath, loadAllRuleFiles, type RuleFilePlaces } from '../config/contacts-folder';
 import type { LoadedConfig } from '../config/load-config';
 import { describePhoneNumber, normalisePhoneNumber } from '../domain/phone-number';
 import { ConfigError } from '../errors/config-error';
@@ -28,6 +28,8 @@ export interface ReplayRequest {
   rulesFile?: string;
   /** how many changed calls to list in full, as given (the CLI's --show text or a number) */
   show: string | number;
+  /** how the rules name their files in the reasons (default: the paths, as the CLI was given them) */
+  display?: RuleFilePlaces['display'];
 }
 
 export interface PreparedReplay {
@@ -64,6 +66,7 @@ export function prepareReplay(loaded: LoadedConfig, request: ReplayRequest, now:
       rulesFile: request.rulesFile ?? loaded.rulesFile,
       managedFile: managedFilePath(loaded),
       contactsFolder: contactsFolderPath(loaded),
+      ...(request.display !== undefined && { display: request.display }),
     },
     config.numbers.defaultRegion,
     config.rules,
