@@ -1,6 +1,6 @@
 /**
  * The review console's static files (the package's console/ folder: index.html, console.js,
- * console.css), read once when the server starts and served from memory. The folder is found by
+ * console.css, and the What if and Accuracy pages with their scripts), read once when the server starts and served from memory. The folder is found by
  * walking up from this module to the package root, so it works from dist/ and from the sources (tests).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ export interface ConsoleAssets {
   index: ConsoleAsset;
   /** by file name (GET /assets/<name>) */
   assets: ReadonlyMap<string, ConsoleAsset>;
+  /** the other pages by their path without the slash (GET /what-if, /accuracy); absent: none */
+  pages?: ReadonlyMap<string, ConsoleAsset>;
   dir: string;
 }
 
@@ -40,9 +42,12 @@ export function loadConsoleAssets(dir: string | undefined = findConsoleDir()): C
   if (dir === undefined) throw new Error('the console/ folder was not found beside package.json');
   const index = { type: 'text/html; charset=utf-8', body: readFileSync(path.join(dir, 'index.html')) };
   const assets = new Map<string, ConsoleAsset>();
-  for (const name of ['console.js', 'console.css']) {
+  for (const name of ['console.js', 'console.css', 'pages.js']) {
     const type = TYPES[path.extname(name)] as string;
     assets.set(name, { type, body: readFileSync(path.join(dir, name)) });
   }
-  return { index, assets, dir };
+  const pages = new Map<string, ConsoleAsset>();
+  for (const name of ['what-if', 'accuracy'])
+    pages.set(name, { type: index.type, body: readFileSync(path.join(dir, `${name}.html`)) });
+  return { index, assets, pages, dir };
 }

@@ -15,6 +15,7 @@
  *                                     the accuracy report, as `callscreen report accuracy --json` prints it
  *   GET  /api/v1/shadow?since=7d&until=   the shadow report, as `callscreen report shadow --json` prints it
  *   GET  /api/v1/replay/candidates, POST /api/v1/replay: the What if page's replay (replay-routes.ts)
+ *   GET  /what-if, /accuracy          the console's two other pages
  *
  * Reading the log is bounded: the calls list reads at most MAX_CALLS_SCAN entries per request (then
  * `more: true`), the summary at most MAX_SCAN (then `capped: true`, the oldest left out) and is kept
@@ -138,6 +139,16 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         .send({ error: 'unavailable', message: 'the console files are missing from this installation' });
     return reply.type(assets.index.type).send(assets.index.body);
   });
+  // the What if and Accuracy pages (their data: replay-routes.ts and the accuracy report's routes)
+  for (const name of ['what-if', 'accuracy'])
+    app.get(`/${name}`, async (_request, reply) => {
+      const page = assets?.pages?.get(name);
+      if (!page)
+        return reply
+          .code(503)
+          .send({ error: 'unavailable', message: 'the console files are missing from this installation' });
+      return reply.type(page.type).send(page.body);
+    });
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
     const asset = assets?.assets.get(request.params.name);
     if (!asset) return reply.code(404).send({ error: 'not-found', message: 'no such file' });

@@ -165,6 +165,11 @@ const ROUTES: Array<[method: 'GET' | 'POST', path: string]> = [
   ['GET', '/api/v1/rules'],
   ['GET', '/api/v1/rules/source?name=rules.yaml'],
   ['GET', '/api/v1/summary'],
+  ['GET', '/what-if'],
+  ['GET', '/accuracy'],
+  ['GET', '/assets/pages.js'],
+  ['GET', '/api/v1/replay/candidates'],
+  ['POST', '/api/v1/replay'],
 ];
 
 describe('authentication', () => {
@@ -287,10 +292,27 @@ describe('the page', () => {
   });
 
   test('the page script never turns data into HTML (no innerHTML, outerHTML, insertAdjacentHTML, document.write)', async () => {
-    const js = await (await get('/assets/console.js')).text();
-    expect(js).toContain('textContent');
-    expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
+    for (const name of ['console.js', 'pages.js']) {
+      const js = await (await get(`/assets/${name}`)).text();
+      expect(js).toContain('textContent');
+      expect(js).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
+    }
   });
+
+  test.each(['/what-if', '/accuracy'])(
+    'GET %s is an HTML page with the CSP and nothing inline, linked from /',
+    async (p) => {
+      const res = await get(p);
+      expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+      expect(res.headers.get('content-security-policy')).toBe(CSP);
+      const html = await res.text();
+      expect(html).toContain('<script type="module" src="/assets/pages.js"></script>');
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=/i);
+      expect(await (await get('/')).text()).toContain(`href="${p}"`);
+      const js = await get('/assets/pages.js');
+      expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    },
+  );
 });
 
 describe('security headers', () => {
