@@ -291,7 +291,7 @@ function rateChart(node, weeks, rateOf, colour) {
   const H = 180;
   const left = 40;
   const bottom = 24;
-  const plotW = W - left - 10;
+  const plotW = W - left - 30; // room for the last week's label
   const plotH = H - bottom - 10;
   node.setAttribute('viewBox', `0 0 ${W} ${H}`);
   node.setAttribute('width', String(W));
@@ -299,7 +299,7 @@ function rateChart(node, weeks, rateOf, colour) {
   const parts = [];
   for (const tick of [0, 0.5, 1]) {
     const y = 10 + plotH * (1 - tick);
-    parts.push(svg('line', { x1: left, x2: W - 10, y1: y, y2: y, class: 'axis' }));
+    parts.push(svg('line', { x1: left, x2: left + plotW, y1: y, y2: y, class: 'axis' }));
     parts.push(svg('text', { x: left - 4, y: y + 4, 'text-anchor': 'end', class: 'tick y' }, `${tick * 100} %`));
   }
   const step = weeks.length > 1 ? plotW / (weeks.length - 1) : 0;

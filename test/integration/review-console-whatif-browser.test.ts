@@ -190,3 +190,138 @@ test('Accuracy: the report from the accuracy route, or a clear "not available"',
   await page.screenshot({ path: testOutputPath('review-console-accuracy.png'), fullPage: true });
   expect(pageErrors).toEqual([]);
 });
+
+/** a week's figures in the accuracy report's JSON shape (`callscreen report accuracy --json`) */
+function figures(group: string, spamKnown: number, kept: number, goodKnown: number, bothered: number) {
+  const thin = spamKnown + goodKnown < 30;
+  return {
+    group,
+    calls: 200,
+    unknown: 200 - spamKnown - goodKnown,
+    truthFrom: { 'agent-after': spamKnown, 'agent-before': 0, 'captcha-passed': goodKnown, 'captcha-failed': 0 },
+    spam: {
+      known: spamKnown,
+      keptFromAgents: kept,
+      shadowLetThrough: 0,
+      catchRate: spamKnown === 0 ? null : kept / spamKnown,
+    },
+    good: {
+      known: goodKnown,
+      challenged: bothered,
+      voicemail: 0,
+      rejected: 0,
+      errorRate: goodKnown === 0 ? null : bothered / goodKnown,
+    },
+    thin,
+    ...(thin && { thinReason: `only ${spamKnown + goodKnown} of 200 calls have a known truth (fewer than 30)` }),
+  };
+}
+
+test('Accuracy: the report by week as charts and tables, the signals, the thin weeks, the shadow DIDs', async () => {
+  // the report's JSON as the accuracy routes answer it, served to the page: the figures of several weeks
+  // whatever this daemon has logged
+  const weeks = [
+    figures('2026-11-16', 40, 30, 60, 3),
+    figures('2026-11-23', 10, 9, 5, 0),
+    figures('2026-11-30', 50, 45, 70, 7),
+  ];
+  const { group: _overall, ...sum } = figures('', 100, 84, 135, 10);
+  const overall = { ...sum, calls: 600, unknown: 365 };
+  const accuracy = {
+    from: '2026-11-16T00:00:00.000Z',
+    until: '2026-12-06T23:59:59.000Z',
+    by: 'week',
+    overall,
+    groups: weeks,
+    signals: [
+      {
+        signal: 'reputation.listed',
+        code: 'reputation.listed',
+        direction: 'spam',
+        calls: 90,
+        onSpam: 70,
+        onGood: 2,
+        onUnknown: 18,
+        precision: 70 / 72,
+        thin: false,
+      },
+      {
+        signal: 'known-customer (towards good)',
+        code: 'known-customer',
+        direction: 'good',
+        calls: 12,
+        onSpam: 0,
+        onGood: 4,
+        onUnknown: 8,
+        precision: 1,
+        thin: true,
+      },
+    ],
+    feedback: { entries: 120, numbers: 95 },
+    skipped: 0,
+  };
+  const shadow = {
+    from: '2026-11-30T00:00:00.000Z',
+    until: '2026-12-06T23:59:59.000Z',
+    dids: [
+      {
+        did: '+12125550200',
+        calls: 25,
+        wouldHave: { allow: 18, challenge: 4, voicemail: 3, reject: 0 },
+        topReasons: [{ signal: 'velocity.number', calls: 5 }],
+        truth: {
+          spam: { allow: 1, challenge: 1, voicemail: 3, reject: 0 },
+          good: { allow: 9, challenge: 1, voicemail: 0, reject: 0 },
+          unknown: { allow: 8, challenge: 2, voicemail: 0, reject: 0 },
+        },
+        wouldCatchRate: 0.8,
+        wouldErrorRate: 0.1,
+      },
+    ],
+    callsRead: 400,
+    skipped: 0,
+  };
+  const fresh = await context.newPage();
+  fresh.on('pageerror', (e) => pageErrors.push(e.message));
+  const asked: string[] = [];
+  await fresh.route(/\/api\/v1\/(accuracy|shadow)\b/, (route) => {
+    const url = new URL(route.request().url());
+    asked.push(`${url.pathname}?${url.searchParams.toString()}`);
+    return route.fulfill({ json: url.pathname.endsWith('accuracy') ? accuracy : shadow });
+  });
+  try {
+    await fresh.goto(`${BASE}/accuracy`);
+    await fresh.locator('body[data-accuracy="shown"]').waitFor({ state: 'attached' });
+    expect(asked).toContain('/api/v1/accuracy?by=week&since=30d');
+    expect(await fresh.getByTestId('accuracy-catch-rate').textContent()).toBe('84.0 %');
+    expect(await fresh.getByTestId('accuracy-error-rate').textContent()).toBe('7.4 %');
+    // one dot per week on each chart, at its rate
+    const dots = await fresh
+      .locator('svg[data-testid="chart-catch-rate"] circle')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-week'), e.getAttribute('data-rate')]));
+    expect(dots).toEqual([
+      ['2026-11-16', '0.75'],
+      ['2026-11-23', '0.9'],
+      ['2026-11-30', '0.9'],
+    ]);
+    expect(await fresh.locator('svg[data-testid="chart-error-rate"] circle').count()).toBe(3);
+    expect(await fresh.locator('svg[data-testid="chart-error-rate"] path').count()).toBe(1);
+    // the thin week is said, the per-signal table holds both signals
+    expect(await fresh.getByTestId('accuracy-thin').textContent()).toMatch(/Thin truth in the weeks of 2026-11-23/);
+    expect(await fresh.locator('[data-testid="accuracy-week"][data-week="2026-11-23"]').textContent()).toMatch(/thin/);
+    expect(
+      await fresh.locator('[data-testid="accuracy-signal"][data-signal="reputation.listed"]').textContent(),
+    ).toContain('97.2 %');
+    expect(await fresh.getByTestId('accuracy-signal').count()).toBe(2);
+    // the shadow report per DID
+    const did = fresh.locator('[data-testid="shadow-did"][data-did="+12125550200"]');
+    await did.waitFor();
+    expect(await did.textContent()).toMatch(
+      /25.*allow 18.*challenge 4.*voicemail 3.*80\.0 %.*10\.0 %.*velocity\.number \(5\)/,
+    );
+    await fresh.screenshot({ path: testOutputPath('review-console-accuracy-report.png'), fullPage: true });
+  } finally {
+    await fresh.close();
+  }
+  expect(pageErrors).toEqual([]);
+});
