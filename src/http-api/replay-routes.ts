@@ -1,8 +1,9 @@
 /**
  * The console's What if page's API: the replay of `callscreen replay` (src/replay/replay-log.ts) run in
- * the daemon, on its own Redis client, against the running configuration or a candidate file beside it.
+ * the daemon, on its Redis client (the console's log reader), against the running configuration or a
+ * candidate file beside it.
  *
- *   GET  /api/v1/replay/candidates    { folder files: candidates: ["running", "strict.yaml", ...], running }
+ *   GET  /api/v1/replay/candidates    { candidates: ["running", "strict.yaml", ...], running: { config, rules }, maxRangeDays }
  *   POST /api/v1/replay               { config?, rules?, since?, until?, did?, show? } -> ReplayResult
  *
  * A candidate is named, never located: a bare *.yaml file name in the folder of the running callscreen.yaml
@@ -22,7 +23,7 @@ import { loadConfigText, type LoadedConfig } from '../config/load-config';
 import { ConfigError, formatProblem } from '../errors/config-error';
 import type { CallLogReader } from '../ports/call-log';
 import { managedFilePath } from '../reputation/managed-allow-list';
-import { prepareReplay, runReplay, type ReplayRequest } from '../replay/replay-log';
+import { prepareReplay, runReplay, type PreparedReplay, type ReplayRequest } from '../replay/replay-log';
 
 /** the longest range one replay covers */
 export const MAX_RANGE_DAYS = 31;
@@ -132,7 +133,7 @@ export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps
       if (until !== undefined) replayRequest.until = until;
       if (did !== undefined) replayRequest.did = did;
       if (rulesName !== RUNNING) replayRequest.rulesFile = path.join(folder, rulesName);
-      let prepared;
+      let prepared: PreparedReplay;
       try {
         candidate = configName === RUNNING ? loaded : await loadCandidate(folder, configName, deps.env);
         // the reasons name the files as the configuration writes them, never by their path on the server
