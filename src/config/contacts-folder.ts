@@ -8,16 +8,15 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
-import { buildRuleSet, EMPTY_RULE_SET, type RuleSet } from '../domain/rule-set';
+import { buildRuleSet, type RuleSet } from '../domain/rule-set';
 import { ConfigError, type ConfigProblem } from '../errors/config-error';
 import type { LoadedConfig } from './load-config';
 import {
   compileContactsRulesText,
   DEFAULT_RULES_LIMITS,
-  isFileNotFound,
   loadManagedRulesFile,
   loadRulesFile,
-  readRulesText,
+  loadAllowOnlyFile,
   type RulesFileLimits,
 } from './rules-file';
 
@@ -66,14 +65,9 @@ export function loadContactsFile(
   displayName = file,
   limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
 ): RuleSet {
-  let text: string;
-  try {
-    text = readRulesText(file, displayName, limits);
-  } catch (e) {
-    if (isFileNotFound(e)) return EMPTY_RULE_SET;
-    throw e;
-  }
-  return compileContactsRulesText(text, displayName, defaultRegion, limits);
+  return loadAllowOnlyFile(file, displayName, limits, (text) =>
+    compileContactsRulesText(text, displayName, defaultRegion, limits),
+  );
 }
 
 export interface RuleFilePlaces {

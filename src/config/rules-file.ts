@@ -329,12 +329,17 @@ function shapeProblem(issue: z.core.$ZodIssue, at: Locator): ConfigProblem {
 const MANAGED_DENY =
   'the managed allow list takes allow entries only; deny rules belong in the rules file (rules.file)';
 
-/** The managed allow list's text -> its rules. Throws ConfigError (file:line:col) like the rules file. */
-export function compileManagedRulesText(
+/**
+ * An allow-only rules file's text (the managed allow list, a contacts source) -> its rules: the rules file's
+ * entry format, any deny entry refused with `denyReason` at its line; empty (or comments only) is an empty
+ * list. Throws ConfigError (file:line:col) like the rules file.
+ */
+function compileAllowOnlyText(
   text: string,
   displayName: string,
   defaultRegion: CountryCode,
-  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+  limits: RulesFileLimits,
+  denyReason: string,
 ): RuleSet {
   const doc = parseYamlText(text, displayName);
   if (doc.value === null || doc.value === undefined) return EMPTY_RULE_SET; // empty or comments only
@@ -342,10 +347,37 @@ export function compileManagedRulesText(
   if (Array.isArray(deny) && deny.length > 0) {
     const problems = new ProblemList(doc.file);
     for (let i = 0; i < deny.length; i++)
-      problems.add({ file: doc.file, ...doc.locate(['deny', i]), reason: MANAGED_DENY });
+      problems.add({ file: doc.file, ...doc.locate(['deny', i]), reason: denyReason });
     throw problems.toError();
   }
   return compileRulesDocument(doc, defaultRegion, limits);
+}
+
+/** An allow-only rules file read and compiled by `compile`; a missing file is an empty list. */
+export function loadAllowOnlyFile(
+  file: string,
+  displayName: string,
+  limits: RulesFileLimits,
+  compile: (text: string) => RuleSet,
+): RuleSet {
+  let text: string;
+  try {
+    text = readRulesText(file, displayName, limits);
+  } catch (e) {
+    if (isFileNotFound(e)) return EMPTY_RULE_SET;
+    throw e;
+  }
+  return compile(text);
+}
+
+/** The managed allow list's text -> its rules. Throws ConfigError (file:line:col) like the rules file. */
+export function compileManagedRulesText(
+  text: string,
+  displayName: string,
+  defaultRegion: CountryCode,
+  limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
+): RuleSet {
+  return compileAllowOnlyText(text, displayName, defaultRegion, limits, MANAGED_DENY);
 }
 
 /** The managed allow list; a missing file is an empty list. */
@@ -355,14 +387,9 @@ export function loadManagedRulesFile(
   displayName = file,
   limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
 ): RuleSet {
-  let text: string;
-  try {
-    text = readRulesText(file, displayName, limits);
-  } catch (e) {
-    if (isFileNotFound(e)) return EMPTY_RULE_SET;
-    throw e;
-  }
-  return compileManagedRulesText(text, displayName, defaultRegion, limits);
+  return loadAllowOnlyFile(file, displayName, limits, (text) =>
+    compileManagedRulesText(text, displayName, defaultRegion, limits),
+  );
 }
 
 /** readRulesText's error for a file that does not exist */
@@ -431,14 +458,5 @@ export function compileContactsRulesText(
   defaultRegion: CountryCode,
   limits: RulesFileLimits = DEFAULT_RULES_LIMITS,
 ): RuleSet {
-  const doc = parseYamlText(text, displayName);
-  if (doc.value === null || doc.value === undefined) return EMPTY_RULE_SET;
-  const deny = (doc.value as { deny?: unknown }).deny;
-  if (Array.isArray(deny) && deny.length > 0) {
-    const problems = new ProblemList(doc.file);
-    for (let i = 0; i < deny.length; i++)
-      problems.add({ file: doc.file, ...doc.locate(['deny', i]), reason: CONTACTS_DENY });
-    throw problems.toError();
-  }
-  return compileRulesDocument(doc, defaultRegion, limits);
+  return compileAllowOnlyText(text, displayName, defaultRegion, limits, CONTACTS_DENY);
 }

@@ -26,6 +26,7 @@
  * An entry of the log that is not a call record (the reader's onUnreadable) is left out and counted:
  * `skipped` in the calls list and the summary. It is not a failure of the request, and never a 503.
  */
+import { bad, jsonObjectBody } from './json-body';
 import { HOUR_MS } from '../domain/call-counts';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -83,7 +84,7 @@ export const MAX_SUMMARY_HOURS = 168;
 export const REPORT_TTL_MS = 60_000;
 const MAX_NOTE = 200;
 const MAX_RULES_FILE_BYTES = 1024 * 1024;
-const ALLOW_FIELDS = new Set(['number', 'note']);
+const ALLOW_FIELDS = ['number', 'note'];
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** What the console needs of the rules in force (RulesReloader). */
@@ -227,18 +228,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   // ---- always allow ----
   app.post('/api/v1/allow', async (request, reply) => {
-    if (!isJson(request))
-      return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
-    const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body))
-      return bad(reply, 'the body must be a JSON object { "number": "..." }');
-    const fields = body as Record<string, unknown>;
-    const unknown = Object.keys(fields).filter((k) => !ALLOW_FIELDS.has(k));
-    if (unknown.length > 0)
-      return bad(
-        reply,
-        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, note)`,
-      );
+    const body = jsonObjectBody(request, reply, ALLOW_FIELDS, '{ "number": "..." }');
+    if ('sent' in body) return body.sent;
+    const { fields } = body;
     if (typeof fields.number !== 'string') return bad(reply, 'number must be a string, e.g. "+1 212 555 0147"');
     if (fields.note !== undefined && (typeof fields.note !== 'string' || fields.note.length > MAX_NOTE))
       return bad(reply, `note must be text of at most ${MAX_NOTE} characters`);
@@ -500,19 +492,6 @@ function rulesOfOwn(app: FastifyInstance, loaded: LoadedConfig, logger: Logger):
 
 const given = (v: string | undefined): string | undefined =>
   typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-
-function isJson(request: FastifyRequest): boolean {
-  return (
-    String(request.headers['content-type'] ?? '')
-      .split(';')[0]
-      ?.trim()
-      .toLowerCase() === 'application/json'
-  );
-}
-
-function bad(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(400).send({ error: 'bad-request', message });
-}
 
 function notFound(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(404).send({ error: 'not-found', message });

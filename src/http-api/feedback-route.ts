@@ -15,8 +15,9 @@
  * refused with 415 before anything is stored (even when the browser adds cached Basic credentials), or
  * needs a preflight that fails.
  */
+import { bad, jsonObjectBody } from './json-body';
 import type { CountryCode } from 'libphonenumber-js';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type FeedbackReport } from '../ports/feedback-store';
 import { FEEDBACK_VERDICTS, type FeedbackVerdict } from '../domain/reputation-entry';
 import { cleanText, numberForFeedback, type FeedbackOutcome } from '../reputation/managed-allow-list';
@@ -24,7 +25,7 @@ import { cleanText, numberForFeedback, type FeedbackOutcome } from '../reputatio
 export const FEEDBACK_PATH = '/api/v1/feedback';
 const MAX_NOTE = 500;
 const MAX_AGENT = 64;
-const FIELDS = new Set(['number', 'verdict', 'note', 'agent']);
+const FIELDS = ['number', 'verdict', 'note', 'agent'];
 
 export interface FeedbackRouteDeps {
   record(report: FeedbackReport): Promise<FeedbackOutcome>;
@@ -33,22 +34,9 @@ export interface FeedbackRouteDeps {
 
 export function registerFeedbackRoute(app: FastifyInstance, deps: FeedbackRouteDeps): void {
   app.post(FEEDBACK_PATH, async (request, reply) => {
-    const type = String(request.headers['content-type'] ?? '')
-      .split(';')[0]
-      ?.trim()
-      .toLowerCase();
-    if (type !== 'application/json')
-      return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
-    const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body))
-      return bad(reply, 'the body must be a JSON object { "number": "...", "verdict": "spam" | "ok" }');
-    const fields = body as Record<string, unknown>;
-    const unknown = Object.keys(fields).filter((k) => !FIELDS.has(k));
-    if (unknown.length > 0)
-      return bad(
-        reply,
-        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected number, verdict, note, agent)`,
-      );
+    const body = jsonObjectBody(request, reply, FIELDS, '{ "number": "...", "verdict": "spam" | "ok" }');
+    if ('sent' in body) return body.sent;
+    const { fields } = body;
     if (typeof fields.number !== 'string') return bad(reply, 'number must be a string, e.g. "+1 212 555 0147"');
     if (typeof fields.verdict !== 'string' || !FEEDBACK_VERDICTS.includes(fields.verdict as FeedbackVerdict))
       return bad(reply, 'verdict must be "spam" or "ok"');
@@ -96,8 +84,4 @@ export function registerFeedbackRoute(app: FastifyInstance, deps: FeedbackRouteD
       ...(outcome.listError ? { listError: outcome.listError } : {}),
     });
   });
-}
-
-function bad(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(400).send({ error: 'bad-request', message });
 }

@@ -15,9 +15,10 @@
  * Bounded: one replay at a time in the daemon (409 while one runs), a range of at most MAX_RANGE_DAYS,
  * and the log read in small batches so the calls screened meanwhile are not held up.
  */
+import { bad, jsonObjectBody } from './json-body';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { SkippedEntries } from '../call-log/skipped-entries';
 import { loadConfigText, type LoadedConfig } from '../config/load-config';
 import { ConfigError, formatProblem } from '../errors/config-error';
@@ -35,7 +36,7 @@ export const RUNNING = 'running';
 /** log entries per round trip: a few ms of replaying each, between which live calls get the event loop */
 const DAEMON_BATCH = 250;
 const MAX_CANDIDATE_BYTES = 1024 * 1024;
-const FIELDS = new Set(['config', 'rules', 'since', 'until', 'did', 'show']);
+const FIELDS = ['config', 'rules', 'since', 'until', 'did', 'show'];
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface ReplayRouteDeps {
@@ -78,18 +79,9 @@ export function registerReplayRoutes(app: FastifyInstance, deps: ReplayRouteDeps
   });
 
   app.post('/api/v1/replay', async (request, reply) => {
-    if (!isJson(request))
-      return reply.code(415).send({ error: 'unsupported-media-type', message: 'send the body as application/json' });
-    const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body))
-      return bad(reply, 'the body must be a JSON object { "config": "candidate.yaml", "since": "7d" }');
-    const fields = body as Record<string, unknown>;
-    const unknown = Object.keys(fields).filter((k) => !FIELDS.has(k));
-    if (unknown.length > 0)
-      return bad(
-        reply,
-        `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected config, rules, since, until, did, show)`,
-      );
+    const body = jsonObjectBody(request, reply, FIELDS, '{ "config": "candidate.yaml", "since": "7d" }');
+    if ('sent' in body) return body.sent;
+    const { fields } = body;
     for (const name of ['config', 'rules', 'since', 'until', 'did'] as const)
       if (fields[name] !== undefined && typeof fields[name] !== 'string') return bad(reply, `${name} must be a string`);
     const text = (name: string): string | undefined => {
@@ -210,17 +202,4 @@ function describe(e: ConfigError, folder: string): string {
       return formatProblem({ ...p, file: file.replace(/^--/, '') });
     })
     .join('; ');
-}
-
-function isJson(request: FastifyRequest): boolean {
-  return (
-    String(request.headers['content-type'] ?? '')
-      .split(';')[0]
-      ?.trim()
-      .toLowerCase() === 'application/json'
-  );
-}
-
-function bad(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(400).send({ error: 'bad-request', message });
 }

@@ -27,7 +27,7 @@ import type { Logger } from '../../src/ports/logger';
 import type { AmiConnectionState, AmiPort } from '../../src/ports/ami';
 import { CallHarness } from '../../tools/testbed/call-harness';
 import { TcpFaultProxy } from '../contract/tcp-fault-proxy';
-import { startDaemon, DEFAULT_TEST_CONFIG, type DaemonProcess } from '../support/daemon-process';
+import { testbedAmiEnv, startDaemon, DEFAULT_TEST_CONFIG, type DaemonProcess } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
 
@@ -470,12 +470,7 @@ describe('the daemon with ami.blacklistSync enabled', () => {
     daemon = await startDaemon({
       config: `${DEFAULT_TEST_CONFIG}redis:\n  keyPrefix: "${PREFIX}daemon:"\nami:\n  enabled: true\n  blacklistSync:\n    enabled: true\n    family: ${fam}\n`,
       rules: 'allow: []\ndeny: ["+1 201 555 0801"]\n',
-      env: {
-        CALLSCREEN_AMI_HOST: testbed.amiHost,
-        CALLSCREEN_AMI_PORT: String(testbed.amiPort),
-        CALLSCREEN_AMI_USER: testbed.amiUser,
-        CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
-      },
+      env: testbedAmiEnv(),
     });
     const synced = await daemon.waitForLog((l) => l.msg === 'blacklist synced to AstDB', 20_000);
     expect(synced).toMatchObject({ family: fam, entries: 2, written: 2 });

@@ -2,8 +2,7 @@
  * `callscreen doctor` against the test bed (real Asterisk, AMI, Redis): a correct setup passes with exit 0;
  * each mistake an admin makes is planted on its own and found, as a failing line with its fix and exit 1.
  */
-import { runCli, writeConfigDir } from '../support/daemon-process';
-import { testbed } from '../support/testbed';
+import { testbedAmiEnv, runCli, writeConfigDir } from '../support/daemon-process';
 
 jest.setTimeout(60_000);
 
@@ -12,12 +11,7 @@ interface DoctorJson {
   failed: number;
 }
 
-const AMI_ENV = {
-  CALLSCREEN_AMI_HOST: testbed.amiHost,
-  CALLSCREEN_AMI_PORT: String(testbed.amiPort),
-  CALLSCREEN_AMI_USER: testbed.amiUser,
-  CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
-};
+const AMI_ENV = testbedAmiEnv();
 const GOOD = 'numbers:\n  defaultRegion: US\nami:\n  enabled: true\n';
 
 async function doctor(

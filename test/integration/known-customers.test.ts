@@ -12,6 +12,7 @@ import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  testbedAmiEnv,
   startDaemon,
   type DaemonProcess,
   aboutCaller,
@@ -41,12 +42,7 @@ beforeAll(async () => {
   harness = await CallHarness.open();
   daemon = await startDaemon({
     config: CONFIG,
-    env: {
-      CALLSCREEN_AMI_HOST: testbed.amiHost,
-      CALLSCREEN_AMI_PORT: String(testbed.amiPort),
-      CALLSCREEN_AMI_USER: testbed.amiUser,
-      CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
-    },
+    env: testbedAmiEnv(),
   });
   await daemon.waitForLog((l) => l.msg === 'AMI connected', 20_000);
 }, 40_000);

@@ -11,6 +11,7 @@ import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-stor
 import { CallHarness } from '../../tools/testbed/call-harness';
 import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
 import {
+  testbedAmiEnv,
   startDaemon,
   type DaemonProcess,
   aboutCaller,
@@ -42,12 +43,7 @@ beforeAll(async () => {
   harness = await CallHarness.open();
   daemon = await startDaemon({
     config: CONFIG,
-    env: {
-      CALLSCREEN_AMI_HOST: testbed.amiHost,
-      CALLSCREEN_AMI_PORT: String(testbed.amiPort),
-      CALLSCREEN_AMI_USER: testbed.amiUser,
-      CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
-    },
+    env: testbedAmiEnv(),
   });
   await daemon.waitForLog((l) => l.msg === 'AMI connected', 20_000);
 }, 40_000);

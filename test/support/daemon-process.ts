@@ -189,6 +189,16 @@ screening:
 `;
 }
 
+/** The environment that points a daemon (or a command) at the test bed's AMI, for tests with ami.enabled. */
+export function testbedAmiEnv(): Record<string, string> {
+  return {
+    CALLSCREEN_AMI_HOST: testbed.amiHost,
+    CALLSCREEN_AMI_PORT: String(testbed.amiPort),
+    CALLSCREEN_AMI_USER: testbed.amiUser,
+    CALLSCREEN_AMI_PASSWORD: testbed.amiPassword,
+  };
+}
+
 /** A daemon log line about a call from this number (its `caller.e164`), for waitForLog and screenedLine. */
 export const aboutCaller =
   (e164: string) =>
