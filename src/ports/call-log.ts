@@ -81,7 +81,10 @@ export interface CallLogReader {
    * keeps none (a summary then reads the entries)
    */
   hourTallies?(firstHour: number, hours: number): Promise<HourTally[]>;
-  /** the first hour counted so (epoch ms / HOUR_MS); the hours before it and that one are read from the entries */
+  /**
+   * the hour (epoch ms / HOUR_MS, by the append clock of the stream ids) counting began in; it and the hours
+   * before are read from the entries
+   */
   countedSince?(): Promise<number | undefined>;
 }
 

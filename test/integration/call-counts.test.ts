@@ -92,7 +92,8 @@ test('the counts kept as calls are logged equal a count of the entries; a record
   expect(counted.topSpam[0]).toEqual({ number: '+14155550102', calls: 3 });
   expect(counted.captcha).toMatchObject({ passed: 1, failed: 1, other: 0 });
   expect(counted.byHour.at(-1)).toMatchObject({ reject: 1, voicemail: 1 });
-  expect(await log.countedSince()).toBe(Math.floor((NOW - 3 * HOUR_MS) / HOUR_MS));
+  // the hour counting began in, by the append clock (the records' own times are earlier)
+  expect(await log.countedSince()).toBe(Math.floor(Date.now() / HOUR_MS));
   expect(await redis.ttl(`counts-1:calls:hour:${Math.floor(NOW / HOUR_MS)}`)).toBeGreaterThan(7 * 24 * 3600);
 });
 

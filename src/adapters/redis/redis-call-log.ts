@@ -16,7 +16,7 @@
  * reported through onUnreadable, never thrown, so one bad entry can neither stop a read nor pass as a
  * Redis failure, and whatever the readers do with a record (tables, CSV, the console) can rely on its shape.
  */
-import { callCountOf, type HourTally } from '../../domain/call-counts';
+import { callCountOf, HOUR_MS, type HourTally } from '../../domain/call-counts';
 import type { RedisClient } from './redis-connection';
 import type {
   CallLog,
@@ -186,8 +186,9 @@ export class RedisCallLog implements CallLog, CallLogReader {
       const c = callCountOf(record.decision, record.captcha?.outcome, Number.isNaN(at) ? nowMs : at);
       const hourKey = `${this.key}:hour:${c.hour}`;
       const ttl = COUNT_TTL_HOURS * 3600;
-      // the first hour counted: the summary reads the hours before it (and that one) from the log itself
-      const multi = this.redis.pipeline().set(`${this.key}:counted-since`, String(c.hour), 'NX');
+      // the hour counting began in, by the clock entries are appended by (their stream ids): the summary reads
+      // that hour and the ones before from the entries, and the later ones, complete, from the counts
+      const multi = this.redis.pipeline().set(`${this.key}:counted-since`, String(Math.floor(nowMs / HOUR_MS)), 'NX');
       multi.hincrby(hourKey, `v:${c.verdict}`, 1);
       if (c.captcha) multi.hincrby(hourKey, `c:${c.captcha}`, 1);
       multi.expire(hourKey, ttl);
