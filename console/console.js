@@ -2,55 +2,14 @@
  * Every piece of data from the API is put into the page with textContent / createElement, never as
  * HTML: a caller name such as <script>...</script> stays text.
  * Every POST carries X-Callscreen-Request: 1 (the server's CSRF check) and a JSON body. */
-/* global document, window, fetch, URLSearchParams, setInterval, clearTimeout, setTimeout */
+/* global document, URLSearchParams, setInterval, clearTimeout, setTimeout */
 'use strict';
 
 const CALLS_EVERY_MS = 2000;
 const RULES_EVERY_MS = 3000;
 const SUMMARY_EVERY_MS = 10000; // the server keeps a summary for 10 s
 const FEEDS_EVERY_MS = 30000;
-const VERDICTS = ['allow', 'challenge', 'voicemail', 'reject'];
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-const $ = (id) => document.getElementById(id);
-
-/** createElement with attributes and text children (strings become text nodes, never HTML) */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const child of children)
-    node.append(child instanceof window.Node ? child : document.createTextNode(String(child)));
-  return node;
-}
-
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  return node;
-}
-
-async function api(path, init = {}) {
-  const headers = { accept: 'application/json', ...(init.headers || {}) };
-  if (init.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['x-callscreen-request'] = '1';
-  }
-  const res = await fetch(path, { ...init, headers, credentials: 'same-origin', cache: 'no-store' });
-  const type = res.headers.get('content-type') || '';
-  const data = type.includes('application/json') ? await res.json() : await res.text();
-  if (!res.ok) {
-    const message =
-      data && typeof data === 'object' && typeof data.message === 'string' ? data.message : `HTTP ${res.status}`;
-    const err = new Error(message);
-    err.status = res.status;
-    throw err;
-  }
-  return data;
-}
+import { $, api, el, svg, VERDICTS } from './console-dom.js';
 
 const post = (path, body) => api(path, { method: 'POST', body: JSON.stringify(body) });
 

@@ -233,14 +233,15 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
       text: `polic${settings.policies.length === 1 ? 'y' : 'ies'} ${settings.policies.join(', ')} appl${settings.policies.length === 1 ? 'ies' : 'y'}`,
     });
 
-  const rule = matchRule(call, inputs.rules);
+  // the number's rule, else the name's (matched once): one without points decides, one with points scores
+  const numberRule = caller.kind === 'e164' ? inputs.rules.match(caller.e164, ruleContext(did, at)) : undefined;
+  const nameRule = numberRule ? undefined : matchNameRule(call, inputs.rules);
+  const rule = numberRule ?? (nameRule?.points === undefined ? nameRule : undefined);
   if (rule) {
     reasons.push(ruleReason(rule, call));
     if (rule.list === 'allow') return finish({ verdict: 'allow' });
     return finish(applyPolicy(settings.denyVerdict, settings, reasons));
   }
-  // a name rule with points scores like a signal (a decisive one has decided above)
-  const nameRule = matchNameRule(call, inputs.rules);
   if (nameRule) reasons.push(ruleReason(nameRule, call));
 
   if (inputs.history?.status === 'unavailable')

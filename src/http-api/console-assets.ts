@@ -42,7 +42,7 @@ export function loadConsoleAssets(dir: string | undefined = findConsoleDir()): C
   if (dir === undefined) throw new Error('the console/ folder was not found beside package.json');
   const index = { type: 'text/html; charset=utf-8', body: readFileSync(path.join(dir, 'index.html')) };
   const assets = new Map<string, ConsoleAsset>();
-  for (const name of ['console.js', 'console.css', 'pages.js']) {
+  for (const name of ['console.js', 'console-dom.js', 'console.css', 'pages.js']) {
     const type = TYPES[path.extname(name)] as string;
     assets.set(name, { type, body: readFileSync(path.join(dir, name)) });
   }

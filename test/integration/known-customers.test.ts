@@ -12,13 +12,12 @@ import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  testbedAmiEnv,
-  startDaemon,
   type DaemonProcess,
   aboutCaller,
   runCli,
   testConfigHeader,
   freshCallers,
+  startDaemonWithAmi,
 } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
@@ -40,11 +39,7 @@ const freshCaller = freshCallers(760);
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   harness = await CallHarness.open();
-  daemon = await startDaemon({
-    config: CONFIG,
-    env: testbedAmiEnv(),
-  });
-  await daemon.waitForLog((l) => l.msg === 'AMI connected', 20_000);
+  daemon = await startDaemonWithAmi(CONFIG);
 }, 40_000);
 
 afterAll(async () => {

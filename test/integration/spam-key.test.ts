@@ -11,12 +11,11 @@ import { RedisFeedbackStore } from '../../src/adapters/redis/redis-feedback-stor
 import { CallHarness } from '../../tools/testbed/call-harness';
 import { answerOneSipCall, placeSipCall } from '../../tools/testbed/sip-call';
 import {
-  testbedAmiEnv,
-  startDaemon,
   type DaemonProcess,
   aboutCaller,
   testConfigHeader,
   freshCallers,
+  startDaemonWithAmi,
 } from '../support/daemon-process';
 import { deleteKeysWithPrefix } from '../support/redis-keys';
 import { testbed } from '../support/testbed';
@@ -41,11 +40,7 @@ const freshCaller = freshCallers(790);
 beforeAll(async () => {
   redis = new Redis(testbed.redisUrl);
   harness = await CallHarness.open();
-  daemon = await startDaemon({
-    config: CONFIG,
-    env: testbedAmiEnv(),
-  });
-  await daemon.waitForLog((l) => l.msg === 'AMI connected', 20_000);
+  daemon = await startDaemonWithAmi(CONFIG);
 }, 40_000);
 
 afterAll(async () => {

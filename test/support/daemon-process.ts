@@ -199,6 +199,13 @@ export function testbedAmiEnv(): Record<string, string> {
   };
 }
 
+/** A daemon with ami.enabled in `config`, pointed at the test bed's AMI; resolves once it has logged in. */
+export async function startDaemonWithAmi(config: string): Promise<DaemonProcess> {
+  const daemon = await startDaemon({ config, env: testbedAmiEnv() });
+  await daemon.waitForLog((l) => l.msg === 'AMI connected', 20_000);
+  return daemon;
+}
+
 /** A daemon log line about a call from this number (its `caller.e164`), for waitForLog and screenedLine. */
 export const aboutCaller =
   (e164: string) =>

@@ -138,6 +138,8 @@ export function entryFields(record: ScreenedCallRecord): string[] {
 
 export class RedisCallLog implements CallLog, CallLogReader {
   readonly key: string;
+  /** the counted-since mark has been sent (SET NX) by this object */
+  private countingMarked = false;
   private timer: NodeJS.Timeout | undefined;
   private trimming: Promise<unknown> | undefined;
   private closing: Promise<void> | undefined;
@@ -188,7 +190,9 @@ export class RedisCallLog implements CallLog, CallLogReader {
       const ttl = COUNT_TTL_HOURS * 3600;
       // the hour counting began in, by the clock entries are appended by (their stream ids): the summary reads
       // that hour and the ones before from the entries, and the later ones, complete, from the counts
-      const multi = this.redis.pipeline().set(`${this.key}:counted-since`, String(Math.floor(nowMs / HOUR_MS)), 'NX');
+      const multi = this.redis.pipeline();
+      // once per log object: NX keeps the first mark, so later appends need not send it again
+      if (!this.countingMarked) multi.set(`${this.key}:counted-since`, String(Math.floor(nowMs / HOUR_MS)), 'NX');
       multi.hincrby(hourKey, `v:${c.verdict}`, 1);
       if (c.captcha) multi.hincrby(hourKey, `c:${c.captcha}`, 1);
       multi.expire(hourKey, ttl);
@@ -197,6 +201,7 @@ export class RedisCallLog implements CallLog, CallLogReader {
         multi.zincrby(spamKey, 1, c.spamCaller).expire(spamKey, ttl);
       }
       await multi.exec();
+      this.countingMarked = true;
     } catch {
       // best effort (see above): the record is logged
     }
