@@ -686,6 +686,11 @@ export class CallScreener {
     return gone ? 'gone' : 'ok';
   }
 
+  /**
+   * Tags the call and continues it at dest, in one go (continueWithVariables: one round trip where
+   * Asterisk takes REST over the websocket). A tag that could not be set is logged and the call goes on
+   * without it; a continue that failed is tried again on its own.
+   */
   private async route(
     channelId: string,
     dest: DialplanTarget,
@@ -693,18 +698,18 @@ export class CallScreener {
     tags: readonly ChannelVariable[],
     log: Logger,
   ): Promise<{ ok: true } | { ok: false; error: string }> {
-    if ((await this.setTags(channelId, tags, log)) === 'gone')
-      return { ok: false, error: 'caller hung up before routing' };
-    return this.retrying(
-      () =>
-        this.ari.continueInDialplan(channelId, {
-          context: dest.context,
-          extension: dest.extension ?? did,
-          priority: dest.priority,
-        }),
-      log,
-      'routing the call',
-    );
+    const target = { context: dest.context, extension: dest.extension ?? did, priority: dest.priority };
+    try {
+      const unset = await this.ari.continueWithVariables(channelId, tags, target);
+      for (const { name, error } of unset)
+        log.warn({ err: errorText(error), variable: name }, 'channel variable not set; the call goes on without it');
+      return { ok: true };
+    } catch (e) {
+      if (statusOf(e) === 404) return { ok: false, error: `caller hung up before routing (${errorText(e)})` };
+      log.warn({ err: errorText(e), attempt: 1 }, 'routing the call failed; retrying');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return this.retrying(() => this.ari.continueInDialplan(channelId, target), log, 'routing the call', 2);
   }
 
   /** An ARI request tried up to ROUTE_ATTEMPTS times; 404 = the caller hung up (no retry). */
@@ -712,9 +717,10 @@ export class CallScreener {
     request: () => Promise<void>,
     log: Logger,
     what: string,
+    firstAttempt = 1,
   ): Promise<{ ok: true } | { ok: false; error: string }> {
     let lastError = '';
-    for (let attempt = 1; attempt <= ROUTE_ATTEMPTS; attempt++) {
+    for (let attempt = firstAttempt; attempt <= ROUTE_ATTEMPTS; attempt++) {
       try {
         await request();
         return { ok: true };

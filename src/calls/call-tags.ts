@@ -1,6 +1,7 @@
 /**
  * What a call carries on into the dialplan: channel variables for the agents' phones, the dialplan and
- * the CDR. Pure: the CallScreener sets them (all at once, one ARI round trip) before the call continues.
+ * the CDR. Pure: the CallScreener sets them together with the continue (AriPort.continueWithVariables: one
+ * round trip where Asterisk takes REST requests over the event websocket).
  *
  *   CALLSCREEN_VERDICT   allow | challenge | voicemail | reject (the decision's verdict)
  *   CALLSCREEN_SCORE     the score
@@ -13,6 +14,7 @@
  *   CDR(userfield)       callscreen:<verdict>:<score>:<top reason>[:captcha-<outcome>] when tags.cdrUserfield
  */
 import { topReasons, type Decision } from '../domain/decision';
+import type { ChannelVariable } from '../ports/ari';
 import type { CaptchaOutcome } from '../ports/call-log';
 
 export interface TagsConfig {
@@ -34,7 +36,7 @@ export interface CallTagInput {
   captcha?: CaptchaOutcome;
 }
 
-export type ChannelVariable = readonly [name: string, value: string];
+export type { ChannelVariable };
 
 export function callTags(input: CallTagInput): ChannelVariable[] {
   const { decision, tags, captcha } = input;

@@ -11,7 +11,14 @@ import type { AriPort } from '../ports/ari';
 
 export type ScreenerAri = Pick<
   AriPort,
-  'answer' | 'hangup' | 'setChannelVar' | 'play' | 'stopPlayback' | 'continueInDialplan' | 'listChannels'
+  | 'answer'
+  | 'hangup'
+  | 'setChannelVar'
+  | 'play'
+  | 'stopPlayback'
+  | 'continueInDialplan'
+  | 'continueWithVariables'
+  | 'listChannels'
 >;
 
 /** Default cap: well below Asterisk's default sessionlimit (100), leaving room for other HTTP clients. */
@@ -26,13 +33,17 @@ export function limitConcurrency(ari: ScreenerAri, max = ARI_MAX_IN_FLIGHT): Scr
     play: (...args) => limiter.run(() => ari.play(...args)),
     stopPlayback: (...args) => limiter.run(() => ari.stopPlayback(...args)),
     continueInDialplan: (...args) => limiter.run(() => ari.continueInDialplan(...args)),
+    // over HTTP its variables are set in parallel: as many requests at once as variables
+    continueWithVariables: (id, variables, target) =>
+      limiter.run(() => ari.continueWithVariables(id, variables, target), Math.max(1, variables.length)),
     listChannels: (...args) => limiter.run(() => ari.listChannels(...args)),
   };
 }
 
+/** At most `max` requests at once; a task may count for several (`weight`), and waits its turn in order. */
 export class Limiter {
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<{ weight: number; start: () => void }> = [];
 
   constructor(private readonly max: number) {
     if (!(max >= 1)) throw new RangeError(`Limiter: max must be at least 1, got ${max}`);
@@ -46,16 +57,28 @@ export class Limiter {
     return this.waiting.length;
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active += 1;
+  async run<T>(task: () => Promise<T>, weight = 1): Promise<T> {
+    const need = Math.min(Math.max(1, weight), this.max); // never more than all of it, or it would wait forever
+    if (this.waiting.length > 0 || this.active + need > this.max)
+      await new Promise<void>((start) => this.waiting.push({ weight: need, start }));
+    else this.active += need;
     try {
       return await task();
     } finally {
-      const next = this.waiting.shift();
-      if (next)
-        next(); // the slot passes on as it is
-      else this.active -= 1;
+      this.active -= need;
+      this.startWaiting();
+    }
+  }
+
+  private startWaiting(): void {
+    for (
+      let next = this.waiting[0];
+      next !== undefined && this.active + next.weight <= this.max;
+      next = this.waiting[0]
+    ) {
+      this.waiting.shift();
+      this.active += next.weight;
+      next.start();
     }
   }
 }

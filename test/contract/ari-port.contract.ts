@@ -16,6 +16,7 @@ import { type AriAdapterKind, createAri } from '../../src/adapters/ari/create-ar
 import { AriRequestError } from '../../src/errors/ari-request-error';
 import { AriTimeoutError } from '../../src/errors/ari-timeout-error';
 import { AriUnavailableError } from '../../src/errors/ari-unavailable-error';
+import { NativeAri } from '../../src/adapters/ari/native-ari';
 import { startAsterisk, stopAsterisk, testbed } from '../support/testbed';
 import {
   adminApps,
@@ -169,6 +170,42 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
           (e) => e.type === 'StasisStart' && e.application === harnessApp && (e.channel as AriChannel).id === harnessId,
           5000,
           'caller half answered by the agents',
+        );
+      }, 20_000);
+
+      test('continueWithVariables sets every variable before the call continues: the dialplan at the target reads them', async () => {
+        const { screened, did } = await placeCall(ari, rec);
+        if (ari instanceof NativeAri)
+          await waitFor(() => ari instanceof NativeAri && ari.routesOverWebsocket, 3000, 'routes over the websocket');
+        const awkward = 'SPAM? Zoë "quoted", a&b=c+d %41 ;|';
+        const since = rec.mark();
+        // the last variable names the app the target's Stasis() sends the call to: set too late, the
+        // call would go back to SCREEN_APP instead
+        const unset = await ari.continueWithVariables(
+          screened.id,
+          [
+            ['CS_CONTRACT_A', awkward],
+            ['CALLERID(name)', awkward],
+            ['CALLSCREEN_APP', harnessApp],
+          ],
+          { context: 'callscreen-inbound', extension: did, priority: 1 },
+        );
+        expect(unset).toEqual([]);
+        const again = await rec.waitEvent(
+          since,
+          (e) => e.type === 'StasisStart' && (e.channel as AriChannel).id === screened.id,
+          5000,
+          'the call back in Stasis',
+        );
+        expect(again.application).toBe(harnessApp);
+        expect((again as EventOf<'StasisStart'>).channel.caller.name).toBe(awkward);
+        await expect(ari.getChannelVar(screened.id, 'CS_CONTRACT_A')).resolves.toBe(awkward);
+        await expectRequestError(
+          ari.continueWithVariables('cs-contract-no-such-channel', [['CS_X', '1']], {
+            context: 'callscreen-agents',
+            extension: did,
+          }),
+          404,
         );
       }, 20_000);
 
@@ -341,6 +378,38 @@ export function describeAriPortContract(kind: AriAdapterKind): void {
         expect(retries.length).toBeGreaterThan(0);
         await expect(a.listChannels()).rejects.toBeInstanceOf(AriUnavailableError);
       }, 10_000);
+
+      test('where Asterisk takes no REST requests on the websocket (before 22.4), routes go over HTTP in order', async () => {
+        relay = await AriEventRelay.start(testbed.ariUrl); // passes nothing the client sends on the socket
+        const a = make({ url: relay.url, apps: [faultApp] });
+        extra.push(a);
+        const r = new AriRecorder(a);
+        await a.start();
+        await sleep(FAST.requestTimeoutMs + 300); // the probe on the socket found no answer
+        if (a instanceof NativeAri) expect(a.routesOverWebsocket).toBe(false);
+        const start = await callInto(a, r, faultApp, 'http-route');
+        const id = (start as EventOf<'StasisStart'>).channel.id;
+        const since = r.mark();
+        await expect(
+          a.continueWithVariables(
+            id,
+            [
+              ['CS_CONTRACT_B', 'over http'],
+              ['CALLSCREEN_APP', faultApp],
+            ],
+            { context: 'callscreen-inbound', extension: '+12125550100', priority: 1 },
+          ),
+        ).resolves.toEqual([]);
+        const again = await r.waitEvent(
+          since,
+          (e) =>
+            e.type === 'StasisStart' && (e.channel as AriChannel).id === id && (e.args as string[])[0] === 'inbound',
+          5000,
+          'the call back in Stasis through callscreen-inbound',
+        );
+        expect(again.application).toBe(faultApp);
+        await expect(a.getChannelVar(id, 'CS_CONTRACT_B')).resolves.toBe('over http');
+      }, 20_000);
 
       test('reports malformed event frames through error, passes unknown types on, and keeps delivering', async () => {
         relay = await AriEventRelay.start(testbed.ariUrl);

@@ -19,10 +19,13 @@ import type {
   AriPort,
   AriStateListener,
   AsteriskInfo,
+  ChannelVariable,
   ContinueTarget,
   OriginateRequest,
   AriPlayRequest,
+  UnsetVariable,
 } from '../../src/ports/ari';
+import { variablesThenContinue } from '../../src/adapters/ari/continue-with-variables';
 import type { CallLog, ScreenedCallRecord } from '../../src/ports/call-log';
 import type { CallerHistoryQuery, CallerHistoryStore } from '../../src/ports/caller-history-store';
 import type { Logger } from '../../src/ports/logger';
@@ -185,6 +188,15 @@ export class FakeAri implements AriPort {
 
   continueInDialplan(channelId: string, target: ContinueTarget): Promise<void> {
     return this.request({ method: 'continueInDialplan', args: [channelId, target] }, channelId, undefined);
+  }
+
+  /** As the HTTP adapters do it: each variable, then the continue (each recorded as its own request). */
+  continueWithVariables(
+    channelId: string,
+    variables: readonly ChannelVariable[],
+    target: ContinueTarget,
+  ): Promise<UnsetVariable[]> {
+    return variablesThenContinue(this, channelId, variables, target);
   }
 
   answer(channelId: string): Promise<void> {

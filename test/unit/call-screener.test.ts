@@ -460,7 +460,10 @@ describe('CallScreener: failures', () => {
     b.ari.fail('setChannelVar', 404);
     const channel = call(b, STRANGER);
     const record = await recordOf(b, channel);
-    expect(record).toMatchObject({ routedTo: 'none', routeError: 'caller hung up before routing' });
+    expect(record).toMatchObject({
+      routedTo: 'none',
+      routeError: expect.stringMatching(/^caller hung up before routing/),
+    });
     expect(continued(b, channel)).toEqual([]);
   });
 

@@ -70,4 +70,37 @@ describe('Limiter', () => {
     expect(limiter.inFlight).toBe(0);
     expect(limiter.queued).toBe(0);
   });
+
+  test('a task with a weight counts as that many requests, waits its turn in order and never waits forever', async () => {
+    const limiter = new Limiter(4);
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const task = (name: string) => () =>
+      new Promise<string>((resolve) => {
+        started.push(name);
+        gates.set(name, () => resolve(name));
+      });
+    const a = limiter.run(task('a'), 3);
+    const b = limiter.run(task('b'), 2); // 3 + 2 > 4: waits
+    const c = limiter.run(task('c')); // would fit, but b came first
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a']);
+    expect(limiter.inFlight).toBe(3);
+    expect(limiter.queued).toBe(2);
+    gates.get('a')?.();
+    await a;
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b', 'c']);
+    expect(limiter.inFlight).toBe(3);
+    gates.get('b')?.();
+    gates.get('c')?.();
+    await expect(Promise.all([b, c])).resolves.toEqual(['b', 'c']);
+    expect(limiter.inFlight).toBe(0);
+    const big = limiter.run(task('big'), 9); // more than max: runs alone rather than never
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.inFlight).toBe(4);
+    gates.get('big')?.();
+    await expect(big).resolves.toBe('big');
+    expect(limiter.inFlight).toBe(0);
+  });
 });

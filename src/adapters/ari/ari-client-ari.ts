@@ -59,8 +59,10 @@ import type {
   AriPort,
   AriPortOptions,
   AsteriskInfo,
+  ChannelVariable,
   ContinueTarget,
   OriginateRequest,
+  UnsetVariable,
 } from '../../ports/ari';
 import { AriRequestError } from '../../errors/ari-request-error';
 import { AriTimeoutError } from '../../errors/ari-timeout-error';
@@ -70,6 +72,7 @@ import { AriEmitter } from './ari-emitter';
 import { resolveAriOptions, type ResolvedAriOptions } from './ari-options';
 import { bodyMessage, continueQuery, type HttpMethod, originateQuery, playMedia, plainJson, segment } from './ari-rest';
 import { type DocumentedError, recoverStatus } from './ari-client-status';
+import { variablesThenContinue } from './continue-with-variables';
 import { parseEventFrame } from './event-frame';
 import { type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
 
@@ -143,6 +146,15 @@ export class AriClientAri extends AriEmitter implements AriPort {
   async continueInDialplan(channelId: string, target: ContinueTarget): Promise<void> {
     const op = channelOp('POST', channelId, '/continue', 'continueInDialplan');
     await this.call(op, (c) => c.channels.continueInDialplan({ channelId, ...defined(continueQuery(target)) }));
+  }
+
+  /** ari-client has no REST over its websocket: the variables, then the continue, over HTTP. */
+  continueWithVariables(
+    channelId: string,
+    variables: readonly ChannelVariable[],
+    target: ContinueTarget,
+  ): Promise<UnsetVariable[]> {
+    return variablesThenContinue(this, channelId, variables, target);
   }
 
   async answer(channelId: string): Promise<void> {

@@ -8,6 +8,9 @@
  *   ~0.5 ms this way against ~1.3 ms through fetch/undici: that is post-dial delay a caller hears.)
  * - Events: `ws://host/ari/events?app=a,b&subscribeAll=false` with a Basic auth header (credentials
  *   never in the URL). LinkSupervisor reconnects it forever and pings it (ws ping/pong).
+ * - Routing (continueWithVariables) goes over the event websocket itself where Asterisk takes REST
+ *   requests there (websocket-rest.ts: probed on every new link; older Asterisk keeps to HTTP): its
+ *   tags and its continue leave at once and are carried out in order, one round trip instead of two.
  * - Logs nothing: everything goes out through 'state', 'event' and 'error'.
  * - close() waits for REST calls in flight (each bounded by its timeout), then closes the websocket.
  */
@@ -21,8 +24,10 @@ import type {
   AriPort,
   AriPortOptions,
   AsteriskInfo,
+  ChannelVariable,
   ContinueTarget,
   OriginateRequest,
+  UnsetVariable,
 } from '../../ports/ari';
 import { AriRequestError } from '../../errors/ari-request-error';
 import { AriTimeoutError } from '../../errors/ari-timeout-error';
@@ -40,8 +45,10 @@ import {
   queryString,
   segment,
 } from './ari-rest';
+import { unsetVariables, variablesThenContinue } from './continue-with-variables';
 import { parseEventFrame } from './event-frame';
 import { type EventLink, type LinkHandlers, LinkSupervisor } from './link-supervisor';
+import { WebsocketRest } from './websocket-rest';
 
 /** How long close() waits for Asterisk to answer the websocket close frame before cutting the socket. */
 const CLOSE_GRACE_MS = 1000;
@@ -58,6 +65,8 @@ export class NativeAri extends AriEmitter implements AriPort {
   private readonly supervisor: LinkSupervisor;
   private readonly inflight = new Set<Promise<unknown>>();
   private closePromise: Promise<void> | undefined;
+  /** REST over the live link's websocket, once Asterisk answered the probe on it; undefined: HTTP only */
+  private websocketRest: WebsocketRest | undefined;
   /**
    * Kept-alive REST connections. An idle socket is dropped after 10 s, before Asterisk's http.conf
    * session_keep_alive (15 s by default) could close it under a request.
@@ -93,6 +102,11 @@ export class NativeAri extends AriEmitter implements AriPort {
     return this.supervisor.start();
   }
 
+  /** Whether calls are routed over the event websocket now (Asterisk answered the probe on the live link). */
+  get routesOverWebsocket(): boolean {
+    return this.websocketRest !== undefined;
+  }
+
   close(): Promise<void> {
     this.closePromise ??= this.shutdown();
     return this.closePromise;
@@ -102,6 +116,44 @@ export class NativeAri extends AriEmitter implements AriPort {
 
   async continueInDialplan(channelId: string, target: ContinueTarget): Promise<void> {
     await this.channelCall('POST', channelId, '/continue', { query: continueQuery(target) });
+  }
+
+  continueWithVariables(
+    channelId: string,
+    variables: readonly ChannelVariable[],
+    target: ContinueTarget,
+  ): Promise<UnsetVariable[]> {
+    const rest = this.websocketRest;
+    if (rest === undefined || this.closePromise) return variablesThenContinue(this, channelId, variables, target);
+    const pending = this.overWebsocket(rest, channelId, variables, target).catch((e: unknown) => {
+      // the link went down before every answer came: sent again over HTTP (setting a variable twice is
+      // harmless; a continue Asterisk had already carried out answers 404, as for a caller who hung up)
+      if (e instanceof AriUnavailableError) return variablesThenContinue(this, channelId, variables, target);
+      throw e;
+    });
+    this.inflight.add(pending);
+    const forget = (): void => {
+      this.inflight.delete(pending);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  private async overWebsocket(
+    rest: WebsocketRest,
+    channelId: string,
+    variables: readonly ChannelVariable[],
+    target: ContinueTarget,
+  ): Promise<UnsetVariable[]> {
+    const channel = `/channels/${segment('channelId', channelId, 'POST', '/channels/{channelId}/continue')}`;
+    const sets = variables.map(([variable, value]) => rest.request('POST', `${channel}/variable`, { variable, value }));
+    const continued = rest.request('POST', `${channel}/continue`, continueQuery(target));
+    continued.catch(() => undefined); // read below, unless a variable found the channel gone first
+    const unset = unsetVariables(variables, await Promise.allSettled(sets));
+    const lost = unset.find((u) => u.error instanceof AriUnavailableError);
+    if (lost) throw lost.error;
+    await continued;
+    return unset;
   }
 
   async answer(channelId: string): Promise<void> {
@@ -288,12 +340,15 @@ export class NativeAri extends AriEmitter implements AriPort {
     });
     let lastError: Error | undefined;
     let opened = false;
-    ws.on('message', (data: WebSocket.RawData) => this.onFrame(rawText(data)));
+    const rest = new WebsocketRest((text, done) => ws.send(text, done), this.options.requestTimeoutMs);
+    ws.on('message', (data: WebSocket.RawData) => this.onFrame(rawText(data), rest));
     ws.on('pong', () => handlers.onPong());
     ws.on('error', (e: Error) => {
       lastError = e; // always listened to: ws throws an 'error' nobody listens to
     });
     ws.on('close', (code: number, reason: Buffer) => {
+      if (this.websocketRest === rest) this.websocketRest = undefined;
+      rest.close(closeReason(code, reason, lastError));
       if (opened) handlers.onDown(closeReason(code, reason, lastError));
     });
     return new Promise<EventLink>((resolve, reject) => {
@@ -307,6 +362,9 @@ export class NativeAri extends AriEmitter implements AriPort {
         signal.removeEventListener('abort', abandon);
         opened = true;
         resolve(nativeLink(ws));
+        void rest.probe().then((takesRest) => {
+          if (takesRest && ws.readyState === WebSocket.OPEN && !this.closePromise) this.websocketRest = rest;
+        });
       });
       ws.once('close', (code: number, reason: Buffer) => {
         signal.removeEventListener('abort', abandon);
@@ -315,10 +373,11 @@ export class NativeAri extends AriEmitter implements AriPort {
     });
   }
 
-  private onFrame(text: string): void {
+  private onFrame(text: string, rest: WebsocketRest): void {
     const parsed = parseEventFrame(text);
-    if (parsed.ok) this.emitEvent(parsed.event);
-    else this.emitError(parsed.error);
+    if (!parsed.ok) this.emitError(parsed.error);
+    else if (parsed.event.type !== 'RESTResponse') this.emitEvent(parsed.event);
+    else rest.settle(parsed.event as unknown as Record<string, unknown>);
   }
 }
 
