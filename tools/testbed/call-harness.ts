@@ -44,6 +44,8 @@ export interface PlaceCallOptions {
   caller: string;
   /** the dialled number (the DID); the extension in callscreen-inbound */
   did: string;
+  /** the context the screened half starts in; default callscreen-inbound (from-pstn: the FreePBX-shaped trunk context) */
+  context?: string;
   /** caller ID name; default '' */
   callerName?: string;
   /** extra channel variables set on the caller half (copied to the screened half); `__NAME` is inherited further */
@@ -176,8 +178,9 @@ export class CallHarness {
    */
   async placeCall(options: PlaceCallOptions): Promise<PlacedCall> {
     const { caller, did, callerName = '', channelVars = {}, answerTimeoutMs = 30_000 } = options;
+    const context = options.context ?? 'callscreen-inbound';
     if (!/^[^/@,\s]+$/.test(did))
-      throw new Error(`placeCall: DID ${JSON.stringify(did)} cannot be used in Local/<did>@callscreen-inbound`);
+      throw new Error(`placeCall: DID ${JSON.stringify(did)} cannot be used in Local/<did>@${context}`);
     const testId = `cstest-${this.tag}-${++this.seq}`;
     const variables: string[] = [
       `__CS_TEST_ID=${testId}`,
@@ -199,7 +202,7 @@ export class CallHarness {
     };
     const response = await this.ami.action({
       action: 'Originate',
-      channel: `Local/${did}@callscreen-inbound`,
+      channel: `Local/${did}@${context}`,
       context: 'testbed-caller',
       exten: 's',
       priority: 1,

@@ -55,9 +55,10 @@ export interface SipCallOptions {
   /**
    * the loopback address the call comes from: 127.0.0.1 is the test bed's trunk pstn-trunk (default),
    * 127.0.0.2 its second trunk ch-trunk (a Swiss carrier: numbers.endpointRegions tests), 127.0.0.3 the
-   * agent's phone agent100 (it dials from [testbed-phones]: the spam key)
+   * agent's phone agent100 (it dials from [testbed-phones]: the spam key), 127.0.0.4 the FreePBX-shaped
+   * trunk freepbx-trunk (its calls enter [from-pstn] of test/testbed/asterisk/freepbx.conf)
    */
-  fromAddress?: '127.0.0.1' | '127.0.0.2' | '127.0.0.3';
+  fromAddress?: '127.0.0.1' | '127.0.0.2' | '127.0.0.3' | '127.0.0.4';
   /** the dialled number: Request-URI user, the extension in callscreen-inbound */
   did: string;
   /** digits (0-9 * #) sent one after another once the call is answered */
