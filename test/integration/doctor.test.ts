@@ -1,8 +1,12 @@
 /**
  * `callscreen doctor` against the test bed (real Asterisk, AMI, Redis): a correct setup passes with exit 0;
  * each mistake an admin makes is planted on its own and found, as a failing line with its fix and exit 1.
+ * The test bed has a FreePBX-shaped dialplan beside its own (freepbx.conf), so doctor finds FreePBX there.
  */
+import { randomBytes } from 'node:crypto';
+import { AsteriskManagerAmi } from '../../src/adapters/ami/asterisk-manager-ami';
 import { testbedAmiEnv, runCli, writeConfigDir } from '../support/daemon-process';
+import { testbed } from '../support/testbed';
 
 jest.setTimeout(60_000);
 
@@ -43,6 +47,9 @@ test('a correct setup: every check passes (warnings allowed), exit 0', async () 
       'dialplan callscreen-inbound',
       'dialplan routing.agents',
       'dialplan CALLSCREEN_AGENTS_CONTEXT',
+      // the test bed's FreePBX-shaped dialplan (test/testbed/asterisk/freepbx.conf) is found and set up right
+      'freepbx custom destination',
+      'freepbx inbound routes',
     ]),
   );
   // the test bed's Redis keeps nothing on disk: said, not failed
@@ -109,4 +116,48 @@ test('the human output: one line per check with the fix under a failure, and a v
   expect(result.stdout).toMatch(/^FAIL {2}ari credentials .*\(401\)$/m);
   expect(result.stdout).toMatch(/^\s+fix: set ari\.username and ari\.password/m);
   expect(result.stdout).toMatch(/^\d+ failed, \d+ warnings$/m);
+});
+
+test('FreePBX: a Custom Destination whose target does not hand over the number dialled is found, with its fix', async () => {
+  // planted for the test's own length: one more Custom Destination, which no inbound route and no call uses
+  const dest = `dest-cstest-${randomBytes(3).toString('hex')}`;
+  const ami = new AsteriskManagerAmi({
+    host: testbed.amiHost,
+    port: testbed.amiPort,
+    username: testbed.amiUser,
+    password: testbed.amiPassword,
+  });
+  ami.on('error', () => undefined);
+  await ami.start();
+  try {
+    await ami.action({
+      action: 'DialplanExtensionAdd',
+      context: 'customdests',
+      extension: dest,
+      priority: 1,
+      application: 'Goto',
+      applicationdata: 'callscreen-inbound,s,1',
+      replace: 'yes',
+    });
+    const { code, json } = await doctor(GOOD);
+    expect(code).toBe(1);
+    expect(failing(json)).toEqual([
+      expect.objectContaining({
+        area: 'freepbx',
+        name: 'custom destination',
+        detail: expect.stringContaining(`${dest} targets callscreen-inbound,s,1`),
+        fix: expect.stringContaining('callscreen-inbound,${FROM_DID},1'),
+      }),
+    ]);
+    // the test bed's own inbound route still goes to dest-1, the right one
+    expect(json.checks.find((c) => c.name === 'inbound routes')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^2125550180 goes to callscreen/),
+    });
+  } finally {
+    await ami
+      .action({ action: 'DialplanExtensionRemove', context: 'customdests', extension: dest })
+      .catch(() => undefined);
+    await ami.close();
+  }
 });

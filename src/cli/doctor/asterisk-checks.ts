@@ -3,13 +3,14 @@
  * the configured credentials, the Stasis app name free or held (by a running daemon), the modules the
  * dialplan needs loaded, the dialplan's contexts and globals there and pointing at contexts that exist, the
  * Stasis app the dialplan sends calls to being the one the daemon registers, and on FreePBX the Custom
- * Destination that sends inbound routes to callscreen.
+ * Destination and the inbound routes that send calls to callscreen (freepbx-checks.ts).
  */
 import { AsteriskManagerAmi } from '../../adapters/ami/asterisk-manager-ami';
 import type { CallscreenConfig } from '../../config/schema';
 import { errorText } from '../../errors/error-text';
 import type { AmiPort } from '../../ports/ami';
 import { fail, ok, warn, type DoctorCheck } from './doctor-check';
+import { freepbxChecks, type ReadContext } from './freepbx-checks';
 
 const TIMEOUT_MS = 5000;
 
@@ -191,11 +192,10 @@ async function dialplanChecks(config: CallscreenConfig, globals: Record<string, 
       ];
     }
     checks.push(ok('ami', 'login', `${config.ami.host}:${config.ami.port} as "${config.ami.username}"`));
-    /** the context's extensions' dialplan text, or undefined when the context does not exist */
-    const context = async (name: string): Promise<string | undefined> => {
+    /** the context's rows (ShowDialPlan), or undefined when the context does not exist */
+    const context: ReadContext = async (name) => {
       try {
-        const { events } = await ami.listAction({ action: 'ShowDialPlan', context: name });
-        return events.map((e) => `${e.extension ?? ''} ${e.application ?? ''}(${e.appdata ?? ''})`).join('\n');
+        return (await ami.listAction({ action: 'ShowDialPlan', context: name })).events;
       } catch (e) {
         const text = errorText(e);
         if (/did not find context|not found/i.test(text)) return undefined;
@@ -232,20 +232,8 @@ async function dialplanChecks(config: CallscreenConfig, globals: Record<string, 
                 `create [${name}] or point ${what} at a context that exists`,
               ),
         );
-      // FreePBX: its own contexts; the inbound route must reach callscreen through a Custom Destination
-      if ((await context('ext-did')) !== undefined || (await context('from-internal')) !== undefined) {
-        const customs = (await context('customdests')) ?? '';
-        checks.push(
-          customs.includes('callscreen-inbound')
-            ? ok('freepbx', 'custom destination', 'a Custom Destination goes to callscreen-inbound')
-            : fail(
-                'freepbx',
-                'custom destination',
-                'FreePBX found, but no Custom Destination goes to callscreen-inbound',
-                'Admin > Custom Destinations > Add: target callscreen-inbound,${FROM_DID},1; use it in your inbound routes',
-              ),
-        );
-      }
+      // FreePBX: the inbound routes must reach callscreen through a Custom Destination
+      checks.push(...(await freepbxChecks(context)));
     } catch (e) {
       checks.push(
         fail(
