@@ -334,6 +334,9 @@ describe('with the daemon not running', () => {
   });
 
   test('a call still reaches the agents the globals name (globals_custom.conf: queue 400) through the dialplan fallback', async () => {
+    // The fallback reads CALLSCREEN_AGENTS_*. On FreePBX they are globals from globals_custom.conf; on the test
+    // bed the trunk's calls carry that file's values as channel variables (its [globals] serve other tests),
+    // so this shows where callscreen.conf's fallback takes a call with those values, not FreePBX's #include.
     const agents = `${GLOBALS_CUSTOM.CALLSCREEN_AGENTS_CONTEXT},${GLOBALS_CUSTOM.CALLSCREEN_AGENTS_EXTEN}`;
     expect(agents).toBe('ext-queues,400');
     const caller = cleanCaller();
