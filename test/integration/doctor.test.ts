@@ -40,6 +40,7 @@ test('a correct setup: every check passes (warnings allowed), exit 0', async () 
       'redis reachable',
       'redis version',
       'ari reachable',
+      'ari routing', // Asterisk 22.10 takes REST requests over the websocket
       'asterisk res_ari.so',
       'asterisk app_stasis.so',
       'dialplan Stasis app name',

@@ -1,7 +1,7 @@
 import { AriRequestError } from '../../src/errors/ari-request-error';
 import { AriTimeoutError } from '../../src/errors/ari-timeout-error';
 import { AriUnavailableError } from '../../src/errors/ari-unavailable-error';
-import { WebsocketRest } from '../../src/adapters/ari/websocket-rest';
+import { takesRestOverWebsocket, WebsocketRest } from '../../src/adapters/ari/websocket-rest';
 
 interface Sent {
   type: string;
@@ -150,5 +150,24 @@ describe('WebsocketRest (ARI REST requests over the event websocket)', () => {
 
     const older = socket(20); // Asterisk before 20.14 / 21.9 / 22.4 reads the message and drops it
     await expect(older.rest.probe()).resolves.toBe(false);
+  });
+});
+
+describe('takesRestOverWebsocket (what doctor tells about an Asterisk version)', () => {
+  test.each([
+    ['22.10.1+dfsg+~cs6.17.60671434-1', true],
+    ['22.4.0', true],
+    ['22.3.0', false],
+    ['21.9.0', true],
+    ['21.8.2', false],
+    ['20.14.0', true],
+    ['20.7.0', false],
+    ['certified-20.7-cert5', false],
+    ['23.0.0', true],
+    ['18.26.0', false],
+    ['GIT-master-abc123', undefined],
+    ['?', undefined],
+  ])('%s -> %s', (version, expected) => {
+    expect(takesRestOverWebsocket(version)).toBe(expected);
   });
 });

@@ -131,6 +131,21 @@ export class WebsocketRest {
   }
 }
 
+/**
+ * Whether an Asterisk of this version (`22.10.1`, `22.10.1+dfsg...`, `certified-20.7-cert5`) takes REST
+ * requests over the websocket: 20.14, 21.9, 22.4 and later in each branch, every branch from 23 on;
+ * undefined when the version cannot be read. The adapter does not rely on this (it probes), doctor does.
+ */
+export function takesRestOverWebsocket(version: string): boolean | undefined {
+  const match = /^(?:certified[-/])?(\d+)\.(\d+)/.exec(version.trim());
+  if (!match) return undefined;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const first: Record<number, number> = { 20: 14, 21: 9, 22: 4 };
+  if (major >= 23) return true;
+  const since = first[major];
+  return since !== undefined && minor >= since;
+}
+
 /** Asterisk's words in an error answer: `{"message": ...}` as JSON, or as text holding it. */
 function messageOf(body: unknown): string | undefined {
   if (typeof body === 'string') return bodyMessage(body);

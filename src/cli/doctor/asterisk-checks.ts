@@ -6,6 +6,7 @@
  * Destination and the inbound routes that send calls to callscreen (freepbx-checks.ts).
  */
 import { AsteriskManagerAmi } from '../../adapters/ami/asterisk-manager-ami';
+import { takesRestOverWebsocket } from '../../adapters/ari/websocket-rest';
 import type { CallscreenConfig } from '../../config/schema';
 import { errorText } from '../../errors/error-text';
 import type { AmiPort } from '../../ports/ami';
@@ -77,6 +78,18 @@ export async function asteriskChecks(config: CallscreenConfig): Promise<DoctorCh
     ];
   const version = (info.body as { system?: { version?: string } }).system?.version ?? '?';
   checks.push(ok('ari', 'reachable', `${config.ari.url} as "${config.ari.username}", Asterisk ${version}`));
+  const oneRoundTrip = takesRestOverWebsocket(version);
+  if (oneRoundTrip !== undefined)
+    checks.push(
+      oneRoundTrip
+        ? ok('ari', 'routing', 'Asterisk takes REST requests over the websocket: a route is one round trip')
+        : warn(
+            'ari',
+            'routing',
+            `Asterisk ${version} takes no REST requests over the websocket: a route is two HTTP round trips (about 1-3 ms more post-dial delay)`,
+            'upgrade Asterisk to 20.14, 21.9, 22.4 or later',
+          ),
+    );
 
   const apps = await ari.get('/applications');
   const names = Array.isArray(apps.body) ? (apps.body as Array<{ name?: string }>).map((a) => a.name) : [];
