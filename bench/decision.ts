@@ -7,8 +7,8 @@
  *             recorded), score, verdict
  *
  * Prints p50/p99 of both and their ratio, and decisions per second on one Redis connection at
- * concurrency 1, 10 and 100 (with bare GETs per second beside them). Targets: decision p50 <= 1.5x
- * the GET p50; >= 5,000 decisions/s. Uses the example config (config/callscreen.yaml, rules.yaml).
+ * concurrency 1, 10 and 100 (with bare GETs per second beside them). Targets: decision p50 <= 1.2x
+ * the GET p50 (issue 16; issue 11 asked for 1.5x); >= 5,000 decisions/s. Uses the example config (config/callscreen.yaml, rules.yaml).
  */
 import path from 'node:path';
 import { createRedisConnection } from '../src/adapters/redis/redis-connection';
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     '                      p50 us    p99 us',
     `bare GET (floor)    ${fmt(floor.p50Us)}  ${fmt(floor.p99Us)}`,
     `decision            ${fmt(p50)}  ${fmt(p99)}      of which Redis runs the script: ${scriptUs.toFixed(1)} us (mean, INFO commandstats)`,
-    `ratio               ${fmt(ratio)}  ${fmt(p99 / floor.p99Us)}      target p50 ratio <= 1.5: ${ratio <= 1.5 ? 'met' : 'MISSED'}`,
+    `ratio               ${fmt(ratio)}  ${fmt(p99 / floor.p99Us)}      target p50 ratio <= 1.2: ${ratio <= 1.2 ? 'met' : 'MISSED'}`,
     '',
     'concurrency   decisions/s      GETs/s',
     ...rows.map(
