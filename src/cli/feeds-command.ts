@@ -11,7 +11,7 @@
 import pino from 'pino';
 import type { Command } from 'commander';
 import { createLogger } from '../adapters/logging/pino-logger';
-import { connectOrThrow, createRedisClient, type RedisClient } from '../adapters/redis/redis-connection';
+import { type RedisClient, withCommandConnection } from '../adapters/redis/redis-connection';
 import { RedisFeedSubscriptionStore } from '../adapters/redis/redis-feed-subscriptions';
 import { loadConfig, type LoadedConfig } from '../config/load-config';
 import { FeedUsageError } from '../reputation/feeds/feed-format';
@@ -157,19 +157,11 @@ async function withFeedExitCodes(run: () => Promise<void>): Promise<void> {
 
 async function withFeedRedis<T>(loaded: LoadedConfig, run: (redis: RedisClient) => Promise<T>): Promise<T> {
   const { config } = loaded;
-  const redis = createRedisClient(config.redis, {
-    connectionName: 'callscreen-feeds',
-    reconnect: false,
-    autoPipelining: false,
-    commandTimeoutMs: FEED_COMMAND_TIMEOUT_MS,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await connectOrThrow(redis, config.redis);
-    return await run(redis);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  return withCommandConnection(
+    config.redis,
+    { connectionName: 'callscreen-feeds', autoPipelining: false, commandTimeoutMs: FEED_COMMAND_TIMEOUT_MS },
+    run,
+  );
 }
 
 // ---- the status table, shared with `callscreen reputation sources` ----

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isSupportedCountry } from 'libphonenumber-js/max';
-import { connectOrThrow, createRedisClient, type RedisClient } from '../adapters/redis/redis-connection';
+import { type RedisClient, withCommandConnection } from '../adapters/redis/redis-connection';
 import {
   ImportRefusedError,
   listSources,
@@ -187,19 +187,11 @@ async function withRedis<T>(
   autoPipelining = false,
 ): Promise<T> {
   const { config } = loadConfig(configFile);
-  const redis = createRedisClient(config.redis, {
-    connectionName: 'callscreen-import',
-    reconnect: false,
-    autoPipelining,
-    commandTimeoutMs: IMPORT_COMMAND_TIMEOUT_MS,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await connectOrThrow(redis, config.redis);
-    return await run(redis, config);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  return withCommandConnection(
+    config.redis,
+    { connectionName: 'callscreen-import', autoPipelining, commandTimeoutMs: IMPORT_COMMAND_TIMEOUT_MS },
+    (redis) => run(redis, config),
+  );
 }
 
 async function importCommand(file: string, opts: ImportOptions): Promise<void> {

@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
-import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
+import { withCommandConnection } from '../adapters/redis/redis-connection';
 import { SkippedEntries } from '../call-log/skipped-entries';
 import { loadConfig } from '../config/load-config';
 import { VERDICTS } from '../domain/decision';
@@ -60,19 +60,14 @@ export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
     Date.now(),
   );
 
-  const redis = createRedisClient(config.redis, { connectionName: 'callscreen-replay', reconnect: false });
-  redis.on('error', () => undefined);
-  await connectOrThrow(redis, config.redis);
-  try {
+  return withCommandConnection(config.redis, { connectionName: 'callscreen-replay' }, async (redis) => {
     const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
     const unreadable = new SkippedEntries();
     const result = await runReplay(log, prepared, { unreadable });
     const note = unreadable.note();
     if (note) process.stderr.write(`${note}\n`);
     return result;
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  });
 }
 
 const pct = (n: number, of: number): string => (of === 0 ? '-' : `${((100 * n) / of).toFixed(1)} %`);

@@ -7,7 +7,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { Argument, type Command } from 'commander';
-import { connectOrThrow, createRedisClient } from '../adapters/redis/redis-connection';
+import { withCommandConnection } from '../adapters/redis/redis-connection';
 import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
 import { FEEDBACK_VERDICTS, type FeedbackVerdict } from '../domain/reputation-entry';
 import { loadConfig } from '../config/load-config';
@@ -76,14 +76,12 @@ export async function reportNumber(
   const parsed = numberForFeedback(number, region);
   // bad input is reported like a config problem (exit 2), naming the argument
   if ('reason' in parsed) throw new ConfigError([{ file: 'NUMBER', line: 0, column: 0, reason: parsed.reason }]);
-  const redis = createRedisClient(config.redis, {
+  const options = {
     connectionName: 'callscreen-report',
-    reconnect: false,
     commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2000),
-  });
-  redis.on('error', () => undefined);
-  try {
-    await connectOrThrow(redis, config.redis, '; nothing was stored');
+    unreachableSuffix: '; nothing was stored',
+  };
+  return withCommandConnection(config.redis, options, async (redis) => {
     const store = new RedisFeedbackStore(
       redis,
       config.redis.keyPrefix,
@@ -108,9 +106,7 @@ export async function reportNumber(
       },
     );
     return { ...outcome, e164: parsed.e164, verdict, managedFile };
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  });
 }
 
 export function renderReport(r: ReportResult): string {

@@ -4,7 +4,7 @@
  * `callscreen log`'s). Redis not reachable, or lost mid-read: an error naming it (exit 1).
  */
 import { RedisCallLog } from '../adapters/redis/redis-call-log';
-import { connectOrThrow, createRedisClient, describeRedis, type RedisClient } from '../adapters/redis/redis-connection';
+import { describeRedis, type RedisClient, withCommandConnection } from '../adapters/redis/redis-connection';
 import { RedisFeedbackStore } from '../adapters/redis/redis-feedback-store';
 import { parseTimeSpec, usageError } from '../call-log/call-log-query';
 import type { LoadedConfig } from '../config/load-config';
@@ -38,22 +38,17 @@ export async function withReportSources<T>(
   read: (sources: ReportSources) => Promise<T>,
 ): Promise<T> {
   const { config } = loaded;
-  const redis = createRedisClient(config.redis, {
-    connectionName,
-    reconnect: false,
-    commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await connectOrThrow(redis, config.redis);
-    const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
-    const feedback = new RedisFeedbackStore(redis, config.redis.keyPrefix);
-    try {
-      return await read({ redis, log, feedback });
-    } catch (e) {
-      throw new Error(`Redis at ${describeRedis(config.redis)} stopped answering (${errorText(e)})`, { cause: e });
-    }
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  return withCommandConnection(
+    config.redis,
+    { connectionName, commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS },
+    async (redis) => {
+      const log = new RedisCallLog(redis, config.redis.keyPrefix, config.callLog.stream, config.callLog.maxLength);
+      const feedback = new RedisFeedbackStore(redis, config.redis.keyPrefix);
+      try {
+        return await read({ redis, log, feedback });
+      } catch (e) {
+        throw new Error(`Redis at ${describeRedis(config.redis)} stopped answering (${errorText(e)})`, { cause: e });
+      }
+    },
+  );
 }

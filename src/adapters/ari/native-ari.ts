@@ -131,12 +131,7 @@ export class NativeAri extends AriEmitter implements AriPort {
       if (e instanceof AriUnavailableError) return variablesThenContinue(this, channelId, variables, target);
       throw e;
     });
-    this.inflight.add(pending);
-    const forget = (): void => {
-      this.inflight.delete(pending);
-    };
-    pending.then(forget, forget);
-    return pending;
+    return this.track(pending);
   }
 
   private async overWebsocket(
@@ -244,7 +239,11 @@ export class NativeAri extends AriEmitter implements AriPort {
   /** Never throws synchronously; settles within requestTimeoutMs. */
   private request<T = unknown>(method: HttpMethod, path: string, init: RequestInit = {}): Promise<T> {
     if (this.closePromise) return Promise.reject(new AriUnavailableError({ reason: 'adapter closed', method, path }));
-    const pending = this.send<T>(method, path, init);
+    return this.track(this.send<T>(method, path, init));
+  }
+
+  /** A request close() waits for (each settles within its timeout). */
+  private track<T>(pending: Promise<T>): Promise<T> {
     this.inflight.add(pending);
     const forget = (): void => {
       this.inflight.delete(pending);

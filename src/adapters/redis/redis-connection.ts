@@ -278,3 +278,23 @@ export async function connectOrThrow(redis: RedisClient, settings: RedisSettings
   if (connected !== true)
     throw new Error(`Redis at ${describeRedis(settings)} is not reachable (${connected})${suffix}`);
 }
+
+/**
+ * One command's own connection (no reconnect): opened (connectOrThrow's error and suffix when Redis is
+ * not reachable), handed to `run`, and closed after it whatever happens.
+ */
+export async function withCommandConnection<T>(
+  settings: RedisSettings,
+  options: Omit<RedisClientOptions, 'reconnect'> & { unreachableSuffix?: string },
+  run: (redis: RedisClient) => Promise<T>,
+): Promise<T> {
+  const { unreachableSuffix, ...clientOptions } = options;
+  const redis = createRedisClient(settings, { ...clientOptions, reconnect: false });
+  redis.on('error', () => undefined);
+  try {
+    await connectOrThrow(redis, settings, unreachableSuffix);
+    return await run(redis);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
