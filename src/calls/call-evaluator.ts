@@ -59,6 +59,11 @@ export interface EvaluateOptions {
   startedAt?: number;
   /** set while the daemon drains: no Redis lookups, decide on local facts */
   skipHistory?: string;
+  /**
+   * ms a call is expected to be held after its lookup wait (HoldOvershoot): online lookups stop waiting
+   * this much before lookups.budgetMs is up, so the call's whole hold stays inside the budget
+   */
+  lookupReserveMs?: number;
 }
 
 export interface Evaluation {
@@ -129,6 +134,7 @@ export class CallEvaluator {
           history,
           settings,
           ...deadline,
+          ...(options.lookupReserveMs !== undefined ? { reserveMs: options.lookupReserveMs } : {}),
           ...(lookupCache && guess === call.caller.e164 ? { cached: lookupCache } : {}),
         })
       : undefined;

@@ -28,6 +28,7 @@ import { captchaSettingsFor } from './captcha/captcha-settings';
 import { callTags, type ChannelVariable } from './call-tags';
 import { CallEnded, ChannelSession } from './channel-session';
 import { limitConcurrency, type ScreenerAri } from './limited-ari';
+import { HoldOvershoot } from './hold-overshoot';
 import type { Decision } from '../domain/decision';
 import { explainDecision, topReasons } from '../domain/decision';
 import { describePhoneNumber } from '../domain/phone-number';
@@ -39,6 +40,7 @@ import type { Logger } from '../ports/logger';
 import type { AriChannel, AriEvent, AriPlayback, AriPort } from '../ports/ari';
 import type { CallerHistoryStore } from '../ports/caller-history-store';
 import type { CallLog, ScreenedCallRecord } from '../ports/call-log';
+import { lookupWaitMs } from '../reputation/lookups/lookup-service';
 
 export interface CallScreenerDeps {
   ari: AriPort;
@@ -137,6 +139,8 @@ export class CallScreener {
   /** true from an ARI connect (sweepOrphans) until the link is lost: a sweep can list the app's channels */
   private linkUp = false;
   private readonly host = hostname();
+  /** how long calls whose lookups ran out of time are held past the wait: the lookups leave it at the end of their budget */
+  private readonly holdOvershoot = new HoldOvershoot();
   /** every ARI request of the screener goes through here: a bounded number in flight (see limited-ari.ts) */
   private readonly ari: ScreenerAri;
 
@@ -487,6 +491,7 @@ export class CallScreener {
       'call entered screening',
     );
 
+    const reserveMs = this.holdOvershoot.reserveMs;
     const evaluation = await this.deps.evaluator.evaluate(
       {
         callerNumber: channel.caller.number,
@@ -504,6 +509,7 @@ export class CallScreener {
         callId: channel.id,
         record: true,
         startedAt: started,
+        lookupReserveMs: reserveMs,
         ...(this.draining ? { skipHistory: 'the daemon is shutting down' } : {}),
       },
     );
@@ -539,7 +545,14 @@ export class CallScreener {
       inputs: evaluation.inputs,
     };
     if (historyMs !== undefined) record.historyMs = historyMs;
-    if (routed.routeMs !== undefined) record.routeMs = routed.routeMs;
+    if (routed.routeMs !== undefined) {
+      record.routeMs = routed.routeMs;
+      // a call that waited its lookups' whole budget and was continued straight after (not the CAPTCHA's)
+      if ((decision.verdict === 'allow' || decision.verdict === 'voicemail') && waitedWholeBudget(evaluation)) {
+        const { lookups, screening } = snapshot.config;
+        this.holdOvershoot.record(routed.routeMs - lookupWaitMs(lookups.budgetMs, screening.deadlineMs, reserveMs));
+      }
+    }
     if (routed.routeError !== undefined) record.routeError = routed.routeError;
     if (routed.captcha) record.captcha = routed.captcha;
     if (reachedPerson(decision, routed)) this.rememberReachedHuman(call);
@@ -824,6 +837,11 @@ function outcomeOf(routed: Routed): HandlerOutcome {
  * mode) or passed the CAPTCHA, and continued to the agents. Calls sent to the agents because something
  * failed (the CAPTCHA's watchdog or an error, shutdown) prove nothing about the caller.
  */
+/** Some provider had not answered when the call's lookup wait ended: the call waited the whole budget. */
+function waitedWholeBudget(evaluation: Evaluation): boolean {
+  return evaluation.inputs.lookups?.some((answer) => answer.status === 'late') === true;
+}
+
 function reachedPerson(decision: Decision, routed: Routed): boolean {
   if (routed.routedTo !== 'agents') return false;
   if (routed.captcha) return routed.captcha.outcome === 'passed';

@@ -208,8 +208,8 @@ export const lookupsSchema = z
       .max(4999)
       .default(150)
       .describe(
-        'the longest a call waits for the providers, from when it arrived; with a provider configured, must be less than screening.deadlineMs. ' +
-          'A later answer is cached and counts for the next call from that number',
+        'the longest the providers hold a call, from when it arrived to its route (the wait ends a little earlier: by what follows it, measured); ' +
+          'with a provider configured, must be less than screening.deadlineMs. A later answer is cached and counts for the next call from that number',
       ),
     providers: z
       .array(providerSchema)

@@ -500,6 +500,43 @@ describe('CallScreener: failures', () => {
   });
 });
 
+describe("CallScreener: the lookups' budget covers the whole hold", () => {
+  /** lookups.budgetMs 5; the evaluator takes 8 ms and says whether a provider was late (the wait ran out) */
+  function lookupBench(late: boolean): { b: Bench; reserves: Array<number | undefined> } {
+    const loaded = loadConfigText(`${configText('hangup')}lookups: { budgetMs: 5 }\n`, 'callscreen.yaml', {});
+    const reserves: Array<number | undefined> = [];
+    const real = new CallEvaluator({ history: new FakeCallerHistoryStore() });
+    const evaluator: CallScreenerDeps['evaluator'] = {
+      evaluate: async (facts, snapshot, options) => {
+        reserves.push(options.lookupReserveMs);
+        const evaluation = await real.evaluate(facts, snapshot, options);
+        await new Promise((r) => setTimeout(r, 8));
+        const lookups = [{ provider: 'slow', status: late ? ('late' as const) : ('answered' as const), weight: 40 }];
+        return { ...evaluation, inputs: { ...evaluation.inputs, lookups } };
+      },
+    };
+    const settings = () => ({ config: loaded.config, screening: loaded.screening, rules });
+    return { b: bench({ deps: { evaluator, settings } }), reserves };
+  }
+
+  async function callInTurn(b: Bench, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) await recordOf(b, call(b, STRANGER));
+  }
+
+  test("calls held past their lookup wait make the next calls' wait end that much earlier", async () => {
+    const { b, reserves } = lookupBench(true);
+    await callInTurn(b, 9);
+    expect(reserves.slice(0, 8)).toEqual(Array(8).fill(0)); // nothing known for the first eight
+    expect(reserves[8]).toBeGreaterThanOrEqual(3); // held >= 8 ms against a planned 5
+  });
+
+  test('calls whose providers all answered in time leave no reserve', async () => {
+    const { b, reserves } = lookupBench(false);
+    await callInTurn(b, 9);
+    expect(reserves).toEqual(Array(9).fill(0));
+  });
+});
+
 describe('CallScreener: the record of a call', () => {
   test('exactly one log line and one log record per call, with the decision and where it went', async () => {
     const b = bench();

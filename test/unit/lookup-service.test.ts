@@ -148,6 +148,21 @@ describe('LookupService', () => {
     expect(provider.asked).toHaveLength(1);
   });
 
+  test('the wait ends the route reserve before the budget is up; the reserve is at most a fifth of it', async () => {
+    // budget 40 ms, the call arrived 20 ms ago; the provider answers 16 ms from now
+    const consultWith = async (reserveMs: number, answerInMs: number) => {
+      const provider = new ControlledProvider('fast');
+      const { service, request } = setup(provider);
+      setTimeout(() => provider.release({ status: 'answered', score: 0.8 }), answerInMs);
+      const answers = await service.consult(request({ startedAt: performance.now() - 20, reserveMs }));
+      await service.idle();
+      return answers?.[0]?.status;
+    };
+    expect(await consultWith(0, 16)).toBe('answered'); // the wait ends in 20 ms
+    expect(await consultWith(8, 16)).toBe('late'); // in 12 ms: before the answer
+    expect(await consultWith(1000, 8)).toBe('answered'); // reserve cut to 8 ms: the wait still ends in 12 ms
+  });
+
   test('a call that arrives while a request for its number is out joins it', async () => {
     const provider = new ControlledProvider('fast');
     const { service, request } = setup(provider);

@@ -2,8 +2,8 @@
  * LookupService: what the call evaluator asks about a caller's number once its history is known. For
  * each configured provider: the cached answer (Redis, read in parallel with the history), or a request
  * to the provider - at most one in flight per number, within the provider's rate limit, not while its
- * circuit breaker is open. The call waits for the answers at most until lookups.budgetMs after it arrived
- * (never past the decision deadline); an answer that comes later is cached all the same and counts for
+ * circuit breaker is open. The call waits for the answers at most until lookups.budgetMs after it arrived,
+ * less the time its route is expected to take (request.reserveMs; never past the decision deadline); an answer that comes later is cached all the same and counts for
  * that number's next call. Never rejects: every failure is an answer of status 'failed' or 'late'.
  *
  * Never looked up: callers a rule decides (the evaluator does not ask), callers the history shows are
@@ -70,6 +70,8 @@ export interface LookupRequest {
   startedAt: number;
   /** screening.deadlineMs: the budget never reaches past it */
   deadlineMs: number;
+  /** ms left at the end of the budget for what follows the wait (HoldOvershoot; cut to a fifth of the budget) */
+  reserveMs?: number;
   /** the cache read started in parallel with the history (prefetch); else it is read now */
   cached?: CacheRead;
 }
@@ -80,6 +82,15 @@ interface ProviderState {
   provider: LookupProvider;
   breaker: CircuitBreaker;
   rate: RateLimiter;
+}
+
+/**
+ * How long after the call arrived the wait for the providers ends, ms: lookups.budgetMs (never past the
+ * decision deadline) less the reserve for what follows it, the reserve cut to a fifth of the budget.
+ */
+export function lookupWaitMs(budgetMs: number, deadlineMs: number, reserveMs = 0): number {
+  const budget = Math.min(budgetMs, deadlineMs);
+  return budget - Math.min(Math.max(0, reserveMs), budget / 5);
 }
 
 export class LookupService {
@@ -153,7 +164,7 @@ export class LookupService {
     if (lookupExemption(history, request.at.getTime(), request.settings) !== undefined) return undefined;
 
     const budgetMs = Math.min(this.options.config.budgetMs, request.deadlineMs);
-    const endsAt = request.startedAt + budgetMs;
+    const endsAt = request.startedAt + lookupWaitMs(budgetMs, request.deadlineMs, request.reserveMs);
     let timer: NodeJS.Timeout | undefined;
     const budgetOver = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), Math.max(0, endsAt - performance.now()));

@@ -1,0 +1,45 @@
+/**
+ * HoldOvershoot: how long calls whose online lookups ran out of time are held after the planned end of
+ * that wait (the wait's timer firing late on a busy event loop, scoring, the route answered), over the
+ * last such calls. The lookups end their wait this much before lookups.budgetMs is up, so a call's whole
+ * hold stays inside the budget the admin set, not the budget and a route (docs/lookups.md "The budget").
+ *
+ * The reserve is the 95th percentile of the last WINDOW calls: a slow route now and then does not shorten
+ * every call's wait, a link or a machine that got slower does within a few dozen calls. Nothing known
+ * yet: no reserve.
+ */
+
+const WINDOW = 128;
+/** the percentile is worked out again after this many new calls, not on every call */
+const REFRESH_EVERY = 16;
+/** fewer calls than this: no reserve (one slow first route would say little) */
+const MIN_SAMPLES = 8;
+
+export class HoldOvershoot {
+  private readonly samples = new Float64Array(WINDOW);
+  private count = 0;
+  private next = 0;
+  private sinceRefresh = 0;
+  private reserve = 0;
+
+  /** One call's overshoot, ms: from the planned end of its lookup wait to its route answered. */
+  record(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    this.samples[this.next] = ms;
+    this.next = (this.next + 1) % WINDOW;
+    if (this.count < WINDOW) this.count++;
+    if (++this.sinceRefresh >= REFRESH_EVERY || this.count === MIN_SAMPLES) this.refresh();
+  }
+
+  /** What a lookup wait leaves at the end of the budget, ms (0 until MIN_SAMPLES calls are known). */
+  get reserveMs(): number {
+    return this.reserve;
+  }
+
+  private refresh(): void {
+    this.sinceRefresh = 0;
+    if (this.count < MIN_SAMPLES) return;
+    const sorted = this.samples.slice(0, this.count).sort();
+    this.reserve = sorted[Math.min(this.count - 1, Math.ceil(this.count * 0.95) - 1)] ?? 0;
+  }
+}
