@@ -19,8 +19,8 @@ import { DECISION_INPUTS_VERSION, type DecisionInputs } from '../domain/decision
 import { guessE164, type PhoneNumber } from '../domain/phone-number';
 import type { RuleSet } from '../domain/rule-set';
 import {
-  decideCall,
-  matchRule,
+  completeDecision,
+  prepareDecision,
   decidingNameRule,
   regionOfCall,
   normaliseCall,
@@ -115,10 +115,12 @@ export class CallEvaluator {
       snapshot,
       inputs: { v: DECISION_INPUTS_VERSION, facts: kept, ...inputs },
     });
-    if (call.caller.kind !== 'e164' || matchRule(call, rules)) return evaluated(decideCall(call, { rules }, settings));
+    // everything the history cannot change is worked out while the round trip is in flight
+    const prepared = prepareDecision(call, rules, settings);
+    if (call.caller.kind !== 'e164' || prepared.rule) return evaluated(completeDecision(prepared, {}));
     if (options.skipHistory) {
       const history: HistoryLookup = { status: 'unavailable', reason: options.skipHistory };
-      return evaluated(decideCall(call, { rules, history }, settings), { history });
+      return evaluated(completeDecision(prepared, { history }), { history });
     }
 
     const { history, ms: historyMs } =
@@ -139,7 +141,7 @@ export class CallEvaluator {
         })
       : undefined;
     const used = { history, ...(lookups ? { lookups } : {}) };
-    return { ...evaluated(decideCall(call, { rules, ...used }, settings), used), historyMs };
+    return { ...evaluated(completeDecision(prepared, used), used), historyMs };
   }
 
   private async lookup(

@@ -160,20 +160,6 @@ function endsNumber(e164: string, written: string): boolean {
   return digits.length >= 7 && e164.endsWith(digits);
 }
 
-/**
- * The allow or deny rule that decides this call, if any (the live path skips the Redis round trip then): a
- * number rule, else a name rule without points. A number rule comes first because anyone can send any
- * name: a number the admin denied is not let through by the name it sends.
- */
-export function matchRule(call: NormalisedCall, rules: RuleSet): Rule | undefined {
-  const numberRule =
-    call.caller.kind === 'e164' ? rules.match(call.caller.e164, ruleContext(call.did, call.at)) : undefined;
-  if (numberRule) return numberRule;
-  return call.callerName === undefined
-    ? undefined
-    : decidingNameRule(call.callerName, rules, ruleContext(call.did, call.at));
-}
-
 /** The name rule that decides a call with this caller name (one without points), if any. */
 export function decidingNameRule(name: string | undefined, rules: RuleSet, ctx: RuleMatchContext): Rule | undefined {
   const rule = name ? rules.matchName(name, ctx) : undefined;
@@ -208,8 +194,72 @@ export function screenCall(facts: CallFacts, inputs: ScreeningInputs, model: Scr
 
 /** Screen a call whose numbers are already normalised, with the settings its DID and time resolved to. */
 export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settings: ScreeningSettings): Decision {
+  return completeDecision(prepareDecision(call, inputs.rules, settings), inputs);
+}
+
+/**
+ * The part of a call's decision its history cannot change: the rule that decides it (if one does), the
+ * name rule that scores it, and the signals of the call itself. The live path works it out while the Redis
+ * round trip is in flight, so only the history's signals and the verdict are left for after the answer
+ * (docs/benchmarks.md "Why the decision is shaped this way").
+ */
+export interface PreparedDecision {
+  readonly call: NormalisedCall;
+  readonly settings: ScreeningSettings;
+  /**
+   * the allow or deny rule that decides the call, no history needed (the live path skips the round trip
+   * then): a number rule, else a name rule without points. The number rule comes first because anyone can
+   * send any name: a number the admin denied is not let through by the name it sends.
+   */
+  readonly rule: Rule | undefined;
+  /** the reasons before the history's: the policies, the rules (deciding or scoring) */
+  readonly leading: readonly Reason[];
+  /** caller ID, validity, number type, country: the first signals, in this order */
+  readonly numberSignals: ReadonlyArray<Reason | undefined>;
+  /** attestation, identity mismatch, forwarding: the last signals, in this order */
+  readonly callSignals: ReadonlyArray<Reason | undefined>;
+  /** the call's time, ISO 8601 */
+  readonly at: string;
+}
+
+export function prepareDecision(call: NormalisedCall, rules: RuleSet, settings: ScreeningSettings): PreparedDecision {
   const { caller, did, at } = call;
-  const reasons: Reason[] = [];
+  const leading: Reason[] = [];
+  if (settings.policies.length > 0)
+    leading.push({
+      code: 'policy',
+      text: `polic${settings.policies.length === 1 ? 'y' : 'ies'} ${settings.policies.join(', ')} appl${settings.policies.length === 1 ? 'ies' : 'y'}`,
+    });
+  // the number's rule, else the name's (matched once): one without points decides, one with points scores
+  const numberRule = caller.kind === 'e164' ? rules.match(caller.e164, ruleContext(did, at)) : undefined;
+  const nameRule = numberRule ? undefined : matchNameRule(call, rules);
+  const rule = numberRule ?? (nameRule?.points === undefined ? nameRule : undefined);
+  const prepared = { call, settings, rule, leading, at: at.toISOString() };
+  if (rule) {
+    leading.push(ruleReason(rule, call));
+    return { ...prepared, numberSignals: [], callSignals: [] };
+  }
+  if (nameRule) leading.push(ruleReason(nameRule, call));
+  const numberSignals: Array<Reason | undefined> = [callerIdSignal(caller, settings)];
+  if (caller.kind === 'e164')
+    numberSignals.push(
+      validitySignal(caller, settings),
+      numberTypeSignal(caller, settings),
+      countrySignal(caller, did, settings),
+    );
+  const callSignals = [
+    attestationSignal(call.attestation, settings, call.verstat),
+    identityMismatchSignal(caller, call.fromNumber, settings),
+    forwardedReason(caller, call.forwardedBy),
+  ];
+  return { ...prepared, numberSignals, callSignals };
+}
+
+/** The decision of a prepared call with what Redis and the lookup providers said. */
+export function completeDecision(prepared: PreparedDecision, inputs: Omit<ScreeningInputs, 'rules'>): Decision {
+  const { call, settings, rule } = prepared;
+  const { caller, did } = call;
+  const reasons: Reason[] = [...prepared.leading];
   const degraded = inputs.history?.status === 'unavailable';
   const finish = ({ verdict, shadowVerdict }: { verdict: Verdict; shadowVerdict?: Verdict }): Decision => {
     const decision: Decision = {
@@ -220,29 +270,17 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
       policies: settings.policies,
       caller,
       did,
-      at: at.toISOString(),
+      at: prepared.at,
     };
     if (shadowVerdict) decision.shadowVerdict = shadowVerdict;
     if (call.attestation) decision.attestation = call.attestation;
     if (call.verstat) decision.verstat = call.verstat.text;
     return decision;
   };
-  if (settings.policies.length > 0)
-    reasons.push({
-      code: 'policy',
-      text: `polic${settings.policies.length === 1 ? 'y' : 'ies'} ${settings.policies.join(', ')} appl${settings.policies.length === 1 ? 'ies' : 'y'}`,
-    });
-
-  // the number's rule, else the name's (matched once): one without points decides, one with points scores
-  const numberRule = caller.kind === 'e164' ? inputs.rules.match(caller.e164, ruleContext(did, at)) : undefined;
-  const nameRule = numberRule ? undefined : matchNameRule(call, inputs.rules);
-  const rule = numberRule ?? (nameRule?.points === undefined ? nameRule : undefined);
   if (rule) {
-    reasons.push(ruleReason(rule, call));
     if (rule.list === 'allow') return finish({ verdict: 'allow' });
     return finish(applyPolicy(settings.denyVerdict, settings, reasons));
   }
-  if (nameRule) reasons.push(ruleReason(nameRule, call));
 
   if (inputs.history?.status === 'unavailable')
     reasons.push({
@@ -250,14 +288,9 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
       text: `reputation and call history not consulted: ${inputs.history.reason}`,
     });
   const history = inputs.history?.status === 'found' ? inputs.history.history : undefined;
-  const atMs = at.getTime();
-  const signals: Array<Reason | undefined> = [callerIdSignal(caller, settings)];
+  const atMs = call.at.getTime();
+  const signals: Array<Reason | undefined> = [...prepared.numberSignals];
   if (caller.kind === 'e164') {
-    signals.push(
-      validitySignal(caller, settings),
-      numberTypeSignal(caller, settings),
-      countrySignal(caller, did, settings),
-    );
     // a number the business called is a customer: its block, its neighbours and its call rate say nothing
     const known = history ? knownCustomerSignal(history, atMs, settings) : undefined;
     if (history) {
@@ -274,11 +307,7 @@ export function decideCall(call: NormalisedCall, inputs: ScreeningInputs, settin
     }
     if (!known) signals.push(neighbourSpoofingSignal(caller, did, history, atMs, settings));
   }
-  signals.push(
-    attestationSignal(call.attestation, settings, call.verstat),
-    identityMismatchSignal(caller, call.fromNumber, settings),
-    forwardedReason(caller, call.forwardedBy),
-  );
+  signals.push(...prepared.callSignals);
   for (const s of signals) if (s) reasons.push(s);
 
   const score = scoreOf(reasons);

@@ -147,8 +147,30 @@ export function policyApplies(policy: CompiledPolicy, did: PhoneNumber, at: Date
  */
 const resolved = new WeakMap<ScreeningModel, Map<string, ScreeningSettings>>();
 
+/**
+ * The last minute's settings per model and DID. Which policies match changes only at whole minutes (their
+ * windows are HH:MM of a zone whose offset is whole minutes), so one resolution per DID and minute serves
+ * every call to that DID in it; this runs before the call's Redis round trip is sent, so it is on the
+ * decision's critical path (docs/benchmarks.md). Bounded: a trunk passing endless DIDs empties it.
+ */
+const thisMinute = new WeakMap<ScreeningModel, Map<string, { epochMinute: number; settings: ScreeningSettings }>>();
+const MINUTE_CACHE_DIDS = 1024;
+
 /** The settings one call is decided with: the defaults, then every matching policy in order. Frozen. */
 export function resolveSettings(model: ScreeningModel, did: PhoneNumber, at: Date): ScreeningSettings {
+  const epochMinute = Math.floor(at.getTime() / 60_000);
+  let recent = thisMinute.get(model);
+  if (!recent) thisMinute.set(model, (recent = new Map()));
+  const key = didKey(did);
+  const hit = recent.get(key);
+  if (hit && hit.epochMinute === epochMinute) return hit.settings;
+  const settings = matchPolicies(model, did, at);
+  if (recent.size >= MINUTE_CACHE_DIDS) recent.clear();
+  recent.set(key, { epochMinute, settings });
+  return settings;
+}
+
+function matchPolicies(model: ScreeningModel, did: PhoneNumber, at: Date): ScreeningSettings {
   let byPolicies = resolved.get(model);
   if (!byPolicies) resolved.set(model, (byPolicies = new Map()));
   const matching = model.policies.filter((p) => policyApplies(p, did, at));

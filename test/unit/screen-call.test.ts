@@ -425,6 +425,18 @@ describe('policies per DID and time of day', () => {
     expect(call('+12015550123', '+12125550201', weekdayNoon).verdict).toBe('reject');
   });
 
+  test('a window starts with its minute: a call at 17:59:59 and one at 18:00:00 to one DID get different policies', () => {
+    const before = call('anonymous', SALES, new Date('2026-11-23T22:59:59.999Z')); // Monday 17:59:59 in New York
+    expect(call('anonymous', SALES, new Date('2026-11-23T22:59:00Z')).policies).toEqual(['sales-rollout']);
+    expect(before.policies).toEqual(['sales-rollout']);
+    expect(call('anonymous', SALES, new Date('2026-11-23T23:00:00Z')).policies).toEqual([
+      'sales-after-hours',
+      'sales-rollout',
+    ]);
+    // and back: a call of the earlier minute after it is not given the later minute's settings
+    expect(call('anonymous', SALES, new Date('2026-11-23T22:59:30Z')).policies).toEqual(['sales-rollout']);
+  });
+
   test('the weekend window covers the whole day', () => {
     expect(call('anonymous', '+12125550201', new Date('2026-11-28T17:00:00Z')).verdict).toBe('voicemail'); // Saturday noon
   });
