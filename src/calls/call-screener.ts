@@ -832,16 +832,16 @@ function outcomeOf(routed: Routed): HandlerOutcome {
   return routed.routeError?.startsWith('caller hung up') ? 'gone' : 'unrouted';
 }
 
-/**
- * A call that reached a person the screening let through: allowed (not merely waved through by shadow
- * mode) or passed the CAPTCHA, and continued to the agents. Calls sent to the agents because something
- * failed (the CAPTCHA's watchdog or an error, shutdown) prove nothing about the caller.
- */
 /** Some provider had not answered when the call's lookup wait ended: the call waited the whole budget. */
 function waitedWholeBudget(evaluation: Evaluation): boolean {
   return evaluation.inputs.lookups?.some((answer) => answer.status === 'late') === true;
 }
 
+/**
+ * A call that reached a person the screening let through: allowed (not merely waved through by shadow
+ * mode) or passed the CAPTCHA, and continued to the agents. Calls sent to the agents because something
+ * failed (the CAPTCHA's watchdog or an error, shutdown) prove nothing about the caller.
+ */
 function reachedPerson(decision: Decision, routed: Routed): boolean {
   if (routed.routedTo !== 'agents') return false;
   if (routed.captcha) return routed.captcha.outcome === 'passed';

@@ -1,15 +1,17 @@
 /**
  * HoldOvershoot: how long calls whose online lookups ran out of time are held after the planned end of
  * that wait (the wait's timer firing late on a busy event loop, scoring, the route answered), over the
- * last such calls. The lookups end their wait this much before lookups.budgetMs is up, so a call's whole
- * hold stays inside the budget the admin set, not the budget and a route (docs/lookups.md "The budget").
+ * last such calls. The lookups end their wait this much before lookups.budgetMs is up, so a call's
+ * whole hold stays inside the budget the admin set, not the budget and a route (docs/lookups.md, "What
+ * happens to a call", step 4).
  *
- * The reserve is the 95th percentile of the last WINDOW calls: a slow route now and then does not shorten
- * every call's wait, a link or a machine that got slower does within a few dozen calls. Nothing known
- * yet: no reserve.
+ * The reserve is the 99th percentile of the last WINDOW calls, so the budget holds for all but about one
+ * call in a hundred: a single slow route does not shorten every call's wait, a link or a machine that got
+ * slower (or slows in bursts) does within a few calls. Nothing known yet: no reserve.
  */
 
-const WINDOW = 128;
+const WINDOW = 512;
+const PERCENTILE = 0.99;
 /** the percentile is worked out again after this many new calls, not on every call */
 const REFRESH_EVERY = 16;
 /** fewer calls than this: no reserve (one slow first route would say little) */
@@ -40,6 +42,6 @@ export class HoldOvershoot {
     this.sinceRefresh = 0;
     if (this.count < MIN_SAMPLES) return;
     const sorted = this.samples.slice(0, this.count).sort();
-    this.reserve = sorted[Math.min(this.count - 1, Math.ceil(this.count * 0.95) - 1)] ?? 0;
+    this.reserve = sorted[Math.min(this.count - 1, Math.ceil(this.count * PERCENTILE) - 1)] ?? 0;
   }
 }

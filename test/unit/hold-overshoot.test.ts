@@ -1,6 +1,7 @@
 /**
- * HoldOvershoot: the reserve online lookups leave for the route is the 95th percentile of the last routes;
- * nothing until a few routes are known, an odd slow route does not move it, a slower link does.
+ * HoldOvershoot: the reserve online lookups leave at the end of their budget is the 99th percentile of
+ * the last overshoots; nothing until a few are known, a single slow route does not move it, a slower link
+ * does, and so do bursts of slow routes.
  */
 import { HoldOvershoot } from '../../src/calls/hold-overshoot';
 
@@ -13,16 +14,22 @@ describe('HoldOvershoot', () => {
     expect(overshoot.reserveMs).toBe(8);
   });
 
-  test('an odd slow route does not set the reserve', () => {
+  test('a single slow route does not set the reserve', () => {
     const overshoot = new HoldOvershoot();
-    for (let i = 0; i < 100; i++) overshoot.record(i % 25 === 0 ? 40 : 2);
+    for (let i = 0; i < 400; i++) overshoot.record(i === 100 || i === 300 ? 40 : 2);
     expect(overshoot.reserveMs).toBe(2);
+  });
+
+  test('a burst of slow routes does, for the calls after it', () => {
+    const overshoot = new HoldOvershoot();
+    for (let i = 0; i < 400; i++) overshoot.record(i >= 200 && i < 210 ? 18 : 2);
+    expect(overshoot.reserveMs).toBe(18);
   });
 
   test('routes that got slower move it within a window, and nonsense durations are ignored', () => {
     const overshoot = new HoldOvershoot();
-    for (let i = 0; i < 128; i++) overshoot.record(2);
-    for (let i = 0; i < 128; i++) overshoot.record(10);
+    for (let i = 0; i < 512; i++) overshoot.record(2);
+    for (let i = 0; i < 512; i++) overshoot.record(10);
     overshoot.record(Number.NaN);
     overshoot.record(-5);
     overshoot.record(Number.POSITIVE_INFINITY);
