@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Redis from 'ioredis';
@@ -253,16 +253,17 @@ describe('writeFeedGeneration', () => {
 });
 
 describe('callscreen import (CLI)', () => {
+  // the example config, copied: the CLI keeps its state (reputation-expected.json) beside the config, and
+  // the repository's config/ may hold one from `npm run demo`
+  const configDir = mkdtempSync(path.join(tmpdir(), 'import-cli-'));
+  for (const file of ['callscreen.yaml', 'rules.yaml'])
+    copyFileSync(path.join(repoRoot, 'config', file), path.join(configDir, file));
+
   function cli(args: string[], port = PORT): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [
-          path.join(repoRoot, 'bin', 'callscreen.js'),
-          ...args,
-          '--config',
-          path.join(repoRoot, 'config', 'callscreen.yaml'),
-        ],
+        [path.join(repoRoot, 'bin', 'callscreen.js'), ...args, '--config', path.join(configDir, 'callscreen.yaml')],
         { cwd: repoRoot, env: { ...process.env, CALLSCREEN_REDIS_URL: `redis://127.0.0.1:${port}` } },
         (err, stdout, stderr) => {
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
