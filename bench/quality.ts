@@ -11,7 +11,8 @@
  *   provider  bench/quality/provider.ts: a local HTTP service that knows part of the spam numbers (and some
  *             legit ones as clean), answers in 50-800 ms, fails some requests (503) and never answers some;
  *             configured through callscreen.yaml's lookups: (when this build has online lookups), with the
-             default lookups.budgetMs, or CALLSCREEN_BENCH_LOOKUP_BUDGET_MS (the deadline made room for it)
+ *             default lookups.budgetMs and weight, or CALLSCREEN_BENCH_LOOKUP_BUDGET_MS (the deadline made room
+ *             for it) and CALLSCREEN_BENCH_LOOKUP_WEIGHT
  *   decisions the real path: CallEvaluator, RedisCallerHistoryStore, the lookup service, on a private Redis,
  *             with the example config (config/callscreen.yaml: thresholds, signals, the crisis-hotline and
  *             sales policies) and no rules; outcomes played as the daemon records them (bench/quality/runner.ts)
@@ -41,6 +42,8 @@ import { generateTraffic, type CompanyLines, type Traffic } from './quality/traf
 const SEED = Number(process.env.CALLSCREEN_BENCH_SEED ?? 13);
 /** lookups.budgetMs of the run with the provider; unset: the default */
 const LOOKUP_BUDGET_MS = process.env.CALLSCREEN_BENCH_LOOKUP_BUDGET_MS;
+/** the provider's weight in the run with the provider; unset: the default */
+const LOOKUP_WEIGHT = process.env.CALLSCREEN_BENCH_LOOKUP_WEIGHT;
 /** the day (10 hours) replays in about 40 s */
 const SPEEDUP = Number(process.env.CALLSCREEN_BENCH_SPEEDUP ?? 900);
 const ROOT = path.join(__dirname, '..', '..');
@@ -201,6 +204,7 @@ async function run(title: string, input: RunInput): Promise<{ title: string; fig
           url: input.lookups.template,
           answer: { score: 'score', reports: 'reports', category: 'category' },
           score: { min: 0, max: 100 },
+          ...(LOOKUP_WEIGHT !== undefined ? { weight: Number(LOOKUP_WEIGHT) } : {}),
           // the day runs compressed while Redis' TTLs run in real seconds: the default 60 s for a failure
           // would outlive every later call of the number; 1 s is about the real time between them
           cache: { errorTtlSeconds: 1 },

@@ -14,13 +14,13 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../ports/logger';
 import { FileReloader } from './file-reloader';
 import { loadConfigText, type ConfigSection, type LoadedConfig } from './load-config';
-import { configSchema } from './schema';
+import { configSections } from './schema';
 
 /** The sections a running daemon applies when the file changes. */
 export const RELOADABLE_SECTIONS: readonly ConfigSection[] = ['screening', 'didGroups', 'policies', 'captcha', 'tags'];
 
 /** Every other section: connections, routing, logging, the rules file's place - read once at start. */
-export const RESTART_SECTIONS: readonly ConfigSection[] = (Object.keys(configSchema.shape) as ConfigSection[]).filter(
+export const RESTART_SECTIONS: readonly ConfigSection[] = (Object.keys(configSections.shape) as ConfigSection[]).filter(
   (s) => !RELOADABLE_SECTIONS.includes(s),
 );
 

@@ -116,8 +116,10 @@ export const providerSchema = z
       .number()
       .min(0)
       .max(1000)
-      .default(40)
-      .describe('points for a score of 1 (points = round(weight x score))'),
+      .default(60)
+      .describe(
+        'points for a score of 1 (points = round(weight x score)); the lookups alone never take a caller past the CAPTCHA',
+      ),
     timeoutMs: z
       .number()
       .int()
@@ -199,17 +201,22 @@ export const providerSchema = z
       ctx.addIssue({ code: 'custom', path: ['answer', 'category'], message: 'score.categories needs answer.category' });
   });
 
+/** lookups.budgetMs when not written: an answer in up to about a second still counts for the call itself */
+export const DEFAULT_LOOKUP_BUDGET_MS = 1000;
+/** screening.deadlineMs, when not written, is this much more than lookups.budgetMs once a provider is configured */
+export const LOOKUP_DEADLINE_MARGIN_MS = 50;
+
 export const lookupsSchema = z
   .object({
     budgetMs: z
       .number()
       .int()
       .min(1)
-      .max(4999)
-      .default(150)
+      .max(4950)
+      .default(DEFAULT_LOOKUP_BUDGET_MS)
       .describe(
         'the longest the providers hold a call, from when it arrived to its route (the wait ends a little earlier: by what follows it, measured); ' +
-          'with a provider configured, must be less than screening.deadlineMs. A later answer is cached and counts for the next call from that number',
+          `with a provider configured, must be less than screening.deadlineMs (which is budgetMs + ${LOOKUP_DEADLINE_MARGIN_MS} when not written). A later answer is cached and counts for the next call from that number`,
       ),
     providers: z
       .array(providerSchema)

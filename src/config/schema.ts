@@ -17,7 +17,12 @@ import type {
 } from '../domain/screening-settings';
 import type { WeeklyWindow } from '../domain/time-window';
 import { ariUrl, nodePortInRange, redisUrl } from './connection-urls';
-import { checkLookupBudget, lookupsSchema } from './lookups-schema';
+import {
+  checkLookupBudget,
+  DEFAULT_LOOKUP_BUDGET_MS,
+  LOOKUP_DEADLINE_MARGIN_MS,
+  lookupsSchema,
+} from './lookups-schema';
 import { feedsSchema } from './feeds-schema';
 
 const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
@@ -253,7 +258,11 @@ export const signalsSchema = z
           .max(8)
           .default(4)
           .describe('how many last digits caller and DID may differ in'),
-        points: points.default(25).describe('points it adds'),
+        points: points
+          .default(30)
+          .describe(
+            'points it adds: the challenge threshold, so only attestation A (the carrier vouches for the number) lets it through',
+          ),
       })
       .strict()
       .prefault({})
@@ -556,7 +565,9 @@ const screeningSchema = z
   .object({
     deadlineMs: ms(10, 5000)
       .default(200)
-      .describe('hard budget for one decision; past it the call is decided on local facts and marked degraded'),
+      .describe(
+        `hard budget for one decision; past it the call is decided on local facts and marked degraded. With a lookup provider and no deadline written: lookups.budgetMs + ${LOOKUP_DEADLINE_MARGIN_MS}`,
+      ),
     timeZone: timeZone
       .default(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
       .meta({
@@ -586,7 +597,8 @@ const regionCode = z.string().refine((r): r is CountryCode => isSupportedCountry
   message: 'not a region libphonenumber knows (use ISO 3166 alpha-2, e.g. DE, US)',
 });
 
-export const configSchema = z
+/** The file's sections as written; `configSchema` also fills the defaults that depend on another section. */
+export const configSections = z
   .object({
     ari: z
       .object({
@@ -1086,6 +1098,29 @@ export const configSchema = z
   })
   .strict()
   .superRefine(checkLookupBudget);
+
+/** callscreen.yaml: its sections, with the decision deadline made room for the lookups when not written. */
+export const configSchema = z.preprocess(withLookupDeadline, configSections);
+
+/**
+ * screening.deadlineMs not written and a lookup provider configured: the deadline is lookups.budgetMs
+ * (written or its default) + LOOKUP_DEADLINE_MARGIN_MS, since a call is decided by its deadline, lookups
+ * or not. A deadline written in the file is kept (and must then exceed the budget). Anything that is not
+ * the shape expected is left for the schema to name.
+ */
+function withLookupDeadline(raw: unknown): unknown {
+  if (!isRecord(raw) || !isRecord(raw.lookups) || !Array.isArray(raw.lookups.providers)) return raw;
+  if (raw.lookups.providers.length === 0) return raw;
+  const screening = raw.screening ?? {};
+  if (!isRecord(screening) || screening.deadlineMs !== undefined) return raw;
+  const budgetMs = raw.lookups.budgetMs ?? DEFAULT_LOOKUP_BUDGET_MS;
+  if (typeof budgetMs !== 'number') return raw;
+  return { ...raw, screening: { ...screening, deadlineMs: budgetMs + LOOKUP_DEADLINE_MARGIN_MS } };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export type CallscreenConfig = z.infer<typeof configSchema>;
 export type CaptchaConfig = CallscreenConfig['captcha'];

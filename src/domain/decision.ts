@@ -22,6 +22,7 @@ export type ReasonCode =
   | 'reputation.unlisted'
   | 'reputation.block'
   | 'lookup'
+  | 'lookup.capped'
   | 'history.unavailable'
   | 'caller.withheld'
   | 'caller.unparseable'

@@ -10,7 +10,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { HistoryLookup } from './caller-history';
 import type { LookupAnswer } from './lookup-answer';
-import { lookupSignals } from './lookup-signal';
+import { capLookupsAlone, lookupSignals } from './lookup-signal';
 import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { readVerstat, type Verstat } from './verstat';
@@ -311,9 +311,11 @@ export function completeDecision(prepared: PreparedDecision, inputs: Omit<Screen
   for (const s of signals) if (s) reasons.push(s);
 
   const score = scoreOf(reasons);
-  const verdict = verdictForScore(score, settings);
-  reasons.push({ code: 'score', text: scoreText(score, verdict, settings) });
-  return finish(applyPolicy(verdict, settings, reasons));
+  const scored = verdictForScore(score, settings);
+  reasons.push({ code: 'score', text: scoreText(score, scored, settings) });
+  const capped = capLookupsAlone(scored, reasons, settings);
+  if (capped) reasons.push(capped.reason);
+  return finish(applyPolicy(capped?.verdict ?? scored, settings, reasons));
 }
 
 export function verdictForScore(score: number, settings: ScreeningSettings): Verdict {

@@ -1,13 +1,26 @@
 /**
  * The core's reading of the lookups: one 'lookup' reason per provider, naming it and its answer, with
- * round(weight x score) points for an answer; unknown, late and failed explain and do not score. And a
- * decision adds those points to the score like any other signal.
+ * round(weight x score) points for an answer; unknown, late and failed explain and do not score. A
+ * decision adds those points to the score like any other signal, but the lookups alone never take a
+ * caller past the CAPTCHA.
  */
 import { loadConfigText } from '../../src/config/load-config';
 import { compileRulesText } from '../../src/config/rules-file';
 import type { LookupAnswer } from '../../src/domain/lookup-answer';
 import { lookupSignals } from '../../src/domain/lookup-signal';
 import { screenCall } from '../../src/domain/screen-call';
+
+const history = {
+  status: 'found' as const,
+  history: { reputation: { entries: [] }, numberCalls: [], blockCalls: [], captcha: { failures: 0 } },
+};
+const rules = compileRulesText('allow: []\ndeny: []\n', 'rules.yaml', 'US');
+const at = new Date('2026-11-23T15:00:00Z');
+
+function decide(yaml: string, callerNumber: string, attestation: string, lookups: LookupAnswer[]) {
+  const { screening } = loadConfigText(`numbers: { defaultRegion: US }\n${yaml}`, 'callscreen.yaml', {});
+  return screenCall({ callerNumber, did: '+12125550100', attestation, at }, { rules, history, lookups }, screening);
+}
 
 describe('lookup signal', () => {
   test('an answer names the provider, its score, reports and category, and scores round(weight x score)', () => {
@@ -39,12 +52,7 @@ describe('lookup signal', () => {
 
   test("a provider's answer raises the decision's score by its points", () => {
     const { screening } = loadConfigText('numbers: { defaultRegion: US }\n', 'callscreen.yaml', {});
-    const rules = compileRulesText('allow: []\ndeny: []\n', 'rules.yaml', 'US');
     const facts = { callerNumber: '+12015550123', did: '+12125550100', at: new Date('2026-11-23T15:00:00Z') };
-    const history = {
-      status: 'found' as const,
-      history: { reputation: { entries: [] }, numberCalls: [], blockCalls: [], captcha: { failures: 0 } },
-    };
     const without = screenCall(facts, { rules, history }, screening);
     const withLookup = screenCall(
       facts,
@@ -53,5 +61,38 @@ describe('lookup signal', () => {
     );
     expect(withLookup.score - without.score).toBe(45);
     expect(withLookup.reasons.find((r) => r.code === 'lookup')?.text).toBe('p: score 1');
+  });
+
+  test('a provider alone sends a caller it reports to the CAPTCHA, not to voicemail or reject', () => {
+    // +61 for the answer and +10 for attestation C: 71 would be voicemail, but without the answer it is 10
+    const decision = decide('', '+12015550123', 'C', [{ provider: 'p', status: 'answered', score: 0.9, weight: 68 }]);
+    expect(decision.score).toBe(71);
+    expect(decision.verdict).toBe('challenge');
+    expect(decision.reasons.find((r) => r.code === 'lookup.capped')?.text).toBe(
+      'voicemail becomes challenge: the online lookups (+61) alone never take a caller past the CAPTCHA (10 points without them)',
+    );
+  });
+
+  test('with other evidence that already challenges, the providers take the call further', () => {
+    // a failed attestation (+40) challenges on its own; the answer's +20 then reaches voicemail
+    const decision = decide('', '+12015550123', 'failed', [
+      { provider: 'p', status: 'answered', score: 0.5, weight: 40 },
+    ]);
+    expect(decision.score).toBe(60);
+    expect(decision.verdict).toBe('voicemail');
+    expect(decision.reasons.some((r) => r.code === 'lookup.capped')).toBe(false);
+  });
+
+  test('the cap does not lift a policy: a policy that turns challenges into voicemail still does', () => {
+    const yaml = [
+      'policies:',
+      '  - name: after-hours',
+      '    dids: ["+12125550100"]',
+      '    verdicts: { challenge: voicemail }',
+      '',
+    ].join('\n');
+    const decision = decide(yaml, '+12015550123', 'C', [{ provider: 'p', status: 'answered', score: 1, weight: 60 }]);
+    expect(decision.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['lookup.capped', 'policy.verdict']));
+    expect(decision.verdict).toBe('voicemail');
   });
 });

@@ -3,6 +3,8 @@
  * (a clear error naming the line), templates with known placeholders only, and secrets read from the
  * environment when the providers are built (a missing one names the key; its value never in a message).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfigText } from '../../src/config/load-config';
 import { ConfigError } from '../../src/errors/config-error';
 import { HttpJsonProvider } from '../../src/reputation/lookups/http-json-provider';
@@ -20,10 +22,21 @@ function problems(text: string): string {
 }
 
 describe('lookups configuration', () => {
-  test('off by default: no provider, a budget inside the default deadline', () => {
+  test('off by default: no provider, and the decision deadline is the 200 ms of a decision without them', () => {
     const { config } = load('{}');
     expect(config.lookups.providers).toEqual([]);
-    expect(config.lookups.budgetMs).toBeLessThan(config.screening.deadlineMs);
+    expect(config.lookups.budgetMs).toBe(1000);
+    expect(config.screening.deadlineMs).toBe(200);
+  });
+
+  test('with a provider and no deadline written, the deadline makes room for the budget', () => {
+    const provider = '  providers:\n    - name: p\n      url: https://api.example/{e164}\n      answer: { score: s }\n';
+    expect(load(`lookups:\n${provider}`).config.screening.deadlineMs).toBe(1050);
+    expect(load(`lookups:\n  budgetMs: 300\n${provider}`).config.screening.deadlineMs).toBe(350);
+    const written = load(`screening:\n  deadlineMs: 400\nlookups:\n  budgetMs: 300\n${provider}`);
+    expect(written.config.screening.deadlineMs).toBe(400);
+    // a budget that is not a number is named by the schema, not papered over
+    expect(problems(`lookups:\n  budgetMs: soon\n${provider}`)).toContain('lookups.budgetMs');
   });
 
   test('with a provider, a budget that is not less than screening.deadlineMs is refused, naming its line', () => {
@@ -32,6 +45,23 @@ describe('lookups configuration', () => {
     expect(problems(text)).toBe(
       'callscreen.yaml:4:13 lookups.budgetMs: must be less than screening.deadlineMs (100): a call is decided by its deadline, lookups or not',
     );
+  });
+
+  test('config/callscreen.yaml with its commented lookups example uncommented loads, the deadline making room', () => {
+    const shipped = readFileSync(path.join(__dirname, '../../config/callscreen.yaml'), 'utf8').split('\n');
+    const start = shipped.indexOf('# lookups:');
+    expect(start).toBeGreaterThan(0);
+    let end = start;
+    while (shipped[end]?.startsWith('#')) end++;
+    const text = [
+      ...shipped.slice(0, start),
+      ...shipped.slice(start, end).map((line) => line.slice(2)),
+      ...shipped.slice(end),
+    ].join('\n');
+    const { config } = load(text);
+    expect(config.lookups.providers.map((p) => [p.name, p.weight])).toEqual([['tellows', 60]]);
+    expect(config.lookups.budgetMs).toBe(1000);
+    expect(config.screening.deadlineMs).toBe(1050);
   });
 
   test('without a provider the budget is never spent: a short decision deadline loads', () => {

@@ -197,7 +197,7 @@ describe('each signal adds its named points', () => {
       history(),
       {},
       'neighbour-spoofing',
-      25,
+      30,
     ],
   ] as const)('%s', (_name, caller, lookup, extra, code, points) => {
     const d = screen(caller, lookup, extra);
@@ -442,12 +442,12 @@ describe('policies per DID and time of day', () => {
   });
 
   test('a clean caller passes every policy untouched', () => {
-    for (const did of [HOTLINE, SALES, '+12125550201', '+13125559999'])
+    for (const did of [HOTLINE, SALES, '+12125550201', '+14155559999'])
       expect(call('+13125550111', did, weekdayNight).verdict).toBe('allow');
   });
 
   test('a DID with no policy uses the defaults', () => {
-    expect(call('anonymous', '+13125559999', weekdayNoon)).toMatchObject({ verdict: 'challenge', policies: [] });
+    expect(call('anonymous', '+14155559999', weekdayNoon)).toMatchObject({ verdict: 'challenge', policies: [] });
   });
 
   test('expected countries per policy: a Canadian caller on a line that serves the US and Canada', () => {

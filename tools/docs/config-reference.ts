@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { RELOADABLE_SECTIONS } from '../../src/config/config-reloader';
 import { ENV_OVERRIDES } from '../../src/config/load-config';
-import { configSchema } from '../../src/config/schema';
+import { configSections } from '../../src/config/schema';
 
 type JsonSchema = z.core.JSONSchema.JSONSchema;
 
@@ -24,7 +24,7 @@ interface Row {
 
 /** The markdown of docs/configuration.md. */
 export function configReference(): string {
-  const root = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const root = z.toJSONSchema(configSections, { io: 'input', unrepresentable: 'any' });
   const sections = Object.entries(root.properties ?? {}).flatMap(([name, node]) =>
     isSchema(node) ? [{ name, node }] : [],
   );
