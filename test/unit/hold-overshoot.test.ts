@@ -1,17 +1,23 @@
 /**
  * HoldOvershoot: the reserve online lookups leave at the end of their budget is the 99th percentile of
- * the last overshoots; nothing until a few are known, a single slow route does not move it, a slower link
- * does, and so do bursts of slow routes.
+ * the last overshoots; until a few are known, a starting guess or the slowest so far; a single slow route
+ * does not move it, a slower link does, and so do bursts of slow routes.
  */
 import { HoldOvershoot } from '../../src/calls/hold-overshoot';
 
 describe('HoldOvershoot', () => {
-  test('no reserve until eight calls are known, then the slowest of eight', () => {
+  test('until eight calls are known, 10 ms or the slowest so far; then the percentile of what is known', () => {
     const overshoot = new HoldOvershoot();
-    for (let ms = 1; ms <= 7; ms++) overshoot.record(ms);
-    expect(overshoot.reserveMs).toBe(0);
-    overshoot.record(8);
-    expect(overshoot.reserveMs).toBe(8);
+    expect(overshoot.reserveMs).toBe(10);
+    for (let ms = 1; ms <= 5; ms++) overshoot.record(ms);
+    expect(overshoot.reserveMs).toBe(10);
+    overshoot.record(14); // a cold first route
+    expect(overshoot.reserveMs).toBe(14);
+    overshoot.record(2);
+    overshoot.record(3);
+    expect(overshoot.reserveMs).toBe(14); // the 99th percentile of eight is their slowest
+    for (let i = 0; i < 512; i++) overshoot.record(3);
+    expect(overshoot.reserveMs).toBe(3);
   });
 
   test('a single slow route does not set the reserve', () => {
