@@ -153,6 +153,10 @@ async function main(): Promise<void> {
           .join('; ') || 'none'
       }`,
     );
+    if (r.figures.legitShutOut.length > 0)
+      out.push(
+        `  legit calls shut out scored: ${r.figures.legitShutOut.map((s) => `${s.calls}x [${s.reasons}]`).join('; ')}`,
+      );
     if (r.provider) {
       const p = r.provider;
       out.push(

@@ -33,6 +33,8 @@ export interface RunFigures {
   headline: Headline;
   /** what the spam that reached the agents scored with, most common first */
   spamThrough: Array<{ reasons: string; calls: number }>;
+  /** what the legit calls sent to voicemail or rejected without a CAPTCHA scored with, by kind */
+  legitShutOut: Array<{ reasons: string; calls: number }>;
   /** lookup reasons over the run, by their first words */
   lookups: Array<{ what: string; calls: number }>;
 }
@@ -71,6 +73,11 @@ export function summarise(results: readonly CallResult[]): RunFigures {
     spamThrough: tally(spam.filter((r) => r.route === 'agents').map((r) => r.reasons.join(', ') || '(nothing)')).map(
       ([reasons, calls]) => ({ reasons, calls }),
     ),
+    legitShutOut: tally(
+      results
+        .filter((r) => !r.call.spam && (r.verdict === 'voicemail' || r.verdict === 'reject'))
+        .map((r) => `${r.call.kind} to ${r.verdict}: ${r.reasons.join(', ') || '(nothing)'}`),
+    ).map(([reasons, calls]) => ({ reasons, calls })),
     lookups: tally(results.flatMap((r) => r.lookups.map(lookupWhat))).map(([what, calls]) => ({ what, calls })),
   };
 }

@@ -26,6 +26,7 @@ import {
 import { feedsSchema } from './feeds-schema';
 
 const verdict = z.enum(['allow', 'challenge', 'voicemail', 'reject']);
+const withoutRecordVerdict = z.enum(['challenge', 'voicemail', 'reject']);
 const port = z.number().int().min(1).max(65535);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -527,6 +528,7 @@ const policySchema = z
       .optional()
       .describe('turn one verdict into another, e.g. { challenge: voicemail } after hours'),
     denyVerdict: verdict.optional().describe('overrides screening.denyVerdict'),
+    withoutRecord: withoutRecordVerdict.optional().describe('overrides screening.withoutRecord'),
     thresholds: z
       .object({ challenge: points, voicemail: points, reject: points })
       .partial()
@@ -579,6 +581,11 @@ const screeningSchema = z
       .prefault({})
       .describe('score at or above each threshold gives that verdict; below challenge: allow'),
     denyVerdict: verdict.default('voicemail').describe('what a deny-listed caller gets'),
+    withoutRecord: withoutRecordVerdict
+      .default('challenge')
+      .describe(
+        'the harshest verdict of a caller with less than the challenge threshold on record (reputation, agents, its block, its calls, CAPTCHA history, name rules): how the call looks and the online lookups alone take it no further. reject: the score alone decides',
+      ),
     expectedCountries: z
       .array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' }))
       .min(1)

@@ -22,7 +22,6 @@ export type ReasonCode =
   | 'reputation.unlisted'
   | 'reputation.block'
   | 'lookup'
-  | 'lookup.capped'
   | 'history.unavailable'
   | 'caller.withheld'
   | 'caller.unparseable'
@@ -42,6 +41,7 @@ export type ReasonCode =
   | 'captcha.failed'
   | 'repeat-caller'
   | 'score'
+  | 'score.capped'
   | 'policy'
   | 'policy.verdict'
   | 'policy.shadow';

@@ -6,7 +6,7 @@
  * Pure: no I/O.
  */
 import type { CallerHistory } from './caller-history';
-import { verdictRank, type Reason, type Verdict } from './decision';
+import type { Reason } from './decision';
 import type { LookupAnswer } from './lookup-answer';
 import type { ScreeningSettings } from './screening-policy';
 import { knownCustomerSignal } from './signals';
@@ -46,35 +46,6 @@ export function lookupReason(answer: LookupAnswer): Reason {
     case 'failed':
       return { code: 'lookup', text: `${answer.provider}: not consulted: ${answer.detail ?? 'failed'}${cached}` };
   }
-}
-
-/**
- * A third party's opinion alone takes a caller to the CAPTCHA, never further: when the score reaches
- * voicemail or reject only with the providers' points (without them it would not even be challenged),
- * the verdict is the challenge, so a person a provider wrongly reports still has a way through. With
- * other evidence against the caller (a listed block, a burst, a failed attestation) the points count in
- * full. Undefined when nothing is capped.
- */
-export function capLookupsAlone(
-  scored: Verdict,
-  reasons: readonly Reason[],
-  settings: Pick<ScreeningSettings, 'thresholds'>,
-): { verdict: Verdict; reason: Reason } | undefined {
-  if (verdictRank(scored) <= verdictRank('challenge')) return undefined;
-  let lookupPoints = 0;
-  let otherPoints = 0;
-  for (const r of reasons) {
-    if (r.code === 'lookup') lookupPoints += r.points ?? 0;
-    else otherPoints += r.points ?? 0;
-  }
-  if (lookupPoints <= 0 || otherPoints >= settings.thresholds.challenge) return undefined;
-  return {
-    verdict: 'challenge',
-    reason: {
-      code: 'lookup.capped',
-      text: `${scored} becomes challenge: the online lookups (+${lookupPoints}) alone never take a caller past the CAPTCHA (${otherPoints} points without them)`,
-    },
-  };
 }
 
 /**

@@ -4,13 +4,15 @@
  *
  * Precedence: an allow rule lets the call through whatever else is known (an allow-listed customer is
  * never challenged); then a deny rule; then the score: every signal adds its points, and the score
- * against the thresholds gives the verdict. Policies for the DID and time of day then remap or cap the
+ * against the thresholds gives the verdict, past the CAPTCHA only when what is on record about the
+ * number challenges on its own (./record-cap.ts). Policies for the DID and time of day then remap or cap the
  * verdict, and shadow mode lets the call through while the decision records what would have happened.
  */
 import type { CountryCode } from 'libphonenumber-js';
 import type { HistoryLookup } from './caller-history';
 import type { LookupAnswer } from './lookup-answer';
-import { capLookupsAlone, lookupSignals } from './lookup-signal';
+import { lookupSignals } from './lookup-signal';
+import { capWithoutRecord } from './record-cap';
 import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { readVerstat, type Verstat } from './verstat';
@@ -313,7 +315,7 @@ export function completeDecision(prepared: PreparedDecision, inputs: Omit<Screen
   const score = scoreOf(reasons);
   const scored = verdictForScore(score, settings);
   reasons.push({ code: 'score', text: scoreText(score, scored, settings) });
-  const capped = capLookupsAlone(scored, reasons, settings);
+  const capped = capWithoutRecord(scored, reasons, settings);
   if (capped) reasons.push(capped.reason);
   return finish(applyPolicy(capped?.verdict ?? scored, settings, reasons));
 }

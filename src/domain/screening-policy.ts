@@ -17,6 +17,7 @@ import type {
   SignalOverrides,
   SignalSettings,
   Thresholds,
+  WithoutRecordVerdict,
 } from './screening-settings';
 import { inAnyWindow, type WeeklyWindow } from './time-window';
 
@@ -25,6 +26,8 @@ export interface ScreeningSettings {
   defaultRegion: CountryCode;
   thresholds: Thresholds;
   denyVerdict: Verdict;
+  /** the harshest verdict of a caller with less than the challenge threshold on record */
+  withoutRecord: WithoutRecordVerdict;
   signals: SignalSettings;
   /** callers from elsewhere add the foreignCountry points; undefined: the DID's own country */
   expectedCountries?: readonly string[];
@@ -189,6 +192,7 @@ function mergePolicies(model: ScreeningModel, matching: readonly CompiledPolicy[
     defaultRegion: model.defaultRegion,
     thresholds: base.thresholds,
     denyVerdict: base.denyVerdict,
+    withoutRecord: base.withoutRecord,
     signals: base.signals,
     verdicts: {},
     shadow: false,
@@ -200,6 +204,7 @@ function mergePolicies(model: ScreeningModel, matching: readonly CompiledPolicy[
     settings.policies.push(p.name);
     if (p.thresholds) settings.thresholds = { ...settings.thresholds, ...p.thresholds };
     if (p.denyVerdict) settings.denyVerdict = p.denyVerdict;
+    if (p.withoutRecord) settings.withoutRecord = p.withoutRecord;
     if (p.expectedCountries) settings.expectedCountries = p.expectedCountries;
     if (p.maxVerdict) settings.maxVerdict = p.maxVerdict;
     if (p.verdicts) settings.verdicts = { ...settings.verdicts, ...p.verdicts };

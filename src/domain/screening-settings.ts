@@ -127,6 +127,9 @@ export interface SignalSettings {
   readonly blockReputation: BlockReputationSignal;
 }
 
+/** how far how a call looks and the online lookups alone can take a caller: reject lets the score alone decide */
+export type WithoutRecordVerdict = Exclude<Verdict, 'allow'>;
+
 /** A policy's signal overrides: single values of each signal's settings. */
 export type SignalOverrides = { readonly [Signal in keyof SignalSettings]?: Partial<SignalSettings[Signal]> };
 
@@ -139,6 +142,8 @@ export interface ScreeningDefaults {
   readonly thresholds: Thresholds;
   /** what a deny-listed caller gets */
   readonly denyVerdict: Verdict;
+  /** the harshest verdict of a caller with less than the challenge threshold on record (./record-cap.ts) */
+  readonly withoutRecord: WithoutRecordVerdict;
   /** regions callers are expected from; undefined: the DID's own country */
   readonly expectedCountries?: readonly string[];
   readonly signals: SignalSettings;
@@ -176,6 +181,7 @@ export interface PolicySettings {
   readonly maxVerdict?: Verdict;
   readonly verdicts?: Readonly<Partial<Record<Verdict, Verdict>>>;
   readonly denyVerdict?: Verdict;
+  readonly withoutRecord?: WithoutRecordVerdict;
   readonly thresholds?: Partial<Thresholds>;
   readonly signals?: SignalOverrides;
   readonly expectedCountries?: readonly string[];

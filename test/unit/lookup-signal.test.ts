@@ -1,8 +1,8 @@
 /**
  * The core's reading of the lookups: one 'lookup' reason per provider, naming it and its answer, with
  * round(weight x score) points for an answer; unknown, late and failed explain and do not score. A
- * decision adds those points to the score like any other signal, but the lookups alone never take a
- * caller past the CAPTCHA.
+ * decision adds those points to the score like any other signal (alone they never take a caller past
+ * the CAPTCHA: record-cap.test.ts).
  */
 import { loadConfigText } from '../../src/config/load-config';
 import { compileRulesText } from '../../src/config/rules-file';
@@ -61,38 +61,5 @@ describe('lookup signal', () => {
     );
     expect(withLookup.score - without.score).toBe(45);
     expect(withLookup.reasons.find((r) => r.code === 'lookup')?.text).toBe('p: score 1');
-  });
-
-  test('a provider alone sends a caller it reports to the CAPTCHA, not to voicemail or reject', () => {
-    // +61 for the answer and +10 for attestation C: 71 would be voicemail, but without the answer it is 10
-    const decision = decide('', '+12015550123', 'C', [{ provider: 'p', status: 'answered', score: 0.9, weight: 68 }]);
-    expect(decision.score).toBe(71);
-    expect(decision.verdict).toBe('challenge');
-    expect(decision.reasons.find((r) => r.code === 'lookup.capped')?.text).toBe(
-      'voicemail becomes challenge: the online lookups (+61) alone never take a caller past the CAPTCHA (10 points without them)',
-    );
-  });
-
-  test('with other evidence that already challenges, the providers take the call further', () => {
-    // a failed attestation (+40) challenges on its own; the answer's +20 then reaches voicemail
-    const decision = decide('', '+12015550123', 'failed', [
-      { provider: 'p', status: 'answered', score: 0.5, weight: 40 },
-    ]);
-    expect(decision.score).toBe(60);
-    expect(decision.verdict).toBe('voicemail');
-    expect(decision.reasons.some((r) => r.code === 'lookup.capped')).toBe(false);
-  });
-
-  test('the cap does not lift a policy: a policy that turns challenges into voicemail still does', () => {
-    const yaml = [
-      'policies:',
-      '  - name: after-hours',
-      '    dids: ["+12125550100"]',
-      '    verdicts: { challenge: voicemail }',
-      '',
-    ].join('\n');
-    const decision = decide(yaml, '+12015550123', 'C', [{ provider: 'p', status: 'answered', score: 1, weight: 60 }]);
-    expect(decision.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['lookup.capped', 'policy.verdict']));
-    expect(decision.verdict).toBe('voicemail');
   });
 });

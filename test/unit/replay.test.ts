@@ -138,7 +138,7 @@ describe('under a candidate, what would change', () => {
     const customer = await logged({ callerNumber: '+12125550147', did: '+12125550100', attestation: 'failed' });
     expect(customer.record.decision.verdict).toBe('allow');
     const harsh = loadConfigText(
-      `${CONFIG.replace('screening:\n  timeZone: UTC', 'screening:\n  timeZone: UTC\n  thresholds: { challenge: 10, voicemail: 20, reject: 90 }')}`,
+      `${CONFIG.replace('screening:\n  timeZone: UTC', 'screening:\n  timeZone: UTC\n  withoutRecord: reject\n  thresholds: { challenge: 10, voicemail: 20, reject: 90 }')}`,
       'candidate.yaml',
       {},
     );
