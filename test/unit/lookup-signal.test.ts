@@ -15,13 +15,6 @@ const history = {
   history: { reputation: { entries: [] }, numberCalls: [], blockCalls: [], captcha: { failures: 0 } },
 };
 const rules = compileRulesText('allow: []\ndeny: []\n', 'rules.yaml', 'US');
-const at = new Date('2026-11-23T15:00:00Z');
-
-function decide(yaml: string, callerNumber: string, attestation: string, lookups: LookupAnswer[]) {
-  const { screening } = loadConfigText(`numbers: { defaultRegion: US }\n${yaml}`, 'callscreen.yaml', {});
-  return screenCall({ callerNumber, did: '+12125550100', attestation, at }, { rules, history, lookups }, screening);
-}
-
 describe('lookup signal', () => {
   test('an answer names the provider, its score, reports and category, and scores round(weight x score)', () => {
     const [reason] = lookupSignals([
