@@ -40,6 +40,9 @@ export interface RunFigures {
 }
 
 const share = (n: number, of: number): number => (of === 0 ? Number.NaN : n / of);
+/** a legit call sent to voicemail or rejected by its verdict, without a CAPTCHA */
+const shutOut = (r: CallResult): boolean => !r.call.spam && (r.verdict === 'voicemail' || r.verdict === 'reject');
+const scoredWith = (r: CallResult): string => r.reasons.join(', ') || '(nothing)';
 
 export function summarise(results: readonly CallResult[]): RunFigures {
   const kinds = KINDS.map((kind): KindFigures => {
@@ -51,7 +54,7 @@ export function summarise(results: readonly CallResult[]): RunFigures {
       agents: share(of.filter((r) => r.route === 'agents').length, of.length),
       challenged: share(of.filter((r) => r.challenged).length, of.length),
       voicemailOrReject: share(of.filter((r) => r.route !== 'agents').length, of.length),
-      shutOut: of.filter((r) => !r.call.spam && (r.verdict === 'voicemail' || r.verdict === 'reject')).length,
+      shutOut: of.filter(shutOut).length,
     };
   });
   const spam = results.filter((r) => r.call.spam);
@@ -70,14 +73,8 @@ export function summarise(results: readonly CallResult[]): RunFigures {
   return {
     kinds,
     headline,
-    spamThrough: tally(spam.filter((r) => r.route === 'agents').map((r) => r.reasons.join(', ') || '(nothing)')).map(
-      ([reasons, calls]) => ({ reasons, calls }),
-    ),
-    legitShutOut: tally(
-      results
-        .filter((r) => !r.call.spam && (r.verdict === 'voicemail' || r.verdict === 'reject'))
-        .map((r) => `${r.call.kind} to ${r.verdict}: ${r.reasons.join(', ') || '(nothing)'}`),
-    ).map(([reasons, calls]) => ({ reasons, calls })),
+    spamThrough: byReasons(spam.filter((r) => r.route === 'agents').map(scoredWith)),
+    legitShutOut: byReasons(results.filter(shutOut).map((r) => `${r.call.kind} to ${r.verdict}: ${scoredWith(r)}`)),
     lookups: tally(results.flatMap((r) => r.lookups.map(lookupWhat))).map(([what, calls]) => ({ what, calls })),
   };
 }
@@ -89,6 +86,10 @@ function lookupWhat(text: string): string {
     .replace(/\(.*\)/, '')
     .trim()
     .slice(0, 70);
+}
+
+function byReasons(items: readonly string[]): Array<{ reasons: string; calls: number }> {
+  return tally(items).map(([reasons, calls]) => ({ reasons, calls }));
 }
 
 function tally(items: readonly string[]): Array<[string, number]> {

@@ -35,7 +35,7 @@ export class HoldOvershoot {
     this.next = (this.next + 1) % WINDOW;
     if (this.count < WINDOW) this.count++;
     if (this.count < MIN_SAMPLES) this.reserve = Math.max(this.reserve, ms);
-    else if (++this.sinceRefresh >= REFRESH_EVERY || this.count === MIN_SAMPLES) this.refresh();
+    else if (this.count === MIN_SAMPLES || ++this.sinceRefresh >= REFRESH_EVERY) this.refresh();
   }
 
   /** What a lookup wait leaves at the end of the budget, ms. */

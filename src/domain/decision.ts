@@ -12,6 +12,11 @@ export type Verdict = (typeof VERDICTS)[number];
 
 export const verdictRank = (v: Verdict): number => VERDICTS.indexOf(v);
 
+/** The points of some reasons together, to a tenth: a decision's score is that of all its reasons. */
+export function sumOfPoints(reasons: readonly Reason[]): number {
+  return Math.round(reasons.reduce((sum, r) => sum + (r.points ?? 0), 0) * 10) / 10;
+}
+
 export type ReasonCode =
   | 'rule.allow'
   | 'rule.deny'

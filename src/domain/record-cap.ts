@@ -9,7 +9,7 @@
  * person gets through and a robot does not. screening.withoutRecord (or a policy's) sets how far they
  * may go: challenge by default; reject lets the score alone decide. Pure: no I/O.
  */
-import { verdictRank, type Reason, type ReasonCode, type Verdict } from './decision';
+import { sumOfPoints, verdictRank, type Reason, type ReasonCode, type Verdict } from './decision';
 import type { ScreeningSettings } from './screening-policy';
 
 /** the reasons that are about the number's record rather than about how this call looks */
@@ -40,19 +40,16 @@ export function capWithoutRecord(
 ): { verdict: Verdict; reason: Reason } | undefined {
   const most = settings.withoutRecord;
   if (verdictRank(scored) <= verdictRank(most)) return undefined;
-  let onRecord = 0;
-  let total = 0;
-  for (const r of reasons) {
-    total += r.points ?? 0;
-    if (RECORD_CODES.has(r.code)) onRecord += r.points ?? 0;
-  }
+  const onRecord = sumOfPoints(reasons.filter((r) => RECORD_CODES.has(r.code)));
   if (onRecord >= settings.thresholds.challenge) return undefined;
-  const looks = Math.round((total - onRecord) * 10) / 10;
+  const looks = sumOfPoints(reasons.filter((r) => !RECORD_CODES.has(r.code)));
+  const record = onRecord > 0 ? `only ${onRecord} points are on record` : 'nothing is on record';
+  const limit = most === 'challenge' ? 'never take a caller past the CAPTCHA' : `take a caller no further than ${most}`;
   return {
     verdict: most,
     reason: {
       code: 'score.capped',
-      text: `${scored} becomes ${most}: ${onRecord > 0 ? `only ${Math.round(onRecord * 10) / 10} points are on record against the number` : 'nothing is on record against the number'}; how the call looks and the online lookups (${looks} points) alone ${most === 'challenge' ? 'never take a caller past the CAPTCHA' : `take a caller no further than ${most}`}`,
+      text: `${scored} becomes ${most}: ${record} against the number; how the call looks and the online lookups (${looks} points) alone ${limit}`,
     },
   };
 }

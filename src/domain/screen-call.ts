@@ -13,7 +13,7 @@ import type { HistoryLookup } from './caller-history';
 import type { LookupAnswer } from './lookup-answer';
 import { lookupSignals } from './lookup-signal';
 import { capWithoutRecord } from './record-cap';
-import { verdictRank, type Decision, type Reason, type Verdict } from './decision';
+import { sumOfPoints, verdictRank, type Decision, type Reason, type Verdict } from './decision';
 import { normalisePhoneNumber, type PhoneNumber } from './phone-number';
 import { readVerstat, type Verstat } from './verstat';
 import { describeWritten, isNameRule, type Rule, type RuleMatchContext, type RuleSet } from './rule-set';
@@ -266,7 +266,7 @@ export function completeDecision(prepared: PreparedDecision, inputs: Omit<Screen
   const finish = ({ verdict, shadowVerdict }: { verdict: Verdict; shadowVerdict?: Verdict }): Decision => {
     const decision: Decision = {
       verdict,
-      score: scoreOf(reasons),
+      score: sumOfPoints(reasons),
       reasons,
       degraded,
       policies: settings.policies,
@@ -312,7 +312,7 @@ export function completeDecision(prepared: PreparedDecision, inputs: Omit<Screen
   signals.push(...prepared.callSignals);
   for (const s of signals) if (s) reasons.push(s);
 
-  const score = scoreOf(reasons);
+  const score = sumOfPoints(reasons);
   const scored = verdictForScore(score, settings);
   reasons.push({ code: 'score', text: scoreText(score, scored, settings) });
   const capped = capWithoutRecord(scored, reasons, settings);
@@ -355,10 +355,6 @@ function applyPolicy(
     return { verdict: 'allow', shadowVerdict: verdict };
   }
   return { verdict };
-}
-
-function scoreOf(reasons: readonly Reason[]): number {
-  return Math.round(reasons.reduce((sum, r) => sum + (r.points ?? 0), 0) * 10) / 10;
 }
 
 function scoreText(score: number, verdict: Verdict, settings: ScreeningSettings): string {
