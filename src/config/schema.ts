@@ -323,7 +323,11 @@ export const signalsSchema = z
             'the number block: the number without its last blockDigits digits (3: the 1000-block); `callscreen ' +
               'import` counts listed numbers per block of this size; 0 turns the signal off',
           ),
-        weight: points.default(40).describe('points for a block with many listed numbers of score 1'),
+        weight: points
+          .default(60)
+          .describe(
+            'points for a block with many listed numbers of score 1 (one listed neighbour of score 1: 45, the challenge threshold even with attestation A)',
+          ),
         halfAtNumbers: z
           .number()
           .min(0.1)

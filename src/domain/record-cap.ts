@@ -1,11 +1,12 @@
 /**
  * Past the CAPTCHA only on record. A caller goes to voicemail or is rejected without a CAPTCHA only when
- * what is on record about its number says so: the reputation list, the agents' verdicts, its block's
- * listed numbers, its calls (velocity, DIDs walked), its CAPTCHA history, the admin's name rules with
- * points, on balance (a credit on record counts against them). How the call looks (the number's form,
- * type and country, the attestation, neighbour spoofing, a withheld ID) and what the online providers
- * say can each be wrong about a person (a number that changed hands, a carrier that does not sign, a
- * foreign premium-rate line), so on their own, however many, they take a caller to the CAPTCHA, where a
+ * what is on record about its number says so: the reputation list, the agents' verdicts, its calls
+ * (velocity, DIDs walked), its CAPTCHA history, the admin's name rules with points, on balance (a credit
+ * on record counts against them). How the call looks (the number's form, type and country, the
+ * attestation, neighbour spoofing, a withheld ID, the listed numbers of its block) and what the online
+ * providers say can each be wrong about a person (a number that changed hands, a carrier that does not
+ * sign, a foreign premium-rate line, a new line in a block a campaign once used), so on their own,
+ * however many, they take a caller to the CAPTCHA, where a
  * person gets through and a robot does not. screening.withoutRecord (or a policy's) sets how far they
  * may go: challenge by default; reject lets the score alone decide. Pure: no I/O.
  */
@@ -18,7 +19,6 @@ export const RECORD_CODES: ReadonlySet<ReasonCode> = new Set<ReasonCode>([
   'reputation.listed',
   'feedback.ok',
   'feedback.spam',
-  'reputation.block',
   'known-customer',
   'velocity.number',
   'velocity.block',

@@ -171,12 +171,12 @@ describe('block reputation from an imported feed', () => {
     }
   });
 
-  test('a first-time caller with one listed neighbour is challenged, unless its number is attested A', async () => {
+  test('one listed neighbour of score 0.9 challenges a first-time caller, unless its number is attested A', async () => {
     const unsigned = await liveCall('person', '+16065552777', SUPPORT, T, 'C');
     expect(unsigned.verdict).toBe('challenge');
-    expect(unsigned.reasons.find((r) => r.code === 'reputation.block')?.text).toMatch(
-      /^1 number of \+1 606 555 2xxx is on the robocall list/,
-    );
+    const neighbour = unsigned.reasons.find((r) => r.code === 'reputation.block');
+    expect(neighbour?.text).toMatch(/^1 number of \+1 606 555 2xxx is on the robocall list/);
+    expect(neighbour?.points).toBe(40); // 60 x 0.9 x 1 / (1 + 0.7^3); of score 1 it would be 45, A or not a challenge
     const attested = await liveCall('person', '+16065552778', SUPPORT, T, 'A');
     expect(attested.verdict).toBe('allow');
   });

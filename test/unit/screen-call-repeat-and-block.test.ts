@@ -150,13 +150,12 @@ describe('DID walking: one number calling several of the DIDs', () => {
 });
 
 describe('block reputation: listed numbers in the caller’s number block', () => {
-  test('one listed neighbour sends a first-time caller to the CAPTCHA unless it is attested A', () => {
-    for (const attestation of ['C', 'none'] as const) {
+  test('one listed neighbour sends a first-time caller to the CAPTCHA, even one its carrier attests A', () => {
+    for (const attestation of ['A', 'B', 'C', 'none'] as const) {
       const d = screen(history({ block: block(1, 100) }), { attestation });
-      expect(reason(d, 'reputation.block')?.points).toBe(30);
+      expect(reason(d, 'reputation.block')?.points).toBe(45);
       expect(d.verdict).toBe('challenge');
     }
-    expect(screen(history({ block: block(1, 100) }), { attestation: 'A' }).verdict).toBe('allow');
   });
 
   test('with halfAtNumbers 3 (a list of millions) one listed neighbour adds little', () => {
@@ -173,10 +172,26 @@ describe('block reputation: listed numbers in the caller’s number block', () =
     }
   });
 
-  test('even a block full of listed numbers, with attestation C, stays below voicemail', () => {
+  test('a block full of listed numbers, with attestation C, scores voicemail but is the CAPTCHA: the neighbours are not the number’s record', () => {
     const d = screen(history({ block: block(500, 500 * 100) }), { attestation: 'C' });
-    expect(reason(d, 'reputation.block')?.points).toBe(40);
+    expect(reason(d, 'reputation.block')?.points).toBe(60);
+    expect(d.score).toBe(70);
     expect(d.verdict).toBe('challenge');
+    expect(reason(d, 'score.capped')?.text).toMatch(/^voicemail becomes challenge: nothing is on record/);
+  });
+
+  test('a listed block and a burst from the number itself go to voicemail: the burst is on record', () => {
+    const burst = history({
+      block: block(1, 100),
+      numberCalls: [
+        { windowSeconds: 60, calls: 3 },
+        { windowSeconds: 3600, calls: 3 },
+      ],
+    });
+    const d = screen(burst, { attestation: 'C' });
+    expect(reason(d, 'velocity.number')?.points).toBe(30);
+    expect(d.score).toBe(85);
+    expect(d.verdict).toBe('voicemail');
   });
 
   test('the points grow with how many numbers are listed and how bad they are', () => {
