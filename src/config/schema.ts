@@ -588,7 +588,7 @@ const screeningSchema = z
     withoutRecord: withoutRecordVerdict
       .default('challenge')
       .describe(
-        'the harshest verdict of a caller with less than the challenge threshold on record (reputation, agents, its block, its calls, CAPTCHA history, name rules): how the call looks and the online lookups alone take it no further. reject: the score alone decides',
+        'the harshest verdict of a caller with less than the challenge threshold on record (reputation, agents, its calls, CAPTCHA history, name rules): how the call looks, the listed numbers of its block and the online lookups alone take it no further. reject: the score alone decides',
       ),
     expectedCountries: z
       .array(z.string().refine((r) => isSupportedCountry(r), { message: 'not a region libphonenumber knows' }))

@@ -6,9 +6,9 @@
  * attestation, neighbour spoofing, a withheld ID, the listed numbers of its block) and what the online
  * providers say can each be wrong about a person (a number that changed hands, a carrier that does not
  * sign, a foreign premium-rate line, a new line in a block a campaign once used), so on their own,
- * however many, they take a caller to the CAPTCHA, where a
- * person gets through and a robot does not. screening.withoutRecord (or a policy's) sets how far they
- * may go: challenge by default; reject lets the score alone decide. Pure: no I/O.
+ * however many, they take a caller to the CAPTCHA, where a person gets through and a robot does not.
+ * screening.withoutRecord (or a policy's) sets how far they may go: challenge by default; reject lets
+ * the score alone decide. Pure: no I/O.
  */
 import { sumOfPoints, verdictRank, type Reason, type ReasonCode, type Verdict } from './decision';
 import type { ScreeningSettings } from './screening-policy';
@@ -49,7 +49,7 @@ export function capWithoutRecord(
     verdict: most,
     reason: {
       code: 'score.capped',
-      text: `${scored} becomes ${most}: ${record} against the number; how the call looks and the online lookups (${looks} points) alone ${limit}`,
+      text: `${scored} becomes ${most}: ${record} against the number; how the call looks, its block and the online lookups (${looks} points) alone ${limit}`,
     },
   };
 }

@@ -35,7 +35,7 @@ describe('past the CAPTCHA only on record', () => {
     expect(d.score).toBe(71);
     expect(d.verdict).toBe('challenge');
     expect(capped(d)).toBe(
-      'voicemail becomes challenge: nothing is on record against the number; how the call looks and the online lookups (71 points) alone never take a caller past the CAPTCHA',
+      'voicemail becomes challenge: nothing is on record against the number; how the call looks, its block and the online lookups (71 points) alone never take a caller past the CAPTCHA',
     );
   });
 
@@ -84,7 +84,7 @@ describe('past the CAPTCHA only on record', () => {
     expect(d.score).toBe(91);
     expect(d.verdict).toBe('challenge');
     expect(capped(d)).toBe(
-      'reject becomes challenge: only 21 points are on record against the number; how the call looks and the online lookups (70 points) alone never take a caller past the CAPTCHA',
+      'reject becomes challenge: only 21 points are on record against the number; how the call looks, its block and the online lookups (70 points) alone never take a caller past the CAPTCHA',
     );
   });
 
