@@ -157,6 +157,10 @@ async function main(): Promise<void> {
       out.push(
         `  legit calls shut out scored: ${r.figures.legitShutOut.map((s) => `${s.calls}x [${s.reasons}]`).join('; ')}`,
       );
+    if (r.figures.customersChallenged.length > 0)
+      out.push(
+        `  customers challenged scored: ${r.figures.customersChallenged.map((s) => `${s.calls}x [${s.reasons}]`).join('; ')}`,
+      );
     if (r.provider) {
       const p = r.provider;
       out.push(

@@ -35,6 +35,8 @@ export interface RunFigures {
   spamThrough: Array<{ reasons: string; calls: number }>;
   /** what the legit calls sent to voicemail or rejected without a CAPTCHA scored with, by kind */
   legitShutOut: Array<{ reasons: string; calls: number }>;
+  /** what the customers' calls that were challenged scored with, most common first */
+  customersChallenged: Array<{ reasons: string; calls: number }>;
   /** lookup reasons over the run, by their first words */
   lookups: Array<{ what: string; calls: number }>;
 }
@@ -61,11 +63,12 @@ export function summarise(results: readonly CallResult[]): RunFigures {
   const ofKind = (kind: Kind): CallResult[] => results.filter((r) => r.call.kind === kind);
   const toAgents = (rs: readonly CallResult[]): number =>
     share(rs.filter((r) => r.route === 'agents').length, rs.length);
+  const customers = ofKind('customer');
   const headline: Headline = {
     spamToAgents: toAgents(spam),
     blockNeighboursToAgents: toAgents(ofKind('block-neighbour')),
     burstsToAgents: toAgents(ofKind('burst')),
-    customersChallenged: share(ofKind('customer').filter((r) => r.challenged).length, ofKind('customer').length),
+    customersChallenged: share(customers.filter((r) => r.challenged).length, customers.length),
     legitShutOut: kinds.reduce((sum, k) => sum + k.shutOut, 0),
     degraded: results.filter((r) => r.degraded).length,
     calls: results.length,
@@ -75,6 +78,7 @@ export function summarise(results: readonly CallResult[]): RunFigures {
     headline,
     spamThrough: byReasons(spam.filter((r) => r.route === 'agents').map(scoredWith)),
     legitShutOut: byReasons(results.filter(shutOut).map((r) => `${r.call.kind} to ${r.verdict}: ${scoredWith(r)}`)),
+    customersChallenged: byReasons(customers.filter((r) => r.challenged).map(scoredWith)),
     lookups: tally(results.flatMap((r) => r.lookups.map(lookupWhat))).map(([what, calls]) => ({ what, calls })),
   };
 }

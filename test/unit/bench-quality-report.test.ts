@@ -37,7 +37,7 @@ describe('bench/quality report', () => {
     result('burst', 'reject', 'reject'),
     result('block-neighbour', 'challenge', 'voicemail'),
   ];
-  const { kinds, headline, spamThrough } = summarise(results);
+  const { kinds, headline, spamThrough, customersChallenged } = summarise(results);
 
   it('gives each kind the shares of its calls that reached the agents, were challenged, and ended elsewhere', () => {
     const customer = kinds.find((k) => k.kind === 'customer')!;
@@ -56,6 +56,10 @@ describe('bench/quality report', () => {
     expect(headline.customersChallenged).toBe(0.25);
     expect(headline.legitShutOut).toBe(1);
     expect(spamThrough).toEqual([{ reasons: 'attestation +10', calls: 1 }]);
+  });
+
+  it('tells what the challenged customers scored with, and only theirs', () => {
+    expect(customersChallenged).toEqual([{ reasons: '(nothing)', calls: 1 }]);
   });
 
   it('judges the targets on the last run', () => {
