@@ -185,8 +185,15 @@ export async function answerOneSipCall(): Promise<AnsweringSipPeer> {
     child.on('exit', (code) => resolve(code));
     child.on('error', () => resolve(null));
   });
-  // sipp binds its port before it reads anything; a moment is enough (the port was free a moment ago)
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // answer only once sipp listens: an INVITE sent to a port not bound yet is refused (ICMP), and the
+  // dial to this phone fails. A fixed pause was not enough on a loaded machine (full CI, coverage on).
+  const bound = await untilUdpPortBound(port, child, 10_000);
+  if (!bound) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await done;
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`answerOneSipCall: sipp did not listen on UDP port ${port} within 10 s`);
+  }
   return {
     port,
     done,
@@ -555,6 +562,23 @@ async function freeUdpPorts(from: number, to: number, count: number, step: numbe
     if (ok) return base;
   }
   throw new Error(`placeSipCall: no ${count} free UDP ports found in ${from}-${to}`);
+}
+
+/**
+ * Waits until a UDP socket is bound to 127.0.0.1:port or 0.0.0.0:port (Linux: /proc/net/udp, read only, so
+ * the probe never takes the port from the process about to bind it); false when the child exits first or
+ * the time is up.
+ */
+async function untilUdpPortBound(port: number, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const listening = new RegExp(`^\\s*\\d+: (0100007F|00000000):${hexPort} `, 'm');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    if (listening.test(await readFile('/proc/net/udp', 'utf8'))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
 }
 
 /** %-escapes what RFC 3261 does not allow in a URI user part (UTF-8 bytes). */
