@@ -35,7 +35,7 @@ import { CallEvaluator, type CallEvaluatorDeps } from '../src/calls/call-evaluat
 import { loadConfig } from '../src/config/load-config';
 import { loadRulesFile } from '../src/config/rules-file';
 import { BenchProvider, type ProviderStats } from './quality/provider';
-import { headlineTable, kindTable, summarise, type RunFigures } from './quality/report';
+import { headlineTable, kindTable, summarise, type ReasonTally, type RunFigures } from './quality/report';
 import { DayClock, runDay, type OutcomeRecorder } from './quality/runner';
 import { generateTraffic, type CompanyLines, type Traffic } from './quality/traffic';
 
@@ -145,22 +145,11 @@ async function main(): Promise<void> {
     out.push(
       `${r.title}: ${r.figures.headline.calls} calls in ${r.seconds.toFixed(1)} s, ${r.figures.headline.degraded} decided degraded`,
     );
-    out.push(
-      `  spam that reached the agents scored: ${
-        r.figures.spamThrough
-          .slice(0, 6)
-          .map((s) => `${s.calls}x [${s.reasons}]`)
-          .join('; ') || 'none'
-      }`,
-    );
+    out.push(`  spam that reached the agents scored: ${scoredList(r.figures.spamThrough.slice(0, 6)) || 'none'}`);
     if (r.figures.legitShutOut.length > 0)
-      out.push(
-        `  legit calls shut out scored: ${r.figures.legitShutOut.map((s) => `${s.calls}x [${s.reasons}]`).join('; ')}`,
-      );
+      out.push(`  legit calls shut out scored: ${scoredList(r.figures.legitShutOut)}`);
     if (r.figures.customersChallenged.length > 0)
-      out.push(
-        `  customers challenged scored: ${r.figures.customersChallenged.map((s) => `${s.calls}x [${s.reasons}]`).join('; ')}`,
-      );
+      out.push(`  customers challenged scored: ${scoredList(r.figures.customersChallenged)}`);
     if (r.provider) {
       const p = r.provider;
       out.push(
@@ -274,6 +263,11 @@ async function run(title: string, input: RunInput): Promise<{ title: string; fig
     await redis.flushdb();
     await redis.quit();
   }
+}
+
+/** "12x [attestation +10]; 3x [(nothing)]": reason tallies as the report prints them */
+function scoredList(tally: ReasonTally): string {
+  return tally.map((s) => `${s.calls}x [${s.reasons}]`).join('; ');
 }
 
 function lookupTimeoutMs(config: object): number {

@@ -28,15 +28,18 @@ export interface Headline {
   calls: number;
 }
 
+/** how many calls scored with each list of reasons, most common first */
+export type ReasonTally = Array<{ reasons: string; calls: number }>;
+
 export interface RunFigures {
   kinds: KindFigures[];
   headline: Headline;
   /** what the spam that reached the agents scored with, most common first */
-  spamThrough: Array<{ reasons: string; calls: number }>;
+  spamThrough: ReasonTally;
   /** what the legit calls sent to voicemail or rejected without a CAPTCHA scored with, by kind */
-  legitShutOut: Array<{ reasons: string; calls: number }>;
+  legitShutOut: ReasonTally;
   /** what the customers' calls that were challenged scored with, most common first */
-  customersChallenged: Array<{ reasons: string; calls: number }>;
+  customersChallenged: ReasonTally;
   /** lookup reasons over the run, by their first words */
   lookups: Array<{ what: string; calls: number }>;
 }
@@ -92,7 +95,7 @@ function lookupWhat(text: string): string {
     .slice(0, 70);
 }
 
-function byReasons(items: readonly string[]): Array<{ reasons: string; calls: number }> {
+function byReasons(items: readonly string[]): ReasonTally {
   return tally(items).map(([reasons, calls]) => ({ reasons, calls }));
 }
 

@@ -185,24 +185,18 @@ export async function answerOneSipCall(): Promise<AnsweringSipPeer> {
     child.on('exit', (code) => resolve(code));
     child.on('error', () => resolve(null));
   });
-  // answer only once sipp listens: an INVITE sent to a port not bound yet is refused (ICMP), and the
-  // dial to this phone fails. A fixed pause was not enough on a loaded machine (full CI, coverage on).
-  const bound = await untilUdpPortBound(port, child, 10_000);
-  if (!bound) {
+  const close = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await done;
     await rm(dir, { recursive: true, force: true });
+  };
+  // answer only once sipp listens: an INVITE sent to a port not bound yet is refused (ICMP), and the
+  // dial to this phone fails. A fixed pause was not enough on a loaded machine (full CI, coverage on).
+  if (!(await untilUdpPortBound(port, child, 10_000))) {
+    await close();
     throw new Error(`answerOneSipCall: sipp did not listen on UDP port ${port} within 10 s`);
   }
-  return {
-    port,
-    done,
-    close: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await done;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return { port, done, close };
 }
 
 async function runCall(
