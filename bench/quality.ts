@@ -37,7 +37,7 @@ import { loadRulesFile } from '../src/config/rules-file';
 import { BenchProvider, type ProviderStats } from './quality/provider';
 import { headlineTable, kindTable, summarise, type ReasonTally, type RunFigures } from './quality/report';
 import { DayClock, runDay, type OutcomeRecorder } from './quality/runner';
-import { generateTraffic, type CompanyLines, type Traffic } from './quality/traffic';
+import { generateTraffic, spamNothingKnows, type CompanyLines, type Traffic } from './quality/traffic';
 
 const SEED = Number(process.env.CALLSCREEN_BENCH_SEED ?? 13);
 /** lookups.budgetMs of the run with the provider; unset: the default */
@@ -139,6 +139,7 @@ async function main(): Promise<void> {
     kindTable(runs),
     '',
     headlineTable(runs),
+    unknownSpamLine(traffic),
     lookupParts ? '' : '\nno online lookups in this build (src/reputation/lookups/): measured without a provider only',
   ];
   for (const r of runs) {
@@ -166,9 +167,17 @@ async function main(): Promise<void> {
       bench: 'quality',
       seed: SEED,
       calls: traffic.calls.length,
+      spamNothingKnows: spamNothingKnows(traffic).calls,
       runs: runs.map((r) => ({ title: r.title, headline: r.figures.headline, kinds: r.figures.kinds })),
     })}\n`,
   );
+}
+
+/** the day's floor: spam no source knows, which only a call's looks can give away */
+function unknownSpamLine(traffic: Traffic): string {
+  const { calls, spam } = spamNothingKnows(traffic);
+  const share = spam === 0 ? 0 : (calls / spam) * 100;
+  return `spam nothing on record knows: ${calls} calls, ${share.toFixed(1)} % of the spam (unlisted robocallers the provider has no report of, no imported number in their 1000-block)`;
 }
 
 interface RunInput {

@@ -510,3 +510,24 @@ export function generateTraffic(options: TrafficOptions): Traffic {
   calls.sort((a, b) => a.at - b.at || a.caller.localeCompare(b.caller));
   return { calls, imported, provider };
 }
+
+/**
+ * The spam calls nothing on record knows: robocallers off the imported half of the list whose number the
+ * online provider has no spam record of and whose 1000-block holds no imported number. Only how such a
+ * call looks (its attestation, its number) tells it from a customer's, so this share of the spam is a
+ * floor no scoring reaches without challenging customers; bursts and DID walkers are left out (their
+ * behaviour gives them away), as are block neighbours and spoofers (their block or the DID does).
+ */
+export function spamNothingKnows(traffic: Traffic): { calls: number; spam: number } {
+  const importedBlocks = new Set([...traffic.imported].map(blockOf));
+  let calls = 0;
+  let spam = 0;
+  for (const call of traffic.calls) {
+    if (!call.spam) continue;
+    spam++;
+    if (call.kind !== 'unlisted-robocaller' || call.e164 === undefined) continue;
+    const known = traffic.provider.get(call.e164);
+    if ((known === undefined || known.reports === 0) && !importedBlocks.has(blockOf(call.e164))) calls++;
+  }
+  return { calls, spam };
+}

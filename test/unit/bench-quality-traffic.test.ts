@@ -7,6 +7,7 @@ import {
   generateTraffic,
   KINDS,
   SPAM,
+  spamNothingKnows,
   type CompanyLines,
   type TrafficCall,
   type TrafficOptions,
@@ -133,5 +134,21 @@ describe('bench/quality traffic', () => {
       expect(traffic.provider.get(c.e164!)!.score).toBeGreaterThanOrEqual(60);
     const customers = known('customer').map((c) => traffic.provider.get(c.e164!)!.score);
     expect(customers.filter((s) => s <= 10).length / customers.length).toBeGreaterThan(0.9);
+  });
+
+  it('counts as known to nothing exactly the unlisted robocaller calls no report and no imported neighbour know', () => {
+    const importedBlocks = new Set([...traffic.imported].map(blockOf));
+    const unknown = ofKind('unlisted-robocaller').filter(
+      (c) => !traffic.provider.has(c.e164!) && !importedBlocks.has(blockOf(c.e164!)),
+    );
+    expect(unknown.length).toBeGreaterThan(0);
+    expect(unknown.length).toBeLessThan(ofKind('unlisted-robocaller').length);
+    const spam = traffic.calls.filter((c) => c.spam).length;
+    expect(spamNothingKnows(traffic)).toEqual({ calls: unknown.length, spam });
+    const known = {
+      ...traffic,
+      provider: new Map([...traffic.provider, ...unknown.map((c) => [c.e164!, { score: 90, reports: 5 }] as const)]),
+    };
+    expect(spamNothingKnows(known).calls).toBe(0);
   });
 });
