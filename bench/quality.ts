@@ -128,6 +128,7 @@ async function main(): Promise<void> {
   }
 
   const spam = traffic.calls.filter((c) => c.spam).length;
+  const floor = spamNothingKnows(traffic);
   const out = [
     `bench/quality  (Node ${process.version}, seed ${SEED}, ${day.label} ${timeZone}, ${traffic.calls.length} calls: ${traffic.calls.length - spam} legit, ${spam} spam;`,
     `               ${traffic.imported.size} of ${rows.filter((r) => !r.admin).length} robocall-list numbers imported as source ${SOURCE}; ${(
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     kindTable(runs),
     '',
     headlineTable(runs),
-    unknownSpamLine(traffic),
+    unknownSpamLine(floor),
     lookupParts ? '' : '\nno online lookups in this build (src/reputation/lookups/): measured without a provider only',
   ];
   for (const r of runs) {
@@ -167,15 +168,14 @@ async function main(): Promise<void> {
       bench: 'quality',
       seed: SEED,
       calls: traffic.calls.length,
-      spamNothingKnows: spamNothingKnows(traffic).calls,
+      spamNothingKnows: floor.calls,
       runs: runs.map((r) => ({ title: r.title, headline: r.figures.headline, kinds: r.figures.kinds })),
     })}\n`,
   );
 }
 
 /** the day's floor: spam no source knows, which only a call's looks can give away */
-function unknownSpamLine(traffic: Traffic): string {
-  const { calls, spam } = spamNothingKnows(traffic);
+function unknownSpamLine({ calls, spam }: { calls: number; spam: number }): string {
   const share = spam === 0 ? 0 : (calls / spam) * 100;
   return `spam nothing on record knows: ${calls} calls, ${share.toFixed(1)} % of the spam (unlisted robocallers the provider has no report of, no imported number in their 1000-block)`;
 }

@@ -515,7 +515,7 @@ export function generateTraffic(options: TrafficOptions): Traffic {
  * The spam calls nothing on record knows: robocallers off the imported half of the list whose number the
  * online provider has no spam record of and whose 1000-block holds no imported number. Only how such a
  * call looks (its attestation, its number) tells it from a customer's, so this share of the spam is a
- * floor no scoring reaches without challenging customers; bursts and DID walkers are left out (their
+ * floor for screening that does not challenge customers on looks alone; bursts and DID walkers are left out (their
  * behaviour gives them away), as are block neighbours and spoofers (their block or the DID does).
  */
 export function spamNothingKnows(traffic: Traffic): { calls: number; spam: number } {
