@@ -380,7 +380,7 @@ export function blockReputationSignal(
   };
 }
 
-/** n^3 / (n^3 + half^3): ~0.04 of the weight for one listed number, 0.5 at `half`, ~0.9 at twice `half` */
+/** n^3 / (n^3 + half^3): 0.5 at `half`, ~0.9 at twice `half`; one listed number gives ~0.75 at half 0.7 (the default), ~0.04 at 3 */
 export function blockSaturation(numbers: number, half: number): number {
   if (!(numbers > 0)) return 0;
   if (!(half > 0)) return 1;
