@@ -35,7 +35,7 @@ import { CallEvaluator, type CallEvaluatorDeps } from '../src/calls/call-evaluat
 import { loadConfig } from '../src/config/load-config';
 import { loadRulesFile } from '../src/config/rules-file';
 import { BenchProvider, type ProviderStats } from './quality/provider';
-import { headlineTable, kindTable, summarise, type ReasonTally, type RunFigures } from './quality/report';
+import { headlineTable, kindTable, scoredList, summarise, unknownSpamLine, type RunFigures } from './quality/report';
 import { DayClock, runDay, type OutcomeRecorder } from './quality/runner';
 import { generateTraffic, spamNothingKnows, type CompanyLines, type Traffic } from './quality/traffic';
 
@@ -174,12 +174,6 @@ async function main(): Promise<void> {
   );
 }
 
-/** the day's floor: spam no source knows, which only a call's looks can give away */
-function unknownSpamLine({ calls, spam }: { calls: number; spam: number }): string {
-  const share = spam === 0 ? 0 : (calls / spam) * 100;
-  return `spam nothing on record knows: ${calls} calls, ${share.toFixed(1)} % of the spam (unlisted robocallers the provider has no report of, no imported number in their 1000-block)`;
-}
-
 interface RunInput {
   dir: string;
   example: string;
@@ -272,11 +266,6 @@ async function run(title: string, input: RunInput): Promise<{ title: string; fig
     await redis.flushdb();
     await redis.quit();
   }
-}
-
-/** "12x [attestation +10]; 3x [(nothing)]": reason tallies as the report prints them */
-function scoredList(tally: ReasonTally): string {
-  return tally.map((s) => `${s.calls}x [${s.reasons}]`).join('; ');
 }
 
 function lookupTimeoutMs(config: object): number {

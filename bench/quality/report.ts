@@ -67,11 +67,12 @@ export function summarise(results: readonly CallResult[]): RunFigures {
   const toAgents = (rs: readonly CallResult[]): number =>
     share(rs.filter((r) => r.route === 'agents').length, rs.length);
   const customers = ofKind('customer');
+  const challengedCustomers = customers.filter((r) => r.challenged);
   const headline: Headline = {
     spamToAgents: toAgents(spam),
     blockNeighboursToAgents: toAgents(ofKind('block-neighbour')),
     burstsToAgents: toAgents(ofKind('burst')),
-    customersChallenged: share(customers.filter((r) => r.challenged).length, customers.length),
+    customersChallenged: share(challengedCustomers.length, customers.length),
     legitShutOut: kinds.reduce((sum, k) => sum + k.shutOut, 0),
     degraded: results.filter((r) => r.degraded).length,
     calls: results.length,
@@ -81,7 +82,7 @@ export function summarise(results: readonly CallResult[]): RunFigures {
     headline,
     spamThrough: byReasons(spam.filter((r) => r.route === 'agents').map(scoredWith)),
     legitShutOut: byReasons(results.filter(shutOut).map((r) => `${r.call.kind} to ${r.verdict}: ${scoredWith(r)}`)),
-    customersChallenged: byReasons(customers.filter((r) => r.challenged).map(scoredWith)),
+    customersChallenged: byReasons(challengedCustomers.map(scoredWith)),
     lookups: tally(results.flatMap((r) => r.lookups.map(lookupWhat))).map(([what, calls]) => ({ what, calls })),
   };
 }
@@ -156,4 +157,15 @@ export function headlineTable(runs: ReadonlyArray<{ title: string; figures: RunF
     return `${t.label.padEnd(width)}${values.map((v) => t.format(v).padStart(18)).join('')}   ${t.target}: ${verdict}`;
   });
   return [head, ...rows].join('\n');
+}
+
+/** "12x [attestation +10]; 3x [(nothing)]": reason tallies as the report prints them */
+export function scoredList(tally: ReasonTally): string {
+  return tally.map((s) => `${s.calls}x [${s.reasons}]`).join('; ');
+}
+
+/** the day's floor: spam no source knows, which only a call's looks can give away */
+export function unknownSpamLine({ calls, spam }: { calls: number; spam: number }): string {
+  const share = spam === 0 ? 0 : (calls / spam) * 100;
+  return `spam nothing on record knows: ${calls} calls, ${share.toFixed(1)} % of the spam (unlisted robocallers the provider has no report of, no imported number in their 1000-block)`;
 }

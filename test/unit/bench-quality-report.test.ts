@@ -1,4 +1,4 @@
-import { headlineTable, summarise } from '../../bench/quality/report';
+import { headlineTable, scoredList, summarise, unknownSpamLine } from '../../bench/quality/report';
 import type { CallResult, Route } from '../../bench/quality/runner';
 import { SPAM, type Kind } from '../../bench/quality/traffic';
 import type { Verdict } from '../../src/domain/decision';
@@ -60,6 +60,19 @@ describe('bench/quality report', () => {
 
   it('tells what the challenged customers scored with, and only theirs', () => {
     expect(customersChallenged).toEqual([{ reasons: '(nothing)', calls: 1 }]);
+  });
+
+  it("prints reason tallies and the day's floor as one line each", () => {
+    expect(
+      scoredList([
+        { reasons: 'attestation +10', calls: 12 },
+        { reasons: '(nothing)', calls: 3 },
+      ]),
+    ).toBe('12x [attestation +10]; 3x [(nothing)]');
+    expect(unknownSpamLine({ calls: 41, spam: 277 })).toMatch(
+      /^spam nothing on record knows: 41 calls, 14\.8 % of the spam/,
+    );
+    expect(unknownSpamLine({ calls: 0, spam: 0 })).toMatch(/: 0 calls, 0\.0 % of the spam/);
   });
 
   it('judges the targets on the last run', () => {
